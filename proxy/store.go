@@ -1,0 +1,184 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Sentinel errors. Stores return ErrNotFound and ErrConflict (possibly
+// wrapped); the Service adds the others. Test with errors.Is.
+var (
+	// ErrNotFound: no such conversation, route, number or interaction.
+	ErrNotFound = errors.New("proxy: not found")
+	// ErrConflict: the write collides with existing state, e.g. a leg
+	// (participant, proxy number) already held by another active
+	// conversation, or a duplicate ID, external ID or nonce.
+	ErrConflict = errors.New("proxy: conflict")
+	// ErrPoolExhausted: no proxy number is left for a participant.
+	ErrPoolExhausted = errors.New("proxy: number pool exhausted")
+	// ErrInvalidNumber: a participant number is not a valid phone number.
+	ErrInvalidNumber = errors.New("proxy: invalid phone number")
+	// ErrSameNumber: both participants are the same phone number.
+	ErrSameNumber = errors.New("proxy: participants have the same number")
+)
+
+// Store keeps the pool, conversations, their legs and interactions.
+//
+// Every method takes the caller's context first and returns values, never
+// pointers into the store's own memory: a caller may keep what it gets.
+// Implementations must be safe for concurrent use, and — for stores shared
+// by several Service instances — enforce the leg invariant themselves: among
+// conversations in use, a (participant, proxy number) pair appears at most
+// once.
+//
+// Time is always passed in by the caller (the Service's Config.Now), never
+// read from the clock by the store, so tests and the conformance suite
+// control it.
+//
+// A conversation is "in use" at time t when its Status is StatusActive and
+// its Deadline() is after t. Legs of conversations not in use never route
+// and never block allocation, even before ExpireConversations has swept
+// them.
+type Store interface {
+	// AddNumbers adds numbers to the pool, or updates the country and
+	// features of numbers already in it (matched by MSISDN). New numbers go
+	// to the end of the pool order; existing ones keep their place.
+	AddNumbers(ctx context.Context, nums ...Number) error
+	// RemoveNumber takes a number out of the pool so it is offered for no
+	// new conversation. Conversations already using it keep routing until
+	// they end. ErrNotFound if it is not in the pool.
+	RemoveNumber(ctx context.Context, msisdn string) error
+	// Numbers lists the pool in pool order (the order numbers were first
+	// added). An empty pool is an empty slice and no error.
+	Numbers(ctx context.Context) ([]Number, error)
+
+	// Candidates lists the pool numbers that participant q.Participant may
+	// be given for a new conversation with q.Counterpart, best first. See
+	// CandidateQuery for the filters and the order. No candidates is an
+	// empty slice and no error.
+	Candidates(ctx context.Context, q CandidateQuery) ([]Candidate, error)
+	// CreateConversation inserts c and its two legs atomically: either all
+	// of it is written or none. It returns ErrConflict, writing nothing,
+	// when c.ID exists or when either leg's (Number, ProxyNumber) is held
+	// by another conversation in use at c.CreatedAt. Legs of conversations
+	// not in use at c.CreatedAt do not conflict.
+	CreateConversation(ctx context.Context, c Conversation) error
+	// Conversation returns the conversation with this ID, in whatever
+	// status. ErrNotFound if there is none.
+	Conversation(ctx context.Context, id string) (Conversation, error)
+	// Route returns the conversation in use at now that has a leg
+	// (participant, proxyNumber). ErrNotFound if there is none (unknown,
+	// closed, expired). This is the answer webhook's hot path: one indexed
+	// lookup, independent of the number of conversations.
+	Route(ctx context.Context, participant, proxyNumber string, now time.Time) (Conversation, error)
+	// ListConversations returns one page of conversations matching f,
+	// ordered by ID ascending, and the cursor for the next page ("" when
+	// this is the last page).
+	ListConversations(ctx context.Context, f ListFilter) ([]Conversation, string, error)
+	// EndConversation sets an active conversation's Status to status
+	// (StatusClosed or StatusExpired) and EndedAt to at, releasing its legs
+	// at that time. Ending a conversation that has already ended changes
+	// nothing and returns it as it is. ErrNotFound if there is none.
+	EndConversation(ctx context.Context, id string, status Status, at time.Time) (Conversation, error)
+	// Touch records activity at time at: LastActivityAt becomes at if that
+	// is later, which extends an idle deadline. It does nothing to a
+	// conversation that has ended. ErrNotFound if there is none.
+	Touch(ctx context.Context, id string, at time.Time) error
+	// ExpireConversations ends (StatusExpired, EndedAt = its Deadline())
+	// up to limit active conversations whose Deadline() is not after now,
+	// and returns their IDs. limit <= 0 means no limit.
+	ExpireConversations(ctx context.Context, now time.Time, limit int) ([]string, error)
+
+	// AddInteraction appends an interaction (without events; its Events
+	// field is ignored). ErrConflict if one with the same Kind and
+	// ExternalID exists: the Service relies on this to relay an SMS once.
+	AddInteraction(ctx context.Context, in Interaction) error
+	// InteractionByExternalID returns the interaction with this Kind and
+	// ExternalID, with its events. ErrNotFound if there is none.
+	InteractionByExternalID(ctx context.Context, kind InteractionKind, externalID string) (Interaction, error)
+	// AddInteractionEvent appends ev to the interaction's history. An
+	// event with the same (Leg, Status) as one already recorded is
+	// ignored (nil error): webhooks are delivered at least once.
+	// ErrNotFound if the interaction does not exist.
+	AddInteractionEvent(ctx context.Context, interactionID string, ev InteractionEvent) error
+	// Interactions returns a conversation's interactions ordered by
+	// CreatedAt then ID, each with its events ordered by At then insertion.
+	// A conversation with none gives an empty slice; ErrNotFound if the
+	// conversation does not exist.
+	Interactions(ctx context.Context, conversationID string) ([]Interaction, error)
+
+	// AddMessagePart stores one part of a multipart inbound SMS and returns
+	// every part stored so far for the same (From, To, Ref), ordered by
+	// Part. Storing a part that is already there changes nothing.
+	AddMessagePart(ctx context.Context, p MessagePart) ([]MessagePart, error)
+	// ClaimNonce records key until expires. ErrConflict if key was claimed
+	// before and that claim has not expired (it is then left unchanged).
+	// Used to reject replayed webhook signatures across instances.
+	ClaimNonce(ctx context.Context, key string, expires time.Time) error
+}
+
+// CandidateQuery selects and orders allocation candidates for one
+// participant. A pool number is a candidate when all of these hold:
+//   - it has the features asked for (Voice, SMS) and, when Country is not
+//     empty, that country;
+//   - Participant holds no leg on it in a conversation in use at Now;
+//   - Participant did not release a leg on it after ReleasedAfter, unless
+//     every such release was from a conversation with Counterpart (a late
+//     redial may reach an old contact, never a new stranger). A leg is
+//     released at its conversation's EndedAt, or at its Deadline() when
+//     that has passed by Now but the conversation was not swept yet.
+//
+// Candidates are ordered: the sticky number first (the proxy number
+// Participant had in its most recent conversation with Counterpart, by
+// CreatedAt, if it is a candidate), then by Load ascending, then by pool
+// order.
+type CandidateQuery struct {
+	Participant   string
+	Counterpart   string
+	Country       string // ISO 3166-1 alpha-2 ("GB"); "" for any country
+	Voice, SMS    bool   // features the number must have
+	Now           time.Time
+	ReleasedAfter time.Time // Now minus the cool-off period
+	Limit         int       // at most this many candidates; <= 0 for all
+}
+
+// Candidate is one proxy number a participant may be given.
+type Candidate struct {
+	Number Number
+	// Sticky reports that Participant used this number last time with
+	// Counterpart.
+	Sticky bool
+	// Load is the number of legs on this number in conversations in use.
+	// A store may also count legs of conversations that have passed their
+	// deadline but were not swept yet.
+	Load int
+}
+
+// ListFilter selects conversations for ListConversations.
+type ListFilter struct {
+	// Status: "" for every conversation; StatusActive for those in use at
+	// Now; StatusClosed or StatusExpired for those that ended that way
+	// (StatusExpired also matches active conversations whose deadline
+	// passed by Now but were not swept yet).
+	Status Status
+	Now    time.Time
+	// Participant, when not empty, keeps conversations with a leg whose
+	// Number is this participant.
+	Participant string
+	// After is the cursor: only IDs greater than After.
+	After string
+	// Limit is the page size; <= 0 means 100.
+	Limit int
+}
+
+// MessagePart is one part of a multipart (concatenated) inbound SMS.
+type MessagePart struct {
+	From, To   string // sender (participant) and proxy number, digits only
+	Ref        string // Vonage concat-ref
+	Part       int    // 1-based concat-part
+	Total      int    // concat-total
+	MessageID  string
+	Text       string
+	ReceivedAt time.Time
+}
