@@ -1,0 +1,254 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Labels name each participant to the other in notifications ("your
+// driver", "your rider").
+type Labels struct {
+	A, B string
+}
+
+// CreateRequest asks for a new conversation between A and B.
+type CreateRequest struct {
+	// A and B are the participants' real numbers, in any accepted form
+	// ("+447700900123", "447700900123", "+44 7700 900123", "0044…").
+	A, B string
+	// TTL is the absolute lifetime; 0 means Config.DefaultTTL.
+	TTL time.Duration
+	// IdleTimeout, when positive, also ends the conversation that long
+	// after its last call or SMS.
+	IdleTimeout time.Duration
+	// Mode is what the conversation may carry; "" means ModeBoth.
+	Mode Mode
+	// Labels name the participants to each other in notifications.
+	Labels Labels
+	// Metadata is kept with the conversation and never interpreted.
+	Metadata map[string]string
+	// Notify sends each participant an SMS from its proxy number saying
+	// how to reach the other (needs Config.SMS).
+	Notify bool
+}
+
+// maxAllocAttempts bounds CreateConversation's retries after the store
+// reports a colliding leg (another writer took the number first).
+const maxAllocAttempts = 10
+
+// candidateLimit is how many candidates are fetched per participant: the
+// first is taken on a first attempt; retries pick among the equally good.
+const candidateLimit = 16
+
+// CreateConversation validates and normalises both numbers (and checks
+// them with Number Insight when Config.Insight is set), allocates a proxy
+// number for each participant and stores the conversation. Errors:
+// *NumberError (ErrInvalidNumber), ErrSameNumber, *InsightError
+// (ErrInsightUnavailable), *PoolExhaustedError (ErrPoolExhausted, nothing
+// written), ErrTooManyConflicts. When notifications were asked for and
+// some failed, it returns the stored conversation together with a
+// *NotifyError.
+func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Conversation, error) {
+	mode := req.Mode
+	if mode == "" {
+		mode = ModeBoth
+	}
+	if mode != ModeBoth && mode != ModeVoice && mode != ModeSMS {
+		return Conversation{}, fmt.Errorf("proxy: unknown mode %q", req.Mode)
+	}
+	if req.TTL < 0 || req.IdleTimeout < 0 {
+		return Conversation{}, errors.New("proxy: negative TTL or IdleTimeout")
+	}
+	a, regionA, err := parseNumber(req.A, s.cfg.LenientNumbers)
+	if err != nil {
+		return Conversation{}, &NumberError{Field: "A", Input: req.A, Err: err}
+	}
+	b, regionB, err := parseNumber(req.B, s.cfg.LenientNumbers)
+	if err != nil {
+		return Conversation{}, &NumberError{Field: "B", Input: req.B, Err: err}
+	}
+	if a == b {
+		return Conversation{}, ErrSameNumber
+	}
+	if err := s.checkInsight(ctx, a, b); err != nil {
+		return Conversation{}, err
+	}
+	ttl := req.TTL
+	if ttl == 0 {
+		ttl = s.cfg.DefaultTTL
+	}
+
+	var c Conversation
+	for attempt := 0; ; attempt++ {
+		if attempt == maxAllocAttempts {
+			return Conversation{}, fmt.Errorf("%w after %d attempts", ErrTooManyConflicts, maxAllocAttempts)
+		}
+		now := s.now()
+		pa, err := s.pick(ctx, "A", a, b, regionA, mode, now, attempt)
+		if err != nil {
+			return Conversation{}, err
+		}
+		pb, err := s.pick(ctx, "B", b, a, regionB, mode, now, attempt)
+		if err != nil {
+			return Conversation{}, err
+		}
+		c = Conversation{
+			ID:     newID(now),
+			Status: StatusActive,
+			Mode:   mode,
+			Participants: [2]Participant{
+				{Number: a, ProxyNumber: pa, Label: req.Labels.A},
+				{Number: b, ProxyNumber: pb, Label: req.Labels.B},
+			},
+			Metadata:       cloneMap(req.Metadata),
+			CreatedAt:      now,
+			ExpiresAt:      now.Add(ttl),
+			IdleTimeout:    req.IdleTimeout,
+			LastActivityAt: now,
+		}
+		err = s.store.CreateConversation(ctx, c)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrConflict) {
+			return Conversation{}, fmt.Errorf("proxy: store conversation: %w", err)
+		}
+		s.log.DebugContext(ctx, "proxy: allocation collided, retrying", "attempt", attempt+1)
+	}
+	s.log.InfoContext(ctx, "proxy: conversation created", "conversation", c.ID, "mode", c.Mode, "expires_at", c.ExpiresAt)
+	s.log.DebugContext(ctx, "proxy: conversation legs", "conversation", c.ID,
+		"a", mask(a), "a_proxy", c.Participants[0].ProxyNumber, "b", mask(b), "b_proxy", c.Participants[1].ProxyNumber)
+	if req.Notify {
+		if err := s.notify(ctx, c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// pick chooses a proxy number for participant p (side field) facing
+// counterpart q. First attempts take the best candidate; retries after a
+// collision choose at random among the candidates as good as the best, so
+// instances racing for the same number spread out.
+func (s *Service) pick(ctx context.Context, field, p, q, region string, mode Mode, now time.Time, attempt int) (string, error) {
+	query := CandidateQuery{
+		Participant:   p,
+		Counterpart:   q,
+		Country:       region,
+		Voice:         mode != ModeSMS,
+		SMS:           mode != ModeVoice,
+		Now:           now,
+		ReleasedAfter: now.Add(-s.cfg.CoolOff),
+		Limit:         candidateLimit,
+	}
+	cands, err := s.store.Candidates(ctx, query)
+	if err != nil {
+		return "", fmt.Errorf("proxy: candidates for participant %s: %w", field, err)
+	}
+	if len(cands) == 0 && region != "" && s.cfg.GeoMatch == GeoFallback {
+		query.Country = ""
+		if cands, err = s.store.Candidates(ctx, query); err != nil {
+			return "", fmt.Errorf("proxy: candidates for participant %s: %w", field, err)
+		}
+	}
+	if len(cands) == 0 {
+		return "", &PoolExhaustedError{Field: field, Country: query.Country}
+	}
+	if attempt == 0 {
+		return cands[0].Number.MSISDN, nil
+	}
+	n := 1
+	for n < len(cands) && cands[n].Sticky == cands[0].Sticky && cands[n].Load == cands[0].Load {
+		n++
+	}
+	if n == 1 && len(cands) > 1 {
+		// The best is contended; let later attempts reach the next tier.
+		n = min(len(cands), 1+attempt)
+	}
+	return cands[rand.IntN(n)].Number.MSISDN, nil
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Conversation returns the conversation with this ID, its Status as seen
+// now (an active one past its deadline reads StatusExpired). ErrNotFound
+// if there is none.
+func (s *Service) Conversation(ctx context.Context, id string) (Conversation, error) {
+	c, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("proxy: conversation %s: %w", id, err)
+	}
+	c.Status = c.StatusAt(s.now())
+	return c, nil
+}
+
+// Conversations returns one page of conversations matching f, in creation
+// order, and the cursor to pass as f.After for the next page ("" at the
+// end). f.Now defaults to the Service's clock; f.Participant may be in
+// any accepted number form.
+func (s *Service) Conversations(ctx context.Context, f ListFilter) ([]Conversation, string, error) {
+	now := s.now()
+	if f.Now.IsZero() {
+		f.Now = now
+	}
+	if f.Participant != "" {
+		p, _, err := parseNumber(f.Participant, true)
+		if err != nil {
+			return nil, "", &NumberError{Field: "Participant", Input: f.Participant, Err: err}
+		}
+		f.Participant = p
+	}
+	cs, next, err := s.store.ListConversations(ctx, f)
+	if err != nil {
+		return nil, "", fmt.Errorf("proxy: list conversations: %w", err)
+	}
+	for i := range cs {
+		cs[i].Status = cs[i].StatusAt(f.Now)
+	}
+	return cs, next, nil
+}
+
+// CloseConversation ends a conversation now: its numbers stop routing and
+// its legs are released (subject to Config.CoolOff). Closing one that has
+// already ended returns it unchanged; one whose deadline passed before the
+// sweep is recorded as expired at its deadline. ErrNotFound if there is
+// none.
+func (s *Service) CloseConversation(ctx context.Context, id string) (Conversation, error) {
+	now := s.now()
+	c, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("proxy: close conversation %s: %w", id, err)
+	}
+	status, at := StatusClosed, now
+	if c.Status == StatusActive && !c.InUse(now) {
+		status, at = StatusExpired, c.Deadline()
+	}
+	c, err = s.store.EndConversation(ctx, id, status, at)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("proxy: close conversation %s: %w", id, err)
+	}
+	s.log.InfoContext(ctx, "proxy: conversation ended", "conversation", id, "status", c.Status)
+	return c, nil
+}
+
+// Interactions returns a conversation's calls and SMS, oldest first, each
+// with its status history. ErrNotFound if the conversation does not exist.
+func (s *Service) Interactions(ctx context.Context, conversationID string) ([]Interaction, error) {
+	in, err := s.store.Interactions(ctx, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: interactions of %s: %w", conversationID, err)
+	}
+	return in, nil
+}

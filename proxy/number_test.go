@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestParseNumber(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in         string
+		lenient    bool
+		want, reg  string
+		wantErr    error
+		anyErrOnly bool
+	}{
+		{in: "+447123456789", want: "447123456789", reg: "GB"},
+		{in: "447123456789", want: "447123456789", reg: "GB"},
+		{in: "+44 7123 456789", want: "447123456789", reg: "GB"},
+		{in: "0044 7123 456789", want: "447123456789", reg: "GB"},
+		{in: "+1 (415) 555-0100", want: "14155550100", reg: "US"},
+		{in: "33612345678", want: "33612345678", reg: "FR"},
+		{in: "+447700900123", wantErr: ErrInvalidNumber},
+		{in: "+447700900123", lenient: true, want: "447700900123", reg: "GB"},
+		{in: "07123456789", wantErr: ErrInvalidNumber, anyErrOnly: true},
+		{in: "12", anyErrOnly: true},
+		{in: "", anyErrOnly: true},
+		{in: "+44abc", anyErrOnly: true},
+		{in: "1234567890123456", anyErrOnly: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			got, reg, err := parseNumber(tt.in, tt.lenient)
+			if tt.wantErr != nil || tt.anyErrOnly {
+				if err == nil {
+					t.Fatalf("parseNumber(%q) = %q, want error", tt.in, got)
+				}
+				if !tt.anyErrOnly && !errors.Is(err, tt.wantErr) {
+					t.Fatalf("parseNumber(%q) error %v, want %v", tt.in, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want || reg != tt.reg {
+				t.Fatalf("parseNumber(%q) = %q, %q, %v; want %q, %q", tt.in, got, reg, err, tt.want, tt.reg)
+			}
+		})
+	}
+}
+
+func TestMask(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{"447700900123": "4477009***23", "14155550100": "141555***00", "123": "***"} {
+		if got := mask(in); got != want {
+			t.Errorf("mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestNewIDSortable(t *testing.T) {
+	t.Parallel()
+	now := testNow
+	prev := ""
+	for range 100 {
+		id := newID(now) // same instant: still strictly increasing
+		if len(id) != 32 || id <= prev {
+			t.Fatalf("id %q after %q: want 32 chars, increasing", id, prev)
+		}
+		prev = id
+	}
+}

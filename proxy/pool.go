@@ -1,0 +1,57 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// AddNumbers adds proxy numbers to the pool (or updates the country and
+// features of ones already there). Each MSISDN is normalised to digits;
+// an empty Country is taken from the number. A number that is not a
+// possible phone number fails the whole call with a *NumberError naming
+// its index, and nothing is added.
+func (s *Service) AddNumbers(ctx context.Context, nums ...Number) error {
+	out := make([]Number, 0, len(nums))
+	for i, n := range nums {
+		d, region, err := parseNumber(n.MSISDN, true)
+		if err != nil {
+			return &NumberError{Field: fmt.Sprintf("Number[%d]", i), Input: n.MSISDN, Err: err}
+		}
+		n.MSISDN = d
+		n.Country = strings.ToUpper(strings.TrimSpace(n.Country))
+		if n.Country == "" {
+			n.Country = region
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	if err := s.store.AddNumbers(ctx, out...); err != nil {
+		return fmt.Errorf("proxy: add numbers: %w", err)
+	}
+	return nil
+}
+
+// RemoveNumber takes a number out of the pool; conversations using it
+// keep routing until they end. ErrNotFound if it is not in the pool.
+func (s *Service) RemoveNumber(ctx context.Context, msisdn string) error {
+	d, _, err := parseNumber(msisdn, true)
+	if err != nil {
+		return &NumberError{Field: "MSISDN", Input: msisdn, Err: err}
+	}
+	if err := s.store.RemoveNumber(ctx, d); err != nil {
+		return fmt.Errorf("proxy: remove number: %w", err)
+	}
+	return nil
+}
+
+// Numbers lists the pool in pool order.
+func (s *Service) Numbers(ctx context.Context) ([]Number, error) {
+	ns, err := s.store.Numbers(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: list numbers: %w", err)
+	}
+	return ns, nil
+}

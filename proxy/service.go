@@ -1,0 +1,186 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// GeoPolicy says what allocation does when the pool has no usable number
+// in a participant's country.
+type GeoPolicy int
+
+const (
+	// GeoFallback tries the participant's country first and falls back to
+	// a number from any country (the default).
+	GeoFallback GeoPolicy = iota
+	// GeoStrict fails with a *PoolExhaustedError instead.
+	GeoStrict
+)
+
+// Config configures a Service. Only the zero value's defaults, written on
+// each field, are assumed; every field is optional.
+type Config struct {
+	// Store keeps the pool, conversations and interactions. Default:
+	// NewMemoryStore().
+	Store Store
+
+	// LenientNumbers accepts participant numbers that have a possible
+	// length for their country code but are not in an assigned range
+	// (e.g. Ofcom's drama range +44 7700 900xxx, handy in tests). Default
+	// false: only numbers libphonenumber deems valid.
+	LenientNumbers bool
+
+	// ApplicationID, when set, must match the application_id claim of
+	// signed voice webhooks. Default "": not checked.
+	ApplicationID string
+	// SignatureSecret is the account's signature secret used to verify the
+	// HS256 JWT Vonage sends with voice webhooks (answer, fallback,
+	// event). Default "": voice webhooks are not verified (a warning is
+	// logged once).
+	SignatureSecret string
+	// WebhookTolerance bounds how far a signed webhook's timestamp (JWT
+	// iat, SMS timestamp) may be from Now, either way, and how long a JWT
+	// jti is remembered against replay. Default 5 minutes.
+	WebhookTolerance time.Duration
+
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+	// Logger receives structured logs. Participant numbers appear only at
+	// Debug level, masked. Default slog.Default().
+	Logger *slog.Logger
+
+	// DefaultTTL is a conversation's lifetime when CreateRequest.TTL is
+	// zero. Default 24 hours.
+	DefaultTTL time.Duration
+	// CoolOff is how long a participant is not given a proxy number it
+	// released, unless with the same counterpart, so a late redial cannot
+	// reach a new stranger. Default 1 hour; negative means none.
+	CoolOff time.Duration
+	// GeoMatch is the policy when no number in a participant's country is
+	// free. Default GeoFallback.
+	GeoMatch GeoPolicy
+	// SweepInterval is how often Run expires conversations. Default 1
+	// minute.
+	SweepInterval time.Duration
+	// MaxBodyBytes bounds webhook request bodies. Default 64 KiB.
+	MaxBodyBytes int64
+}
+
+// Service runs proxied conversations: it allocates proxy numbers, routes
+// Vonage's webhooks and records interactions. It is an http.Handler
+// serving GET|POST /answer, /fallback, /event and /inbound-sms relative to
+// where it is mounted (use http.StripPrefix). Safe for concurrent use.
+type Service struct {
+	cfg   Config
+	store Store
+	now   func() time.Time
+	log   *slog.Logger
+	mux   *http.ServeMux
+
+	warnUnsignedOnce sync.Once
+}
+
+// Defaults applied by New.
+const (
+	defaultTTL           = 24 * time.Hour
+	defaultCoolOff       = time.Hour
+	defaultSweepInterval = time.Minute
+	defaultMaxBodyBytes  = 64 << 10
+)
+
+// New checks cfg, applies defaults and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.DefaultTTL < 0 || cfg.WebhookTolerance < 0 || cfg.SweepInterval < 0 || cfg.MaxBodyBytes < 0 {
+		return nil, errors.New("proxy: negative duration or size in Config")
+	}
+	if cfg.GeoMatch != GeoFallback && cfg.GeoMatch != GeoStrict {
+		return nil, fmt.Errorf("proxy: unknown GeoMatch policy %d", cfg.GeoMatch)
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("proxy: Config.Store is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DefaultTTL == 0 {
+		cfg.DefaultTTL = defaultTTL
+	}
+	switch {
+	case cfg.CoolOff == 0:
+		cfg.CoolOff = defaultCoolOff
+	case cfg.CoolOff < 0:
+		cfg.CoolOff = 0
+	}
+	if cfg.WebhookTolerance == 0 {
+		cfg.WebhookTolerance = defaultWebhookTolerance
+	}
+	if cfg.SweepInterval == 0 {
+		cfg.SweepInterval = defaultSweepInterval
+	}
+	if cfg.MaxBodyBytes == 0 {
+		cfg.MaxBodyBytes = defaultMaxBodyBytes
+	}
+	s := &Service{
+		cfg:   cfg,
+		store: cfg.Store,
+		now:   cfg.Now,
+		log:   cfg.Logger,
+		mux:   http.NewServeMux(),
+	}
+	s.routes()
+	return s, nil
+}
+
+// routes registers the webhook handlers.
+func (s *Service) routes() {}
+
+// ServeHTTP dispatches Vonage's webhooks. Unknown paths get 404, wrong
+// methods 405.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// Run expires conversations every Config.SweepInterval until ctx is done,
+// then returns ctx.Err(). Sweep errors are logged, not returned.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.cfg.SweepInterval)
+	defer t.Stop()
+	for {
+		if _, err := s.ExpireNow(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "proxy: expiry sweep failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+// ExpireNow ends every active conversation whose deadline has passed and
+// returns how many it ended.
+func (s *Service) ExpireNow(ctx context.Context) (int, error) {
+	const batch = 1000
+	total := 0
+	for {
+		ids, err := s.store.ExpireConversations(ctx, s.now(), batch)
+		total += len(ids)
+		if err != nil {
+			return total, fmt.Errorf("proxy: expire conversations: %w", err)
+		}
+		for _, id := range ids {
+			s.log.InfoContext(ctx, "proxy: conversation expired", "conversation", id)
+		}
+		if len(ids) < batch {
+			return total, nil
+		}
+	}
+}

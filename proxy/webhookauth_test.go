@@ -1,0 +1,123 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+func TestVerifyVoiceJWT(t *testing.T) {
+	t.Parallel()
+	const secret, appID = "s3cret-signature", "app-1"
+	body := []byte(`{"from":"447123456789","to":"447700900001"}`)
+	signer := WebhookSigner{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow }}
+	sign := func(t *testing.T, r *http.Request, b []byte) {
+		t.Helper()
+		if err := signer.Sign(r, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	token := func(t *testing.T, m jwt.SigningMethod, key any, claims jwt.MapClaims) string {
+		t.Helper()
+		s, err := jwt.NewWithClaims(m, claims).SignedString(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tests := []struct {
+		name    string
+		prepare func(t *testing.T, r *http.Request) []byte // returns the body the handler sees
+		ok      bool
+	}{
+		{"valid GET", func(t *testing.T, r *http.Request) []byte { sign(t, r, nil); return nil }, true},
+		{"valid POST", func(t *testing.T, r *http.Request) []byte { sign(t, r, body); return body }, true},
+		{"missing header", func(t *testing.T, r *http.Request) []byte { return nil }, false},
+		{"not bearer", func(t *testing.T, r *http.Request) []byte { r.Header.Set("Authorization", "Basic abc"); return nil }, false},
+		{"wrong secret", func(t *testing.T, r *http.Request) []byte {
+			if err := (WebhookSigner{Secret: "other", ApplicationID: appID, Now: signer.Now}).Sign(r, nil); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, false},
+		{"alg none", func(t *testing.T, r *http.Request) []byte {
+			tok := token(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType,
+				jwt.MapClaims{"iat": testNow.Unix(), "jti": "n1", "application_id": appID})
+			r.Header.Set("Authorization", "Bearer "+tok)
+			return nil
+		}, false},
+		{"HS512", func(t *testing.T, r *http.Request) []byte {
+			tok := token(t, jwt.SigningMethodHS512, []byte(secret),
+				jwt.MapClaims{"iat": testNow.Unix(), "jti": "h1", "application_id": appID})
+			r.Header.Set("Authorization", "Bearer "+tok)
+			return nil
+		}, false},
+		{"stale iat", func(t *testing.T, r *http.Request) []byte {
+			if err := (WebhookSigner{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow.Add(-6 * time.Minute) }}).Sign(r, nil); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, false},
+		{"future iat", func(t *testing.T, r *http.Request) []byte {
+			if err := (WebhookSigner{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow.Add(6 * time.Minute) }}).Sign(r, nil); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, false},
+		{"no iat", func(t *testing.T, r *http.Request) []byte {
+			r.Header.Set("Authorization", "Bearer "+token(t, jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"jti": "i1", "application_id": appID}))
+			return nil
+		}, false},
+		{"no jti", func(t *testing.T, r *http.Request) []byte {
+			r.Header.Set("Authorization", "Bearer "+token(t, jwt.SigningMethodHS256, []byte(secret), jwt.MapClaims{"iat": testNow.Unix(), "application_id": appID}))
+			return nil
+		}, false},
+		{"tampered body", func(t *testing.T, r *http.Request) []byte {
+			sign(t, r, body)
+			return []byte(strings.Replace(string(body), "447123456789", "447123456780", 1))
+		}, false},
+		{"body without payload_hash", func(t *testing.T, r *http.Request) []byte { sign(t, r, nil); return body }, false},
+		{"wrong application", func(t *testing.T, r *http.Request) []byte {
+			if err := (WebhookSigner{Secret: secret, ApplicationID: "app-2", Now: signer.Now}).Sign(r, nil); err != nil {
+				t.Fatal(err)
+			}
+			return nil
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			store := &nonceStore{}
+			r := httptest.NewRequest(http.MethodPost, "/answer", nil)
+			b := tt.prepare(t, r)
+			err := verifyVoiceJWT(t.Context(), r, b, secret, appID, defaultWebhookTolerance, testNow, store)
+			if tt.ok && err != nil {
+				t.Fatalf("verify: %v, want nil", err)
+			}
+			if !tt.ok && !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("verify: %v, want ErrUnauthorized", err)
+			}
+		})
+	}
+}
+
+func TestVerifyVoiceJWTReplay(t *testing.T) {
+	t.Parallel()
+	store := &nonceStore{}
+	r := httptest.NewRequest(http.MethodGet, "/answer", nil)
+	if err := (WebhookSigner{Secret: "k", Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := verifyVoiceJWT(t.Context(), r, nil, "k", "", time.Minute, testNow, store); err != nil {
+		t.Fatalf("first delivery: %v", err)
+	}
+	err := verifyVoiceJWT(t.Context(), r, nil, "k", "", time.Minute, testNow.Add(time.Second), store)
+	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "replayed") {
+		t.Fatalf("replay: %v, want ErrUnauthorized (replayed)", err)
+	}
+}
