@@ -157,6 +157,11 @@ func (cn *Connect) UnmarshalJSON(data []byte) error {
 		Endpoint []json.RawMessage `json:"endpoint"`
 	}
 	if err := json.Unmarshal(data, &wire); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			// The path names the embedded struct; callers know no "fields".
+			te.Field = strings.TrimPrefix(te.Field, "fields.")
+		}
 		return asUnmarshalError(KindConnect, "", err)
 	}
 	out := Connect(wire.fields)

@@ -71,8 +71,7 @@ func (e *UnmarshalError) Error() string {
 	msg := "<nil>"
 	if e.Err != nil {
 		msg = e.Err.Error()
-		var te *json.UnmarshalTypeError
-		if errors.As(e.Err, &te) {
+		if te, ok := e.Err.(*json.UnmarshalTypeError); ok {
 			msg = fmt.Sprintf("JSON %s cannot be decoded into a Go %v", te.Value, te.Type)
 		}
 	}
