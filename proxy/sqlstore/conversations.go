@@ -1,0 +1,478 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+const convCols = `c.id, c.status, c.mode, c.a_number, c.a_proxy, c.a_label, c.b_number, c.b_proxy, c.b_label,
+	c.metadata, c.created_at, c.expires_at, c.idle_timeout_ns, c.last_activity_at, c.ended_at`
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanConversation(r rowScanner) (proxy.Conversation, error) {
+	var (
+		c      proxy.Conversation
+		status string
+		mode   string
+		meta   string
+		idle   int64
+	)
+	a, b := &c.Participants[0], &c.Participants[1]
+	err := r.Scan(&c.ID, &status, &mode, &a.Number, &a.ProxyNumber, &a.Label, &b.Number, &b.ProxyNumber, &b.Label,
+		&meta, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt}, timeCol{&c.EndedAt})
+	if err != nil {
+		return c, err
+	}
+	c.Status, c.Mode, c.IdleTimeout = proxy.Status(status), proxy.Mode(mode), time.Duration(idle)
+	if err := json.Unmarshal([]byte(meta), &c.Metadata); err != nil {
+		return c, fmt.Errorf("metadata of %s: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// loadDeltas collects changes to numbers' active leg counters within a
+// transaction, applied at its end in MSISDN order so that concurrent
+// transactions lock number rows in the same order.
+type loadDeltas map[string]int
+
+func (d loadDeltas) apply(ctx context.Context, tx *sql.Tx) error {
+	keys := make([]string, 0, len(d))
+	for k, v := range d {
+		if v != 0 {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if _, err := tx.ExecContext(ctx, "UPDATE vp_numbers SET active_legs = active_legs + $2 WHERE msisdn = $1", k, d[k]); err != nil {
+			return fmt.Errorf("update load of %s: %w", k, err)
+		}
+	}
+	return nil
+}
+
+// releaseLegs deactivates a conversation's active legs, released at at.
+func (s *Store) releaseLegs(ctx context.Context, tx *sql.Tx, id string, at any, d loadDeltas) error {
+	rows, err := tx.QueryContext(ctx, "UPDATE vp_legs SET active = FALSE, released_at = $2 WHERE conversation_id = $1 AND active RETURNING proxy_number", id, at)
+	if err != nil {
+		return fmt.Errorf("release legs of %s: %w", id, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var num string
+		if err := rows.Scan(&num); err != nil {
+			return fmt.Errorf("release legs of %s: %w", id, err)
+		}
+		d[num]--
+	}
+	return rows.Err()
+}
+
+// expireTx marks conversation id expired at its deadline and releases its
+// legs, if it is still active and its deadline is not after now. It
+// returns whether it did.
+func (s *Store) expireTx(ctx context.Context, tx *sql.Tx, id string, now any, d loadDeltas) (bool, error) {
+	var deadline any
+	var t time.Time
+	err := tx.QueryRowContext(ctx, `UPDATE vp_conversations SET status = 'expired', ended_at = deadline
+		WHERE id = $1 AND status = 'active' AND deadline <= $2 RETURNING deadline`, id, now).Scan(timeCol{&t})
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("expire %s: %w", id, err)
+	}
+	if deadline, err = s.d.t(t); err != nil {
+		return false, err
+	}
+	return true, s.releaseLegs(ctx, tx, id, deadline, d)
+}
+
+// releaseStaleLegs deactivates the active legs with the keys of legs
+// whose conversations are no longer in use at created (deadline passed,
+// not swept yet), released at their conversation's deadline. The
+// conversations themselves stay as they are until ExpireConversations
+// ends them, so the sweep still reports them.
+func (s *Store) releaseStaleLegs(ctx context.Context, tx *sql.Tx, legs []legRow, created any, d loadDeltas) error {
+	for _, l := range legs {
+		var (
+			id       string
+			side     int
+			deadline time.Time
+		)
+		err := tx.QueryRowContext(ctx, `SELECT l.conversation_id, l.side, c.deadline FROM vp_legs l
+			JOIN vp_conversations c ON c.id = l.conversation_id
+			WHERE l.participant = $1 AND l.proxy_number = $2 AND l.active AND c.deadline <= $3`,
+			l.participant, l.proxy, created).Scan(&id, &side, timeCol{&deadline})
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("find stale leg: %w", err)
+		}
+		at, err := s.d.t(deadline)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE vp_legs SET active = FALSE, released_at = $3
+			WHERE conversation_id = $1 AND side = $2 AND active`, id, side, at)
+		if err != nil {
+			return fmt.Errorf("release stale leg: %w", err)
+		}
+		if k, err := res.RowsAffected(); err != nil {
+			return err
+		} else if k > 0 {
+			d[l.proxy]--
+		}
+	}
+	return nil
+}
+
+type legRow struct {
+	side                            int
+	participant, proxy, counterpart string
+}
+
+// CreateConversation inserts c and its two legs in one transaction. Legs
+// held by conversations whose deadline has passed by c.CreatedAt are
+// released first (those conversations become expired); a leg held by a
+// conversation still in use makes the unique index refuse the insert, and
+// CreateConversation returns proxy.ErrConflict.
+func (s *Store) CreateConversation(ctx context.Context, c proxy.Conversation) error {
+	if err := s.createConversation(ctx, c); err != nil {
+		return fmt.Errorf("sqlstore: create conversation %q: %w", c.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) error {
+	if c.ID == "" {
+		return errors.New("empty ID")
+	}
+	if c.Status == "" {
+		c.Status = proxy.StatusActive
+	}
+	switch c.Status {
+	case proxy.StatusActive, proxy.StatusClosed, proxy.StatusExpired:
+	default:
+		return fmt.Errorf("invalid status %q", c.Status)
+	}
+	a, b := c.Participants[0], c.Participants[1]
+	if a.Number == "" || b.Number == "" || a.ProxyNumber == "" || b.ProxyNumber == "" {
+		return errors.New("a participant number or proxy number is empty")
+	}
+	meta := []byte("null") // no metadata reads back as nil, as with the memory store
+	if len(c.Metadata) > 0 {
+		var err error
+		if meta, err = json.Marshal(c.Metadata); err != nil {
+			return err
+		}
+	}
+	var times [5]any
+	var err error
+	for i, t := range []time.Time{c.CreatedAt, c.ExpiresAt, c.LastActivityAt, c.EndedAt, c.Deadline()} {
+		if times[i], err = s.d.t(t); err != nil {
+			return err
+		}
+	}
+	created, deadline := times[0], times[4]
+	active := c.Status == proxy.StatusActive
+	released := created // legs of a conversation stored already ended
+	if !active {
+		released = times[3]
+	}
+	legs := []legRow{
+		{0, a.Number, a.ProxyNumber, b.Number},
+		{1, b.Number, b.ProxyNumber, a.Number},
+	}
+	// Insert legs in key order: two transactions wanting the same pair of
+	// legs then wait on each other instead of deadlocking.
+	sort.Slice(legs, func(i, j int) bool {
+		if legs[i].participant != legs[j].participant {
+			return legs[i].participant < legs[j].participant
+		}
+		return legs[i].proxy < legs[j].proxy
+	})
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		d := loadDeltas{}
+		if active {
+			if err := s.releaseStaleLegs(ctx, tx, legs, created, d); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO vp_conversations (id, status, mode, a_number, a_proxy, a_label,
+			b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+			c.ID, string(c.Status), string(c.Mode), a.Number, a.ProxyNumber, a.Label, b.Number, b.ProxyNumber, b.Label,
+			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline)
+		if isUnique(err) {
+			return fmt.Errorf("ID exists: %w", proxy.ErrConflict)
+		}
+		if err != nil {
+			return err
+		}
+		for _, l := range legs {
+			_, err := tx.ExecContext(ctx, `INSERT INTO vp_legs (conversation_id, side, participant, proxy_number, counterpart, created_at, active, released_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+				c.ID, l.side, l.participant, l.proxy, l.counterpart, created, active, released)
+			if isUnique(err) {
+				return fmt.Errorf("leg (%s, %s) is held by a conversation in use: %w", l.participant, l.proxy, proxy.ErrConflict)
+			}
+			if err != nil {
+				return fmt.Errorf("insert leg: %w", err)
+			}
+			if active {
+				d[l.proxy]++
+			}
+		}
+		return d.apply(ctx, tx)
+	})
+}
+
+// Conversation returns the conversation with this ID.
+func (s *Store) Conversation(ctx context.Context, id string) (proxy.Conversation, error) {
+	c, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+convCols+" FROM vp_conversations c WHERE c.id = $1", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("sqlstore: conversation %q: %w", id, proxy.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("sqlstore: conversation %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// routeSQL finds the conversation in use through the unique active-leg
+// index: one index probe and one primary key lookup.
+const routeSQL = "SELECT " + convCols + ` FROM vp_legs l JOIN vp_conversations c ON c.id = l.conversation_id
+	WHERE l.participant = $1 AND l.proxy_number = $2 AND l.active AND c.status = 'active' AND c.deadline > $3`
+
+// Route returns the conversation in use at now with the leg (participant,
+// proxyNumber).
+func (s *Store) Route(ctx context.Context, participant, proxyNumber string, now time.Time) (proxy.Conversation, error) {
+	n, err := s.d.t(now)
+	if err != nil {
+		return proxy.Conversation{}, fmt.Errorf("sqlstore: route %s -> %s: %w", participant, proxyNumber, err)
+	}
+	c, err := scanConversation(s.r.QueryRowContext(ctx, routeSQL, participant, proxyNumber, n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("sqlstore: route %s -> %s: %w", participant, proxyNumber, proxy.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("sqlstore: route %s -> %s: %w", participant, proxyNumber, err)
+	}
+	return c, nil
+}
+
+// ListConversations returns one page of conversations matching f in ID
+// order, and the cursor of the next page.
+func (s *Store) ListConversations(ctx context.Context, f proxy.ListFilter) ([]proxy.Conversation, string, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	now, err := s.d.t(f.Now)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlstore: list conversations: %w", err)
+	}
+	var q strings.Builder
+	q.WriteString("SELECT " + convCols + " FROM vp_conversations c WHERE c.id > $1")
+	args := []any{f.After}
+	switch f.Status {
+	case "":
+	case proxy.StatusActive:
+		args = append(args, now)
+		q.WriteString(" AND c.status = 'active' AND c.deadline > $2")
+	case proxy.StatusClosed:
+		q.WriteString(" AND c.status = 'closed'")
+	case proxy.StatusExpired:
+		args = append(args, now)
+		q.WriteString(" AND (c.status = 'expired' OR (c.status = 'active' AND c.deadline <= $2))")
+	default:
+		return nil, "", fmt.Errorf("sqlstore: list conversations: invalid status %q", f.Status)
+	}
+	if f.Participant != "" {
+		args = append(args, f.Participant)
+		fmt.Fprintf(&q, " AND c.id IN (SELECT conversation_id FROM vp_legs WHERE participant = $%d)", len(args))
+	}
+	args = append(args, limit+1)
+	fmt.Fprintf(&q, " ORDER BY c.id LIMIT $%d", len(args))
+	rows, err := s.r.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("sqlstore: list conversations: %w", err)
+	}
+	defer rows.Close()
+	convs := []proxy.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, "", fmt.Errorf("sqlstore: list conversations: %w", err)
+		}
+		convs = append(convs, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("sqlstore: list conversations: %w", err)
+	}
+	next := ""
+	if len(convs) > limit {
+		convs = convs[:limit]
+		next = convs[limit-1].ID
+	}
+	return convs, next, nil
+}
+
+// EndConversation ends an active conversation with status at time at and
+// releases its legs; an ended one is returned unchanged. An active
+// conversation whose deadline is not after at is recorded as expired at
+// its deadline, as the sweep would have.
+func (s *Store) EndConversation(ctx context.Context, id string, status proxy.Status, at time.Time) (proxy.Conversation, error) {
+	var c proxy.Conversation
+	if status != proxy.StatusClosed && status != proxy.StatusExpired {
+		return c, fmt.Errorf("sqlstore: end conversation %q: invalid status %q", id, status)
+	}
+	t, err := s.d.t(at)
+	if err != nil {
+		return c, fmt.Errorf("sqlstore: end conversation %q: %w", id, err)
+	}
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		// A conversation whose deadline passed before at ended then:
+		// record it as the sweep would (expired at its deadline).
+		var ended time.Time
+		err := tx.QueryRowContext(ctx, `UPDATE vp_conversations SET
+				status = CASE WHEN deadline <= $3 THEN 'expired' ELSE $2 END,
+				ended_at = CASE WHEN deadline <= $3 THEN deadline ELSE $3 END
+			WHERE id = $1 AND status = 'active' RETURNING ended_at`, id, string(status), t).Scan(timeCol{&ended})
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		default:
+			endedAt, err := s.d.t(ended)
+			if err != nil {
+				return err
+			}
+			d := loadDeltas{}
+			if err := s.releaseLegs(ctx, tx, id, endedAt, d); err != nil {
+				return err
+			}
+			if err := d.apply(ctx, tx); err != nil {
+				return err
+			}
+		}
+		c, err = scanConversation(tx.QueryRowContext(ctx, "SELECT "+convCols+" FROM vp_conversations c WHERE c.id = $1", id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return proxy.ErrNotFound
+		}
+		return err
+	})
+	if err != nil {
+		return proxy.Conversation{}, fmt.Errorf("sqlstore: end conversation %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// Touch records activity at at, extending an idle deadline. Nothing
+// changes for a conversation that has ended, or that is not in use at at
+// (it stopped routing at its deadline; activity cannot revive it).
+func (s *Store) Touch(ctx context.Context, id string, at time.Time) error {
+	var (
+		c      proxy.Conversation
+		status string
+		idle   int64
+	)
+	err := s.w.QueryRowContext(ctx, "SELECT status, expires_at, idle_timeout_ns, last_activity_at FROM vp_conversations WHERE id = $1", id).
+		Scan(&status, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("sqlstore: touch %q: %w", id, proxy.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: touch %q: %w", id, err)
+	}
+	if status != string(proxy.StatusActive) || !at.After(c.LastActivityAt) {
+		return nil
+	}
+	c.IdleTimeout, c.LastActivityAt = time.Duration(idle), at
+	atv, err := s.d.t(at)
+	if err != nil {
+		return fmt.Errorf("sqlstore: touch %q: %w", id, err)
+	}
+	deadline, err := s.d.t(c.Deadline())
+	if err != nil {
+		return fmt.Errorf("sqlstore: touch %q: %w", id, err)
+	}
+	// The conditions make concurrent Touches keep the latest activity, and
+	// leave alone a conversation that stopped being in use by at or lost a
+	// leg to a newer conversation.
+	if _, err := s.w.ExecContext(ctx, `UPDATE vp_conversations SET last_activity_at = $2, deadline = $3
+		WHERE id = $1 AND status = 'active' AND last_activity_at < $2 AND deadline > $2
+			AND NOT EXISTS (SELECT 1 FROM vp_legs WHERE conversation_id = $1 AND NOT active)`, id, atv, deadline); err != nil {
+		return fmt.Errorf("sqlstore: touch %q: %w", id, err)
+	}
+	return nil
+}
+
+// ExpireConversations ends up to limit active conversations whose
+// deadline is not after now, and returns their IDs. It also forgets
+// nonces that expired by now.
+func (s *Store) ExpireConversations(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	n, err := s.d.t(now)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: expire conversations: %w", err)
+	}
+	lim := s.d.noLimit
+	if limit > 0 {
+		lim = limit
+	}
+	var ids []string
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		ids = ids[:0]
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM vp_conversations
+			WHERE status = 'active' AND deadline <= $1 ORDER BY deadline, id LIMIT $2`, n, lim)
+		if err != nil {
+			return err
+		}
+		var due []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			due = append(due, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		d := loadDeltas{}
+		for _, id := range due {
+			ok, err := s.expireTx(ctx, tx, id, n, d)
+			if err != nil {
+				return err
+			}
+			if ok {
+				ids = append(ids, id)
+			}
+		}
+		if err := d.apply(ctx, tx); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM vp_nonces WHERE expires_at <= $1", n)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: expire conversations: %w", err)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, nil
+}

@@ -1,0 +1,228 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+// AddInteraction appends an interaction (its Events are ignored).
+// ErrConflict if its ID, or its Kind and ExternalID, exist; ErrNotFound if
+// its conversation does not exist.
+func (s *Store) AddInteraction(ctx context.Context, in proxy.Interaction) error {
+	if in.ID == "" {
+		return fmt.Errorf("sqlstore: add interaction: empty ID")
+	}
+	created, err := s.d.t(in.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("sqlstore: add interaction %q: %w", in.ID, err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		in.ID, in.ConversationID, string(in.Kind), in.ExternalID, in.From, in.To, in.Text, created)
+	switch {
+	case isUnique(err):
+		return fmt.Errorf("sqlstore: add interaction %q (%s %q): %w", in.ID, in.Kind, in.ExternalID, proxy.ErrConflict)
+	case isForeignKey(err):
+		return fmt.Errorf("sqlstore: add interaction %q: conversation %q: %w", in.ID, in.ConversationID, proxy.ErrNotFound)
+	case err != nil:
+		return fmt.Errorf("sqlstore: add interaction %q: %w", in.ID, err)
+	}
+	return nil
+}
+
+const interactionCols = "i.id, i.conversation_id, i.kind, i.external_id, i.from_number, i.to_number, i.body, i.created_at"
+
+func scanInteraction(r rowScanner) (proxy.Interaction, error) {
+	var in proxy.Interaction
+	var kind string
+	err := r.Scan(&in.ID, &in.ConversationID, &kind, &in.ExternalID, &in.From, &in.To, &in.Text, timeCol{&in.CreatedAt})
+	in.Kind = proxy.InteractionKind(kind)
+	in.Events = []proxy.InteractionEvent{}
+	return in, err
+}
+
+// eventsSQL lists events of the interactions selected by the WHERE clause
+// appended to it, ordered by time then insertion.
+const eventsSQL = `SELECT e.interaction_id, e.leg, e.status, e.at, e.duration, e.price, e.detail
+	FROM vp_interaction_events e JOIN vp_interactions i ON i.id = e.interaction_id WHERE `
+
+// addEvents reads events (eventsSQL + where) into the interactions by ID.
+func (s *Store) addEvents(ctx context.Context, q *sql.DB, where string, arg any, byID map[string]*proxy.Interaction) error {
+	rows, err := q.QueryContext(ctx, eventsSQL+where+" ORDER BY e.at, e.seq", arg)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var ev proxy.InteractionEvent
+		if err := rows.Scan(&id, &ev.Leg, &ev.Status, timeCol{&ev.At}, &ev.Duration, &ev.Price, &ev.Detail); err != nil {
+			return err
+		}
+		if in := byID[id]; in != nil {
+			in.Events = append(in.Events, ev)
+		}
+	}
+	return rows.Err()
+}
+
+// InteractionByExternalID returns the interaction with this kind and
+// external ID, with its events.
+func (s *Store) InteractionByExternalID(ctx context.Context, kind proxy.InteractionKind, externalID string) (proxy.Interaction, error) {
+	if externalID == "" {
+		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %s with empty external ID: %w", kind, proxy.ErrNotFound)
+	}
+	in, err := scanInteraction(s.r.QueryRowContext(ctx, "SELECT "+interactionCols+" FROM vp_interactions i WHERE i.kind = $1 AND i.external_id = $2", string(kind), externalID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %s %q: %w", kind, externalID, proxy.ErrNotFound)
+	}
+	if err == nil {
+		err = s.addEvents(ctx, s.r, "e.interaction_id = $1", in.ID, map[string]*proxy.Interaction{in.ID: &in})
+	}
+	if err != nil {
+		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %s %q: %w", kind, externalID, err)
+	}
+	return in, nil
+}
+
+// AddInteractionEvent appends ev to the interaction's history, ignoring a
+// repeat of an event with the same (Leg, Status).
+func (s *Store) AddInteractionEvent(ctx context.Context, interactionID string, ev proxy.InteractionEvent) error {
+	at, err := s.d.t(ev.At)
+	if err != nil {
+		return fmt.Errorf("sqlstore: add event to interaction %q: %w", interactionID, err)
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO vp_interaction_events (interaction_id, leg, status, at, duration, price, detail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (interaction_id, leg, status) DO NOTHING`,
+		interactionID, ev.Leg, ev.Status, at, ev.Duration, ev.Price, ev.Detail)
+	if isForeignKey(err) {
+		return fmt.Errorf("sqlstore: add event to interaction %q: %w", interactionID, proxy.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: add event to interaction %q: %w", interactionID, err)
+	}
+	return nil
+}
+
+// Interactions returns a conversation's interactions with their events.
+func (s *Store) Interactions(ctx context.Context, conversationID string) ([]proxy.Interaction, error) {
+	ins, err := s.interactions(ctx, conversationID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: interactions of %q: %w", conversationID, err)
+	}
+	return ins, nil
+}
+
+func (s *Store) interactions(ctx context.Context, conversationID string) ([]proxy.Interaction, error) {
+	var one int
+	err := s.r.QueryRowContext(ctx, "SELECT 1 FROM vp_conversations WHERE id = $1", conversationID).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, proxy.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT "+interactionCols+" FROM vp_interactions i WHERE i.conversation_id = $1 ORDER BY i.created_at, i.id", conversationID)
+	if err != nil {
+		return nil, err
+	}
+	ins := []proxy.Interaction{}
+	for rows.Next() {
+		in, err := scanInteraction(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ins = append(ins, in)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(ins) == 0 {
+		return ins, nil
+	}
+	byID := make(map[string]*proxy.Interaction, len(ins))
+	for i := range ins {
+		byID[ins[i].ID] = &ins[i]
+	}
+	if err := s.addEvents(ctx, s.r, "i.conversation_id = $1", conversationID, byID); err != nil {
+		return nil, err
+	}
+	return ins, nil
+}
+
+// AddMessagePart stores one part of a multipart SMS and returns all parts
+// stored so far for its (From, To, Ref), ordered by Part. Writers of the
+// same message are serialised, so the last part to arrive always sees
+// every other part.
+func (s *Store) AddMessagePart(ctx context.Context, p proxy.MessagePart) ([]proxy.MessagePart, error) {
+	received, err := s.d.t(p.ReceivedAt)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: add message part: %w", err)
+	}
+	var parts []proxy.MessagePart
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		parts = []proxy.MessagePart{}
+		if s.d.lockMessage != "" {
+			if _, err := tx.ExecContext(ctx, s.d.lockMessage, "voiceproxy.sms:"+p.From+"|"+p.To+"|"+p.Ref); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO vp_message_parts (from_number, to_number, ref, part, total, message_id, body, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (from_number, to_number, ref, part) DO NOTHING`,
+			p.From, p.To, p.Ref, p.Part, p.Total, p.MessageID, p.Text, received); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT from_number, to_number, ref, part, total, message_id, body, received_at
+			FROM vp_message_parts WHERE from_number = $1 AND to_number = $2 AND ref = $3 ORDER BY part`, p.From, p.To, p.Ref)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m proxy.MessagePart
+			if err := rows.Scan(&m.From, &m.To, &m.Ref, &m.Part, &m.Total, &m.MessageID, &m.Text, timeCol{&m.ReceivedAt}); err != nil {
+				return err
+			}
+			parts = append(parts, m)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: add message part %s/%s/%s#%d: %w", p.From, p.To, p.Ref, p.Part, err)
+	}
+	return parts, nil
+}
+
+// ClaimNonce records key until expires. ErrConflict if key is already
+// claimed with an expiry not before expires. The contract gives no "now":
+// as with the memory store, a previous claim counts as expired when its
+// expiry is before the new one (a replayed signature carries the same
+// timestamp, hence the same expiry). ExpireConversations forgets claims
+// that expired by its now.
+func (s *Store) ClaimNonce(ctx context.Context, key string, expires time.Time) error {
+	exp, err := s.d.t(expires)
+	if err != nil {
+		return fmt.Errorf("sqlstore: claim nonce: %w", err)
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO vp_nonces (key, expires_at) VALUES ($1, $2)
+		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE vp_nonces.expires_at < excluded.expires_at`, key, exp)
+	if err != nil {
+		return fmt.Errorf("sqlstore: claim nonce: %w", err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: claim nonce: %w", err)
+	}
+	if k == 0 {
+		return fmt.Errorf("sqlstore: nonce %q already claimed: %w", key, proxy.ErrConflict)
+	}
+	return nil
+}

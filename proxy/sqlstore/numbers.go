@@ -1,0 +1,159 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+// AddNumbers adds numbers to the pool or updates those already in it.
+// A number that was removed and is added again goes to the end of the
+// pool order.
+func (s *Store) AddNumbers(ctx context.Context, nums ...proxy.Number) error {
+	for _, n := range nums {
+		if n.MSISDN == "" {
+			return fmt.Errorf("sqlstore: add numbers: empty MSISDN")
+		}
+	}
+	if len(nums) == 0 {
+		return nil
+	}
+	update := `UPDATE vp_numbers SET country = $2, voice = $3, sms = $4, in_pool = TRUE,
+		pool_order = CASE WHEN in_pool THEN pool_order ELSE ` + s.d.nextPoolOrder + ` END
+		WHERE msisdn = $1`
+	// A number new to the table may already carry legs (conversations
+	// created with it before it joined the pool): count them once here,
+	// after which the counter is maintained.
+	insert := `INSERT INTO vp_numbers (msisdn, country, voice, sms, in_pool, pool_order, active_legs)
+		VALUES ($1, $2, $3, $4, TRUE, ` + s.d.nextPoolOrder + `,
+			(SELECT COUNT(*) FROM vp_legs WHERE proxy_number = $1 AND active))
+		ON CONFLICT (msisdn) DO NOTHING`
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, n := range nums {
+			for {
+				res, err := tx.ExecContext(ctx, update, n.MSISDN, n.Country, n.Voice, n.SMS)
+				if err != nil {
+					return err
+				}
+				if k, err := res.RowsAffected(); err != nil || k > 0 {
+					break
+				}
+				res, err = tx.ExecContext(ctx, insert, n.MSISDN, n.Country, n.Voice, n.SMS)
+				if err != nil {
+					return err
+				}
+				// Zero rows: another instance inserted it meanwhile; update it.
+				if k, err := res.RowsAffected(); err != nil || k > 0 {
+					break
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlstore: add numbers: %w", err)
+	}
+	return nil
+}
+
+// RemoveNumber takes a number out of the pool. ErrNotFound if it is not in
+// the pool.
+func (s *Store) RemoveNumber(ctx context.Context, msisdn string) error {
+	res, err := s.w.ExecContext(ctx, "UPDATE vp_numbers SET in_pool = FALSE WHERE msisdn = $1 AND in_pool", msisdn)
+	if err != nil {
+		return fmt.Errorf("sqlstore: remove number %s: %w", msisdn, err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("sqlstore: remove number %s: %w", msisdn, err)
+	}
+	if k == 0 {
+		return fmt.Errorf("sqlstore: remove number %s: %w", msisdn, proxy.ErrNotFound)
+	}
+	return nil
+}
+
+// Numbers lists the pool in pool order.
+func (s *Store) Numbers(ctx context.Context) ([]proxy.Number, error) {
+	rows, err := s.r.QueryContext(ctx, "SELECT msisdn, country, voice, sms FROM vp_numbers WHERE in_pool ORDER BY pool_order")
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: numbers: %w", err)
+	}
+	defer rows.Close()
+	nums := []proxy.Number{}
+	for rows.Next() {
+		var n proxy.Number
+		if err := rows.Scan(&n.MSISDN, &n.Country, &n.Voice, &n.SMS); err != nil {
+			return nil, fmt.Errorf("sqlstore: numbers: %w", err)
+		}
+		nums = append(nums, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: numbers: %w", err)
+	}
+	return nums, nil
+}
+
+// candidatesSQL (with the dialect's legSeq for %[1]s) selects and orders candidates in one query. A number is
+// left out when the participant holds an in-use leg on it, or released a
+// leg on it after $6 in a conversation with someone other than $2. A leg
+// still active but past its conversation's deadline counts as released at
+// the deadline. Load is the maintained count of active legs.
+const candidatesSQL = `
+SELECT n.msisdn, n.country, n.voice, n.sms, n.active_legs,
+	COALESCE(n.msisdn = (
+		SELECT s.proxy_number FROM vp_legs s
+		WHERE s.participant = $1 AND s.counterpart = $2
+		ORDER BY s.created_at DESC, %[1]s DESC LIMIT 1
+	), FALSE) AS sticky
+FROM vp_numbers n
+WHERE n.in_pool
+	AND ($3 = '' OR n.country = $3)
+	AND (n.voice OR NOT $4)
+	AND (n.sms OR NOT $5)
+	AND NOT EXISTS (
+		SELECT 1 FROM vp_legs l JOIN vp_conversations c ON c.id = l.conversation_id
+		WHERE l.participant = $1 AND l.proxy_number = n.msisdn
+			AND (l.active OR l.released_at > $6)
+			AND (
+				(l.active AND c.deadline > $7)
+				OR (l.counterpart <> $2 AND (CASE WHEN l.active THEN c.deadline ELSE l.released_at END) > $6)
+			)
+	)
+ORDER BY sticky DESC, n.active_legs, n.pool_order
+LIMIT $8`
+
+// Candidates lists the numbers q.Participant may be given, best first.
+func (s *Store) Candidates(ctx context.Context, q proxy.CandidateQuery) ([]proxy.Candidate, error) {
+	now, err := s.d.t(q.Now)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: candidates: %w", err)
+	}
+	after, err := s.d.t(q.ReleasedAfter)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: candidates: %w", err)
+	}
+	limit := s.d.noLimit
+	if q.Limit > 0 {
+		limit = q.Limit
+	}
+	rows, err := s.r.QueryContext(ctx, s.candidatesSQL, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)
+	}
+	defer rows.Close()
+	cands := []proxy.Candidate{}
+	for rows.Next() {
+		var c proxy.Candidate
+		if err := rows.Scan(&c.Number.MSISDN, &c.Number.Country, &c.Number.Voice, &c.Number.SMS, &c.Load, &c.Sticky); err != nil {
+			return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)
+		}
+		cands = append(cands, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)
+	}
+	return cands, nil
+}

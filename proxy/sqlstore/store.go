@@ -1,0 +1,346 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+var _ proxy.Store = (*Store)(nil)
+
+// ErrSchemaTooNew is returned (wrapped in a *SchemaVersionError) when the
+// database was migrated by a newer version of this package than the one
+// opening it. Upgrade the code; never let old code write to it.
+var ErrSchemaTooNew = errors.New("sqlstore: database schema is newer than this code knows")
+
+// SchemaVersionError reports a database schema version this code cannot
+// use. errors.Is(err, ErrSchemaTooNew) matches it.
+type SchemaVersionError struct {
+	Database int // version recorded in the database
+	Known    int // newest version this code has migrations for
+}
+
+// Error implements error.
+func (e *SchemaVersionError) Error() string {
+	return fmt.Sprintf("sqlstore: database schema version %d is newer than the newest this code knows (%d)", e.Database, e.Known)
+}
+
+// Unwrap returns ErrSchemaTooNew.
+func (e *SchemaVersionError) Unwrap() error { return ErrSchemaTooNew }
+
+// Store is a proxy.Store on database/sql, backed by SQLite or PostgreSQL.
+// It is safe for concurrent use; with PostgreSQL, any number of Stores in
+// any number of processes may share one database.
+type Store struct {
+	d dialect
+	w *sql.DB // writes and transactions (SQLite: a single connection)
+	r *sql.DB // plain reads; the same pool as w except for SQLite files
+
+	candidatesSQL string
+}
+
+// Option configures OpenSQLite or OpenPostgres.
+type Option func(*options) error
+
+type options struct {
+	schema   string
+	maxConns int
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,62}$`)
+
+// WithSchema keeps the tables in the named PostgreSQL schema, creating it
+// if missing, by setting search_path on every pooled connection. Use it to
+// share a database with other applications, or to isolate tests. The name
+// must be a plain identifier (letters, digits, underscore). SQLite ignores
+// it.
+func WithSchema(name string) Option {
+	return func(o *options) error {
+		if !identRE.MatchString(name) {
+			return fmt.Errorf("sqlstore: invalid schema name %q", name)
+		}
+		o.schema = name
+		return nil
+	}
+}
+
+// WithMaxConns sets the size of the connection pool: for PostgreSQL, the
+// most open connections (default 10); for an SQLite file, the most read
+// connections (default 4; writes always use one connection, as SQLite
+// has a single writer). n must be positive.
+func WithMaxConns(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("sqlstore: WithMaxConns(%d): need a positive number", n)
+		}
+		o.maxConns = n
+		return nil
+	}
+}
+
+func buildOptions(opts []Option, defConns int) (options, error) {
+	o := options{maxConns: defConns}
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// OpenSQLite opens (creating if needed) the SQLite database at path with
+// the pure-Go driver, and migrates its schema. The path ":memory:" opens a
+// private in-memory database that lives until Close.
+//
+// File databases use WAL, a busy timeout and foreign keys. Writes go
+// through one connection with IMMEDIATE transactions (SQLite has a single
+// writer, so queuing in the process beats failing with SQLITE_BUSY);
+// reads use a separate pool (WithMaxConns). Several processes may open the
+// same file; each write then waits up to the busy timeout for the others.
+func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	o, err := buildOptions(opts, 4)
+	if err != nil {
+		return nil, err
+	}
+	if path == "" || strings.ContainsRune(path, '?') {
+		return nil, fmt.Errorf("sqlstore: invalid SQLite path %q", path)
+	}
+	s := &Store{d: sqliteDialect, candidatesSQL: fmt.Sprintf(candidatesSQL, sqliteDialect.legSeq)}
+	if path == ":memory:" {
+		// Every connection to ":memory:" is its own database, so keep
+		// exactly one, forever.
+		q := url.Values{"_pragma": {"foreign_keys(1)"}, "_txlock": {"immediate"}}
+		db, err := sql.Open("sqlite", ":memory:?"+q.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		s.w, s.r = db, db
+	} else {
+		wq := url.Values{
+			"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)"},
+			"_txlock": {"immediate"},
+		}
+		w, err := sql.Open("sqlite", path+"?"+wq.Encode())
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+		}
+		w.SetMaxOpenConns(1)
+		w.SetMaxIdleConns(1)
+		w.SetConnMaxIdleTime(0)
+		w.SetConnMaxLifetime(0)
+		s.w = w
+		rq := url.Values{"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "query_only(1)"}}
+		r, err := sql.Open("sqlite", path+"?"+rq.Encode())
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+		}
+		r.SetMaxOpenConns(o.maxConns)
+		r.SetMaxIdleConns(o.maxConns)
+		s.r = r
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+	}
+	if err := s.migrate(ctx, ""); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenPostgres connects to PostgreSQL through pgx (database/sql driver
+// "pgx"), with a connection pool (WithMaxConns, default 10), and migrates
+// the schema. dsn is a libpq URL or key=value string, e.g.
+// "postgres://user@host:5432/db?sslmode=disable"; its search_path
+// parameter, or WithSchema, chooses the schema.
+//
+// Any number of Stores, in any number of processes, may share the
+// database: migration runs under an advisory lock, and the leg invariant
+// is a unique index.
+func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o, err := buildOptions(opts, 10)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: postgres dsn: %w", err)
+	}
+	if o.schema != "" {
+		cfg.RuntimeParams["search_path"] = o.schema
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(o.maxConns)
+	db.SetMaxIdleConns(o.maxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &Store{d: postgresDialect, w: db, r: db, candidatesSQL: fmt.Sprintf(candidatesSQL, postgresDialect.legSeq)}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: connect to postgres: %w", err)
+	}
+	if err := s.migrate(ctx, o.schema); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the connection pools. Calls in flight may fail.
+func (s *Store) Close() error {
+	err := s.w.Close()
+	if s.r != s.w {
+		err = errors.Join(err, s.r.Close())
+	}
+	return err
+}
+
+//go:embed migrations
+var migrationFS embed.FS
+
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations lists the dialect's embedded migrations in version order.
+func migrations(dialect string) ([]migration, error) {
+	dir := path.Join("migrations", dialect)
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return nil, err
+	}
+	var ms []migration
+	for _, e := range entries {
+		prefix, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(prefix)
+		if !ok || err != nil || !strings.HasSuffix(e.Name(), ".sql") {
+			return nil, fmt.Errorf("sqlstore: bad migration file name %s", e.Name())
+		}
+		b, err := fs.ReadFile(migrationFS, path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
+	return ms, nil
+}
+
+// migrationLockKey is the PostgreSQL advisory lock taken while migrating.
+const migrationLockKey = 0x766f69636570 // "voicep"
+
+// migrate brings the schema up to date in one transaction, serialised
+// against other Stores opening the same database at the same time
+// (PostgreSQL: an advisory transaction lock; SQLite: BEGIN IMMEDIATE).
+func (s *Store) migrate(ctx context.Context, schema string) error {
+	ms, err := migrations(s.d.name)
+	if err != nil {
+		return fmt.Errorf("sqlstore: read migrations: %w", err)
+	}
+	known := ms[len(ms)-1].version
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if s.d.name == "postgres" {
+			if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", int64(migrationLockKey)); err != nil {
+				return err
+			}
+			if schema != "" {
+				// schema passed identRE, so quoting it is enough.
+				if _, err := tx.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS "`+schema+`"`); err != nil {
+					return err
+				}
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS vp_schema_version (version integer NOT NULL)"); err != nil {
+			return err
+		}
+		var current int
+		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(version), 0) FROM vp_schema_version").Scan(&current); err != nil {
+			return err
+		}
+		if current > known {
+			return &SchemaVersionError{Database: current, Known: known}
+		}
+		applied := current
+		for _, m := range ms {
+			if m.version <= current {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s: %w", m.name, err)
+			}
+			applied = m.version
+		}
+		if applied == current {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM vp_schema_version"); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "INSERT INTO vp_schema_version (version) VALUES ($1)", applied)
+		return err
+	})
+	if err != nil {
+		if errors.Is(err, ErrSchemaTooNew) {
+			return err
+		}
+		return fmt.Errorf("sqlstore: migrate %s schema: %w", s.d.name, err)
+	}
+	return nil
+}
+
+// tx runs fn in a write transaction and commits it, running it again (up
+// to a few times) after a deadlock or busy error. fn must not use s.w or
+// s.r itself, only tx.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	const attempts = 4
+	var err error
+	for i := range attempts {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(i*i) * 5 * time.Millisecond):
+			}
+		}
+		err = s.tryTx(ctx, fn)
+		if err == nil || !isRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) tryTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
