@@ -165,17 +165,31 @@ type Response struct {
 	Method string
 	// URL is the request URL with secrets redacted.
 	URL string
+
+	secret string
 }
 
 // HTTPError returns the *HTTPError describing r, for Check functions that
-// want to wrap it in their own error type.
+// want to wrap it in their own error type. Its Body is truncated and never
+// contains the api_secret.
 func (r *Response) HTTPError() *HTTPError {
 	return &HTTPError{
 		StatusCode: r.StatusCode,
 		Method:     r.Method,
 		URL:        r.URL,
-		Body:       truncate(r.Body, maxErrorBody),
+		Body:       r.BodyExcerpt(),
 	}
+}
+
+// BodyExcerpt returns the start of the body (at most 512 bytes), safe to
+// put in an error message: the api_secret is replaced by "REDACTED".
+func (r *Response) BodyExcerpt() string {
+	b := r.Body
+	if r.secret != "" {
+		// Scrub before cutting, so no prefix of the secret survives the cut.
+		b = bytes.ReplaceAll(b, []byte(r.secret), []byte(Redacted))
+	}
+	return truncate(b, maxErrorBody)
 }
 
 // Do sends req, retrying as the policy and req allow, and decodes a 2xx
@@ -242,11 +256,7 @@ func (c *Client) interpret(req *Request, resp *Response) (bool, error) {
 		return false, nil
 	}
 	if err == nil {
-		he := resp.HTTPError()
-		if c.secret != "" {
-			he.Body = strings.ReplaceAll(he.Body, c.secret, Redacted)
-		}
-		err = he
+		err = resp.HTTPError()
 	}
 	retryable := IsRetryable(err)
 	switch {
@@ -283,6 +293,7 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 		Body:       body,
 		Method:     hreq.Method,
 		URL:        redacted,
+		secret:     c.secret,
 	}, nil
 }
 
