@@ -2,11 +2,93 @@ package proxy
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"sync"
+	"sync/atomic"
+	"testing"
 	"time"
 )
 
 var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// Participants with valid numbers (libphonenumber checks them).
+const (
+	gbA = "447123456701"
+	gbB = "447123456702"
+	gbC = "447123456703"
+	gbD = "447123456704"
+	usA = "14155550100"
+	frA = "33612345678"
+)
+
+// Pool numbers.
+const (
+	gbP1 = "447700900001"
+	gbP2 = "447700900002"
+	gbP3 = "447700900003"
+	usP1 = "12015550001"
+)
+
+// clock is a settable Config.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: testNow} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// newTestService returns a Service on a fresh memory store with the given
+// pool, a settable clock and a silent logger; edit adjusts the Config.
+func newTestService(t *testing.T, pool []Number, edit func(*Config)) (*Service, *clock) {
+	t.Helper()
+	clk := newClock()
+	cfg := Config{Store: NewMemoryStore(), Now: clk.Now, Logger: quietLogger()}
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	if len(pool) > 0 {
+		if err := s.AddNumbers(t.Context(), pool...); err != nil {
+			t.Fatalf("AddNumbers: %v", err)
+		}
+	}
+	return s, clk
+}
+
+func gbPool(msisdns ...string) []Number {
+	var ns []Number
+	for _, m := range msisdns {
+		ns = append(ns, Number{MSISDN: m, Country: "GB", Voice: true, SMS: true})
+	}
+	return ns
+}
+
+func mustCreate(t *testing.T, s *Service, req CreateRequest) Conversation {
+	t.Helper()
+	c, err := s.CreateConversation(t.Context(), req)
+	if err != nil {
+		t.Fatalf("CreateConversation(%s, %s): %v", req.A, req.B, err)
+	}
+	return c
+}
 
 // nonceStore is a Store that only implements ClaimNonce (the other methods
 // are never reached by the tests that use it).
@@ -28,3 +110,41 @@ func (n *nonceStore) ClaimNonce(_ context.Context, key string, expires time.Time
 	n.seen[key] = expires
 	return nil
 }
+
+// conflictStore makes the first n CreateConversation calls fail with
+// ErrConflict (n < 0: all of them) and counts calls.
+type conflictStore struct {
+	Store
+	n     int
+	calls atomic.Int32
+}
+
+func (c *conflictStore) CreateConversation(ctx context.Context, conv Conversation) error {
+	k := int(c.calls.Add(1))
+	if c.n < 0 || k <= c.n {
+		return ErrConflict
+	}
+	return c.Store.CreateConversation(ctx, conv)
+}
+
+// failingStore fails every method with err except those the test needs to
+// set up state (AddNumbers, ClaimNonce).
+type failingStore struct {
+	Store
+	err error
+}
+
+func (f failingStore) Route(context.Context, string, string, time.Time) (Conversation, error) {
+	return Conversation{}, f.err
+}
+func (f failingStore) AddInteraction(context.Context, Interaction) error { return f.err }
+func (f failingStore) InteractionByExternalID(context.Context, InteractionKind, string) (Interaction, error) {
+	return Interaction{}, f.err
+}
+func (f failingStore) AddInteractionEvent(context.Context, string, InteractionEvent) error {
+	return f.err
+}
+func (f failingStore) AddMessagePart(context.Context, MessagePart) ([]MessagePart, error) {
+	return nil, f.err
+}
+func (f failingStore) Touch(context.Context, string, time.Time) error { return f.err }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"github.com/voiceproxy/voiceproxy/ncco"
 	"net/http"
 	"sync"
 	"time"
@@ -69,6 +71,65 @@ type Config struct {
 	SweepInterval time.Duration
 	// MaxBodyBytes bounds webhook request bodies. Default 64 KiB.
 	MaxBodyBytes int64
+
+	// Greeting is spoken to the caller before connecting. Default "":
+	// none.
+	Greeting string
+	// Language is the BCP-47 language of Greeting and UnknownRouteText
+	// ("en-GB"). Default "": Vonage's default (en-US).
+	Language string
+	// UnknownRouteText is spoken when a call cannot be connected (unknown
+	// or ended conversation, blocked, malformed webhook, store error).
+	// Default "Sorry, the number you have called is not in service.".
+	UnknownRouteText string
+	// Record records connected calls; Vonage posts the recording to
+	// RecordingEventURL, which is then required. Default false.
+	Record            bool
+	RecordingEventURL string
+	// ConnectTimeout is how long the other participant's phone rings,
+	// whole seconds. Default 0: Vonage's default (60 s).
+	ConnectTimeout time.Duration
+	// CallTimeLimit caps a connected call's length, whole seconds up to
+	// 2 hours. Default 0: Vonage's default (2 hours).
+	CallTimeLimit time.Duration
+	// RingbackURL is audio (http/https) the caller hears while the other
+	// phone rings. Default "": the network's ringing tone.
+	RingbackURL string
+
+	// Intercept, when set, is asked before each call is connected and
+	// each SMS relayed; a non-nil error blocks it (the caller hears
+	// UnknownRouteText, the SMS is not relayed) and is logged. Default
+	// nil: everything allowed by the conversation's Mode passes.
+	Intercept func(ctx context.Context, in Inbound) error
+	// OnUnknownCall, when set, supplies the NCCO for a call whose
+	// (caller, dialed number) matches no conversation in use. An error or
+	// an NCCO that fails validation is logged and UnknownRouteText is
+	// spoken instead. Default nil: UnknownRouteText.
+	OnUnknownCall func(ctx context.Context, call Call) (ncco.NCCO, error)
+	// OnInteraction, when set, is called after each recorded change to an
+	// interaction (a new call or SMS, a status event), synchronously in
+	// the webhook handler: keep it quick. Default nil.
+	OnInteraction func(ctx context.Context, in Interaction)
+}
+
+// Inbound is a call or SMS about to be connected or relayed, as shown to
+// Config.Intercept.
+type Inbound struct {
+	Kind         InteractionKind
+	Conversation Conversation
+	// Sender is the index in Conversation.Participants of the participant
+	// calling or texting; the other one would be reached.
+	Sender int
+	// Text is the SMS body; empty for calls.
+	Text string
+}
+
+// Call is an inbound call that matched no conversation, as shown to
+// Config.OnUnknownCall. Numbers are digits only as Vonage sent them.
+type Call struct {
+	From, To         string
+	UUID             string
+	ConversationUUID string
 }
 
 // Service runs proxied conversations: it allocates proxy numbers, routes
@@ -83,6 +144,11 @@ type Service struct {
 	mux   *http.ServeMux
 
 	warnUnsignedOnce sync.Once
+
+	// Precomputed, validated parts of answer NCCOs.
+	answerPrefix []ncco.Action // record and greeting, before the connect
+	fallbackJSON []byte        // the spoken NCCO for calls not connected
+	connectOpts  ncco.Connect  // timeout, limit, ringback; no endpoint yet
 }
 
 // Defaults applied by New.
@@ -102,7 +168,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("proxy: unknown GeoMatch policy %d", cfg.GeoMatch)
 	}
 	if cfg.Store == nil {
-		return nil, errors.New("proxy: Config.Store is required")
+		cfg.Store = NewMemoryStore()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -135,12 +201,21 @@ func New(cfg Config) (*Service, error) {
 		log:   cfg.Logger,
 		mux:   http.NewServeMux(),
 	}
+	if err := s.prepareNCCO(); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
 
 // routes registers the webhook handlers.
-func (s *Service) routes() {}
+func (s *Service) routes() {
+	for _, m := range [...]string{http.MethodGet, http.MethodPost} {
+		s.mux.HandleFunc(m+" /answer", s.handleAnswer)
+		s.mux.HandleFunc(m+" /fallback", s.handleAnswer)
+		s.mux.HandleFunc(m+" /event", s.handleEvent)
+	}
+}
 
 // ServeHTTP dispatches Vonage's webhooks. Unknown paths get 404, wrong
 // methods 405.
