@@ -352,11 +352,11 @@ func (a AppEndpoint) MarshalJSON() ([]byte, error) {
 }
 
 // Values of WebSocketEndpoint.ContentType: 16-bit linear PCM at 8, 16 or
-// 24 kHz.
+// 24 kHz (24 kHz is the newest; the 2021 schema predates it).
 const (
-	ContentTypeL16_8k  = "audio/l16;rate=8000"
-	ContentTypeL16_16k = "audio/l16;rate=16000"
-	ContentTypeL16_24k = "audio/l16;rate=24000"
+	ContentType8kHz  = "audio/l16;rate=8000"
+	ContentType16kHz = "audio/l16;rate=16000"
+	ContentType24kHz = "audio/l16;rate=24000"
 )
 
 // WebSocketEndpoint streams the call's audio to and from a WebSocket
@@ -382,7 +382,7 @@ func (w WebSocketEndpoint) problems() []*ValidationError {
 	if !hasScheme(w.URI, "ws", "wss") {
 		c.addf("uri", "%q is not a ws:// or wss:// URI", short(w.URI))
 	}
-	c.oneOf("content-type", w.ContentType, ContentTypeL16_8k, ContentTypeL16_16k, ContentTypeL16_24k)
+	c.oneOf("content-type", w.ContentType, ContentType8kHz, ContentType16kHz, ContentType24kHz)
 	return c.ps
 }
 

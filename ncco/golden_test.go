@@ -104,7 +104,7 @@ func goldenCases() map[string]ncco.NCCO {
 		"connect_app": {ncco.Connect{Endpoint: []ncco.Endpoint{ncco.AppEndpoint{User: "alice"}}}},
 		"connect_websocket": {ncco.Connect{Endpoint: []ncco.Endpoint{ncco.WebSocketEndpoint{
 			URI:         "wss://example.com/socket",
-			ContentType: ncco.ContentTypeL16_16k,
+			ContentType: ncco.ContentType16kHz,
 			Headers: map[string]any{
 				"caller": "447700900123",
 				"vip":    true,
