@@ -194,7 +194,7 @@ func TestInsight(t *testing.T) {
 	}
 }
 
-func TestSendSMS(t *testing.T) {
+func TestSMSAPISend(t *testing.T) {
 	t.Parallel()
 	v := proxytest.NewVonage()
 	long := strings.Repeat("x", 200)
