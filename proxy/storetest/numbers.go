@@ -1,0 +1,78 @@
+package storetest
+
+import (
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+var numberTests = []test{
+	{"Empty", func(f *fixture) {
+		got, err := f.s.Numbers(f.ctx)
+		if err != nil || len(got) != 0 {
+			f.t.Errorf("Numbers() of an empty store = %v, %v; want empty, nil", got, err)
+		}
+	}},
+	{"PoolOrderAndUpsert", func(f *fixture) {
+		f.addNumbers(gbNumber(gb2), usNumber(us1))
+		f.addNumbers(gbNumber(gb1))
+		// gb2 moves country and loses SMS but keeps its place; us2 is new.
+		f.addNumbers(proxy.Number{MSISDN: gb2, Country: "IE", Voice: true}, usNumber(us2))
+		got, err := f.s.Numbers(f.ctx)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		want := []proxy.Number{
+			{MSISDN: gb2, Country: "IE", Voice: true},
+			usNumber(us1),
+			gbNumber(gb1),
+			usNumber(us2),
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			f.t.Errorf("Numbers() mismatch (-want +got):\n%s", diff)
+		}
+		// The update is what Candidates sees too.
+		q := proxy.CandidateQuery{Participant: alice, Counterpart: bob, Country: "IE", Now: base, ReleasedAfter: base}
+		f.wantCandidates(q, gb2)
+		q.SMS = true
+		f.wantCandidates(q)
+		q = proxy.CandidateQuery{Participant: alice, Counterpart: bob, Country: "GB", Now: base, ReleasedAfter: base}
+		f.wantCandidates(q, gb1)
+	}},
+	{"ReturnedSliceIsACopy", func(f *fixture) {
+		f.addNumbers(gbNumber(gb1))
+		got, err := f.s.Numbers(f.ctx)
+		if err != nil || len(got) != 1 {
+			f.t.Fatalf("Numbers() = %v, %v", got, err)
+		}
+		got[0].Country = "XX"
+		again, _ := f.s.Numbers(f.ctx)
+		if diff := cmp.Diff([]proxy.Number{gbNumber(gb1)}, again); diff != "" {
+			f.t.Errorf("changing a returned slice changed the store (-want +got):\n%s", diff)
+		}
+	}},
+	{"RemoveNumber", func(f *fixture) {
+		f.addNumbers(gbNumber(gb1), gbNumber(gb2), gbNumber(gb3))
+		c := conv("c1", alice, gb2, bob, gb2, base, time.Hour)
+		f.create(c)
+		if err := f.s.RemoveNumber(f.ctx, gb2); err != nil {
+			f.t.Fatalf("RemoveNumber(%s): %v", gb2, err)
+		}
+		got, err := f.s.Numbers(f.ctx)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if diff := cmp.Diff([]proxy.Number{gbNumber(gb1), gbNumber(gb3)}, got); diff != "" {
+			f.t.Errorf("Numbers() after RemoveNumber mismatch (-want +got):\n%s", diff)
+		}
+		// Offered to nobody, but the conversation using it keeps routing.
+		f.wantCandidates(proxy.CandidateQuery{Participant: carol, Counterpart: dave, Now: at(time.Minute), ReleasedAfter: at(time.Minute)}, gb1, gb3)
+		f.wantRoute(alice, gb2, at(time.Minute), "c1")
+		f.wantRoute(bob, gb2, at(time.Minute), "c1")
+
+		f.wantNotFound("RemoveNumber of a removed number", f.s.RemoveNumber(f.ctx, gb2))
+		f.wantNotFound("RemoveNumber of an unknown number", f.s.RemoveNumber(f.ctx, us1))
+	}},
+}
