@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"github.com/google/go-cmp/cmp"
 	"io"
 	"log/slog"
 	"sync"
@@ -148,3 +149,8 @@ func (f failingStore) AddMessagePart(context.Context, MessagePart) ([]MessagePar
 	return nil, f.err
 }
 func (f failingStore) Touch(context.Context, string, time.Time) error { return f.err }
+
+// cmpIgnoreIDs ignores generated interaction IDs.
+var cmpIgnoreIDs = cmp.FilterPath(func(p cmp.Path) bool {
+	return p.Last().String() == ".ID"
+}, cmp.Ignore())
