@@ -1,0 +1,329 @@
+package proxy_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
+)
+
+// End-to-end tests: a Service driven through its webhook handler by the
+// proxytest simulator, as Vonage would drive it.
+
+const (
+	e2eRider     = "447400123456"
+	e2eDriver    = "447400654321"
+	e2eStranger  = "447400111222"
+	e2eUSDriver  = "12015550123"
+	e2eSecret    = "e2e-signature-secret"
+	notInService = "Sorry, the number you have called is not in service."
+)
+
+// e2eClock is a settable clock shared by the service and the simulator.
+type e2eClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *e2eClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *e2eClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type e2eEnv struct {
+	svc    *proxy.Service
+	vonage *proxytest.Vonage
+	sim    *proxytest.Simulator
+	clock  *e2eClock
+}
+
+// newE2E builds a Service on the memory store with a GB pool of two
+// numbers and a US one, signed webhooks when secret is set, and a simulator aimed at
+// its handler. edit may change the config before New.
+func newE2E(t *testing.T, secret string, edit func(*proxy.Config)) *e2eEnv {
+	t.Helper()
+	clock := &e2eClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	v := proxytest.NewVonage(proxytest.WithClock(clock.Now))
+	cfg := proxy.Config{
+		Store:           proxy.NewMemoryStore(),
+		SignatureSecret: secret,
+		ApplicationID:   proxytest.ApplicationID,
+		Now:             clock.Now,
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	svc, err := proxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = svc.AddNumbers(t.Context(),
+		proxy.Number{MSISDN: "447700900001", Country: "GB", Voice: true, SMS: true},
+		proxy.Number{MSISDN: "447700900002", Country: "GB", Voice: true, SMS: true},
+		proxy.Number{MSISDN: "12015550100", Country: "US", Voice: true, SMS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := &proxytest.Simulator{Handler: svc, SignatureSecret: secret, Vonage: v, Now: clock.Now}
+	return &e2eEnv{svc: svc, vonage: v, sim: sim, clock: clock}
+}
+
+func (e *e2eEnv) create(t *testing.T, req proxy.CreateRequest) proxy.Conversation {
+	t.Helper()
+	if req.A == "" {
+		req.A, req.B = "+44 7400 123456", "+44 7400 654321"
+	}
+	c, err := e.svc.CreateConversation(t.Context(), req)
+	if err != nil {
+		t.Fatalf("CreateConversation: %v", err)
+	}
+	return c
+}
+
+// call places a call and fails the test on a transport or NCCO error.
+func (e *e2eEnv) call(t *testing.T, from, to string) *proxytest.CallOutcome {
+	t.Helper()
+	out, err := e.sim.PlaceCall(t.Context(), from, to)
+	if err != nil {
+		t.Fatalf("PlaceCall(%s → %s): %v", from, to, err)
+	}
+	return out
+}
+
+// refused checks that the call was answered with the spoken refusal and
+// not connected.
+func refused(t *testing.T, out *proxytest.CallOutcome) {
+	t.Helper()
+	if out.Connected != "" || out.HTTPStatus != http.StatusOK {
+		t.Errorf("call connected to %q (HTTP %d), want it refused", out.Connected, out.HTTPStatus)
+	}
+	if diff := cmp.Diff([]string{notInService}, out.Talk); diff != "" {
+		t.Errorf("spoken (-want +got):\n%s", diff)
+	}
+}
+
+func TestE2EMaskedCallBothDirections(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, method   string
+		driver         string // B's real number
+		proxyA, proxyB string // the proxy numbers expected
+	}{
+		{"same country GET", proxytest.MethodGET, e2eDriver, "447700900001", "447700900001"},
+		{"same country POST", proxytest.MethodPOST, e2eDriver, "447700900001", "447700900001"},
+		{"across countries", proxytest.MethodGET, e2eUSDriver, "447700900001", "12015550100"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, e2eSecret, nil)
+			e.sim.AnswerMethod = tt.method
+			c := e.create(t, proxy.CreateRequest{A: "+44 7400 123456", B: "+" + tt.driver})
+			a, b := c.Participants[0], c.Participants[1]
+			if a.ProxyNumber != tt.proxyA || b.ProxyNumber != tt.proxyB {
+				t.Fatalf("proxy numbers %s and %s, want %s and %s", a.ProxyNumber, b.ProxyNumber, tt.proxyA, tt.proxyB)
+			}
+
+			out := e.call(t, e2eRider, tt.proxyA)
+			if out.Connected != tt.driver || out.CallerID != tt.proxyB {
+				t.Errorf("rider's call reached %q showing %q, want %q showing %q", out.Connected, out.CallerID, tt.driver, tt.proxyB)
+			}
+			if strings.Contains(string(out.Raw), e2eRider) {
+				t.Errorf("the NCCO reveals the rider's number: %s", out.Raw)
+			}
+			back := e.call(t, tt.driver, tt.proxyB)
+			if back.Connected != e2eRider || back.CallerID != tt.proxyA {
+				t.Errorf("driver's call reached %q showing %q, want %q showing %q", back.Connected, back.CallerID, e2eRider, tt.proxyA)
+			}
+			if strings.Contains(string(back.Raw), tt.driver) {
+				t.Errorf("the NCCO reveals the driver's number: %s", back.Raw)
+			}
+
+			ins, err := e.svc.Interactions(t.Context(), c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ins) != 2 {
+				t.Fatalf("interactions = %+v, want 2 calls", ins)
+			}
+			for i, want := range []struct{ from, to, ext string }{
+				{e2eRider, tt.proxyA, out.ConversationUUID},
+				{tt.driver, tt.proxyB, back.ConversationUUID},
+			} {
+				in := ins[i]
+				if in.Kind != proxy.KindCall || in.From != want.from || in.To != want.to || in.ExternalID != want.ext {
+					t.Errorf("interaction %d = %+v, want call %s → %s (%s)", i, in, want.from, want.to, want.ext)
+				}
+				sum := proxy.Summarize(in)
+				if sum.Status != "completed" || sum.Duration < 42 || sum.Price == "" {
+					t.Errorf("interaction %d summary = %+v, want completed, at least 42 s (the simulated call), with a price", i, sum)
+				}
+			}
+		})
+	}
+}
+
+func TestE2ECallRefused(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(*proxy.Config)
+		// act sets the scene after the conversation is created and
+		// returns the call to place.
+		act func(t *testing.T, e *e2eEnv, c proxy.Conversation) (from, to string)
+	}{
+		{"after close", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			if _, err := e.svc.CloseConversation(t.Context(), c.ID); err != nil {
+				t.Fatal(err)
+			}
+			return e2eRider, c.Participants[0].ProxyNumber
+		}},
+		{"after expiry", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			e.clock.Advance(2 * time.Hour) // the conversation's TTL is 1h
+			return e2eDriver, c.Participants[1].ProxyNumber
+		}},
+		{"after expiry swept", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			e.clock.Advance(time.Hour)
+			if n, err := e.svc.ExpireNow(t.Context()); err != nil || n != 1 {
+				t.Fatalf("ExpireNow = %d, %v; want 1", n, err)
+			}
+			return e2eRider, c.Participants[0].ProxyNumber
+		}},
+		{"unknown caller", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			return e2eStranger, c.Participants[0].ProxyNumber
+		}},
+		{"wrong proxy number", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			return e2eRider, "447700900999"
+		}},
+		{"intercept veto", func(cfg *proxy.Config) {
+			cfg.Intercept = func(ctx context.Context, in proxy.Inbound) error {
+				if in.Kind == proxy.KindCall && in.Conversation.Metadata["order"] == "blocked" {
+					return errors.New("order is on hold")
+				}
+				return nil
+			}
+		}, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			return e2eRider, c.Participants[0].ProxyNumber
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, e2eSecret, tt.edit)
+			c := e.create(t, proxy.CreateRequest{TTL: time.Hour, Metadata: map[string]string{"order": "blocked"}})
+			from, to := tt.act(t, e, c)
+			refused(t, e.call(t, from, to))
+		})
+	}
+}
+
+func TestE2EInterceptAllows(t *testing.T) {
+	t.Parallel()
+	var seen []proxy.Inbound
+	var mu sync.Mutex
+	e := newE2E(t, "", func(cfg *proxy.Config) {
+		cfg.Intercept = func(ctx context.Context, in proxy.Inbound) error {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, in)
+			return nil
+		}
+	})
+	c := e.create(t, proxy.CreateRequest{})
+	if out := e.call(t, e2eDriver, c.Participants[1].ProxyNumber); out.Connected != e2eRider {
+		t.Errorf("connected to %q, want the rider", out.Connected)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 1 || seen[0].Sender != 1 || seen[0].Conversation.ID != c.ID {
+		t.Errorf("Intercept saw %+v, want one call from participant 1", seen)
+	}
+}
+
+func TestE2ESignedCalls(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		secret string // the simulator's
+		method string
+		modify func(*http.Request)
+	}{
+		{name: "unsigned", secret: ""},
+		{name: "wrong secret", secret: "not-the-secret"},
+		{name: "tampered body", secret: e2eSecret, method: proxytest.MethodPOST, modify: func(r *http.Request) {
+			body := `{"from":"` + e2eStranger + `","to":"447700900001","uuid":"u","conversation_uuid":"CON-x"}`
+			r.Body = io.NopCloser(strings.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}},
+		{name: "tampered token", secret: e2eSecret, modify: func(r *http.Request) {
+			r.Header.Set("Authorization", r.Header.Get("Authorization")+"x")
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, e2eSecret, nil)
+			c := e.create(t, proxy.CreateRequest{})
+			e.sim.SignatureSecret, e.sim.AnswerMethod, e.sim.Modify = tt.secret, tt.method, tt.modify
+			out, err := e.sim.PlaceCall(t.Context(), e2eRider, c.Participants[0].ProxyNumber)
+			var we *proxytest.WebhookError
+			if !errors.As(err, &we) || we.Status != http.StatusUnauthorized || out.Connected != "" {
+				t.Errorf("PlaceCall = %+v, %v; want a 401 and no connection", out, err)
+			}
+			if ins, _ := e.svc.Interactions(t.Context(), c.ID); len(ins) != 0 {
+				t.Errorf("a refused webhook recorded %+v", ins)
+			}
+		})
+	}
+}
+
+func TestE2EReplayedWebhookRefused(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, e2eSecret, nil)
+	c := e.create(t, proxy.CreateRequest{})
+	var saved *http.Request
+	e.sim.Modify = func(r *http.Request) {
+		if saved == nil && r.URL.Path == "/answer" {
+			saved = r.Clone(context.Background())
+		}
+	}
+	e.call(t, e2eRider, c.Participants[0].ProxyNumber)
+	rec := &statusWriter{header: http.Header{}}
+	e.svc.ServeHTTP(rec, saved)
+	if rec.status != http.StatusUnauthorized {
+		t.Errorf("a replayed answer webhook got %d, want 401", rec.status)
+	}
+}
+
+// statusWriter is the least http.ResponseWriter that keeps the status.
+type statusWriter struct {
+	header http.Header
+	status int
+}
+
+func (w *statusWriter) Header() http.Header { return w.header }
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return len(b), nil
+}
+func (w *statusWriter) WriteHeader(code int) { w.status = code }
