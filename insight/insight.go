@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -152,6 +153,9 @@ func (lv level) query(req Request) (url.Values, error) {
 	if req.IP != "" {
 		if !lv.ip {
 			return nil, fmt.Errorf("%w: ip is only available on the advanced level", ErrInvalidRequest)
+		}
+		if _, err := netip.ParseAddr(req.IP); err != nil {
+			return nil, fmt.Errorf("%w: ip %q is not an IP address", ErrInvalidRequest, req.IP)
 		}
 		q.Set("ip", req.IP)
 	}

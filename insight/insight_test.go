@@ -426,6 +426,10 @@ func TestInputValidation(t *testing.T) {
 			_, err := c.Basic(ctx, insight.Request{Number: "14155550100", CNAM: true})
 			return err
 		}},
+		{"bad ip", func(ctx context.Context, c *insight.Client) error {
+			_, err := c.Advanced(ctx, insight.Request{Number: "14155550100", IP: "1.2.3"})
+			return err
+		}},
 		{"ip on standard", func(ctx context.Context, c *insight.Client) error {
 			_, err := c.Standard(ctx, insight.Request{Number: "14155550100", IP: "1.2.3.4"})
 			return err
