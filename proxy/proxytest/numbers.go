@@ -261,3 +261,22 @@ func (v *Vonage) list(w http.ResponseWriter, params url.Values) {
 	}
 	writeJSON(w, http.StatusOK, body)
 }
+
+// SandboxNumbers is a ready-made pool for demos: four GB numbers
+// (447700900001–447700900004) and four US numbers
+// (12015550101–12015550104), each with SMS and VOICE, linked to
+// ApplicationID. Pass it to WithOwnedNumbers.
+func SandboxNumbers() []OwnedNumber {
+	var out []OwnedNumber
+	for _, n := range []struct{ country, prefix string }{{"GB", "4477009000"}, {"US", "120155501"}} {
+		for i := 1; i <= 4; i++ {
+			out = append(out, OwnedNumber{
+				Country: n.country, MSISDN: n.prefix + twoDigits(i), Type: "mobile-lvn",
+				Features: []string{"SMS", "VOICE"}, AppID: ApplicationID,
+				VoiceCallbackType: "app", VoiceCallbackValue: ApplicationID,
+				MessagesCallbackType: "app", MessagesCallbackValue: ApplicationID,
+			})
+		}
+	}
+	return out
+}
