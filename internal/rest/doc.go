@@ -72,8 +72,9 @@
 // Between attempts it waits a random duration in
 // [0, min(MaxDelay, BaseDelay·2^attempt)], or exactly what a Retry-After
 // header asks (delay-seconds or HTTP-date) when present; a Retry-After
-// above MaxRetryAfter ends the retries. When retries run out Do returns the
-// last error unchanged in type.
+// above MaxRetryAfter ends the retries, and so does a wait that would
+// outlast ctx's deadline. When retries run out Do returns the last error
+// unchanged in type.
 //
 // # Errors
 //

@@ -61,7 +61,8 @@ type Config struct {
 	// Sleep waits d or until ctx is done, returning ctx.Err() in that case.
 	// Nil: a timer-based wait. Tests inject a recorder or a no-op.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Now reads the clock, used to interpret Retry-After HTTP-dates.
+	// Now reads the clock, used to interpret Retry-After HTTP-dates and to
+	// see whether a wait would outlast the context's deadline.
 	// Nil: time.Now.
 	Now func() time.Time
 }
@@ -234,6 +235,11 @@ func (c *Client) Do(ctx context.Context, req *Request, out any) error {
 				return c.scrub(unmarkRetryable(err))
 			}
 			wait = retryAfter
+		}
+		if deadline, ok := ctx.Deadline(); ok && c.now().Add(wait).After(deadline) {
+			// The context would expire while waiting: report the real
+			// failure now rather than a deadline error later.
+			return c.scrub(unmarkRetryable(err))
 		}
 		if serr := c.sleep(ctx, wait); serr != nil {
 			if ctxErr := ctx.Err(); ctxErr != nil {

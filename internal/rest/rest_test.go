@@ -489,6 +489,26 @@ func TestContextCancelledMidBackoff(t *testing.T) {
 	}
 }
 
+func TestWaitBeyondDeadlineReturnsLastError(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	mt := httpmock.NewMockTransport()
+	mt.RegisterNoResponder(httpmock.NewStringResponder(429, "").HeaderSet(http.Header{"Retry-After": {"20"}}))
+	c, rec := newTestClient(t, mt, func(cfg *Config) {
+		// Pretend 50 s of the minute have already passed.
+		cfg.Now = func() time.Time { return time.Now().Add(50 * time.Second) }
+	})
+	err := c.Do(ctx, &Request{Method: http.MethodPost, Path: "/r"}, nil)
+	var he *HTTPError
+	if !errors.As(err, &he) || he.StatusCode != 429 {
+		t.Fatalf("err = %v, want the HTTP 429", err)
+	}
+	if len(rec.got()) != 0 || mt.GetTotalCallCount() != 1 {
+		t.Errorf("slept %v, calls %d; want no sleep, 1 call", rec.got(), mt.GetTotalCallCount())
+	}
+}
+
 func TestContextErrNotTransportError(t *testing.T) {
 	t.Parallel()
 	t.Run("already cancelled", func(t *testing.T) {
