@@ -38,9 +38,12 @@ func (e *HTTPError) Error() string {
 
 // DecodeError reports a 2xx response whose JSON body could not be decoded.
 type DecodeError struct {
+	// Method is the request's HTTP method.
 	Method string
-	URL    string // redacted
-	Err    error
+	// URL is the request URL with secret query values redacted.
+	URL string
+	// Err is the encoding/json error.
+	Err error
 }
 
 // Error implements error.
