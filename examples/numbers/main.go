@@ -1,0 +1,261 @@
+// Command numbers manages the Vonage numbers that make up a voiceproxy
+// pool: search for numbers to buy, buy them, link them to your Vonage
+// application, list and cancel them.
+//
+//	go run ./examples/numbers search GB --features VOICE,SMS
+//	go run ./examples/numbers buy GB 447700900001
+//	go run ./examples/numbers link GB 447700900001
+//	go run ./examples/numbers list
+//	go run ./examples/numbers cancel GB 447700900001
+//
+// It reads VONAGE_API_KEY, VONAGE_API_SECRET and (for link and list)
+// VONAGE_APPLICATION_ID. With -sandbox it talks to the in-process
+// simulated Vonage instead, which starts with the demo's sandbox pool.
+//
+// Exit codes: 0 success, 1 API or runtime error, 2 usage error.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/voiceproxy/voiceproxy/numbers"
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
+)
+
+const usage = `Usage: numbers [-sandbox] <command> [arguments]
+
+Manage the Vonage numbers of a voiceproxy pool.
+
+Commands:
+  search COUNTRY [--features VOICE,SMS] [--type mobile-lvn] [--pattern DIGITS] [--size N]
+                          list numbers for sale in COUNTRY (ISO code, e.g. GB)
+  buy COUNTRY MSISDN      buy a number
+  link COUNTRY MSISDN [--app ID]
+                          route the number's calls and SMS to your application
+                          (default VONAGE_APPLICATION_ID)
+  list [--country CC] [--app ID] [--all]
+                          list the numbers you own: those linked to your
+                          application when VONAGE_APPLICATION_ID is set
+                          (--all for every number)
+  cancel COUNTRY MSISDN   give a number back
+
+Environment:
+  VONAGE_API_KEY, VONAGE_API_SECRET   your account's credentials
+  VONAGE_APPLICATION_ID               the application of your proxy service
+
+Flags:
+  -sandbox   use the in-process simulated Vonage (no account needed; it
+             starts with the demo's sandbox pool, and forgets changes on exit)
+`
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+	stop()
+	os.Exit(code)
+}
+
+// run is the whole program: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+	err := runErr(ctx, args, stdout, getenv)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "numbers: %s\n\n%s", ue.msg, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "numbers: %v\n", err)
+		return 1
+	}
+}
+
+// parse reads flags placed anywhere among the arguments (as in
+// "search GB --features SMS") and returns the positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func newFlagSet(name string, sandbox *bool) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(sandbox, "sandbox", *sandbox, "use the simulated Vonage")
+	return fs
+}
+
+func runErr(ctx context.Context, args []string, stdout io.Writer, getenv func(string) string) error {
+	var sandbox bool
+	global := newFlagSet("numbers", &sandbox)
+	if err := global.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if global.NArg() == 0 {
+		return usageError{"no command given"}
+	}
+	cmd, rest := global.Arg(0), global.Args()[1:]
+
+	var (
+		features, typ, pattern, app, country string
+		size                                 int
+		all                                  bool
+	)
+	fs := newFlagSet(cmd, &sandbox)
+	wantArgs := 2
+	switch cmd {
+	case "search":
+		fs.StringVar(&features, "features", "", "comma-separated features")
+		fs.StringVar(&typ, "type", "", "number type")
+		fs.StringVar(&pattern, "pattern", "", "digits the number starts with")
+		fs.IntVar(&size, "size", 10, "numbers to show, 1-100")
+		wantArgs = 1
+	case "buy", "cancel":
+	case "link":
+		fs.StringVar(&app, "app", "", "application ID")
+	case "list":
+		fs.StringVar(&country, "country", "", "only this country")
+		fs.StringVar(&app, "app", "", "only numbers linked to this application")
+		fs.BoolVar(&all, "all", false, "every number, linked or not")
+		wantArgs = 0
+	case "help":
+		return flag.ErrHelp
+	default:
+		return usageError{fmt.Sprintf("unknown command %q", cmd)}
+	}
+	pos, err := parse(fs, rest)
+	if err != nil {
+		return err
+	}
+	if len(pos) != wantArgs {
+		return usageError{fmt.Sprintf("%s takes %d argument(s), got %d", cmd, wantArgs, len(pos))}
+	}
+	if len(pos) > 0 {
+		pos[0] = strings.ToUpper(pos[0])
+		if len(pos[0]) != 2 {
+			return usageError{fmt.Sprintf("country %q is not an ISO 3166-1 alpha-2 code such as GB", pos[0])}
+		}
+	}
+	if len(pos) > 1 {
+		pos[1] = strings.TrimPrefix(pos[1], "+")
+	}
+
+	client, appID, err := newClient(sandbox, getenv)
+	if err != nil {
+		return err
+	}
+	switch cmd {
+	case "search":
+		opts := numbers.SearchOptions{Type: typ, Pattern: pattern, Size: size}
+		for _, f := range strings.Split(features, ",") {
+			if f = strings.ToUpper(strings.TrimSpace(f)); f != "" {
+				opts.Features = append(opts.Features, f)
+			}
+		}
+		res, err := client.Search(ctx, pos[0], opts)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "MSISDN\tCOUNTRY\tTYPE\tFEATURES\tMONTHLY (EUR)")
+		for _, n := range res.Numbers {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.MSISDN, n.Country, n.Type, strings.Join(n.Features, ","), n.Cost)
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d of %d numbers for sale\n", len(res.Numbers), res.Count)
+	case "buy":
+		if err := client.Buy(ctx, pos[0], pos[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "bought %s (%s)\n", pos[1], pos[0])
+	case "cancel":
+		if err := client.Cancel(ctx, pos[0], pos[1]); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "cancelled %s (%s)\n", pos[1], pos[0])
+	case "link":
+		if app == "" {
+			app = appID
+		}
+		if app == "" {
+			return usageError{"link needs --app or VONAGE_APPLICATION_ID"}
+		}
+		if err := client.Update(ctx, numbers.UpdateRequest{Country: pos[0], MSISDN: pos[1], AppID: app}); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "linked %s (%s) to application %s\n", pos[1], pos[0], app)
+	case "list":
+		if app == "" && !all {
+			app = appID
+		}
+		owned, err := client.ListAll(ctx, numbers.ListOptions{ApplicationID: app, Country: strings.ToUpper(country), Size: 100})
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "MSISDN\tCOUNTRY\tTYPE\tFEATURES\tAPPLICATION")
+		for _, n := range owned {
+			linked := n.AppID
+			if linked == "" {
+				linked = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", n.MSISDN, n.Country, n.Type, strings.Join(n.Features, ","), linked)
+		}
+		tw.Flush()
+		what := "numbers owned"
+		if app != "" {
+			what = "numbers linked to " + app
+		}
+		fmt.Fprintf(stdout, "%d %s\n", len(owned), what)
+	}
+	return nil
+}
+
+// newClient returns a Numbers API client for the real Vonage, from the
+// environment, or for the in-process simulator; and the application ID
+// to link numbers to.
+func newClient(sandbox bool, getenv func(string) string) (*numbers.Client, string, error) {
+	if sandbox {
+		v := proxytest.NewVonage(proxytest.WithOwnedNumbers(proxytest.SandboxNumbers()...))
+		c, err := numbers.NewClient(proxytest.APIKey, proxytest.APISecret,
+			numbers.WithHTTPClient(v.Client()), numbers.WithBaseURL(proxytest.InProcessURL))
+		return c, proxytest.ApplicationID, err
+	}
+	key, secret := getenv("VONAGE_API_KEY"), getenv("VONAGE_API_SECRET")
+	if key == "" || secret == "" {
+		return nil, "", usageError{"set VONAGE_API_KEY and VONAGE_API_SECRET, or use -sandbox"}
+	}
+	c, err := numbers.NewClient(key, secret)
+	return c, getenv("VONAGE_APPLICATION_ID"), err
+}

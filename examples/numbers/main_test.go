@@ -1,0 +1,86 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(t.Context(), args, &out, &errOut, func(k string) string { return env[k] })
+	return code, out.String(), errOut.String()
+}
+
+func TestSandboxCommands(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		wantOut  []string // lines or fragments the output must contain
+		wantCode int
+	}{
+		{"list shows the seeded pool", []string{"-sandbox", "list"},
+			[]string{"447700900001  GB       mobile-lvn  SMS,VOICE", "12015550104", "8 numbers linked to " + "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"}, 0},
+		{"search with flags after the country", []string{"search", "GB", "--features", "VOICE,SMS", "--size", "3", "-sandbox"},
+			[]string{"447700900000  GB       mobile-lvn  SMS,VOICE  1.25", "447700900005", "447700900006", "3 of 86 numbers for sale"}, 0},
+		{"search landlines", []string{"-sandbox", "search", "us", "--type", "landline", "--size", "2"},
+			[]string{"12015550109  US       landline  VOICE", "2 of 10 numbers for sale"}, 0},
+		{"buy", []string{"-sandbox", "buy", "GB", "+447700900005"}, []string{"bought 447700900005 (GB)"}, 0},
+		{"link", []string{"-sandbox", "link", "GB", "447700900001", "--app", "my-app"}, []string{"linked 447700900001 (GB) to application my-app"}, 0},
+		{"cancel", []string{"-sandbox", "cancel", "US", "12015550101"}, []string{"cancelled 12015550101 (US)"}, 0},
+		{"buy an owned number", []string{"-sandbox", "buy", "GB", "447700900001"}, nil, 1},
+		{"cancel a number not owned", []string{"-sandbox", "cancel", "GB", "447700900050"}, nil, 1},
+		{"help", []string{"help"}, []string{"Usage: numbers"}, 0},
+		{"-h", []string{"-h"}, []string{"Usage: numbers"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runCLI(t, nil, tt.args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, tt.wantCode, out, errOut)
+			}
+			for _, w := range tt.wantOut {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+			if code == 1 && !strings.Contains(errOut, "numbers: ") {
+				t.Errorf("stderr %q does not say what failed", errOut)
+			}
+		})
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+	}{
+		{"no command", nil, nil, "no command given"},
+		{"unknown command", nil, []string{"-sandbox", "sell"}, `unknown command "sell"`},
+		{"missing msisdn", nil, []string{"-sandbox", "buy", "GB"}, "buy takes 2 argument(s), got 1"},
+		{"bad country", nil, []string{"-sandbox", "search", "GBR"}, `country "GBR" is not`},
+		{"unknown flag", nil, []string{"-sandbox", "search", "GB", "--colour"}, "flag provided but not defined"},
+		{"no credentials", nil, []string{"list"}, "set VONAGE_API_KEY and VONAGE_API_SECRET, or use -sandbox"},
+		{"link without an application", map[string]string{"VONAGE_API_KEY": "k", "VONAGE_API_SECRET": "s"},
+			[]string{"link", "GB", "447700900001"}, "link needs --app or VONAGE_APPLICATION_ID"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			code, out, errOut := runCLI(t, tt.env, tt.args...)
+			if code != 2 {
+				t.Errorf("exit %d, want 2 (stdout %q)", code, out)
+			}
+			if !strings.Contains(errOut, tt.wantErr) || !strings.Contains(errOut, "Usage: numbers") {
+				t.Errorf("stderr = %q, want %q and the usage", errOut, tt.wantErr)
+			}
+		})
+	}
+}
