@@ -21,7 +21,9 @@ func eventPOST(fields map[string]any) *http.Request {
 	return r
 }
 
-func ts(sec int) string { return testNow.Add(time.Duration(sec) * time.Second).Format(time.RFC3339Nano) }
+func ts(sec int) string {
+	return testNow.Add(time.Duration(sec) * time.Second).Format(time.RFC3339Nano)
+}
 
 func at(sec int) time.Time { return testNow.Add(time.Duration(sec) * time.Second) }
 

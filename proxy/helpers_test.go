@@ -1,10 +1,13 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"github.com/google/go-cmp/cmp"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -154,3 +157,15 @@ func (f failingStore) Touch(context.Context, string, time.Time) error { return f
 var cmpIgnoreIDs = cmp.FilterPath(func(p cmp.Path) bool {
 	return p.Last().String() == ".ID"
 }, cmp.Ignore())
+
+func answerPOSTBody(body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/answer", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}
+
+func eventPOSTBody(body []byte) *http.Request {
+	r := httptest.NewRequest(http.MethodPost, "/event", bytes.NewReader(body))
+	r.Header.Set("Content-Type", "application/json")
+	return r
+}

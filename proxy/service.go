@@ -7,6 +7,7 @@ import (
 	"log/slog"
 
 	"github.com/voiceproxy/voiceproxy/ncco"
+	"github.com/voiceproxy/voiceproxy/sms"
 	"net/http"
 	"sync"
 	"time"
@@ -31,6 +32,17 @@ type Config struct {
 	// NewMemoryStore().
 	Store Store
 
+	// SMS sends notification SMS and relays SMS between participants.
+	// Default nil: no notifications (CreateRequest.Notify then fails with
+	// a *NotifyError) and inbound SMS are recorded but not relayed.
+	SMS SMSSender
+	// Insight, when set, checks both participants of every new
+	// conversation with Number Insight Basic, in parallel, before
+	// allocating. Default nil: no check beyond libphonenumber.
+	Insight NumberChecker
+	// Numbers is used by SyncNumbers. Default nil: SyncNumbers fails.
+	Numbers NumbersAPI
+
 	// LenientNumbers accepts participant numbers that have a possible
 	// length for their country code but are not in an assigned range
 	// (e.g. Ofcom's drama range +44 7700 900xxx, handy in tests). Default
@@ -45,6 +57,14 @@ type Config struct {
 	// event). Default "": voice webhooks are not verified (a warning is
 	// logged once).
 	SignatureSecret string
+	// SMSSignatureSecret, when set, is the signature secret the "sig"
+	// parameter of inbound-SMS webhooks must be signed with (usually the
+	// same account signature secret as SignatureSecret). Default "": SMS
+	// webhooks are not verified (a warning is logged once).
+	SMSSignatureSecret string
+	// SMSSignatureMethod is the method chosen in the dashboard. Default
+	// sms.MD5Hash.
+	SMSSignatureMethod sms.SigMethod
 	// WebhookTolerance bounds how far a signed webhook's timestamp (JWT
 	// iat, SMS timestamp) may be from Now, either way, and how long a JWT
 	// jti is remembered against replay. Default 5 minutes.
@@ -96,6 +116,21 @@ type Config struct {
 	// phone rings. Default "": the network's ringing tone.
 	RingbackURL string
 
+	// StoreSMSBodies keeps the text of relayed SMS in Interaction.Text.
+	// Default false: bodies are relayed, never stored.
+	StoreSMSBodies bool
+	// SMSAutoReply, when set, is sent (from the number texted) to anyone
+	// whose SMS matches no conversation in use. Default "": no reply.
+	SMSAutoReply string
+	// NotifyTemplate is the notification SMS; "{label}" is replaced with
+	// the other participant's label. Default, by mode: "Call or text this
+	// number to reach {label}." (both), "Call this number…" (voice),
+	// "Text this number…" (sms).
+	NotifyTemplate string
+	// DefaultLabel names a participant without a label. Default "your
+	// contact".
+	DefaultLabel string
+
 	// Intercept, when set, is asked before each call is connected and
 	// each SMS relayed; a non-nil error blocks it (the caller hears
 	// UnknownRouteText, the SMS is not relayed) and is logged. Default
@@ -143,7 +178,9 @@ type Service struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 
-	warnUnsignedOnce sync.Once
+	warnUnsignedOnce    sync.Once
+	warnUnsignedSMSOnce sync.Once
+	smsVerifier         *sms.Verifier // nil when SMS webhooks are not verified
 
 	// Precomputed, validated parts of answer NCCOs.
 	answerPrefix []ncco.Action // record and greeting, before the connect
@@ -191,6 +228,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = defaultSweepInterval
 	}
+	if cfg.DefaultLabel == "" {
+		cfg.DefaultLabel = defaultLabel
+	}
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
 	}
@@ -200,6 +240,12 @@ func New(cfg Config) (*Service, error) {
 		now:   cfg.Now,
 		log:   cfg.Logger,
 		mux:   http.NewServeMux(),
+	}
+	if cfg.SMSSignatureSecret != "" {
+		s.smsVerifier = &sms.Verifier{Secret: cfg.SMSSignatureSecret, Method: cfg.SMSSignatureMethod, Tolerance: cfg.WebhookTolerance, Now: cfg.Now}
+		if err := s.smsVerifier.Verify(nil); errors.Is(err, sms.ErrUnknownSigMethod) {
+			return nil, fmt.Errorf("proxy: Config.SMSSignatureMethod: %w", err)
+		}
 	}
 	if err := s.prepareNCCO(); err != nil {
 		return nil, err
@@ -214,6 +260,7 @@ func (s *Service) routes() {
 		s.mux.HandleFunc(m+" /answer", s.handleAnswer)
 		s.mux.HandleFunc(m+" /fallback", s.handleAnswer)
 		s.mux.HandleFunc(m+" /event", s.handleEvent)
+		s.mux.HandleFunc(m+" /inbound-sms", s.handleInboundSMS)
 	}
 }
 

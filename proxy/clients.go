@@ -1,0 +1,189 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/voiceproxy/voiceproxy/insight"
+	"github.com/voiceproxy/voiceproxy/numbers"
+	"github.com/voiceproxy/voiceproxy/sms"
+	"golang.org/x/sync/errgroup"
+)
+
+// SMSSender sends SMS. *sms.Client satisfies it.
+type SMSSender interface {
+	Send(ctx context.Context, msg sms.Message) (*sms.Response, error)
+}
+
+// NumberChecker looks numbers up with Number Insight Basic (the free
+// level: it confirms the number exists in the numbering plan).
+// *insight.Client satisfies it.
+type NumberChecker interface {
+	Basic(ctx context.Context, req insight.Request) (*insight.BasicResponse, error)
+}
+
+// NumbersAPI lists the account's numbers and links them to the
+// application. *numbers.Client satisfies it.
+type NumbersAPI interface {
+	ListAll(ctx context.Context, opts numbers.ListOptions) ([]numbers.OwnedNumber, error)
+	Update(ctx context.Context, req numbers.UpdateRequest) error
+}
+
+// checkInsight looks both participants up in parallel when an Insight
+// client is configured. An invalid number gives a *NumberError; any other
+// failure (outage, credit, throttling, ctx done) an *InsightError.
+func (s *Service) checkInsight(ctx context.Context, a, b string) error {
+	if s.cfg.Insight == nil {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	for _, p := range [...]struct{ field, number string }{{"A", a}, {"B", b}} {
+		g.Go(func() error {
+			_, err := s.cfg.Insight.Basic(gctx, insight.Request{Number: p.number})
+			switch {
+			case err == nil:
+				return nil
+			case errors.Is(err, insight.ErrInvalidRequest):
+				return &NumberError{Field: p.field, Input: p.number, Err: err}
+			default:
+				return &InsightError{Field: p.field, Err: err}
+			}
+		})
+	}
+	return g.Wait()
+}
+
+// Default notification texts; {label} becomes the other participant's
+// label (Config.DefaultLabel when it has none).
+const (
+	defaultNotifyBoth  = "Call or text this number to reach {label}."
+	defaultNotifyVoice = "Call this number to reach {label}."
+	defaultNotifySMS   = "Text this number to reach {label}."
+	defaultLabel       = "your contact"
+)
+
+// notifyText is the notification for the participant at index i.
+func (s *Service) notifyText(c Conversation, i int) string {
+	tmpl := s.cfg.NotifyTemplate
+	if tmpl == "" {
+		switch c.Mode {
+		case ModeVoice:
+			tmpl = defaultNotifyVoice
+		case ModeSMS:
+			tmpl = defaultNotifySMS
+		default:
+			tmpl = defaultNotifyBoth
+		}
+	}
+	label := c.Participants[1-i].Label
+	if label == "" {
+		label = s.cfg.DefaultLabel
+	}
+	return strings.ReplaceAll(tmpl, "{label}", label)
+}
+
+// notify texts each participant from its own proxy number. Failures are
+// collected in a *NotifyError; the conversation stays.
+func (s *Service) notify(ctx context.Context, c Conversation) error {
+	if s.cfg.SMS == nil {
+		return &NotifyError{Failed: map[string]error{
+			"A": errNoSMSSender, "B": errNoSMSSender,
+		}}
+	}
+	var (
+		mu     sync.Mutex
+		wg     sync.WaitGroup
+		failed map[string]error
+	)
+	for i, field := range [...]string{"A", "B"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := c.Participants[i]
+			_, err := s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, i), ClientRef: c.ID})
+			if err == nil {
+				return
+			}
+			s.log.WarnContext(ctx, "proxy: notification SMS failed", "conversation", c.ID, "participant", field, "err", err)
+			mu.Lock()
+			defer mu.Unlock()
+			if failed == nil {
+				failed = map[string]error{}
+			}
+			failed[field] = err
+		}()
+	}
+	wg.Wait()
+	if failed != nil {
+		return &NotifyError{Failed: failed}
+	}
+	return nil
+}
+
+var errNoSMSSender = errors.New("proxy: no SMS sender configured")
+
+// SyncResult reports what SyncNumbers did. Numbers are digits only.
+type SyncResult struct {
+	// Kept were already linked to the application and are in the pool.
+	Kept []Number
+	// Linked were linked to the application by this call and added.
+	Linked []Number
+	// Skipped were left alone: no VOICE or SMS feature, or linked to
+	// another application (SyncNumbers never takes a number from another
+	// application).
+	Skipped []string
+}
+
+// SyncNumbers loads the numbers the account owns (Config.Numbers), links
+// to Config.ApplicationID those with the VOICE or SMS feature that are
+// linked to no application, and adds them, with the ones already linked,
+// to the pool (country and features from the API). Numbers whose link
+// fails are left out and reported in the returned error (a join of
+// errors naming each number); the rest are still added.
+func (s *Service) SyncNumbers(ctx context.Context) (SyncResult, error) {
+	var res SyncResult
+	if s.cfg.Numbers == nil || s.cfg.ApplicationID == "" {
+		return res, errors.New("proxy: SyncNumbers needs Config.Numbers and Config.ApplicationID")
+	}
+	owned, err := s.cfg.Numbers.ListAll(ctx, numbers.ListOptions{})
+	if err != nil {
+		return res, fmt.Errorf("proxy: list owned numbers: %w", err)
+	}
+	var errs []error
+	var pool []Number
+	for _, o := range owned {
+		n := Number{
+			MSISDN:  strings.TrimPrefix(o.MSISDN, "+"),
+			Country: strings.ToUpper(o.Country),
+			Voice:   o.HasFeature(numbers.FeatureVoice),
+			SMS:     o.HasFeature(numbers.FeatureSMS),
+		}
+		switch {
+		case !n.Voice && !n.SMS:
+			res.Skipped = append(res.Skipped, n.MSISDN)
+		case o.AppID == s.cfg.ApplicationID:
+			res.Kept = append(res.Kept, n)
+			pool = append(pool, n)
+		case o.AppID != "":
+			res.Skipped = append(res.Skipped, n.MSISDN)
+		default:
+			err := s.cfg.Numbers.Update(ctx, numbers.UpdateRequest{Country: o.Country, MSISDN: n.MSISDN, AppID: s.cfg.ApplicationID})
+			if err != nil {
+				errs = append(errs, fmt.Errorf("proxy: link %s: %w", n.MSISDN, err))
+				continue
+			}
+			res.Linked = append(res.Linked, n)
+			pool = append(pool, n)
+		}
+	}
+	if len(pool) > 0 {
+		if err := s.AddNumbers(ctx, pool...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.log.InfoContext(ctx, "proxy: numbers synced", "kept", len(res.Kept), "linked", len(res.Linked), "skipped", len(res.Skipped), "failed", len(errs))
+	return res, errors.Join(errs...)
+}
