@@ -26,6 +26,7 @@ const sendPath = "/sms/json"
 type Client struct {
 	rest    *rest.Client
 	limiter *limiter
+	secret  string // only to keep it out of error bodies
 }
 
 // Option configures a Client in NewClient.
@@ -139,7 +140,7 @@ func NewClient(apiKey, apiSecret string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sms: %w", err)
 	}
-	return &Client{rest: rc, limiter: lim}, nil
+	return &Client{rest: rc, limiter: lim, secret: apiSecret}, nil
 }
 
 // Message is one SMS to send.
@@ -210,9 +211,11 @@ func (c *Client) Send(ctx context.Context, msg Message) (*Response, error) {
 		Form:   form,
 		Auth:   rest.AuthForm,
 		Check: func(r *rest.Response) error {
-			last = nil
 			res, err := checkSend(r)
 			last = res
+			if he, ok := err.(*HTTPError); ok {
+				he.Body = strings.ReplaceAll(he.Body, c.secret, rest.Redacted)
+			}
 			return err
 		},
 	}, nil)

@@ -621,3 +621,59 @@ func TestSendErrorUnwrap(t *testing.T) {
 		t.Errorf("HTTP 500 matches ErrThrottled")
 	}
 }
+
+func TestSendErrorBodyRedactsSecret(t *testing.T) {
+	t.Parallel()
+	echo := httpmock.NewStringResponder(http.StatusBadRequest, "bad request: api_secret="+testSecret)
+	c, _, _ := newTestClient(t, []httpmock.Responder{echo})
+	_, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+	var he *sms.HTTPError
+	if !errors.As(err, &he) {
+		t.Fatalf("Send error = %v, want *HTTPError", err)
+	}
+	if strings.Contains(he.Body, testSecret) || strings.Contains(err.Error(), testSecret) {
+		t.Errorf("error reveals the secret: %v (body %q)", err, he.Body)
+	}
+	if diff := cmp.Diff("bad request: api_secret=REDACTED", he.Body); diff != "" {
+		t.Errorf("Body (-want +got):\n%s", diff)
+	}
+}
+
+func TestSendErrorMatchesEveryDocumentedStatus(t *testing.T) {
+	t.Parallel()
+	sentinels := map[string]error{
+		"1": sms.ErrThrottled, "2": sms.ErrMissingParams, "3": sms.ErrInvalidParams,
+		"4": sms.ErrInvalidCredentials, "5": sms.ErrInternal, "6": sms.ErrInvalidMessage,
+		"7": sms.ErrNumberBarred, "8": sms.ErrAccountBarred, "9": sms.ErrInsufficientCredit,
+		"10": sms.ErrTooManyBinds, "11": sms.ErrAccountNotEnabled, "12": sms.ErrMessageTooLong,
+		"14": sms.ErrInvalidSignature, "15": sms.ErrInvalidSender, "22": sms.ErrInvalidNetworkCode,
+		"23": sms.ErrInvalidCallback, "29": sms.ErrNonWhitelisted, "32": sms.ErrSignatureAndSecret,
+		"33": sms.ErrNumberDeactivated,
+	}
+	for status, want := range sentinels {
+		err := error(&sms.SendError{Status: status, Failed: []sms.MessageStatus{{Status: status}}})
+		for other, target := range sentinels {
+			if got := errors.Is(err, target); got != (other == status) {
+				t.Errorf("status %s: errors.Is(err, %v) = %v", status, target, got)
+			}
+		}
+		if !strings.Contains(want.Error(), "(status "+status+")") {
+			t.Errorf("sentinel for %s reads %q", status, want)
+		}
+	}
+	// A SendError built by hand with no parts still matches its Status.
+	if !errors.Is(&sms.SendError{Status: "4"}, sms.ErrInvalidCredentials) {
+		t.Error("SendError{Status: 4} does not match ErrInvalidCredentials")
+	}
+	if (&sms.SendError{Status: "4"}).Temporary() {
+		t.Error("SendError with no parts is Temporary")
+	}
+}
+
+func TestValidationErrorMessage(t *testing.T) {
+	t.Parallel()
+	err := &sms.ValidationError{Field: "To", Reason: "empty"}
+	if diff := cmp.Diff("sms: invalid message: To: empty", err.Error()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -1,8 +1,11 @@
 package sms_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"time"
 
@@ -43,4 +46,37 @@ func ExampleVerifier_Verify() {
 	// Output:
 	// from 447700900001 to 447700900000: "Hello world"
 	// tampered: true
+}
+
+// Send a message and tell a partial failure from success. The local test
+// server stands in for Vonage and accepts the first of two parts only.
+func ExampleClient_Send() {
+	vonage := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"message-count":"2","messages":[
+			{"to":"447700900000","message-id":"0A0000000123ABCD1","status":"0","message-price":"0.03330000"},
+			{"to":"447700900000","status":"9","error-text":"Partner quota exceeded"}]}`)
+	}))
+	defer vonage.Close()
+
+	c, err := sms.NewClient("abcd1234", "api-secret", sms.WithBaseURL(vonage.URL), sms.WithRateLimit(10))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res, err := c.Send(context.Background(), sms.Message{
+		From: "AcmeInc",
+		To:   "+447700900000",
+		Text: "Your driver is here. Look for a blue car, plate ABC 123.",
+	})
+	var se *sms.SendError
+	switch {
+	case errors.As(err, &se):
+		fmt.Printf("%d of %d parts sent; out of credit: %v\n", len(se.Sent), res.MessageCount, errors.Is(err, sms.ErrInsufficientCredit))
+	case err != nil:
+		fmt.Println("not sent:", err)
+	default:
+		fmt.Println("sent as", res.Messages[0].MessageID)
+	}
+	// Output:
+	// 1 of 2 parts sent; out of credit: true
 }

@@ -86,15 +86,17 @@ func canonical(params url.Values) string {
 	}
 	slices.Sort(keys)
 	var b strings.Builder
-	repl := strings.NewReplacer("&", "_", "=", "_")
 	for _, k := range keys {
 		b.WriteByte('&')
 		b.WriteString(k)
 		b.WriteByte('=')
-		b.WriteString(repl.Replace(params.Get(k)))
+		b.WriteString(valueReplacer.Replace(params.Get(k)))
 	}
 	return b.String()
 }
+
+// valueReplacer applies Vonage's rule for values in the canonical string.
+var valueReplacer = strings.NewReplacer("&", "_", "=", "_")
 
 // digest computes the raw signature bytes, nil for an unknown method.
 func digest(params url.Values, secret string, m SigMethod) []byte {

@@ -140,6 +140,9 @@ func TestVerifyErrors(t *testing.T) {
 		{"truncated", signed(func(p url.Values) { p.Set("sig", p.Get("sig")[:32]) }), sms.SHA256, 0, vectorTime, sms.ErrBadSignature},
 		{"other method", signed(func(url.Values) {}), sms.SHA512, 0, vectorTime, sms.ErrBadSignature},
 		{"unknown method", signed(func(url.Values) {}), "sha3", 0, vectorTime, sms.ErrUnknownSigMethod},
+		// The method is checked first, so Verify(nil) validates a configuration.
+		{"unknown method nil params", nil, "SHA256", 0, vectorTime, sms.ErrUnknownSigMethod},
+		{"nil params", nil, sms.SHA256, 0, vectorTime, sms.ErrMissingSignature},
 		{"edge of tolerance past", signed(func(url.Values) {}), sms.SHA256, 0, vectorTime.Add(5 * time.Minute), nil},
 		{"edge of tolerance future", signed(func(url.Values) {}), sms.SHA256, 0, vectorTime.Add(-5 * time.Minute), nil},
 		{"stale", signed(func(url.Values) {}), sms.SHA256, 0, vectorTime.Add(5*time.Minute + time.Second), sms.ErrStaleSignature},
