@@ -78,6 +78,7 @@ func concurrentAllocation(f *fixture) {
 	)
 	var (
 		seq       atomic.Int64
+		conflicts atomic.Int64
 		nextID    atomic.Int64
 		mu        sync.Mutex // guards the slices below
 		records   []*allocRecord
@@ -86,10 +87,18 @@ func concurrentAllocation(f *fixture) {
 		wg        sync.WaitGroup
 	)
 	fail := func(format string, args ...any) { f.t.Errorf(format, args...) } // t.Errorf is goroutine-safe
-	create := func(a, b string) {
+	// create allocates like the Service; when stale is set it skips
+	// Candidates and picks numbers at random, like an instance acting on
+	// an outdated view, so the store's own leg check is what stops
+	// collisions.
+	create := func(r *rand.Rand, a, b string, stale bool) {
 		for range attempts {
 			var picks [2]string
 			for i, side := range [2][2]string{{a, b}, {b, a}} {
+				if stale {
+					picks[i] = nums[r.IntN(len(nums))]
+					continue
+				}
 				start := seq.Add(1)
 				cs, err := f.s.Candidates(f.ctx, proxy.CandidateQuery{
 					Participant: side[0], Counterpart: side[1], Voice: true, SMS: true,
@@ -113,6 +122,7 @@ func concurrentAllocation(f *fixture) {
 			err := f.s.CreateConversation(f.ctx, c)
 			end := seq.Add(1)
 			if errors.Is(err, proxy.ErrConflict) {
+				conflicts.Add(1)
 				continue
 			}
 			if err != nil {
@@ -164,7 +174,7 @@ func concurrentAllocation(f *fixture) {
 				}
 				i := r.IntN(len(people))
 				j := (i + 1 + r.IntN(len(people)-1)) % len(people)
-				create(people[i], people[j])
+				create(r, people[i], people[j], r.IntN(3) == 0)
 			}
 		}()
 	}
@@ -228,8 +238,8 @@ func concurrentAllocation(f *fixture) {
 			f.t.Errorf("Load of %s = %d, want %d legs in use", c.Number.MSISDN, c.Load, load[c.Number.MSISDN])
 		}
 	}
-	f.t.Logf("%d conversations created, %d open at the end, %d exhaustions checked, %d gave up after %d conflicts",
-		len(records), len(open), len(exhausted), gaveUp, attempts)
+	f.t.Logf("%d conversations created, %d open at the end, %d exhaustions checked, %d conflicts, %d gave up after %d attempts",
+		len(records), len(open), len(exhausted), conflicts.Load(), gaveUp, attempts)
 }
 
 // concurrentRouteTouchEvents mixes the webhook paths on a few
