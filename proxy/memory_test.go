@@ -1,13 +1,130 @@
 package proxy_test
 
 import (
+	"context"
+	"errors"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
 	"github.com/voiceproxy/voiceproxy/proxy/storetest"
 )
 
+var cmpEmpty = cmpopts.EquateEmpty()
+
 func TestMemoryStore(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(*testing.T) proxy.Store { return proxy.NewMemoryStore() })
+}
+
+var memBase = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+func memConv(id, a, pa, b, pb string, ttl time.Duration) proxy.Conversation {
+	return proxy.Conversation{
+		ID: id, Status: proxy.StatusActive,
+		Participants: [2]proxy.Participant{{Number: a, ProxyNumber: pa}, {Number: b, ProxyNumber: pb}},
+		CreatedAt:    memBase, ExpiresAt: memBase.Add(ttl), LastActivityAt: memBase,
+	}
+}
+
+func TestMemoryStoreBadInput(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := proxy.NewMemoryStore()
+	if err := s.AddNumbers(ctx, proxy.Number{MSISDN: "447700900001"}, proxy.Number{}); err == nil {
+		t.Error("AddNumbers with an empty MSISDN: no error")
+	}
+	if got, _ := s.Numbers(ctx); len(got) != 0 {
+		t.Errorf("a rejected AddNumbers added %v", got)
+	}
+	if err := s.CreateConversation(ctx, memConv("c1", "447700900101", "447700900001", "447700900102", "447700900001", time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range []proxy.Status{proxy.StatusActive, "", "deleted"} {
+		_, err := s.EndConversation(ctx, "c1", st, memBase)
+		if err == nil || errors.Is(err, proxy.ErrNotFound) || errors.Is(err, proxy.ErrConflict) {
+			t.Errorf("EndConversation with status %q: error %v, want a plain error", st, err)
+		}
+	}
+	if c, _ := s.Conversation(ctx, "c1"); c.Status != proxy.StatusActive {
+		t.Errorf("a rejected EndConversation changed the status to %q", c.Status)
+	}
+}
+
+func TestMemoryStoreCanceledContext(t *testing.T) {
+	t.Parallel()
+	s := proxy.NewMemoryStore()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	checks := map[string]error{
+		"AddNumbers":  s.AddNumbers(ctx, proxy.Number{MSISDN: "1"}),
+		"Touch":       s.Touch(ctx, "c1", memBase),
+		"ClaimNonce":  s.ClaimNonce(ctx, "k", memBase),
+		"Route":       errOnly(s.Route(ctx, "1", "2", memBase)),
+		"Candidates":  errOnly(s.Candidates(ctx, proxy.CandidateQuery{})),
+		"Expire":      errOnly(s.ExpireConversations(ctx, memBase, 0)),
+		"Interaction": errOnly(s.Interactions(ctx, "c1")),
+	}
+	for name, err := range checks {
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s with a canceled context: %v, want context.Canceled", name, err)
+		}
+	}
+}
+
+func errOnly[T any](_ T, err error) error { return err }
+
+// The memory store forgets nonce claims once it has been given a time
+// after their expiry, so memory stays bounded by the claims still live.
+func TestMemoryStoreForgetsExpiredNonces(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := proxy.NewMemoryStore()
+	exp := memBase.Add(5 * time.Minute)
+	if err := s.ClaimNonce(ctx, "k", exp); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExpireConversations(ctx, exp.Add(-time.Second), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimNonce(ctx, "k", exp); !errors.Is(err, proxy.ErrConflict) {
+		t.Fatalf("ClaimNonce before expiry: %v, want ErrConflict", err)
+	}
+	if _, err := s.ExpireConversations(ctx, exp, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ClaimNonce(ctx, "k", exp); err != nil {
+		t.Fatalf("ClaimNonce of a forgotten claim: %v", err)
+	}
+}
+
+// Touch must not extend a conversation whose leg was taken by a newer one,
+// even when the touch carries a time at which it was still in use (a late
+// webhook): two conversations would then be in use on one leg.
+func TestMemoryStoreLateTouchDoesNotRevive(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := proxy.NewMemoryStore()
+	old := memConv("c1", "447700900101", "447700900001", "447700900102", "447700900001", time.Hour)
+	old.IdleTimeout = 5 * time.Minute
+	if err := s.CreateConversation(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	taker := memConv("c2", "447700900101", "447700900001", "447700900103", "447700900001", time.Hour)
+	taker.CreatedAt = memBase.Add(6 * time.Minute)
+	if err := s.CreateConversation(ctx, taker); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Touch(ctx, "c1", memBase.Add(4*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Route(ctx, "447700900101", "447700900001", memBase.Add(7*time.Minute))
+	if err != nil || c.ID != "c2" {
+		t.Errorf("Route after a late touch of c1 = %q, %v; want c2", c.ID, err)
+	}
+	if c, _ := s.Conversation(ctx, "c1"); !c.LastActivityAt.Equal(memBase) {
+		t.Errorf("c1 LastActivityAt moved to %s", c.LastActivityAt)
+	}
 }
