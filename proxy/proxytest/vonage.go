@@ -77,14 +77,15 @@ type OwnedNumber struct {
 // SentSMS is one message the simulated SMS API accepted: one send request,
 // split into parts as Vonage would bill them.
 type SentSMS struct {
-	From, To   string // as given, "to" with any leading "+" removed
-	Text       string
-	Type       string // "text" or "unicode"
-	ClientRef  string
-	Callback   string
-	Parts      []string // the text of each part, in order
-	MessageIDs []string // one per part
-	At         time.Time
+	From       string    `json:"from"` // as given
+	To         string    `json:"to"`   // any leading "+" removed
+	Text       string    `json:"text"`
+	Type       string    `json:"type"` // "text" or "unicode"
+	ClientRef  string    `json:"client_ref,omitempty"`
+	Callback   string    `json:"callback,omitempty"`
+	Parts      []string  `json:"parts"`       // the text of each part, in order
+	MessageIDs []string  `json:"message_ids"` // one per part
+	At         time.Time `json:"at"`
 }
 
 // Request is one request the simulator answered.

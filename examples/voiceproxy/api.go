@@ -1,0 +1,294 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+// The JSON API a marketplace backend would call.
+
+type createBody struct {
+	A        string            `json:"a"`
+	B        string            `json:"b"`
+	TTL      string            `json:"ttl"`          // Go duration, e.g. "2h"; "" for the default (24h)
+	Idle     string            `json:"idle_timeout"` // Go duration; "" for none
+	Mode     proxy.Mode        `json:"mode"`         // "both" (default), "voice", "sms"
+	Labels   map[string]string `json:"labels"`       // "a" and "b"
+	Metadata map[string]string `json:"metadata"`
+	Notify   bool              `json:"notify"`
+}
+
+type participantJSON struct {
+	Number      string `json:"number"`
+	ProxyNumber string `json:"proxy_number"`
+	Label       string `json:"label,omitempty"`
+}
+
+type eventJSON struct {
+	Leg      string    `json:"leg,omitempty"`
+	Status   string    `json:"status"`
+	At       time.Time `json:"at"`
+	Duration int       `json:"duration,omitempty"`
+	Price    string    `json:"price,omitempty"`
+	Detail   string    `json:"detail,omitempty"`
+}
+
+type interactionJSON struct {
+	ID        string      `json:"id"`
+	Kind      string      `json:"kind"`
+	From      string      `json:"from"`
+	To        string      `json:"to"`
+	Text      string      `json:"text,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+	Status    string      `json:"status"`
+	Duration  int         `json:"duration,omitempty"`
+	Price     string      `json:"price,omitempty"`
+	Events    []eventJSON `json:"events"`
+}
+
+type conversationJSON struct {
+	ID           string             `json:"id"`
+	Status       proxy.Status       `json:"status"`
+	Mode         proxy.Mode         `json:"mode"`
+	CreatedAt    time.Time          `json:"created_at"`
+	ExpiresAt    time.Time          `json:"expires_at"`
+	EndedAt      *time.Time         `json:"ended_at,omitempty"`
+	Participants []participantJSON  `json:"participants"`
+	Metadata     map[string]string  `json:"metadata,omitempty"`
+	Interactions *[]interactionJSON `json:"interactions,omitempty"`
+}
+
+func (a *app) conversationJSON(c proxy.Conversation) conversationJSON {
+	out := conversationJSON{
+		ID: c.ID, Status: c.StatusAt(a.now()), Mode: c.Mode,
+		CreatedAt: c.CreatedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(), Metadata: c.Metadata,
+	}
+	if !c.EndedAt.IsZero() {
+		t := c.EndedAt.UTC()
+		out.EndedAt = &t
+	}
+	for _, p := range c.Participants {
+		out.Participants = append(out.Participants, participantJSON{Number: p.Number, ProxyNumber: p.ProxyNumber, Label: p.Label})
+	}
+	return out
+}
+
+func interactionsJSON(ins []proxy.Interaction) []interactionJSON {
+	out := make([]interactionJSON, 0, len(ins))
+	for _, in := range ins {
+		sum := proxy.Summarize(in)
+		j := interactionJSON{
+			ID: in.ID, Kind: string(in.Kind), From: in.From, To: in.To, Text: in.Text,
+			CreatedAt: in.CreatedAt.UTC(), Status: sum.Status, Duration: sum.Duration, Price: sum.Price,
+			Events: make([]eventJSON, 0, len(in.Events)),
+		}
+		for _, e := range in.Events {
+			j.Events = append(j.Events, eventJSON{Leg: e.Leg, Status: e.Status, At: e.At.UTC(), Duration: e.Duration, Price: e.Price, Detail: e.Detail})
+		}
+		out = append(out, j)
+	}
+	return out
+}
+
+// apiError is the JSON body of every error answer.
+type apiError struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, apiError{Error: msg, Code: code})
+}
+
+// fail maps a Service error to an API error; anything unexpected is
+// logged and answered 500 without details.
+func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var pe *proxy.PoolExhaustedError
+	switch {
+	case errors.Is(err, proxy.ErrSameNumber):
+		writeError(w, http.StatusBadRequest, "same_number", "a and b are the same phone number")
+	case errors.Is(err, proxy.ErrInvalidNumber):
+		writeError(w, http.StatusBadRequest, "invalid_number", err.Error())
+	case errors.As(err, &pe) || errors.Is(err, proxy.ErrPoolExhausted):
+		writeError(w, http.StatusConflict, "pool_exhausted", "no proxy number is free for this participant; add numbers to the pool or close conversations")
+	case errors.Is(err, proxy.ErrNotFound):
+		writeError(w, http.StatusNotFound, "not_found", "no such conversation")
+	default:
+		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+	}
+}
+
+// decode reads a JSON body strictly (unknown fields are mistakes).
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("body is not the expected JSON: %v", err)
+	}
+	if dec.More() {
+		return errors.New("body has more than one JSON value")
+	}
+	return nil
+}
+
+func (a *app) routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /conversations", a.createConversation)
+	mux.HandleFunc("GET /conversations", a.listConversations)
+	mux.HandleFunc("GET /conversations/{id}", a.getConversation)
+	mux.HandleFunc("DELETE /conversations/{id}", a.closeConversation)
+	mux.HandleFunc("GET /numbers", a.listNumbers)
+	mux.HandleFunc("GET /{$}", a.index)
+}
+
+func (a *app) index(w http.ResponseWriter, r *http.Request) {
+	routes := []string{
+		"POST /conversations", "GET /conversations", "GET /conversations/{id}", "DELETE /conversations/{id}",
+		"GET /numbers", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/inbound-sms",
+	}
+	if a.sim != nil {
+		routes = append(routes, "POST /sandbox/calls", "POST /sandbox/sms", "GET /sandbox/outbox")
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"service": "voiceproxy demo", "sandbox": a.sim != nil, "routes": routes})
+}
+
+func (a *app) createConversation(w http.ResponseWriter, r *http.Request) {
+	var body createBody
+	if err := decode(w, r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if body.A == "" || body.B == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", `"a" and "b" are required`)
+		return
+	}
+	req := proxy.CreateRequest{A: body.A, B: body.B, Mode: body.Mode, Metadata: body.Metadata, Notify: body.Notify,
+		Labels: proxy.Labels{A: body.Labels["a"], B: body.Labels["b"]}}
+	for _, d := range []struct {
+		name, text string
+		dst        *time.Duration
+	}{{"ttl", body.TTL, &req.TTL}, {"idle_timeout", body.Idle, &req.IdleTimeout}} {
+		if d.text == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.text)
+		if err != nil || v <= 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("%s %q is not a positive duration such as \"2h\"", d.name, d.text))
+			return
+		}
+		*d.dst = v
+	}
+	switch req.Mode {
+	case "", proxy.ModeBoth, proxy.ModeVoice, proxy.ModeSMS:
+	default:
+		writeError(w, http.StatusBadRequest, "bad_request", `mode must be "both", "voice" or "sms"`)
+		return
+	}
+	c, err := a.svc.CreateConversation(r.Context(), req)
+	var ne *proxy.NotifyError
+	if errors.As(err, &ne) {
+		// The conversation exists; only the notification SMS failed.
+		a.log.WarnContext(r.Context(), "notification SMS failed", "conversation", c.ID, "err", err)
+		err = nil
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/conversations/"+c.ID)
+	writeJSON(w, http.StatusCreated, a.conversationJSON(c))
+}
+
+func (a *app) listConversations(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := proxy.ListFilter{Now: a.now(), After: q.Get("after"), Participant: q.Get("participant")}
+	switch s := q.Get("status"); s {
+	case "", "active":
+		f.Status = proxy.StatusActive
+	case "all":
+	case "closed", "expired":
+		f.Status = proxy.Status(s)
+	default:
+		writeError(w, http.StatusBadRequest, "bad_request", `status must be "active", "closed", "expired" or "all"`)
+		return
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, http.StatusBadRequest, "bad_request", "limit must be 1–100")
+			return
+		}
+		f.Limit = n
+	}
+	cs, next, err := a.svc.Conversations(r.Context(), f)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := struct {
+		Conversations []conversationJSON `json:"conversations"`
+		Next          string             `json:"next,omitempty"`
+	}{Conversations: make([]conversationJSON, 0, len(cs)), Next: next}
+	for _, c := range cs {
+		out.Conversations = append(out.Conversations, a.conversationJSON(c))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *app) getConversation(w http.ResponseWriter, r *http.Request) {
+	c, err := a.svc.Conversation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	ins, err := a.svc.Interactions(r.Context(), c.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := a.conversationJSON(c)
+	list := interactionsJSON(ins)
+	out.Interactions = &list
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *app) closeConversation(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.svc.CloseConversation(r.Context(), r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (a *app) listNumbers(w http.ResponseWriter, r *http.Request) {
+	pool, err := a.svc.Numbers(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	type numberJSON struct {
+		MSISDN  string `json:"msisdn"`
+		Country string `json:"country"`
+		Voice   bool   `json:"voice"`
+		SMS     bool   `json:"sms"`
+	}
+	out := make([]numberJSON, 0, len(pool))
+	for _, n := range pool {
+		out = append(out, numberJSON{n.MSISDN, n.Country, n.Voice, n.SMS})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"numbers": out})
+}

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/insight"
+	"github.com/voiceproxy/voiceproxy/numbers"
+	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
+	"github.com/voiceproxy/voiceproxy/proxy/sqlstore"
+	"github.com/voiceproxy/voiceproxy/sms"
+)
+
+// sandboxSecret signs the simulated Vonage's webhooks in sandbox mode, so
+// the demo checks signatures exactly as it does live.
+const sandboxSecret = "sandbox-signature-secret"
+
+// appConfig is what newApp needs from flags and the environment.
+type appConfig struct {
+	// DB is a SQLite path, ":memory:" for the memory store, or a
+	// postgres:// URL.
+	DB string
+	// PublicURL is the base URL Vonage reaches the demo at.
+	PublicURL string
+	// Getenv reads the environment (os.Getenv).
+	Getenv func(string) string
+	// Logger receives the logs.
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// app is the demo: the Service, its store, and in sandbox mode the
+// simulated Vonage and the simulator aimed at the demo's own webhooks.
+type app struct {
+	svc    *proxy.Service
+	log    *slog.Logger
+	now    func() time.Time
+	vonage *proxytest.Vonage    // sandbox only
+	sim    *proxytest.Simulator // sandbox only
+}
+
+// newApp builds the demo's handler. cleanup stops the background sweep
+// and closes the store; call it once the server has stopped.
+func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(), err error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	store, closeStore, err := openStore(ctx, cfg.DB)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer func() {
+		if err != nil {
+			closeStore()
+		}
+	}()
+
+	env := cfg.Getenv
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	key, secret, appID := env("VONAGE_API_KEY"), env("VONAGE_API_SECRET"), env("VONAGE_APPLICATION_ID")
+	live := key != "" || secret != "" || appID != ""
+	if live && (key == "" || secret == "" || appID == "") {
+		return nil, nil, errors.New("live mode needs VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_APPLICATION_ID (unset all three for sandbox mode)")
+	}
+
+	a := &app{log: log, now: cfg.Now}
+	pcfg := proxy.Config{Store: store, Logger: log, Now: cfg.Now}
+	var (
+		smsOpts     []sms.Option
+		numbersOpts []numbers.Option
+		insightOpts []insight.Option
+	)
+	if live {
+		pcfg.ApplicationID = appID
+		pcfg.SignatureSecret = env("VONAGE_SIGNATURE_SECRET")
+		pcfg.SMSSignatureSecret = pcfg.SignatureSecret
+		pcfg.SMSSignatureMethod = sms.SigMethod(env("VONAGE_SIGNATURE_METHOD"))
+	} else {
+		key, secret, appID = proxytest.APIKey, proxytest.APISecret, proxytest.ApplicationID
+		a.vonage = proxytest.NewVonage(proxytest.WithOwnedNumbers(proxytest.SandboxNumbers()...), proxytest.WithClock(cfg.Now))
+		smsOpts = []sms.Option{sms.WithHTTPClient(a.vonage.Client()), sms.WithBaseURL(proxytest.InProcessURL)}
+		numbersOpts = []numbers.Option{numbers.WithHTTPClient(a.vonage.Client()), numbers.WithBaseURL(proxytest.InProcessURL)}
+		insightOpts = []insight.Option{insight.WithHTTPClient(a.vonage.Client()), insight.WithBaseURL(proxytest.InProcessURL)}
+		pcfg.ApplicationID = appID
+		pcfg.SignatureSecret = sandboxSecret
+		pcfg.SMSSignatureSecret = sandboxSecret
+		// Participants may use Ofcom's drama range (+44 7700 900xxx), as
+		// Vonage's own examples do.
+		pcfg.LenientNumbers = true
+	}
+	smsClient, err := sms.NewClient(key, secret, smsOpts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	numbersClient, err := numbers.NewClient(key, secret, numbersOpts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	insightClient, err := insight.NewClient(key, secret, insightOpts...)
+	if err != nil {
+		return nil, nil, err
+	}
+	pcfg.SMS, pcfg.Numbers, pcfg.Insight = smsClient, numbersClient, insightClient
+
+	a.svc, err = proxy.New(pcfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	res, err := a.svc.SyncNumbers(ctx)
+	if err != nil {
+		if len(res.Kept)+len(res.Linked) == 0 {
+			return nil, nil, fmt.Errorf("load the number pool: %w", err)
+		}
+		log.Warn("some numbers could not be linked", "err", err)
+	}
+	pool, err := a.svc.Numbers(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(pool) == 0 {
+		log.Warn("the number pool is empty: buy numbers and link them to the application (go run ./examples/numbers)")
+	}
+
+	mux := http.NewServeMux()
+	a.routes(mux)
+	mux.Handle("/vonage/", http.StripPrefix("/vonage", a.svc))
+	if !live {
+		a.sim = &proxytest.Simulator{
+			Handler:         mux,
+			AnswerPath:      "/vonage/answer",
+			EventPath:       "/vonage/event",
+			InboundSMSPath:  "/vonage/inbound-sms",
+			SignatureSecret: sandboxSecret,
+			Vonage:          a.vonage,
+			Now:             cfg.Now,
+		}
+		a.sandboxRoutes(mux)
+	}
+
+	base := strings.TrimSuffix(cfg.PublicURL, "/")
+	mode := "sandbox"
+	if live {
+		mode = "live"
+	}
+	nums := make([]string, len(pool))
+	for i, n := range pool {
+		nums[i] = n.Country + ":" + n.MSISDN
+	}
+	log.Info("voiceproxy demo ready", "mode", mode, "store", storeKind(cfg.DB), "pool", strings.Join(nums, " "))
+	if live {
+		log.Info("configure your Vonage application with these webhooks",
+			"answer_url", "GET "+base+"/vonage/answer",
+			"event_url", "POST "+base+"/vonage/event",
+			"fallback_url", "GET "+base+"/vonage/fallback",
+			"inbound_sms_url", "POST "+base+"/vonage/inbound-sms")
+		if pcfg.SignatureSecret == "" {
+			log.Warn("VONAGE_SIGNATURE_SECRET is not set: webhooks are accepted unsigned")
+		}
+	} else {
+		log.Info("sandbox mode: no Vonage account used; try POST " + base + "/sandbox/calls")
+	}
+
+	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := a.svc.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
+			log.Error("expiry sweep stopped", "err", err)
+		}
+	}()
+	var once sync.Once
+	cleanup = func() {
+		once.Do(func() {
+			stop()
+			wg.Wait()
+			closeStore()
+		})
+	}
+	return mux, cleanup, nil
+}
+
+// openStore opens the store named by db.
+func openStore(ctx context.Context, db string) (proxy.Store, func(), error) {
+	switch {
+	case db == ":memory:":
+		return proxy.NewMemoryStore(), func() {}, nil
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		s, err := sqlstore.OpenPostgres(ctx, db)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return s, func() { s.Close() }, nil
+	case db == "":
+		return nil, nil, errors.New("-db is empty")
+	default:
+		s, err := sqlstore.OpenSQLite(ctx, db)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open SQLite %s: %w", db, err)
+		}
+		return s, func() { s.Close() }, nil
+	}
+}
+
+func storeKind(db string) string {
+	switch {
+	case db == ":memory:":
+		return "memory"
+	case strings.HasPrefix(db, "postgres"):
+		return "postgres"
+	default:
+		return "sqlite:" + db
+	}
+}

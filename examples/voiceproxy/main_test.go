@@ -1,0 +1,451 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// newTestApp serves the demo in sandbox mode on an httptest server.
+func newTestApp(t *testing.T, db string, env map[string]string) *httptest.Server {
+	t.Helper()
+	h, cleanup, err := newApp(t.Context(), appConfig{
+		DB: db, PublicURL: "http://demo.test",
+		Getenv: func(k string) string { return env[k] },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("newApp: %v", err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		srv.Close()
+		cleanup()
+	})
+	return srv
+}
+
+// curlCmd is one curl command of the README walkthrough.
+type curlCmd struct {
+	line     string
+	method   string
+	path     string
+	body     string
+	saveID   bool // ID=$(curl ... | grep -m1 '"id"' | cut -d'"' -f4)
+	codeOnly bool // -o /dev/null -w '%{http_code}\n'
+}
+
+// shellWords splits a command line on spaces, keeping single-quoted
+// strings whole (enough for the README's curl commands).
+func shellWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inQuote, inWord := false, false
+	for _, c := range s {
+		switch {
+		case c == '\'':
+			inQuote, inWord = !inQuote, true
+		case c == ' ' && !inQuote:
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		default:
+			cur.WriteRune(c)
+			inWord = true
+		}
+	}
+	if inQuote {
+		return nil, fmt.Errorf("unterminated quote in %q", s)
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// walkthrough reads the curl commands of the README's walkthrough.
+func walkthrough(t *testing.T) []curlCmd {
+	t.Helper()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)## Walkthrough.*?```sh\n(.*?)```").FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("README.md has no walkthrough code block")
+	}
+	var cmds []curlCmd
+	saveRe := regexp.MustCompile(`^ID=\$\((curl .*) \| grep -m1 '"id"' \| cut -d'"' -f4\)$`)
+	for _, line := range strings.Split(strings.TrimSpace(string(m[1])), "\n") {
+		c := curlCmd{line: line, method: http.MethodGet}
+		if sm := saveRe.FindStringSubmatch(line); sm != nil {
+			c.saveID, line = true, sm[1]
+		}
+		words, err := shellWords(line)
+		if err != nil || len(words) == 0 || words[0] != "curl" {
+			t.Fatalf("walkthrough line %q is not a curl command this test understands", c.line)
+		}
+		for i := 1; i < len(words); i++ {
+			switch w := words[i]; w {
+			case "-s":
+			case "-X":
+				i++
+				c.method = words[i]
+			case "-d":
+				i++
+				c.body = words[i]
+				if c.method == http.MethodGet {
+					c.method = http.MethodPost
+				}
+			case "-o":
+				i++
+				c.codeOnly = words[i] == "/dev/null"
+			case "-w":
+				i++
+			default:
+				p, ok := strings.CutPrefix(w, "localhost:8080")
+				if !ok || c.path != "" {
+					t.Fatalf("walkthrough line %q: unexpected %q", c.line, w)
+				}
+				c.path = p
+			}
+		}
+		cmds = append(cmds, c)
+	}
+	return cmds
+}
+
+// TestREADMEWalkthrough runs the README's curl walkthrough against the
+// demo in sandbox mode and checks what each step shows.
+func TestREADMEWalkthrough(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{":memory:", "sqlite"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			if db == "sqlite" {
+				db = filepath.Join(t.TempDir(), "demo.db")
+			}
+			runWalkthrough(t, newTestApp(t, db, nil))
+		})
+	}
+}
+
+func runWalkthrough(t *testing.T, srv *httptest.Server) {
+	cmds := walkthrough(t)
+	const (
+		rider, driver, proxyNum = "447700900123", "447700900456", "447700900001"
+	)
+	type check func(t *testing.T, status int, body map[string]any)
+	want := []struct {
+		method, path string
+		check        check
+	}{
+		{"POST", "/conversations", func(t *testing.T, status int, body map[string]any) {
+			wantParts := []any{
+				map[string]any{"number": rider, "proxy_number": proxyNum, "label": "your rider"},
+				map[string]any{"number": driver, "proxy_number": proxyNum, "label": "your driver"},
+			}
+			if status != http.StatusCreated || body["status"] != "active" || body["expires_at"] == nil || body["created_at"] == nil {
+				t.Errorf("create: %d %v", status, body)
+			}
+			if diff := cmp.Diff(wantParts, body["participants"]); diff != "" {
+				t.Errorf("participants (-want +got):\n%s", diff)
+			}
+		}},
+		{"GET", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusOK || body["status"] != "active" || len(body["interactions"].([]any)) != 0 {
+				t.Errorf("get: %d %v", status, body)
+			}
+		}},
+		{"POST", "/sandbox/calls", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusOK || body["connected"] != driver || body["caller_id"] != proxyNum || body["error"] != nil {
+				t.Errorf("call: %d %v", status, body)
+			}
+			if n := len(body["events"].([]any)); n != 8 {
+				t.Errorf("call sent %d events, want 8", n)
+			}
+		}},
+		{"POST", "/sandbox/sms", func(t *testing.T, status int, body map[string]any) {
+			relayed, _ := body["relayed"].([]any)
+			if status != http.StatusOK || len(relayed) != 1 {
+				t.Fatalf("sms: %d %v", status, body)
+			}
+			m := relayed[0].(map[string]any)
+			if m["from"] != proxyNum || m["to"] != rider || m["text"] != "Outside in a blue Prius" {
+				t.Errorf("relayed %v, want the text from %s to %s", m, proxyNum, rider)
+			}
+		}},
+		{"GET", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			var got []string
+			for _, in := range body["interactions"].([]any) {
+				in := in.(map[string]any)
+				got = append(got, fmt.Sprint(in["kind"], " ", in["from"], "→", in["to"], " ", in["status"]))
+				if in["kind"] == "call" && (in["duration"] == nil || in["price"] == nil) {
+					t.Errorf("call without duration or price: %v", in)
+				}
+			}
+			wantIns := []string{"call " + rider + "→" + proxyNum + " completed", "sms " + driver + "→" + proxyNum + " relayed"}
+			if diff := cmp.Diff(wantIns, got); diff != "" {
+				t.Errorf("interactions (-want +got):\n%s", diff)
+			}
+		}},
+		{"DELETE", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusNoContent {
+				t.Errorf("delete: %d", status)
+			}
+		}},
+		{"POST", "/sandbox/calls", func(t *testing.T, status int, body map[string]any) {
+			talk, _ := body["talk"].([]any)
+			if status != http.StatusOK || body["connected"] != nil || len(talk) != 1 || talk[0] != "Sorry, the number you have called is not in service." {
+				t.Errorf("call after close: %d %v", status, body)
+			}
+		}},
+		{"GET", "/sandbox/outbox", func(t *testing.T, status int, body map[string]any) {
+			var got []string
+			for _, m := range body["messages"].([]any) {
+				m := m.(map[string]any)
+				got = append(got, fmt.Sprint(m["from"], "→", m["to"]))
+			}
+			// Two notifications (sent in parallel, so in either order),
+			// then the relayed SMS.
+			if len(got) == 3 {
+				slices.Sort(got[:2])
+			}
+			wantOut := []string{proxyNum + "→" + rider, proxyNum + "→" + driver, proxyNum + "→" + rider}
+			if diff := cmp.Diff(wantOut, got); diff != "" {
+				t.Errorf("outbox (-want +got):\n%s", diff)
+			}
+		}},
+	}
+	if len(cmds) != len(want) {
+		t.Fatalf("the README walkthrough has %d commands, this test knows %d: update both together", len(cmds), len(want))
+	}
+	var id string
+	for i, c := range cmds {
+		if c.method != want[i].method || c.path != want[i].path {
+			t.Fatalf("README step %d is %s %s, this test expects %s %s", i+1, c.method, c.path, want[i].method, want[i].path)
+		}
+		path := strings.ReplaceAll(c.path, "$ID", id)
+		req, err := http.NewRequestWithContext(t.Context(), c.method, srv.URL+path, strings.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.body != "" {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends
+		}
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var body map[string]any
+		if !c.codeOnly && resp.StatusCode != http.StatusNoContent {
+			if err := json.Unmarshal(raw, &body); err != nil {
+				t.Fatalf("step %d (%s): not JSON: %q", i+1, c.line, raw)
+			}
+		}
+		if c.saveID {
+			// What grep -m1 '"id"' | cut -d'"' -f4 picks from the output.
+			for _, l := range strings.Split(string(raw), "\n") {
+				if strings.Contains(l, `"id"`) {
+					id = strings.Split(l, `"`)[3]
+					break
+				}
+			}
+			if id == "" || id != body["id"] {
+				t.Fatalf("step %d: the shell would capture ID %q, the conversation is %v", i+1, id, body["id"])
+			}
+		}
+		t.Run(fmt.Sprintf("step %d", i+1), func(t *testing.T) { want[i].check(t, resp.StatusCode, body) })
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	t.Parallel()
+	srv := newTestApp(t, ":memory:", nil)
+	do := func(method, path, body string) (int, map[string]any) {
+		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
+		resp, err := srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	// Fill the pool for one participant: 4 GB numbers, then 4 US ones
+	// (the fallback to any country).
+	for i := range 8 {
+		if code, body := do("POST", "/conversations", fmt.Sprintf(`{"a":"+447700900123","b":"+4477009002%02d"}`, i)); code != http.StatusCreated {
+			t.Fatalf("conversation %d: %d %v", i, code, body)
+		}
+	}
+	tests := []struct {
+		name, method, path, body string
+		wantStatus               int
+		wantCode                 string
+	}{
+		{"invalid number", "POST", "/conversations", `{"a":"+44 123","b":"+447700900456"}`, 400, "invalid_number"},
+		{"same number", "POST", "/conversations", `{"a":"+447700900456","b":"00447700900456"}`, 400, "same_number"},
+		{"missing b", "POST", "/conversations", `{"a":"+447700900456"}`, 400, "bad_request"},
+		{"unknown field", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","colour":"red"}`, 400, "bad_request"},
+		{"bad ttl", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","ttl":"soon"}`, 400, "bad_request"},
+		{"bad mode", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","mode":"fax"}`, 400, "bad_request"},
+		{"not json", "POST", "/conversations", `a=1`, 400, "bad_request"},
+		{"pool exhausted", "POST", "/conversations", `{"a":"+447700900123","b":"+447700900999"}`, 409, "pool_exhausted"},
+		{"unknown conversation", "GET", "/conversations/nope", "", 404, "not_found"},
+		{"close unknown", "DELETE", "/conversations/nope", "", 404, "not_found"},
+		{"bad status filter", "GET", "/conversations?status=open", "", 400, "bad_request"},
+		{"bad limit", "GET", "/conversations?limit=0", "", 400, "bad_request"},
+		{"sandbox call without to", "POST", "/sandbox/calls", `{"from":"+447700900123"}`, 400, "bad_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := do(tt.method, tt.path, tt.body)
+			if code != tt.wantStatus || body["code"] != tt.wantCode || body["error"] == "" {
+				t.Errorf("%s %s = %d %v, want %d %q", tt.method, tt.path, code, body, tt.wantStatus, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestListPaging(t *testing.T) {
+	t.Parallel()
+	srv := newTestApp(t, ":memory:", nil)
+	created := map[string]bool{}
+	for i := range 5 {
+		resp, err := srv.Client().Post(srv.URL+"/conversations", "application/json",
+			strings.NewReader(fmt.Sprintf(`{"a":"+1201555%04d","b":"+1201555%04d"}`, 200+i, 300+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c struct{ ID string }
+		_ = json.NewDecoder(resp.Body).Decode(&c)
+		resp.Body.Close()
+		created[c.ID] = true
+	}
+	seen := map[string]bool{}
+	after := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		resp, err := srv.Client().Get(srv.URL + "/conversations?limit=2&after=" + after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var page struct {
+			Conversations []struct{ ID string }
+			Next          string
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&page)
+		resp.Body.Close()
+		if len(page.Conversations) > 2 {
+			t.Fatalf("page of %d with limit=2", len(page.Conversations))
+		}
+		for _, c := range page.Conversations {
+			seen[c.ID] = true
+		}
+		if page.Next == "" {
+			break
+		}
+		after = page.Next
+	}
+	if diff := cmp.Diff(created, seen); diff != "" {
+		t.Errorf("paged conversations (-created +listed):\n%s", diff)
+	}
+}
+
+func TestLiveModeNeedsAllCredentials(t *testing.T) {
+	t.Parallel()
+	_, _, err := newApp(t.Context(), appConfig{DB: ":memory:", Getenv: func(k string) string {
+		return map[string]string{"VONAGE_API_KEY": "k"}[k]
+	}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err == nil || !strings.Contains(err.Error(), "VONAGE_APPLICATION_ID") {
+		t.Errorf("err = %v, want a message naming the missing variables", err)
+	}
+}
+
+// TestRunServesAndShutsDown starts the real server on a free port and
+// stops it as SIGINT or SIGTERM would (main turns both into ctx
+// cancellation).
+func TestRunServesAndShutsDown(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(t.Context())
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, func(string) string { return "" }, &logs)
+	}()
+	addr := ""
+	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := regexp.MustCompile(`msg=listening addr=(http://\S+)`).FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		cancel()
+		t.Fatalf("server did not start; logs:\n%s", logs.String())
+	}
+	resp, err := http.Get(addr + "/numbers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /numbers = %d", resp.StatusCode)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("run: %v", err)
+	}
+	if !strings.Contains(logs.String(), "shutting down") {
+		t.Errorf("no shutdown in the logs:\n%s", logs.String())
+	}
+}
+
+func TestRunUsage(t *testing.T) {
+	t.Parallel()
+	err := run(t.Context(), []string{"-nope"}, func(string) string { return "" }, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Errorf("run(-nope) = %v, want a usage error", err)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's log writes and the
+// test's reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

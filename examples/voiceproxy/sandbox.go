@@ -1,0 +1,93 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
+)
+
+// Sandbox endpoints: play a phone network against the demo's own
+// webhooks, through the simulated Vonage.
+
+func (a *app) sandboxRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /sandbox/calls", a.sandboxCall)
+	mux.HandleFunc("POST /sandbox/sms", a.sandboxSMS)
+	mux.HandleFunc("GET /sandbox/outbox", a.sandboxOutbox)
+}
+
+type sandboxCallBody struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+type sandboxSMSBody struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Text string `json:"text"`
+}
+
+// simError is how a refused webhook shows in a sandbox answer.
+func simError(err error) string {
+	if err == nil {
+		return ""
+	}
+	var we *proxytest.WebhookError
+	if errors.As(err, &we) {
+		return we.Error()
+	}
+	return err.Error()
+}
+
+func (a *app) sandboxCall(w http.ResponseWriter, r *http.Request) {
+	var body sandboxCallBody
+	if err := decode(w, r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if body.From == "" || body.To == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", `"from" and "to" are required`)
+		return
+	}
+	out, err := a.sim.PlaceCall(r.Context(), body.From, body.To)
+	if out == nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*proxytest.CallOutcome
+		Error string `json:"error,omitempty"`
+	}{out, simError(err)})
+}
+
+func (a *app) sandboxSMS(w http.ResponseWriter, r *http.Request) {
+	var body sandboxSMSBody
+	if err := decode(w, r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if body.From == "" || body.To == "" || body.Text == "" {
+		writeError(w, http.StatusBadRequest, "bad_request", `"from", "to" and "text" are required`)
+		return
+	}
+	out, err := a.sim.SendSMS(r.Context(), body.From, body.To, body.Text)
+	if out == nil {
+		a.fail(w, r, err)
+		return
+	}
+	if out.Relayed == nil {
+		out.Relayed = []proxytest.SentSMS{}
+	}
+	writeJSON(w, http.StatusOK, struct {
+		*proxytest.SMSOutcome
+		Error string `json:"error,omitempty"`
+	}{out, simError(err)})
+}
+
+func (a *app) sandboxOutbox(w http.ResponseWriter, r *http.Request) {
+	msgs := a.vonage.Outbox()
+	if msgs == nil {
+		msgs = []proxytest.SentSMS{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"messages": msgs})
+}
