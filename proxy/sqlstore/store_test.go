@@ -279,7 +279,9 @@ func TestOptions(t *testing.T) {
 		{"bad schema name", func() (*sqlstore.Store, error) {
 			return sqlstore.OpenPostgres(t.Context(), "postgres://127.0.0.1:1/x", sqlstore.WithSchema("a;drop"))
 		}},
-		{"zero conns", func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(t.Context(), ":memory:", sqlstore.WithMaxConns(0)) }},
+		{"zero conns", func() (*sqlstore.Store, error) {
+			return sqlstore.OpenSQLite(t.Context(), ":memory:", sqlstore.WithMaxConns(0))
+		}},
 		{"bad dsn", func() (*sqlstore.Store, error) { return sqlstore.OpenPostgres(t.Context(), "postgres://%zz") }},
 		{"unreachable server", func() (*sqlstore.Store, error) {
 			return sqlstore.OpenPostgres(t.Context(), "postgres://postgres@127.0.0.1:1/test?sslmode=disable&connect_timeout=2")

@@ -1,0 +1,88 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+// DB exposes the write pool to tests that check the database directly.
+func (s *Store) DB() *sql.DB { return s.w }
+
+// Seed bulk-inserts active conversations (and their legs), many rows per
+// statement and batch per transaction, for benchmarks that need a large
+// database quickly. It trusts its input: no stale-leg release. Load
+// counters are recomputed at the end.
+func (s *Store) Seed(ctx context.Context, convs []proxy.Conversation) error {
+	const batch = 500
+	for len(convs) > 0 {
+		n := min(batch, len(convs))
+		if err := s.tx(ctx, func(tx *sql.Tx) error { return s.seedBatch(ctx, tx, convs[:n]) }); err != nil {
+			return err
+		}
+		convs = convs[n:]
+	}
+	_, err := s.w.ExecContext(ctx, `UPDATE vp_numbers SET active_legs =
+		(SELECT COUNT(*) FROM vp_legs l WHERE l.proxy_number = vp_numbers.msisdn AND l.active)`)
+	return err
+}
+
+func (s *Store) seedBatch(ctx context.Context, tx *sql.Tx, convs []proxy.Conversation) error {
+	var convRows, legRows [][]any
+	for _, c := range convs {
+		meta := []byte("null")
+		if len(c.Metadata) > 0 {
+			var err error
+			if meta, err = json.Marshal(c.Metadata); err != nil {
+				return err
+			}
+		}
+		var ts [5]any
+		for i, t := range [...]time.Time{c.CreatedAt, c.ExpiresAt, c.LastActivityAt, c.EndedAt, c.Deadline()} {
+			var err error
+			if ts[i], err = s.d.t(t); err != nil {
+				return err
+			}
+		}
+		a, b := c.Participants[0], c.Participants[1]
+		convRows = append(convRows, []any{c.ID, string(c.Status), string(c.Mode), a.Number, a.ProxyNumber, a.Label,
+			b.Number, b.ProxyNumber, b.Label, string(meta), ts[0], ts[1], int64(c.IdleTimeout), ts[2], ts[3], ts[4]})
+		active := c.Status == proxy.StatusActive
+		legRows = append(legRows,
+			[]any{c.ID, 0, a.Number, a.ProxyNumber, b.Number, ts[0], active, ts[0]},
+			[]any{c.ID, 1, b.Number, b.ProxyNumber, a.Number, ts[0], active, ts[0]})
+	}
+	if err := bulkInsert(ctx, tx, "vp_conversations", []string{"id", "status", "mode", "a_number", "a_proxy", "a_label",
+		"b_number", "b_proxy", "b_label", "metadata", "created_at", "expires_at", "idle_timeout_ns", "last_activity_at", "ended_at", "deadline"}, convRows); err != nil {
+		return err
+	}
+	return bulkInsert(ctx, tx, "vp_legs", []string{"conversation_id", "side", "participant", "proxy_number", "counterpart", "created_at", "active", "released_at"}, legRows)
+}
+
+// bulkInsert inserts rows into table, one statement for all rows.
+func bulkInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	var q strings.Builder
+	fmt.Fprintf(&q, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
+	args := make([]any, 0, len(rows)*len(cols))
+	for i, r := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteByte('(')
+		for j, v := range r {
+			if j > 0 {
+				q.WriteString(", ")
+			}
+			args = append(args, v)
+			fmt.Fprintf(&q, "$%d", len(args))
+		}
+		q.WriteByte(')')
+	}
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	return err
+}

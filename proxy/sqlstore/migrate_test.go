@@ -1,0 +1,153 @@
+package sqlstore_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/sqlstore"
+)
+
+// openTogether opens n Stores at once with open, as instances starting
+// together do, and fails the test if any open fails.
+func openTogether(t *testing.T, n int, open func() (*sqlstore.Store, error)) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, err := open()
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("open %d: %v", i, err)
+		}
+	}
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "db")
+		openTogether(t, 4, func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(context.Background(), path) })
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		dsn := postgresDSN(t)
+		// A schema nobody created yet: WithSchema creates it, once.
+		_, schema := newSchema(t)
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if _, err := db.Exec(`DROP SCHEMA "` + schema + `"`); err != nil {
+			t.Fatal(err)
+		}
+		openTogether(t, 4, func() (*sqlstore.Store, error) {
+			return sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.WithSchema(schema))
+		})
+	})
+}
+
+// TestSchemaTooNew: a database migrated by newer code is refused with a
+// typed error, and left untouched.
+func TestSchemaTooNew(t *testing.T) {
+	t.Parallel()
+	for _, be := range []struct {
+		name   string
+		reopen func(t *testing.T) (exec func(string) error, open func() (*sqlstore.Store, error))
+	}{
+		{"sqlite", func(t *testing.T) (func(string) error, func() (*sqlstore.Store, error)) {
+			path := filepath.Join(t.TempDir(), "db")
+			open := func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(context.Background(), path) }
+			return func(q string) error {
+				db, err := sql.Open("sqlite", path)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				_, err = db.Exec(q)
+				return err
+			}, open
+		}},
+		{"postgres", func(t *testing.T) (func(string) error, func() (*sqlstore.Store, error)) {
+			dsn, schema := newSchema(t)
+			open := func() (*sqlstore.Store, error) {
+				return sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.WithSchema(schema))
+			}
+			return func(q string) error {
+				db, err := sql.Open("pgx", dsn)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				_, err = db.Exec(`SET search_path TO "` + schema + `"; ` + q)
+				return err
+			}, open
+		}},
+	} {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			exec, open := be.reopen(t)
+			s, err := open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			if err := exec("UPDATE vp_schema_version SET version = 999"); err != nil {
+				t.Fatal(err)
+			}
+			s, err = open()
+			if err == nil {
+				s.Close()
+				t.Fatal("opened a database with schema version 999")
+			}
+			if !errors.Is(err, sqlstore.ErrSchemaTooNew) {
+				t.Errorf("err = %v, want ErrSchemaTooNew", err)
+			}
+			var ve *sqlstore.SchemaVersionError
+			if !errors.As(err, &ve) || ve.Database != 999 || ve.Known < 1 || ve.Known >= 999 {
+				t.Errorf("err = %#v, want *SchemaVersionError{Database: 999, Known: current}", err)
+			}
+		})
+	}
+}
+
+// TestReopen: conversations written before Close route after reopening
+// the same SQLite file.
+func TestReopen(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db")
+	s := openSQLite(t, path)
+	ctx := t.Context()
+	c := conv("c1", "447700900001", "447700900100", "447700900002", "447700900101", t0, time.Hour)
+	if err := s.CreateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openSQLite(t, path)
+	got, err := s.Route(ctx, "447700900002", "447700900101", t0.Add(time.Minute))
+	if err != nil || got.ID != "c1" {
+		t.Errorf("Route after reopen = %q, %v; want c1", got.ID, err)
+	}
+	if _, err := s.Route(ctx, "447700900002", "447700900100", t0.Add(time.Minute)); !errors.Is(err, proxy.ErrNotFound) {
+		t.Errorf("Route of a leg that is not B's: err = %v, want ErrNotFound", err)
+	}
+}
