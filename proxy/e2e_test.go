@@ -15,6 +15,7 @@ import (
 
 	"github.com/voiceproxy/voiceproxy/proxy"
 	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
+	"github.com/voiceproxy/voiceproxy/sms"
 )
 
 // End-to-end tests: a Service driven through its webhook handler by the
@@ -55,18 +56,26 @@ type e2eEnv struct {
 }
 
 // newE2E builds a Service on the memory store with a GB pool of two
-// numbers and a US one, signed webhooks when secret is set, and a simulator aimed at
+// numbers and a US one, SMS sent through the simulated Vonage, signed
+// webhooks (voice and SMS) when secret is set, and a simulator aimed at
 // its handler. edit may change the config before New.
 func newE2E(t *testing.T, secret string, edit func(*proxy.Config)) *e2eEnv {
 	t.Helper()
 	clock := &e2eClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	v := proxytest.NewVonage(proxytest.WithClock(clock.Now))
+	smsClient, err := sms.NewClient(proxytest.APIKey, proxytest.APISecret,
+		sms.WithHTTPClient(v.Client()), sms.WithBaseURL(proxytest.InProcessURL))
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := proxy.Config{
-		Store:           proxy.NewMemoryStore(),
-		SignatureSecret: secret,
-		ApplicationID:   proxytest.ApplicationID,
-		Now:             clock.Now,
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store:              proxy.NewMemoryStore(),
+		SMS:                smsClient,
+		SignatureSecret:    secret,
+		SMSSignatureSecret: secret,
+		ApplicationID:      proxytest.ApplicationID,
+		Now:                clock.Now,
+		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -327,3 +336,182 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 func (w *statusWriter) WriteHeader(code int) { w.status = code }
+
+// text sends an SMS and fails the test on a transport error or refusal.
+func (e *e2eEnv) text(t *testing.T, from, to, body string) *proxytest.SMSOutcome {
+	t.Helper()
+	out, err := e.sim.SendSMS(t.Context(), from, to, body)
+	if err != nil {
+		t.Fatalf("SendSMS(%s → %s): %v", from, to, err)
+	}
+	return out
+}
+
+func TestE2EPrivateSMS(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("The gate code is 4521, third floor. ", 6) // 216 characters: two parts
+	tests := []struct {
+		name, method, text string
+		fromB              bool // the driver texts, instead of the rider
+	}{
+		{"rider to driver, form POST", proxytest.MethodPOST, "I'm at the corner", false},
+		{"driver to rider, GET", proxytest.MethodGET, "Two minutes away", true},
+		{"driver to rider, JSON", proxytest.MethodJSON, "Blue Prius", true},
+		{"multipart", proxytest.MethodPOST, long, false},
+		{"unicode", proxytest.MethodPOST, "Merci, à tout de suite 🚗", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, e2eSecret, nil)
+			e.sim.SMSMethod = tt.method
+			c := e.create(t, proxy.CreateRequest{A: "+" + e2eRider, B: "+" + e2eUSDriver})
+			a, b := c.Participants[0], c.Participants[1]
+			from, to, wantTo, wantFrom := e2eRider, a.ProxyNumber, e2eUSDriver, b.ProxyNumber
+			if tt.fromB {
+				from, to, wantTo, wantFrom = e2eUSDriver, b.ProxyNumber, e2eRider, a.ProxyNumber
+			}
+			out := e.text(t, from, to, tt.text)
+			if len(out.Relayed) != 1 {
+				t.Fatalf("relayed %+v, want one SMS", out.Relayed)
+			}
+			got := out.Relayed[0]
+			if got.From != wantFrom || got.To != wantTo || got.Text != tt.text {
+				t.Errorf("relayed %q from %s to %s, want %q from %s to %s", got.Text, got.From, got.To, tt.text, wantFrom, wantTo)
+			}
+			if strings.Contains(got.Text, from) {
+				t.Errorf("the relayed SMS reveals the sender's number: %q", got.Text)
+			}
+			ins, err := e.svc.Interactions(t.Context(), c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ins) != 1 || ins[0].Kind != proxy.KindSMS || ins[0].From != from || ins[0].To != to || proxy.Summarize(ins[0]).Status != "relayed" {
+				t.Errorf("interactions = %+v, want one relayed SMS from %s to %s", ins, from, to)
+			}
+		})
+	}
+}
+
+func TestE2ENotify(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "", nil)
+	c := e.create(t, proxy.CreateRequest{Notify: true, Labels: proxy.Labels{A: "your rider", B: "your driver"}})
+	got := map[string]string{}
+	for _, m := range e.vonage.Outbox() {
+		if m.From != c.Participants[0].ProxyNumber {
+			t.Errorf("notification sent from %s, want the proxy number", m.From)
+		}
+		got[m.To] = m.Text
+	}
+	if len(got) != 2 || !strings.Contains(got[e2eRider], "your driver") || !strings.Contains(got[e2eDriver], "your rider") {
+		t.Errorf("notifications = %v, want each participant told how to reach the other", got)
+	}
+}
+
+func TestE2ESMSNotRelayed(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		edit func(*proxy.Config)
+		act  func(t *testing.T, e *e2eEnv, c proxy.Conversation) (from, to string)
+	}{
+		{"unknown sender", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			return e2eStranger, c.Participants[0].ProxyNumber
+		}},
+		{"after close", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			if _, err := e.svc.CloseConversation(t.Context(), c.ID); err != nil {
+				t.Fatal(err)
+			}
+			return e2eDriver, c.Participants[1].ProxyNumber
+		}},
+		{"after expiry", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			e.clock.Advance(61 * time.Minute)
+			return e2eRider, c.Participants[0].ProxyNumber
+		}},
+		{"voice-only conversation", nil, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			if _, err := e.svc.CloseConversation(t.Context(), c.ID); err != nil {
+				t.Fatal(err)
+			}
+			v := e.create(t, proxy.CreateRequest{Mode: proxy.ModeVoice})
+			return e2eRider, v.Participants[0].ProxyNumber
+		}},
+		{"intercept veto", func(cfg *proxy.Config) {
+			cfg.Intercept = func(ctx context.Context, in proxy.Inbound) error {
+				if in.Kind == proxy.KindSMS && strings.Contains(in.Text, "cash") {
+					return errors.New("off-platform payment")
+				}
+				return nil
+			}
+		}, func(t *testing.T, e *e2eEnv, c proxy.Conversation) (string, string) {
+			return e2eRider, c.Participants[0].ProxyNumber
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, e2eSecret, tt.edit)
+			c := e.create(t, proxy.CreateRequest{TTL: time.Hour})
+			from, to := tt.act(t, e, c)
+			out := e.text(t, from, to, "pay me cash instead")
+			if len(out.Relayed) != 0 || out.HTTPStatus[0] != http.StatusOK {
+				t.Errorf("relayed %+v (HTTP %v), want nothing relayed and a 200", out.Relayed, out.HTTPStatus)
+			}
+			if n := len(e.vonage.Outbox()); n != 0 {
+				t.Errorf("the outbox has %d SMS", n)
+			}
+		})
+	}
+}
+
+func TestE2ESignedSMS(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		secret    string // the simulator's
+		method    sms.SigMethod
+		svcMethod sms.SigMethod
+		modify    func(*http.Request)
+		wantOK    bool
+	}{
+		{name: "signed md5hash", secret: e2eSecret, wantOK: true},
+		{name: "signed sha256", secret: e2eSecret, method: sms.SHA256, svcMethod: sms.SHA256, wantOK: true},
+		{name: "unsigned", secret: ""},
+		{name: "wrong secret", secret: "not-the-secret"},
+		{name: "wrong method", secret: e2eSecret, method: sms.SHA512, svcMethod: sms.SHA256},
+		{name: "tampered text", secret: e2eSecret, modify: func(r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			body := strings.Replace(string(b), "See+you", "Pay+me", 1)
+			r.Body = io.NopCloser(strings.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}},
+		{name: "tampered sender", secret: e2eSecret, modify: func(r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			body := strings.Replace(string(b), "msisdn="+e2eRider, "msisdn="+e2eDriver, 1)
+			r.Body = io.NopCloser(strings.NewReader(body))
+			r.ContentLength = int64(len(body))
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newE2E(t, e2eSecret, func(cfg *proxy.Config) { cfg.SMSSignatureMethod = tt.svcMethod })
+			c := e.create(t, proxy.CreateRequest{})
+			e.sim.SignatureSecret, e.sim.SigMethod, e.sim.Modify = tt.secret, tt.method, tt.modify
+			out, err := e.sim.SendSMS(t.Context(), e2eRider, c.Participants[0].ProxyNumber, "See you soon")
+			if tt.wantOK {
+				if err != nil || len(out.Relayed) != 1 || out.Relayed[0].Text != "See you soon" {
+					t.Errorf("SendSMS = %+v, %v; want it relayed", out, err)
+				}
+				return
+			}
+			var we *proxytest.WebhookError
+			if !errors.As(err, &we) || we.Status != http.StatusUnauthorized {
+				t.Errorf("SendSMS error = %v, want a 401", err)
+			}
+			if len(e.vonage.Outbox()) != 0 {
+				t.Errorf("a refused webhook was relayed: %+v", e.vonage.Outbox())
+			}
+		})
+	}
+}
