@@ -35,6 +35,9 @@ type appConfig struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// VonageURL, when set, replaces Vonage's API hosts in live mode (tests
+	// point it at a simulator).
+	VonageURL string
 }
 
 // app is the demo: the Service, its store, and in sandbox mode the
@@ -89,6 +92,11 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		pcfg.SignatureSecret = env("VONAGE_SIGNATURE_SECRET")
 		pcfg.SMSSignatureSecret = pcfg.SignatureSecret
 		pcfg.SMSSignatureMethod = sms.SigMethod(env("VONAGE_SIGNATURE_METHOD"))
+		if cfg.VonageURL != "" {
+			smsOpts = append(smsOpts, sms.WithBaseURL(cfg.VonageURL))
+			numbersOpts = append(numbersOpts, numbers.WithBaseURL(cfg.VonageURL))
+			insightOpts = append(insightOpts, insight.WithBaseURL(cfg.VonageURL))
+		}
 	} else {
 		key, secret, appID = proxytest.APIKey, proxytest.APISecret, proxytest.ApplicationID
 		a.vonage = proxytest.NewVonage(proxytest.WithOwnedNumbers(proxytest.SandboxNumbers()...), proxytest.WithClock(cfg.Now))

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
 )
 
 // newTestApp serves the demo in sandbox mode on an httptest server.
@@ -448,4 +450,63 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// TestLiveMode runs the demo with credentials, against a simulated Vonage
+// served over HTTP as the real one would be: the unlinked number is
+// linked to the application, webhooks must be signed, and the sandbox
+// endpoints are gone.
+func TestLiveMode(t *testing.T) {
+	t.Parallel()
+	const appID, secret = "11111111-2222-4333-8444-555555555555", "live-signature-secret"
+	v := proxytest.NewVonage(proxytest.WithCredentials("livekey1", "live-api-secret"), proxytest.WithOwnedNumbers(
+		proxytest.OwnedNumber{Country: "GB", MSISDN: "447700900010"},
+		proxytest.OwnedNumber{Country: "GB", MSISDN: "447700900011", AppID: appID},
+		proxytest.OwnedNumber{Country: "GB", MSISDN: "447700900012", AppID: "another-app"},
+	))
+	vonage := httptest.NewServer(v)
+	defer vonage.Close()
+	var logs syncBuffer
+	env := map[string]string{"VONAGE_API_KEY": "livekey1", "VONAGE_API_SECRET": "live-api-secret",
+		"VONAGE_APPLICATION_ID": appID, "VONAGE_SIGNATURE_SECRET": secret}
+	h, cleanup, err := newApp(t.Context(), appConfig{DB: ":memory:", PublicURL: "https://proxy.example.com",
+		Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.NewTextHandler(&logs, nil)), VonageURL: vonage.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cleanup()
+	for _, want := range []string{"mode=live", `answer_url="GET https://proxy.example.com/vonage/answer"`,
+		`inbound_sms_url="POST https://proxy.example.com/vonage/inbound-sms"`, "GB:447700900010 GB:447700900011"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	for _, n := range v.Owned() {
+		if n.MSISDN == "447700900010" && n.AppID != appID {
+			t.Errorf("the unlinked number was not linked: %+v", n)
+		}
+		if n.MSISDN == "447700900012" && n.AppID != "another-app" {
+			t.Errorf("a number of another application was taken: %+v", n)
+		}
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/sandbox/calls", strings.NewReader(`{"from":"1","to":"2"}`)))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("POST /sandbox/calls in live mode = %d, want 404", rec.Code)
+	}
+
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("POST", "/conversations", strings.NewReader(`{"a":"+447400123456","b":"+447400654321"}`)))
+	if rec.Code != http.StatusCreated {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	sim := &proxytest.Simulator{Handler: h, AnswerPath: "/vonage/answer", EventPath: "/vonage/event", ApplicationID: appID}
+	if _, err := sim.PlaceCall(t.Context(), "447400123456", "447700900010"); err == nil {
+		t.Error("an unsigned call was answered in live mode")
+	}
+	sim.SignatureSecret = secret
+	out, err := sim.PlaceCall(t.Context(), "447400123456", "447700900010")
+	if err != nil || out.Connected != "447400654321" {
+		t.Errorf("signed call: %+v, %v", out, err)
+	}
 }
