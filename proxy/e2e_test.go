@@ -515,3 +515,85 @@ func TestE2ESignedSMS(t *testing.T) {
 		})
 	}
 }
+
+func TestE2EConcurrentTraffic(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, e2eSecret, nil)
+	c1 := e.create(t, proxy.CreateRequest{A: "+" + e2eRider, B: "+" + e2eDriver})
+	c2 := e.create(t, proxy.CreateRequest{A: "+" + e2eStranger, B: "+" + e2eUSDriver})
+	type leg struct{ from, to, reaches string }
+	legs := []leg{
+		{e2eRider, c1.Participants[0].ProxyNumber, e2eDriver},
+		{e2eDriver, c1.Participants[1].ProxyNumber, e2eRider},
+		{e2eStranger, c2.Participants[0].ProxyNumber, e2eUSDriver},
+		{e2eUSDriver, c2.Participants[1].ProxyNumber, e2eStranger},
+	}
+	const rounds = 5
+	var wg sync.WaitGroup
+	for i := range rounds * len(legs) {
+		l := legs[i%len(legs)]
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			out, err := e.sim.PlaceCall(t.Context(), l.from, l.to)
+			if err != nil || out.Connected != l.reaches {
+				t.Errorf("call %s → %s: %+v, %v; want it to reach %s", l.from, l.to, out, err, l.reaches)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			out, err := e.sim.SendSMS(t.Context(), l.from, l.to, "hello")
+			if err != nil || len(out.HTTPStatus) != 1 {
+				t.Errorf("sms %s → %s: %v", l.from, l.to, err)
+			}
+		}()
+	}
+	wg.Wait()
+	delivered := map[string]int{}
+	for _, m := range e.vonage.Outbox() {
+		delivered[m.To]++
+	}
+	want := map[string]int{e2eRider: rounds, e2eDriver: rounds, e2eStranger: rounds, e2eUSDriver: rounds}
+	if diff := cmp.Diff(want, delivered); diff != "" {
+		t.Errorf("SMS delivered per participant (-want +got):\n%s", diff)
+	}
+	for _, c := range []proxy.Conversation{c1, c2} {
+		ins, err := e.svc.Interactions(t.Context(), c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ins) != 4*rounds {
+			t.Errorf("conversation %s has %d interactions, want %d", c.ID, len(ins), 4*rounds)
+		}
+	}
+}
+
+// BenchmarkE2EMaskedCall measures one simulated call end to end through
+// the Service's handler: the signed answer webhook and its eight signed
+// event webhooks, on the memory store.
+func BenchmarkE2EMaskedCall(b *testing.B) {
+	clock := &e2eClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	svc, err := proxy.New(proxy.Config{
+		Store: proxy.NewMemoryStore(), SignatureSecret: e2eSecret, Now: clock.Now,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := svc.AddNumbers(ctx, proxy.Number{MSISDN: "447700900001", Country: "GB", Voice: true, SMS: true}); err != nil {
+		b.Fatal(err)
+	}
+	c, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: e2eRider, B: e2eDriver})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sim := &proxytest.Simulator{Handler: svc, SignatureSecret: e2eSecret, Now: clock.Now}
+	b.ReportAllocs()
+	for b.Loop() {
+		out, err := sim.PlaceCall(ctx, e2eRider, c.Participants[0].ProxyNumber)
+		if err != nil || out.Connected != e2eDriver {
+			b.Fatalf("%+v %v", out, err)
+		}
+	}
+}
