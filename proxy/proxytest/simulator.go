@@ -44,6 +44,7 @@ type WebhookError struct {
 	Body   string // the start of the answer's body
 }
 
+// Error says which webhook answered what.
 func (e *WebhookError) Error() string {
 	return fmt.Sprintf("proxytest: webhook %s answered %d: %s", e.Path, e.Status, e.Body)
 }
@@ -235,7 +236,8 @@ func webhookErr(path string, status int, body []byte) error {
 // ringing and answered for the caller's leg; for a connect to a phone
 // number, started, ringing and answered for the callee's leg too, then
 // completed for both with duration, rate and price; for an NCCO without a
-// connect, completed once the talk is read.
+// connect, completed once the talk is read. Simulated calls are billed
+// at 0.006 EUR a minute, per second: price = rate × duration / 60.
 //
 // The error is a *WebhookError when the answer or an event webhook did not
 // answer 2xx, or wraps ncco.ErrInvalid (or a decoding error) when the NCCO
