@@ -1,11 +1,14 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/ncco"
@@ -33,10 +36,18 @@ func (s *Service) prepareNCCO() error {
 		Limit:        int(cfg.CallTimeLimit / time.Second),
 		RingbackTone: cfg.RingbackURL,
 	}
-	// Validate with placeholder numbers: per call only the numbers change.
+	// Validate with placeholder numbers: per call only the numbers change,
+	// and they are validated on each call.
 	sample := s.answerNCCO("447700900000", "447700900001")
 	if err := sample.Validate(); err != nil {
 		return fmt.Errorf("proxy: Config gives an invalid answer NCCO: %w", err)
+	}
+	tmpl, err := json.Marshal(s.answerNCCO(fromMarker, toMarker))
+	if err != nil {
+		return fmt.Errorf("proxy: encode answer NCCO: %w", err)
+	}
+	if err := s.splitTemplate(tmpl); err != nil {
+		return err
 	}
 	fallback := ncco.NCCO{ncco.Talk{Text: cfg.UnknownRouteText, Language: cfg.Language}}
 	if err := fallback.Validate(); err != nil {
@@ -50,6 +61,53 @@ func (s *Service) prepareNCCO() error {
 	return nil
 }
 
+// Markers put in the answer NCCO template where the numbers go. Should a
+// Config text contain one, splitTemplate finds it twice and New fails.
+const (
+	fromMarker = "\u0001FROM\u0001"
+	toMarker   = "\u0001TO\u0001"
+)
+
+// answerTemplate is the encoded answer NCCO cut around the two numbers:
+// parts[0] + to + parts[1] + from + parts[2], or with from first, per
+// toFirst. Encoding it by appending avoids reflection on the hot path.
+type answerTemplate struct {
+	parts   [3][]byte
+	toFirst bool
+}
+
+// splitTemplate fills s.tmpl from the template encoding.
+func (s *Service) splitTemplate(b []byte) error {
+	// encoding/json escapes the control characters in the markers.
+	fm, tm := []byte(`\u0001FROM\u0001`), []byte(`\u0001TO\u0001`)
+	fi, ti := bytes.Index(b, fm), bytes.Index(b, tm)
+	if fi < 0 || ti < 0 || bytes.Count(b, fm) != 1 || bytes.Count(b, tm) != 1 {
+		return errors.New("proxy: cannot build the answer NCCO template")
+	}
+	first, firstLen, second, secondLen := fi, len(fm), ti, len(tm)
+	s.tmpl.toFirst = ti < fi
+	if s.tmpl.toFirst {
+		first, firstLen, second, secondLen = ti, len(tm), fi, len(fm)
+	}
+	s.tmpl.parts = [3][]byte{b[:first], b[first+firstLen : second], b[second+secondLen:]}
+	return nil
+}
+
+// appendAnswer appends the answer NCCO connecting to number with caller
+// ID from: the same bytes as json.Marshal(s.answerNCCO(from, number)).
+// Both must be valid (digits-only) numbers, so need no escaping.
+func (s *Service) appendAnswer(dst []byte, from, number string) []byte {
+	a, b := number, from
+	if !s.tmpl.toFirst {
+		a, b = from, number
+	}
+	dst = append(dst, s.tmpl.parts[0]...)
+	dst = append(dst, a...)
+	dst = append(dst, s.tmpl.parts[1]...)
+	dst = append(dst, b...)
+	return append(dst, s.tmpl.parts[2]...)
+}
+
 // answerNCCO is the NCCO that connects a caller: record and greeting when
 // configured, then a connect to number showing from as the caller ID.
 func (s *Service) answerNCCO(from, number string) ncco.NCCO {
@@ -60,6 +118,9 @@ func (s *Service) answerNCCO(from, number string) ncco.NCCO {
 	c.Endpoint = []ncco.Endpoint{ncco.PhoneEndpoint{Number: number}}
 	return append(n, c)
 }
+
+// answerBufs recycles answer encoding buffers.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // writeJSON answers 200 with a JSON body.
 func writeJSON(w http.ResponseWriter, b []byte) {
@@ -124,20 +185,23 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	other := c.Participants[1-sender]
-	n := s.answerNCCO(other.ProxyNumber, other.Number)
-	if err := n.Validate(); err != nil {
+	// The rest of the NCCO was validated by New; check what varies.
+	if err := errors.Join(ncco.PhoneEndpoint{Number: other.Number}.Validate(), ncco.PhoneEndpoint{Number: other.ProxyNumber}.Validate()); err != nil {
 		s.log.ErrorContext(ctx, "proxy: answer NCCO invalid", "conversation", c.ID, "err", err)
 		writeJSON(w, s.fallbackJSON)
 		return
 	}
-	b, err := json.Marshal(n)
-	if err != nil {
-		s.log.ErrorContext(ctx, "proxy: encode answer NCCO", "conversation", c.ID, "err", err)
-		writeJSON(w, s.fallbackJSON)
-		return
+	bp := answerBufs.Get().(*[]byte)
+	*bp = s.appendAnswer((*bp)[:0], other.ProxyNumber, other.Number)
+	writeJSON(w, *bp)
+	answerBufs.Put(bp)
+	// Let Vonage have the NCCO while the call is recorded.
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
 	}
-	writeJSON(w, b)
-	s.log.InfoContext(ctx, "proxy: call connected", "conversation", c.ID, "call", string(p.UUID))
+	if s.log.Enabled(ctx, slog.LevelInfo) { // spare the hot path the boxing
+		s.log.InfoContext(ctx, "proxy: call connected", "conversation", c.ID, "call", string(p.UUID))
+	}
 	s.recordCall(ctx, c, from, to, string(p.ConversationUUID), now)
 }
 

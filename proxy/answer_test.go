@@ -310,3 +310,40 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// The appended answer NCCO must be exactly what encoding the typed NCCO
+// gives, for every shape of Config.
+func TestAppendAnswerMatchesTypedNCCO(t *testing.T) {
+	t.Parallel()
+	for name, edit := range map[string]func(*Config){
+		"plain":    nil,
+		"greeting": func(c *Config) { c.Greeting, c.Language = `Say "hi" <now> & then`, "en-GB" },
+		"all options": func(c *Config) {
+			c.Greeting, c.Record, c.RecordingEventURL = "Hello", true, "https://example.com/rec?a=1&b=2"
+			c.ConnectTimeout, c.CallTimeLimit, c.RingbackURL = 20*time.Second, 90*time.Second, "https://example.com/r.mp3"
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newTestService(t, nil, edit)
+			want, err := json.Marshal(s.answerNCCO(gbP1, usA))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := s.appendAnswer(nil, gbP1, usA)
+			if diff := cmp.Diff(string(want), string(got)); diff != "" {
+				t.Errorf("encoding (-want +got):\n%s", diff)
+			}
+			n, err := ncco.Unmarshal(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Validate(); err != nil {
+				t.Errorf("appended NCCO invalid: %v", err)
+			}
+		})
+	}
+	if _, err := New(Config{Greeting: "x" + fromMarker}); err == nil {
+		t.Error("New accepted a greeting containing the template marker")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"github.com/google/go-cmp/cmp"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -54,7 +53,7 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // newTestService returns a Service on a fresh memory store with the given
 // pool, a settable clock and a silent logger; edit adjusts the Config.

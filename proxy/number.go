@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -42,23 +43,75 @@ func parseNumber(s string, lenient bool) (digits, region string, err error) {
 	if n < 7 || n > 15 {
 		return "", "", errNotDigits
 	}
-	num, err := phonenumbers.Parse(b.String(), "")
+	e164 := b.String()
+	if d, r, ok := fastNumber(e164[1:], lenient); ok {
+		return d, r, nil
+	}
+	// The full parser also copes with forms such as "+44 (0)7700 900123".
+	num, err := phonenumbers.Parse(e164, "")
 	if err != nil {
 		return "", "", err
 	}
-	switch {
-	case phonenumbers.IsValidNumber(num):
-		region = phonenumbers.GetRegionCodeForNumber(num)
-	case lenient && phonenumbers.IsPossibleNumber(num):
-		region = phonenumbers.GetRegionCodeForCountryCode(int(num.GetCountryCode()))
-	default:
+	region, ok := checkNumber(num, lenient)
+	if !ok {
 		return "", "", ErrInvalidNumber
 	}
-	if region == "ZZ" || region == "001" {
-		region = ""
+	return phonenumbers.Format(num, phonenumbers.E164)[1:], region, nil
+}
+
+// fastNumber validates international digits without phonenumbers.Parse
+// (whose regular expressions dominate the cost of creating a
+// conversation): it splits off the country calling code by table lookup
+// and checks the rest against the region's metadata.
+func fastNumber(digits string, lenient bool) (string, string, bool) {
+	for n := 1; n <= 3 && n < len(digits); n++ {
+		cc := 0
+		for _, c := range digits[:n] {
+			cc = cc*10 + int(c-'0')
+		}
+		if len(phonenumbers.GetRegionCodesForCountryCode(cc)) == 0 {
+			continue
+		}
+		national := digits[n:]
+		if national[0] == '0' {
+			return "", "", false // Italian-style leading zeros: let Parse decide
+		}
+		nn, err := strconv.ParseUint(national, 10, 64)
+		if err != nil {
+			return "", "", false
+		}
+		cc32 := int32(cc)
+		num := &phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn}
+		region, ok := checkNumber(num, lenient)
+		return digits, region, ok
 	}
-	e164 := phonenumbers.Format(num, phonenumbers.E164)
-	return e164[1:], region, nil
+	return "", "", false
+}
+
+// checkNumber reports num's region and whether it is acceptable: valid, or
+// with lenient merely of a possible length.
+func checkNumber(num *phonenumbers.PhoneNumber, lenient bool) (string, bool) {
+	cc := int(num.GetCountryCode())
+	// The main region comes first: one metadata check for most numbers,
+	// where GetRegionCodeForNumber followed by a validity check costs two.
+	for _, region := range phonenumbers.GetRegionCodesForCountryCode(cc) {
+		if phonenumbers.IsValidNumberForRegion(num, region) {
+			return cleanRegion(region), true
+		}
+	}
+	if lenient && phonenumbers.IsPossibleNumber(num) {
+		return cleanRegion(phonenumbers.GetRegionCodeForCountryCode(cc)), true
+	}
+	return "", false
+}
+
+// cleanRegion maps libphonenumber's "unknown" and "non-geographic"
+// regions to "".
+func cleanRegion(r string) string {
+	if r == "ZZ" || r == "001" {
+		return ""
+	}
+	return r
 }
 
 // isDigits reports whether s is a plausible digits-only E.164 number, the

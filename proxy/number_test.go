@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"strconv"
 	"testing"
 )
 
@@ -20,6 +21,10 @@ func TestParseNumber(t *testing.T) {
 		{in: "0044 7123 456789", want: "447123456789", reg: "GB"},
 		{in: "+1 (415) 555-0100", want: "14155550100", reg: "US"},
 		{in: "33612345678", want: "33612345678", reg: "FR"},
+		{in: "+44 (0)7123 456789", want: "447123456789", reg: "GB"},
+		{in: "+39 06 1234 5678", want: "390612345678", reg: "IT"},
+		{in: "+1 416 555 0123", want: "14165550123", reg: "CA"},
+		{in: "+44 1624 756789", want: "441624756789", reg: "IM"},
 		{in: "+447700900123", wantErr: ErrInvalidNumber},
 		{in: "+447700900123", lenient: true, want: "447700900123", reg: "GB"},
 		{in: "07123456789", wantErr: ErrInvalidNumber, anyErrOnly: true},
@@ -67,5 +72,20 @@ func TestNewIDSortable(t *testing.T) {
 			t.Fatalf("id %q after %q: want 32 chars, increasing", id, prev)
 		}
 		prev = id
+	}
+}
+
+// BenchmarkParseNumber shows the cost of validating one number with
+// libphonenumber's metadata (strict and lenient).
+func BenchmarkParseNumber(b *testing.B) {
+	for _, lenient := range []bool{false, true} {
+		b.Run("lenient="+strconv.FormatBool(lenient), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := parseNumber("+44 7123 456789", lenient); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -186,6 +186,7 @@ type Service struct {
 	answerPrefix []ncco.Action // record and greeting, before the connect
 	fallbackJSON []byte        // the spoken NCCO for calls not connected
 	connectOpts  ncco.Connect  // timeout, limit, ringback; no endpoint yet
+	tmpl         answerTemplate
 }
 
 // Defaults applied by New.

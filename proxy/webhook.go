@@ -98,9 +98,11 @@ func readCallParams(r *http.Request, body []byte, p *callParams) error {
 	if len(body) == 0 {
 		return errors.New("empty body")
 	}
-	if err := json.Unmarshal(body, p); err != nil {
+	var q callParams // decoded here so that p need not escape on the GET path
+	if err := json.Unmarshal(body, &q); err != nil {
 		return fmt.Errorf("decode body: %w", err)
 	}
+	*p = q
 	return nil
 }
 

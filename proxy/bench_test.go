@@ -1,0 +1,116 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// benchParticipant is the i-th distinct participant number, valid for
+// libphonenumber (UK mobiles 447[1-5]xxxxxxxx).
+func benchParticipant(i int) string {
+	return fmt.Sprintf("447%d%08d", 1+i/100_000_000, i%100_000_000)
+}
+
+// benchService returns a Service with n active conversations inserted
+// straight into a memory store (participants 2k and 2k+1, over a pool of
+// 100 numbers), plus the query strings that call them.
+func benchService(b *testing.B, n int) (*Service, []string) {
+	b.Helper()
+	s, err := New(Config{Store: NewMemoryStore(), Now: func() time.Time { return testNow }, Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	const poolSize = 100
+	var pool []Number
+	for i := range poolSize {
+		pool = append(pool, Number{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
+	}
+	if err := s.store.AddNumbers(ctx, pool...); err != nil {
+		b.Fatal(err)
+	}
+	queries := make([]string, 0, 1024)
+	for i := range n {
+		a, bb, p := benchParticipant(2*i), benchParticipant(2*i+1), pool[i%poolSize].MSISDN
+		c := Conversation{
+			ID: newID(testNow), Status: StatusActive, Mode: ModeBoth,
+			Participants: [2]Participant{{Number: a, ProxyNumber: p}, {Number: bb, ProxyNumber: p}},
+			CreatedAt:    testNow, ExpiresAt: testNow.Add(24 * time.Hour), LastActivityAt: testNow,
+		}
+		if err := s.store.CreateConversation(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		if i%(max(n/1024, 1)) == 0 && len(queries) < cap(queries) {
+			queries = append(queries, "from="+a+"&to="+p+"&uuid=aaaaaaaa-bbbb-cccc-dddd-0123456789ab&conversation_uuid=CON-")
+		}
+	}
+	return s, queries
+}
+
+// BenchmarkServeAnswer measures the answer webhook (GET, query string) end
+// to end through ServeHTTP with an httptest recorder, including the
+// interaction insert, for growing numbers of active conversations. Each
+// iteration uses a new conversation_uuid, so every call is a real insert.
+func BenchmarkServeAnswer(b *testing.B) {
+	for _, n := range []int{1_000, 100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("conversations=%d", n), func(b *testing.B) {
+			s, queries := benchService(b, n)
+			r := httptest.NewRequest(http.MethodGet, "/answer", nil)
+			buf := make([]byte, 0, 256)
+			i := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				buf = strconv.AppendInt(append(buf[:0], queries[i%len(queries)]...), int64(i), 10)
+				r.URL.RawQuery = string(buf)
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, r)
+				if w.Code != http.StatusOK || w.Body.Len() < 60 {
+					b.Fatalf("answer: %d %s", w.Code, w.Body)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkCreateConversation allocates from a pool of 1,000 numbers for
+// 100,000 distinct participants (50,000 pairs cycled; conversations stay
+// active, so participants come back with more legs), no SMS or Insight.
+func BenchmarkCreateConversation(b *testing.B) {
+	s, err := New(Config{Store: NewMemoryStore(), Now: func() time.Time { return testNow }, Logger: quietLogger()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var pool []Number
+	for i := range 1000 {
+		pool = append(pool, Number{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
+	}
+	if err := s.AddNumbers(b.Context(), pool...); err != nil {
+		b.Fatal(err)
+	}
+	const participants = 100_000
+	ps := make([]string, participants)
+	for i := range ps {
+		ps[i] = "+" + benchParticipant(i)
+	}
+	i := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		k := (2 * i) % participants
+		// Pair k with a partner that shifts each round so pairs are new.
+		partner := (k + 1 + 2*(i/(participants/2))) % participants
+		if partner == k {
+			partner = (partner + 1) % participants
+		}
+		if _, err := s.CreateConversation(b.Context(), CreateRequest{A: ps[k], B: ps[partner]}); err != nil {
+			b.Fatalf("create %d: %v", i, err)
+		}
+		i++
+	}
+}
