@@ -164,4 +164,3 @@ func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to stri
 		s.log.WarnContext(ctx, "proxy: SMS auto-reply failed", "message", in.MessageID, "err", err)
 	}
 }
-
