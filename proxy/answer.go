@@ -251,8 +251,9 @@ func (s *Service) interactionChanged(ctx context.Context, in Interaction) {
 // unknownCall answers a call that routes nowhere: the OnUnknownCall
 // hook's NCCO when it gives a valid one, else the spoken fallback.
 func (s *Service) unknownCall(ctx context.Context, w http.ResponseWriter, call Call, why error) {
-	s.log.InfoContext(ctx, "proxy: call to unknown route", "call", call.UUID, "reason", why)
-	s.log.DebugContext(ctx, "proxy: unknown route numbers", "from", mask(call.From), "to", call.To)
+	// Store errors may quote numbers: the reason goes to Debug only.
+	s.log.InfoContext(ctx, "proxy: call to unknown route", "call", call.UUID)
+	s.log.DebugContext(ctx, "proxy: unknown route", "from", mask(call.From), "to", call.To, "reason", why)
 	if s.cfg.OnUnknownCall == nil {
 		writeJSON(w, s.fallbackJSON)
 		return

@@ -155,8 +155,8 @@ func (s *Service) deliver(ctx context.Context, c Conversation, sender int, text 
 // unknownSMS logs an SMS that routes nowhere and sends the auto-reply
 // when one is configured.
 func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to string, why error) {
-	s.log.InfoContext(ctx, "proxy: SMS to unknown route", "message", in.MessageID, "reason", why)
-	s.log.DebugContext(ctx, "proxy: unknown SMS route numbers", "from", mask(from), "to", to)
+	s.log.InfoContext(ctx, "proxy: SMS to unknown route", "message", in.MessageID)
+	s.log.DebugContext(ctx, "proxy: unknown SMS route", "from", mask(from), "to", to, "reason", why)
 	if s.cfg.SMSAutoReply == "" || s.cfg.SMS == nil || !isDigits(from) || !isDigits(to) {
 		return
 	}

@@ -1,0 +1,32 @@
+// Package proxy puts two users of a marketplace in touch by phone and SMS
+// without either seeing the other's real number, over the Vonage APIs.
+//
+// A Service allocates each participant of a conversation a proxy number
+// from a pool of Vonage numbers, so that a (participant, proxy number)
+// pair identifies one active conversation; a pool of N numbers lets each
+// participant hold N conversations at once. The Service is an
+// http.Handler for Vonage's answer, fallback, event and inbound-SMS
+// webhooks: a call from a participant to its proxy number is connected to
+// the other participant, shown the other leg's proxy number as caller ID,
+// and an SMS is relayed the same way. Calls and SMS are recorded as
+// interactions with their status history. Conversations end when closed,
+// at their TTL, or after an idle timeout.
+//
+//	svc, err := proxy.New(proxy.Config{
+//		Store:           proxy.NewMemoryStore(), // or a shared SQL store
+//		SMS:             smsClient,              // *sms.Client
+//		SignatureSecret: secret,                 // verify signed webhooks
+//	})
+//	if err != nil {
+//		return err
+//	}
+//	err = svc.AddNumbers(ctx, proxy.Number{MSISDN: "447700900001", Voice: true, SMS: true})
+//	mux.Handle("/vonage/", http.StripPrefix("/vonage", svc))
+//	go svc.Run(ctx) // expire conversations in the background
+//	conv, err := svc.CreateConversation(ctx, proxy.CreateRequest{
+//		A: rider, B: driver, TTL: 2 * time.Hour, Notify: true,
+//	})
+//
+// The Store interface keeps all state; several Service instances sharing
+// one database enforce the allocation invariant through it.
+package proxy

@@ -1,0 +1,55 @@
+package proxy_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+// A host creates a conversation between a rider and a driver; when the
+// rider calls the proxy number it was given, Vonage's answer webhook gets
+// an NCCO connecting the call to the driver, with the driver seeing a
+// proxy number rather than the rider's number.
+func Example() {
+	ctx := context.Background()
+	svc, err := proxy.New(proxy.Config{
+		Logger:   slog.New(slog.DiscardHandler),
+		Greeting: "Connecting you to your driver.",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := svc.AddNumbers(ctx, proxy.Number{MSISDN: "+44 7700 900001", Voice: true, SMS: true}); err != nil {
+		log.Fatal(err)
+	}
+	conv, err := svc.CreateConversation(ctx, proxy.CreateRequest{
+		A:   "+44 7123 456701", // rider
+		B:   "+44 7123 456702", // driver
+		TTL: 2 * time.Hour,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	rider := conv.Participants[0]
+	fmt.Println("rider dials", rider.ProxyNumber)
+
+	// Mounted by the host with http.StripPrefix("/vonage", svc).
+	mux := http.NewServeMux()
+	mux.Handle("/vonage/", http.StripPrefix("/vonage", svc))
+	req := httptest.NewRequest(http.MethodGet,
+		"/vonage/answer?from=447123456701&to=447700900001&uuid=u-1&conversation_uuid=CON-1", nil)
+	w := httptest.NewRecorder()
+	mux.ServeHTTP(w, req)
+	fmt.Println(w.Code, w.Header().Get("Content-Type"))
+	fmt.Println(w.Body.String())
+	// Output:
+	// rider dials 447700900001
+	// 200 application/json
+	// [{"action":"talk","text":"Connecting you to your driver."},{"action":"connect","endpoint":[{"type":"phone","number":"447123456702"}],"from":"447700900001"}]
+}
