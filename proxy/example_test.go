@@ -53,3 +53,30 @@ func Example() {
 	// 200 application/json
 	// [{"action":"talk","text":"Connecting you to your driver."},{"action":"connect","endpoint":[{"type":"phone","number":"447123456702"}],"from":"447700900001"}]
 }
+
+// Tests and simulators sign voice webhooks the way Vonage does, for a
+// Service that verifies them.
+func ExampleWebhookSigner() {
+	svc, err := proxy.New(proxy.Config{
+		Logger:          slog.New(slog.DiscardHandler),
+		SignatureSecret: "signature-secret",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	signer := proxy.WebhookSigner{Secret: "signature-secret"}
+	for _, sign := range []bool{true, false} {
+		req := httptest.NewRequest(http.MethodGet, "/answer?from=447123456701&to=447700900001", nil)
+		if sign {
+			if err := signer.Sign(req, nil); err != nil {
+				log.Fatal(err)
+			}
+		}
+		w := httptest.NewRecorder()
+		svc.ServeHTTP(w, req)
+		fmt.Println("signed:", sign, "status:", w.Code)
+	}
+	// Output:
+	// signed: true status: 200
+	// signed: false status: 401
+}

@@ -1,0 +1,55 @@
+package proxy
+
+import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// lockedBuffer is a goroutine-safe log sink.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func TestInfoLogsHaveNoParticipantNumbers(t *testing.T) {
+	t.Parallel()
+	var buf lockedBuffer
+	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		c.SMS = &fakeSMS{}
+		c.SMSAutoReply = "Not in use."
+	})
+	mustCreate(t, s, CreateRequest{A: gbA, B: gbB, Notify: true})
+	serve(s, answerGET("/answer", gbA, gbP1, "u1"))
+	serve(s, answerGET("/answer", gbA, gbP1, "u2"))
+	serve(s, answerGET("/answer", gbC, gbP1, "u3"))
+	serve(s, smsGET(inboundParams(gbB, gbP1, "m1", "hi")))
+	serve(s, smsGET(inboundParams(gbC, gbP1, "m2", "hi")))
+	out := buf.String()
+	for _, n := range []string{gbA, gbB, gbC} {
+		if strings.Contains(out, n) {
+			t.Errorf("Info logs contain participant number %s:\n%s", n, out)
+		}
+	}
+	if got := strings.Count(out, "voice webhooks are not verified"); got != 1 {
+		t.Errorf("unsigned-webhook warning logged %d times, want once", got)
+	}
+	if !strings.Contains(out, "call connected") {
+		t.Errorf("no Info log of the connected call:\n%s", out)
+	}
+}
