@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -332,5 +333,40 @@ func TestConversationsPaging(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("IDs in creation order (-want +got):\n%s", diff)
+	}
+}
+
+// Concurrent creations for one participant race for the same best
+// number; the store rejects the losers and the Service retries them onto
+// other numbers, so each conversation still gets a distinct number.
+func TestConcurrentCreateKeepsInvariant(t *testing.T) {
+	t.Parallel()
+	const n = 8
+	var pool []Number
+	for i := range n {
+		pool = append(pool, Number{MSISDN: "4477009000" + string(rune('1'+i)) + "5", Voice: true, SMS: true})
+	}
+	s, _ := newTestService(t, pool, nil)
+	var wg sync.WaitGroup
+	got := make([]Conversation, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = s.CreateConversation(t.Context(), CreateRequest{A: gbA, B: "44712345690" + string(rune('0'+i))})
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("create %d: %v", i, errs[i])
+		}
+		p := got[i].Participants[0].ProxyNumber
+		if seen[p] {
+			t.Fatalf("participant A given %s twice", p)
+		}
+		seen[p] = true
 	}
 }
