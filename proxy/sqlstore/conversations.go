@@ -262,7 +262,7 @@ func (s *Store) Route(ctx context.Context, participant, proxyNumber string, now 
 	if err != nil {
 		return proxy.Conversation{}, fmt.Errorf("sqlstore: route %s -> %s: %w", participant, proxyNumber, err)
 	}
-	c, err := scanConversation(s.r.QueryRowContext(ctx, routeSQL, participant, proxyNumber, n))
+	c, err := scanConversation(s.routeStmt.QueryRowContext(ctx, participant, proxyNumber, n))
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, fmt.Errorf("sqlstore: route %s -> %s: %w", participant, proxyNumber, proxy.ErrNotFound)
 	}

@@ -19,7 +19,10 @@ func (s *Store) DB() *sql.DB { return s.w }
 // database quickly. It trusts its input: no stale-leg release. Load
 // counters are recomputed at the end.
 func (s *Store) Seed(ctx context.Context, convs []proxy.Conversation) error {
-	const batch = 500
+	batch := 500
+	if s.d.name == "sqlite" {
+		batch = 100 // see bulkInsert
+	}
 	for len(convs) > 0 {
 		n := min(batch, len(convs))
 		if err := s.tx(ctx, func(tx *sql.Tx) error { return s.seedBatch(ctx, tx, convs[:n]) }); err != nil {
@@ -57,15 +60,17 @@ func (s *Store) seedBatch(ctx context.Context, tx *sql.Tx, convs []proxy.Convers
 			[]any{c.ID, 0, a.Number, a.ProxyNumber, b.Number, ts[0], active, ts[0]},
 			[]any{c.ID, 1, b.Number, b.ProxyNumber, a.Number, ts[0], active, ts[0]})
 	}
-	if err := bulkInsert(ctx, tx, "vp_conversations", []string{"id", "status", "mode", "a_number", "a_proxy", "a_label",
+	if err := s.bulkInsert(ctx, tx, "vp_conversations", []string{"id", "status", "mode", "a_number", "a_proxy", "a_label",
 		"b_number", "b_proxy", "b_label", "metadata", "created_at", "expires_at", "idle_timeout_ns", "last_activity_at", "ended_at", "deadline"}, convRows); err != nil {
 		return err
 	}
-	return bulkInsert(ctx, tx, "vp_legs", []string{"conversation_id", "side", "participant", "proxy_number", "counterpart", "created_at", "active", "released_at"}, legRows)
+	return s.bulkInsert(ctx, tx, "vp_legs", []string{"conversation_id", "side", "participant", "proxy_number", "counterpart", "created_at", "active", "released_at"}, legRows)
 }
 
-// bulkInsert inserts rows into table, one statement for all rows.
-func bulkInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+// bulkInsert inserts rows into table, one statement for all rows. SQLite
+// gets plain "?" placeholders: the driver matches "$N" names to arguments
+// by a scan per parameter, quadratic in their number.
+func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
 	var q strings.Builder
 	fmt.Fprintf(&q, "INSERT INTO %s (%s) VALUES ", table, strings.Join(cols, ", "))
 	args := make([]any, 0, len(rows)*len(cols))
@@ -79,7 +84,11 @@ func bulkInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, ro
 				q.WriteString(", ")
 			}
 			args = append(args, v)
-			fmt.Fprintf(&q, "$%d", len(args))
+			if s.d.name == "sqlite" {
+				q.WriteByte('?')
+			} else {
+				fmt.Fprintf(&q, "$%d", len(args))
+			}
 		}
 		q.WriteByte(')')
 	}

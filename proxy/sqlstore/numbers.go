@@ -139,7 +139,7 @@ func (s *Store) Candidates(ctx context.Context, q proxy.CandidateQuery) ([]proxy
 	if q.Limit > 0 {
 		limit = q.Limit
 	}
-	rows, err := s.r.QueryContext(ctx, s.candidatesSQL, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now, limit)
+	rows, err := s.candidatesStmt.QueryContext(ctx, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)
 	}

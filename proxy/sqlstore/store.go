@@ -53,6 +53,9 @@ type Store struct {
 	r *sql.DB // plain reads; the same pool as w except for SQLite files
 
 	candidatesSQL string
+	// Prepared once per connection: parsing the statement is a good part
+	// of an SQLite lookup's cost.
+	routeStmt, candidatesStmt *sql.Stmt
 }
 
 // Option configures OpenSQLite or OpenPostgres.
@@ -167,6 +170,10 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		s.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -204,12 +211,34 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, erro
 		db.Close()
 		return nil, err
 	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// prepare prepares the hot read statements.
+func (s *Store) prepare(ctx context.Context) error {
+	var err error
+	if s.routeStmt, err = s.r.PrepareContext(ctx, routeSQL); err != nil {
+		return fmt.Errorf("sqlstore: prepare route lookup: %w", err)
+	}
+	if s.candidatesStmt, err = s.r.PrepareContext(ctx, s.candidatesSQL); err != nil {
+		return fmt.Errorf("sqlstore: prepare candidates query: %w", err)
+	}
+	return nil
 }
 
 // Close closes the connection pools. Calls in flight may fail.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	var err error
+	for _, st := range []*sql.Stmt{s.routeStmt, s.candidatesStmt} {
+		if st != nil {
+			err = errors.Join(err, st.Close())
+		}
+	}
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
