@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 )
@@ -33,7 +32,8 @@ func NewMemoryStore() Store {
 		all:        &memGroup{},
 		byCountry:  make(map[string]*memGroup),
 		convs:      make(map[string]*memConv),
-		legs:       make(map[memLegKey]*memConv),
+		legs:       make(map[memLegNum]*memConv),
+		legsStr:    make(map[memLegKey]*memConv),
 		parts:      make(map[string]*memParticipant),
 		ints:       make(map[string]*memInteraction),
 		intsByExt:  make(map[memExtKey]*memInteraction),
@@ -53,16 +53,20 @@ type memoryStore struct {
 	// numbers sorted by (load, pool order).
 	nums      map[string]*memNum
 	pool      []*memNum
-	nextPos   int64
+	byPos     []*memNum // by pos; nil once removed from the pool
 	all       *memGroup
 	byCountry map[string]*memGroup
 
 	// Conversations.
-	convs  map[string]*memConv
-	byID   memIDIndex
-	legs   map[memLegKey]*memConv // leg → latest active-status conversation holding it
-	parts  map[string]*memParticipant
-	expiry memExpiryHeap
+	convs map[string]*memConv
+	byID  memIDIndex
+	// legs maps a leg to the latest active-status conversation holding
+	// it: keyed by the numbers' values when both are canonical digit
+	// strings (no pointers to chase or scan), else by the strings.
+	legs    map[memLegNum]*memConv
+	legsStr map[memLegKey]*memConv
+	parts   map[string]*memParticipant
+	expiry  memExpiryHeap
 
 	// Interactions.
 	ints       map[string]*memInteraction
@@ -80,32 +84,69 @@ type memoryStore struct {
 // still carries legs.
 type memNum struct {
 	n      Number
-	pos    int64 // pool order; meaningful while inPool
-	load   int   // legs in active-status conversations
+	pos    int32 // pool order, index in byPos; meaningful while inPool
+	load   int32 // legs in active-status conversations
 	inPool bool
 }
 
+func (m *memNum) slot() memSlot { return memSlot{m.load, m.pos} }
+
+// memSlot is a pool number's place in a memGroup. Slots hold no pointers,
+// so moving them costs no write barriers.
+type memSlot struct{ load, pos int32 }
+
+func (a memSlot) less(b memSlot) bool {
+	return a.load < b.load || (a.load == b.load && a.pos < b.pos)
+}
+
 // memGroup lists pool numbers sorted by (load, pos).
-type memGroup struct{ items []*memNum }
+type memGroup struct{ items []memSlot }
 
-func memNumLess(load int, pos int64, n *memNum) bool {
-	return load < n.load || (load == n.load && pos < n.pos)
+// search returns the index of the first slot not less than k.
+func (g *memGroup) search(k memSlot) int { return memSearch(g.items, k) }
+
+func memSearch(items []memSlot, k memSlot) int {
+	lo, hi := 0, len(items)
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if items[mid].less(k) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
 }
 
-func (g *memGroup) search(n *memNum) int {
-	return sort.Search(len(g.items), func(i int) bool { return !memNumLess(g.items[i].load, g.items[i].pos, n) })
+func (g *memGroup) insert(k memSlot) {
+	g.items = slices.Insert(g.items, g.search(k), k)
 }
 
-func (g *memGroup) insert(n *memNum) {
-	i := g.search(n)
-	g.items = slices.Insert(g.items, i, n)
-}
-
-func (g *memGroup) remove(n *memNum) {
-	i := g.search(n)
-	if i < len(g.items) && g.items[i] == n {
+func (g *memGroup) remove(k memSlot) {
+	if i := g.search(k); i < len(g.items) && g.items[i] == k {
 		g.items = slices.Delete(g.items, i, i+1)
 	}
+}
+
+// move changes the load of the slot old to load, shifting only the slots
+// between its old and new places.
+func (g *memGroup) move(old memSlot, load int32) {
+	i := g.search(old)
+	if i == len(g.items) || g.items[i] != old {
+		return
+	}
+	k := memSlot{load, old.pos}
+	if load > old.load {
+		// The slots after i that sort before k move one place left.
+		j := i + 1 + memSearch(g.items[i+1:], k)
+		copy(g.items[i:j-1], g.items[i+1:j])
+		g.items[j-1] = k
+		return
+	}
+	// The slots before i that sort after k move one place right.
+	j := memSearch(g.items[:i], k)
+	copy(g.items[j+1:i+1], g.items[j:i])
+	g.items[j] = k
 }
 
 // memConv is a stored conversation. Metadata is kept as sorted key/value
@@ -159,6 +200,60 @@ func (c *memConv) value() Conversation {
 }
 
 type memLegKey struct{ participant, proxy string }
+
+type memLegNum struct{ participant, proxy uint64 }
+
+// memDigits returns the value of s when s is 1 to 19 decimal digits
+// without a leading zero: then the value identifies the string.
+func memDigits(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 19 || s[0] == '0' {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + uint64(d)
+	}
+	return v, true
+}
+
+func memLegNumOf(participant, proxy string) (memLegNum, bool) {
+	a, ok := memDigits(participant)
+	if !ok {
+		return memLegNum{}, false
+	}
+	b, ok := memDigits(proxy)
+	return memLegNum{a, b}, ok
+}
+
+func (s *memoryStore) leg(participant, proxy string) *memConv {
+	if k, ok := memLegNumOf(participant, proxy); ok {
+		return s.legs[k]
+	}
+	return s.legsStr[memLegKey{participant, proxy}]
+}
+
+func (s *memoryStore) setLeg(participant, proxy string, c *memConv) {
+	if k, ok := memLegNumOf(participant, proxy); ok {
+		s.legs[k] = c
+	} else {
+		s.legsStr[memLegKey{participant, proxy}] = c
+	}
+}
+
+// dropLeg removes the leg if c holds it.
+func (s *memoryStore) dropLeg(participant, proxy string, c *memConv) {
+	if k, ok := memLegNumOf(participant, proxy); ok {
+		if s.legs[k] == c {
+			delete(s.legs, k)
+		}
+	} else if k := (memLegKey{participant, proxy}); s.legsStr[k] == c {
+		delete(s.legsStr, k)
+	}
+}
 
 // memParticipant indexes one participant's legs.
 type memParticipant struct {
@@ -256,19 +351,19 @@ func (s *memoryStore) AddNumbers(ctx context.Context, nums ...Number) error {
 		}
 		if m.inPool {
 			if m.n.Country != n.Country {
-				s.groupFor(m.n.Country).remove(m)
-				s.groupFor(n.Country).insert(m)
+				s.groupFor(m.n.Country).remove(m.slot())
+				s.groupFor(n.Country).insert(m.slot())
 			}
 			m.n = n
 			continue
 		}
 		m.n = n
 		m.inPool = true
-		m.pos = s.nextPos
-		s.nextPos++
+		m.pos = int32(len(s.byPos))
+		s.byPos = append(s.byPos, m)
 		s.pool = append(s.pool, m)
-		s.all.insert(m)
-		s.groupFor(n.Country).insert(m)
+		s.all.insert(m.slot())
+		s.groupFor(n.Country).insert(m.slot())
 	}
 	return nil
 }
@@ -293,13 +388,14 @@ func (s *memoryStore) RemoveNumber(ctx context.Context, msisdn string) error {
 	if m == nil || !m.inPool {
 		return fmt.Errorf("proxy: number %s: %w", msisdn, ErrNotFound)
 	}
-	s.all.remove(m)
+	s.all.remove(m.slot())
 	g := s.byCountry[m.n.Country]
-	g.remove(m)
+	g.remove(m.slot())
+	s.byPos[m.pos] = nil
 	if len(g.items) == 0 {
 		delete(s.byCountry, m.n.Country)
 	}
-	i, _ := slices.BinarySearchFunc(s.pool, m.pos, func(e *memNum, pos int64) int { return cmp.Compare(e.pos, pos) })
+	i, _ := slices.BinarySearchFunc(s.pool, m.pos, func(e *memNum, pos int32) int { return cmp.Compare(e.pos, pos) })
 	s.pool = slices.Delete(s.pool, i, i+1)
 	m.inPool = false
 	if m.load == 0 {
@@ -323,7 +419,7 @@ func (s *memoryStore) Numbers(ctx context.Context) ([]Number, error) {
 }
 
 // adjustLoad changes a number's load, keeping the sorted groups sorted.
-func (s *memoryStore) adjustLoad(msisdn string, delta int) {
+func (s *memoryStore) adjustLoad(msisdn string, delta int32) {
 	m := s.nums[msisdn]
 	if m == nil {
 		m = &memNum{n: Number{MSISDN: msisdn}}
@@ -336,12 +432,9 @@ func (s *memoryStore) adjustLoad(msisdn string, delta int) {
 		}
 		return
 	}
-	g := s.byCountry[m.n.Country]
-	s.all.remove(m)
-	g.remove(m)
+	s.all.move(m.slot(), m.load+delta)
+	s.byCountry[m.n.Country].move(m.slot(), m.load+delta)
 	m.load += delta
-	s.all.insert(m)
-	g.insert(m)
 }
 
 // memBlocked is a small set of proxy numbers.
@@ -428,16 +521,17 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 	}
 	out := make([]Candidate, 0, n)
 	if sticky != nil {
-		out = append(out, Candidate{Number: sticky.n, Sticky: true, Load: sticky.load})
+		out = append(out, Candidate{Number: sticky.n, Sticky: true, Load: int(sticky.load)})
 	}
-	for _, m := range g.items {
+	for _, sl := range g.items {
+		m := s.byPos[sl.pos]
 		if q.Limit > 0 && len(out) >= q.Limit {
 			break
 		}
 		if m == sticky || !fits(m) || blocked.has(m.n.MSISDN) {
 			continue
 		}
-		out = append(out, Candidate{Number: m.n, Load: m.load})
+		out = append(out, Candidate{Number: m.n, Load: int(sl.load)})
 	}
 	return out, nil
 }
@@ -467,7 +561,7 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		return fmt.Errorf("proxy: conversation %s exists: %w", c.ID, ErrConflict)
 	}
 	for _, k := range [2]memLegKey{k0, k1} {
-		if o := s.legs[k]; o != nil && o.inUse(c.CreatedAt) {
+		if o := s.leg(k.participant, k.proxy); o != nil && o.inUse(c.CreatedAt) {
 			return fmt.Errorf("proxy: leg %s via %s is in use: %w", k.participant, k.proxy, ErrConflict)
 		}
 	}
@@ -541,7 +635,7 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		if i == 0 || mc.p[0].Number != mc.p[1].Number {
 			p.active = append(p.active, mc)
 		}
-		s.legs[memLegKey{mc.p[i].Number, mc.p[i].ProxyNumber}] = mc
+		s.setLeg(mc.p[i].Number, mc.p[i].ProxyNumber, mc)
 		s.adjustLoad(mc.p[i].ProxyNumber, 1)
 	}
 	s.expiry.push(memExpiry{mc.deadline(), mc})
@@ -564,10 +658,7 @@ func (s *memoryStore) end(c *memConv, status Status, at time.Time) {
 	c.status = status
 	c.ended = at
 	for i := range 2 {
-		k := memLegKey{c.p[i].Number, c.p[i].ProxyNumber}
-		if s.legs[k] == c {
-			delete(s.legs, k)
-		}
+		s.dropLeg(c.p[i].Number, c.p[i].ProxyNumber, c)
 		s.adjustLoad(c.p[i].ProxyNumber, -1)
 		p := s.parts[c.p[i].Number]
 		if j := slices.Index(p.active, c); j >= 0 {
@@ -601,7 +692,7 @@ func (s *memoryStore) Route(ctx context.Context, participant, proxyNumber string
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	c := s.legs[memLegKey{participant, proxyNumber}]
+	c := s.leg(participant, proxyNumber)
 	if c == nil || !c.inUse(now) {
 		return Conversation{}, ErrNotFound
 	}
@@ -707,7 +798,7 @@ func (s *memoryStore) Touch(ctx context.Context, id string, at time.Time) error 
 		return nil
 	}
 	for i := range 2 {
-		if s.legs[memLegKey{c.p[i].Number, c.p[i].ProxyNumber}] != c {
+		if s.leg(c.p[i].Number, c.p[i].ProxyNumber) != c {
 			return nil
 		}
 	}

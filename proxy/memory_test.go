@@ -128,3 +128,45 @@ func TestMemoryStoreLateTouchDoesNotRevive(t *testing.T) {
 		t.Errorf("c1 LastActivityAt moved to %s", c.LastActivityAt)
 	}
 }
+
+// Legs whose numbers are not canonical digit strings are indexed apart
+// from digit ones; "0123" and "123" are different legs.
+func TestMemoryStoreNonDigitLegs(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := proxy.NewMemoryStore()
+	odd := memConv("c1", "sip:alice@example.com", "447700900001", "07700900102", "447700900001", time.Hour)
+	if err := s.CreateConversation(ctx, odd); err != nil {
+		t.Fatal(err)
+	}
+	plain := memConv("c2", "7700900102", "447700900001", "447700900103", "447700900001", time.Hour)
+	if err := s.CreateConversation(ctx, plain); err != nil {
+		t.Fatalf("a digit leg collided with a leading-zero one: %v", err)
+	}
+	clash := memConv("c3", "07700900102", "447700900001", "447700900104", "447700900002", time.Hour)
+	if err := s.CreateConversation(ctx, clash); !errors.Is(err, proxy.ErrConflict) {
+		t.Fatalf("CreateConversation on a leg in use: %v, want ErrConflict", err)
+	}
+	at := memBase.Add(time.Minute)
+	for leg, want := range map[[2]string]string{
+		{"sip:alice@example.com", "447700900001"}: "c1",
+		{"07700900102", "447700900001"}:           "c1",
+		{"7700900102", "447700900001"}:            "c2",
+		{"447700900104", "447700900002"}:          "",
+	} {
+		c, err := s.Route(ctx, leg[0], leg[1], at)
+		if c.ID != want || (want == "" && !errors.Is(err, proxy.ErrNotFound)) {
+			t.Errorf("Route(%s, %s) = %q, %v; want %q", leg[0], leg[1], c.ID, err, want)
+		}
+	}
+	if _, err := s.EndConversation(ctx, "c1", proxy.StatusClosed, at); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Route(ctx, "07700900102", "447700900001", at); !errors.Is(err, proxy.ErrNotFound) {
+		t.Errorf("Route after the end: %v, want ErrNotFound", err)
+	}
+	clash.CreatedAt = at
+	if err := s.CreateConversation(ctx, clash); err != nil {
+		t.Errorf("CreateConversation on a released leg: %v", err)
+	}
+}
