@@ -30,11 +30,14 @@ var createTests = []test{
 		f.create(c)
 		c.Metadata["k"] = "changed by caller"
 		got := f.get("c1")
-		got.Metadata["k"] = "changed by reader"
 		routed, err := f.s.Route(f.ctx, alice, gb1, base)
 		if err != nil {
 			f.t.Fatal(err)
 		}
+		if got.Metadata == nil || routed.Metadata == nil {
+			f.t.Fatalf("metadata lost: Conversation gave %v, Route gave %v", got.Metadata, routed.Metadata)
+		}
+		got.Metadata["k"] = "changed by reader"
 		routed.Metadata["other"] = "added by reader"
 		want := conv("c1", alice, gb1, bob, gb1, base, time.Hour)
 		want.Metadata = map[string]string{"k": "v"}
