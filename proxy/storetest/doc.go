@@ -14,5 +14,22 @@
 //
 // The suite controls time itself: every time it passes to the store is
 // derived from a fixed base time at whole seconds, and times read back are
-// compared allowing only for rounding to microseconds.
+// compared allowing only for rounding to microseconds. It asserts Load
+// only where no conversation is past its deadline unswept (a store may
+// count those legs).
+//
+// Where store.go leaves room, the suite holds stores to these readings:
+//   - Touch leaves a conversation alone once its deadline has passed,
+//     swept or not, as it does a closed one: reviving it could put two
+//     conversations in use on one leg.
+//   - EndConversation of an active conversation whose deadline has passed
+//     by the given time records what the sweep would: StatusExpired with
+//     EndedAt = Deadline(), whatever status was asked for.
+//   - CreateConversation whose two legs are the same pair is ErrConflict.
+//   - AddInteraction to a conversation that does not exist is ErrNotFound;
+//     a duplicate interaction ID is ErrConflict.
+//   - ClaimNonce has no "now": an earlier claim of the key counts as
+//     expired for a new claim whose expiry is later than its own, and
+//     conflicts otherwise. Callers derive the expiry from the signed
+//     timestamp, so a replay carries the same expiry and conflicts.
 package storetest
