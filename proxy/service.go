@@ -25,8 +25,8 @@ const (
 	GeoStrict
 )
 
-// Config configures a Service. Only the zero value's defaults, written on
-// each field, are assumed; every field is optional.
+// Config configures a Service. Every field is optional: the zero Config
+// is usable, and each field's default is written in its comment.
 type Config struct {
 	// Store keeps the pool, conversations and interactions. Default:
 	// NewMemoryStore().
