@@ -709,7 +709,7 @@ func (s *memoryStore) ListConversations(ctx context.Context, f ListFilter) ([]Co
 		limit = 100
 	}
 	match := func(c *memConv) bool {
-		return f.Status == "" || c.value0StatusAt(f.Now) == f.Status
+		return f.Status == "" || c.statusAt(f.Now) == f.Status
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -746,7 +746,7 @@ func (s *memoryStore) ListConversations(ctx context.Context, f ListFilter) ([]Co
 	return out, next, nil
 }
 
-func (c *memConv) value0StatusAt(t time.Time) Status {
+func (c *memConv) statusAt(t time.Time) Status {
 	if c.status == StatusActive && !c.deadline().After(t) {
 		return StatusExpired
 	}
