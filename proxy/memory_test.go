@@ -3,9 +3,11 @@ package proxy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
@@ -168,5 +170,66 @@ func TestMemoryStoreNonDigitLegs(t *testing.T) {
 	clash.CreatedAt = at
 	if err := s.CreateConversation(ctx, clash); err != nil {
 		t.Errorf("CreateConversation on a released leg: %v", err)
+	}
+}
+
+// Sizes past the small-size paths: a participant blocked on more than a
+// handful of numbers, and more conversations than one ID-index block
+// holds, inserted in scrambled ID order.
+func TestMemoryStoreLargeIndexes(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := proxy.NewMemoryStore()
+	const poolSize = 40
+	var pool []proxy.Number
+	for i := range poolSize {
+		pool = append(pool, proxy.Number{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
+	}
+	if err := s.AddNumbers(ctx, pool...); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3000
+	heavy := "447700900999"
+	var want []string
+	for i := range n {
+		id := fmt.Sprintf("c%05d", (i*7919)%n) // a permutation of 0..n-1
+		want = append(want, fmt.Sprintf("c%05d", i))
+		a, pa := fmt.Sprintf("4479%08d", i), pool[i%poolSize].MSISDN
+		if i < poolSize-2 {
+			a = heavy // holds every number but the last two
+		}
+		c := memConv(id, a, pa, fmt.Sprintf("1415%07d", i), pa, time.Hour)
+		if err := s.CreateConversation(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cands, err := s.Candidates(ctx, proxy.CandidateQuery{Participant: heavy, Counterpart: "447700900998", Now: memBase, ReleasedAfter: memBase})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cands {
+		got = append(got, c.Number.MSISDN)
+	}
+	if diff := cmp.Diff([]string{pool[poolSize-2].MSISDN, pool[poolSize-1].MSISDN}, got); diff != "" {
+		t.Errorf("Candidates(heavy) (-want +got):\n%s", diff)
+	}
+	var ids []string
+	f := proxy.ListFilter{Now: memBase, Limit: 700}
+	for {
+		cs, next, err := s.ListConversations(ctx, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+		if next == "" {
+			break
+		}
+		f.After = next
+	}
+	if diff := cmp.Diff(want, ids); diff != "" {
+		t.Errorf("ListConversations over %d conversations (-want +got):\n%s", n, diff)
 	}
 }
