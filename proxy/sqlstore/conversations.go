@@ -44,16 +44,22 @@ func scanConversation(r rowScanner) (proxy.Conversation, error) {
 // transactions lock number rows in the same order.
 type loadDeltas map[string]int
 
-func (d loadDeltas) apply(ctx context.Context, tx *sql.Tx) error {
+const loadSQL = "UPDATE vp_numbers SET active_legs = active_legs + $2 WHERE msisdn = $1"
+
+func (d loadDeltas) apply(ctx context.Context, s *Store, tx *sql.Tx) error {
 	keys := make([]string, 0, len(d))
 	for k, v := range d {
 		if v != 0 {
 			keys = append(keys, k)
 		}
 	}
+	if len(keys) == 0 {
+		return nil
+	}
 	sort.Strings(keys)
+	st := tx.StmtContext(ctx, s.loadStmt)
 	for _, k := range keys {
-		if _, err := tx.ExecContext(ctx, "UPDATE vp_numbers SET active_legs = active_legs + $2 WHERE msisdn = $1", k, d[k]); err != nil {
+		if _, err := st.ExecContext(ctx, k, d[k]); err != nil {
 			return fmt.Errorf("update load of %s: %w", k, err)
 		}
 	}
@@ -97,44 +103,40 @@ func (s *Store) expireTx(ctx context.Context, tx *sql.Tx, id string, now any, d 
 	return true, s.releaseLegs(ctx, tx, id, deadline, d)
 }
 
-// releaseStaleLegs deactivates the active legs with the keys of legs
-// whose conversations are no longer in use at created (deadline passed,
-// not swept yet), released at their conversation's deadline. The
-// conversations themselves stay as they are until ExpireConversations
-// ends them, so the sweep still reports them.
+// releaseStaleSQL deactivates the active legs ($1, $2) and ($3, $4) whose
+// conversations are no longer in use at $5 (deadline passed, not swept
+// yet), released at their conversation's deadline. The conversations
+// stay as they are until ExpireConversations ends them, so the sweep
+// still reports them.
+const releaseStaleSQL = `UPDATE vp_legs SET active = FALSE,
+		released_at = (SELECT c.deadline FROM vp_conversations c WHERE c.id = vp_legs.conversation_id)
+	WHERE active AND ((participant = $1 AND proxy_number = $2) OR (participant = $3 AND proxy_number = $4))
+		AND EXISTS (SELECT 1 FROM vp_conversations c WHERE c.id = vp_legs.conversation_id AND c.deadline <= $5)
+	RETURNING proxy_number`
+
+const insertConvSQL = `INSERT INTO vp_conversations (id, status, mode, a_number, a_proxy, a_label,
+	b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+
+const insertLegSQL = `INSERT INTO vp_legs (conversation_id, side, participant, proxy_number, counterpart, created_at, active, released_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
+
+// releaseStaleLegs runs releaseStaleSQL for the legs of a new conversation.
 func (s *Store) releaseStaleLegs(ctx context.Context, tx *sql.Tx, legs []legRow, created any, d loadDeltas) error {
-	for _, l := range legs {
-		var (
-			id       string
-			side     int
-			deadline time.Time
-		)
-		err := tx.QueryRowContext(ctx, `SELECT l.conversation_id, l.side, c.deadline FROM vp_legs l
-			JOIN vp_conversations c ON c.id = l.conversation_id
-			WHERE l.participant = $1 AND l.proxy_number = $2 AND l.active AND c.deadline <= $3`,
-			l.participant, l.proxy, created).Scan(&id, &side, timeCol{&deadline})
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("find stale leg: %w", err)
-		}
-		at, err := s.d.t(deadline)
-		if err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE vp_legs SET active = FALSE, released_at = $3
-			WHERE conversation_id = $1 AND side = $2 AND active`, id, side, at)
-		if err != nil {
-			return fmt.Errorf("release stale leg: %w", err)
-		}
-		if k, err := res.RowsAffected(); err != nil {
-			return err
-		} else if k > 0 {
-			d[l.proxy]--
-		}
+	rows, err := tx.StmtContext(ctx, s.releaseStaleStmt).QueryContext(ctx,
+		legs[0].participant, legs[0].proxy, legs[1].participant, legs[1].proxy, created)
+	if err != nil {
+		return fmt.Errorf("release stale legs: %w", err)
 	}
-	return nil
+	defer rows.Close()
+	for rows.Next() {
+		var num string
+		if err := rows.Scan(&num); err != nil {
+			return fmt.Errorf("release stale legs: %w", err)
+		}
+		d[num]--
+	}
+	return rows.Err()
 }
 
 type legRow struct {
@@ -209,9 +211,7 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 				return err
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO vp_conversations (id, status, mode, a_number, a_proxy, a_label,
-			b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+		_, err := tx.StmtContext(ctx, s.insertConvStmt).ExecContext(ctx,
 			c.ID, string(c.Status), string(c.Mode), a.Number, a.ProxyNumber, a.Label, b.Number, b.ProxyNumber, b.Label,
 			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline)
 		if isUnique(err) {
@@ -220,9 +220,9 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 		if err != nil {
 			return err
 		}
+		insertLeg := tx.StmtContext(ctx, s.insertLegStmt)
 		for _, l := range legs {
-			_, err := tx.ExecContext(ctx, `INSERT INTO vp_legs (conversation_id, side, participant, proxy_number, counterpart, created_at, active, released_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			_, err := insertLeg.ExecContext(ctx,
 				c.ID, l.side, l.participant, l.proxy, l.counterpart, created, active, released)
 			if isUnique(err) {
 				return fmt.Errorf("leg (%s, %s) is held by a conversation in use: %w", l.participant, l.proxy, proxy.ErrConflict)
@@ -234,7 +234,7 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 				d[l.proxy]++
 			}
 		}
-		return d.apply(ctx, tx)
+		return d.apply(ctx, s, tx)
 	})
 }
 
@@ -363,7 +363,7 @@ func (s *Store) EndConversation(ctx context.Context, id string, status proxy.Sta
 			if err := s.releaseLegs(ctx, tx, id, endedAt, d); err != nil {
 				return err
 			}
-			if err := d.apply(ctx, tx); err != nil {
+			if err := d.apply(ctx, s, tx); err != nil {
 				return err
 			}
 		}
@@ -462,7 +462,7 @@ func (s *Store) ExpireConversations(ctx context.Context, now time.Time, limit in
 				ids = append(ids, id)
 			}
 		}
-		if err := d.apply(ctx, tx); err != nil {
+		if err := d.apply(ctx, s, tx); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, "DELETE FROM vp_nonces WHERE expires_at <= $1", n)

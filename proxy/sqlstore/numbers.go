@@ -96,11 +96,13 @@ func (s *Store) Numbers(ctx context.Context) ([]proxy.Number, error) {
 	return nums, nil
 }
 
-// candidatesSQL (with the dialect's legSeq for %[1]s) selects and orders candidates in one query. A number is
-// left out when the participant holds an in-use leg on it, or released a
-// leg on it after $6 in a conversation with someone other than $2. A leg
-// still active but past its conversation's deadline counts as released at
-// the deadline. Load is the maintained count of active legs.
+// candidatesSQL (with the dialect's legSeq for %[1]s) selects and orders
+// candidates in one query. A number is left out when the participant
+// holds an in-use leg on it, or released a leg on it after $6 in a
+// conversation with someone other than $2. A leg still active but past its conversation's deadline counts as released at
+// the deadline. Load is the maintained count of active legs. The limit is
+// applied while reading: a bound LIMIT makes SQLite re-plan the statement
+// on every call, which costs more than reading a pool's rows.
 const candidatesSQL = `
 SELECT n.msisdn, n.country, n.voice, n.sms, n.active_legs,
 	COALESCE(n.msisdn = (
@@ -122,8 +124,7 @@ WHERE n.in_pool
 				OR (l.counterpart <> $2 AND (CASE WHEN l.active THEN c.deadline ELSE l.released_at END) > $6)
 			)
 	)
-ORDER BY sticky DESC, n.active_legs, n.pool_order
-LIMIT $8`
+ORDER BY sticky DESC, n.active_legs, n.pool_order`
 
 // Candidates lists the numbers q.Participant may be given, best first.
 func (s *Store) Candidates(ctx context.Context, q proxy.CandidateQuery) ([]proxy.Candidate, error) {
@@ -135,17 +136,13 @@ func (s *Store) Candidates(ctx context.Context, q proxy.CandidateQuery) ([]proxy
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: candidates: %w", err)
 	}
-	limit := s.d.noLimit
-	if q.Limit > 0 {
-		limit = q.Limit
-	}
-	rows, err := s.candidatesStmt.QueryContext(ctx, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now, limit)
+	rows, err := s.candidatesStmt.QueryContext(ctx, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)
 	}
 	defer rows.Close()
 	cands := []proxy.Candidate{}
-	for rows.Next() {
+	for (q.Limit <= 0 || len(cands) < q.Limit) && rows.Next() {
 		var c proxy.Candidate
 		if err := rows.Scan(&c.Number.MSISDN, &c.Number.Country, &c.Number.Voice, &c.Number.SMS, &c.Load, &c.Sticky); err != nil {
 			return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)

@@ -53,9 +53,10 @@ type Store struct {
 	r *sql.DB // plain reads; the same pool as w except for SQLite files
 
 	candidatesSQL string
-	// Prepared once per connection: parsing the statement is a good part
-	// of an SQLite lookup's cost.
-	routeStmt, candidatesStmt *sql.Stmt
+	// Prepared once per connection: parsing a statement is a good part of
+	// an SQLite lookup's cost.
+	routeStmt, candidatesStmt                                 *sql.Stmt // on r
+	releaseStaleStmt, insertConvStmt, insertLegStmt, loadStmt *sql.Stmt // on w
 }
 
 // Option configures OpenSQLite or OpenPostgres.
@@ -222,12 +223,23 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, erro
 
 // prepare prepares the hot read statements.
 func (s *Store) prepare(ctx context.Context) error {
-	var err error
-	if s.routeStmt, err = s.r.PrepareContext(ctx, routeSQL); err != nil {
-		return fmt.Errorf("sqlstore: prepare route lookup: %w", err)
-	}
-	if s.candidatesStmt, err = s.r.PrepareContext(ctx, s.candidatesSQL); err != nil {
-		return fmt.Errorf("sqlstore: prepare candidates query: %w", err)
+	for _, p := range []struct {
+		dst   **sql.Stmt
+		db    *sql.DB
+		query string
+	}{
+		{&s.routeStmt, s.r, routeSQL},
+		{&s.candidatesStmt, s.r, s.candidatesSQL},
+		{&s.releaseStaleStmt, s.w, releaseStaleSQL},
+		{&s.insertConvStmt, s.w, insertConvSQL},
+		{&s.insertLegStmt, s.w, insertLegSQL},
+		{&s.loadStmt, s.w, loadSQL},
+	} {
+		st, err := p.db.PrepareContext(ctx, p.query)
+		if err != nil {
+			return fmt.Errorf("sqlstore: prepare %q: %w", strings.Fields(p.query)[:3], err)
+		}
+		*p.dst = st
 	}
 	return nil
 }
@@ -235,7 +247,7 @@ func (s *Store) prepare(ctx context.Context) error {
 // Close closes the connection pools. Calls in flight may fail.
 func (s *Store) Close() error {
 	var err error
-	for _, st := range []*sql.Stmt{s.routeStmt, s.candidatesStmt} {
+	for _, st := range []*sql.Stmt{s.routeStmt, s.candidatesStmt, s.releaseStaleStmt, s.insertConvStmt, s.insertLegStmt, s.loadStmt} {
 		if st != nil {
 			err = errors.Join(err, st.Close())
 		}
