@@ -301,3 +301,74 @@ func TestOptions(t *testing.T) {
 		})
 	}
 }
+
+// TestMessagePartsRace stores the two parts of each of many multipart
+// SMS at once, through two Stores where the backend allows: whichever
+// part lands last must see both, or the message would never be relayed.
+func TestMessagePartsRace(t *testing.T) {
+	t.Parallel()
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			stores := []*sqlstore.Store{be.open(t)}
+			if be.name == "postgres" {
+				dsn, schema := newSchema(t)
+				stores = []*sqlstore.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
+			}
+			for i := range 20 {
+				var wg sync.WaitGroup
+				var seen [2]int
+				for part := 1; part <= 2; part++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						got, err := stores[part%len(stores)].AddMessagePart(context.Background(), proxy.MessagePart{
+							From: "447700900001", To: "447700900100", Ref: fmt.Sprint(i), Part: part, Total: 2,
+							MessageID: fmt.Sprintf("m%d-%d", i, part), Text: "part", ReceivedAt: t0,
+						})
+						if err != nil {
+							t.Error(err)
+						}
+						seen[part-1] = len(got)
+					}()
+				}
+				wg.Wait()
+				if seen[0] != 2 && seen[1] != 2 {
+					t.Fatalf("message %d: the parts saw %v parts; one must see both", i, seen)
+				}
+			}
+		})
+	}
+}
+
+// TestInteractionDedupeRace: two instances recording the same Vonage
+// message at once store it once; the other gets ErrConflict.
+func TestInteractionDedupeRace(t *testing.T) {
+	t.Parallel()
+	dsn, schema := newSchema(t)
+	stores := []*sqlstore.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
+	ctx := t.Context()
+	if err := stores[0].CreateConversation(ctx, conv("c1", "447700900001", "447700900100", "447700900002", "447700900100", t0, time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = stores[i].AddInteraction(context.Background(), proxy.Interaction{
+				ID: fmt.Sprintf("i%d", i), ConversationID: "c1", Kind: proxy.KindSMS, ExternalID: "msg-1",
+				From: "447700900001", To: "447700900100", CreatedAt: t0,
+			})
+		}()
+	}
+	wg.Wait()
+	if (errs[0] == nil) == (errs[1] == nil) || !errors.Is(errors.Join(errs[0], errs[1]), proxy.ErrConflict) {
+		t.Errorf("errs = %v; want one nil and one ErrConflict", errs)
+	}
+	ins, err := stores[1].Interactions(ctx, "c1")
+	if err != nil || len(ins) != 1 {
+		t.Errorf("Interactions = %d, %v; want 1", len(ins), err)
+	}
+}
