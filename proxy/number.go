@@ -1,14 +1,13 @@
 package proxy
 
 import (
-	"errors"
 	"strconv"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
-)
 
-var errNotDigits = errors.New("not a phone number")
+	"github.com/voiceproxy/voiceproxy/ncco"
+)
 
 // parseNumber normalises a phone number given in any of the accepted forms
 // ("+447700900123", "447700900123", "+44 7700 900123", "0044 7700 900123")
@@ -18,52 +17,35 @@ var errNotDigits = errors.New("not a phone number")
 // code is accepted even when not in an assigned range (such as Ofcom's
 // drama range 07700 900xxx); otherwise libphonenumber must deem it valid.
 func parseNumber(s string, lenient bool) (digits, region string, err error) {
-	var b strings.Builder
-	b.Grow(len(s) + 1)
-	b.WriteByte('+')
-	t := strings.TrimSpace(s)
-	switch {
-	case strings.HasPrefix(t, "+"):
-		t = t[1:]
-	case strings.HasPrefix(t, "00"):
-		t = t[2:]
-	}
-	n := 0
-	for i := 0; i < len(t); i++ {
-		c := t[i]
-		switch {
-		case c >= '0' && c <= '9':
-			b.WriteByte(c)
-			n++
-		case c == ' ' || c == '-' || c == '.' || c == '(' || c == ')':
-		default:
-			return "", "", errNotDigits
-		}
-	}
-	if n < 7 || n > 15 {
-		return "", "", errNotDigits
-	}
-	e164 := b.String()
-	if d, r, ok := fastNumber(e164[1:], lenient); ok {
-		return d, r, nil
-	}
-	// The full parser also copes with forms such as "+44 (0)7700 900123".
-	num, err := phonenumbers.Parse(e164, "")
+	d, err := ncco.NormalizeNumber(s)
 	if err != nil {
 		return "", "", err
 	}
-	region, ok := checkNumber(num, lenient)
+	if r, ok, decided := fastNumber(d, lenient); decided {
+		if !ok {
+			return "", "", ErrInvalidNumber
+		}
+		return d, r, nil
+	}
+	// The full parser copes with what the fast path leaves, such as a
+	// national number with Italian-style leading zeros.
+	num, err := phonenumbers.Parse("+"+d, "")
+	if err != nil {
+		return "", "", err
+	}
+	national := phonenumbers.GetNationalSignificantNumber(num)
+	region, ok := checkNumber(num, national, lenient)
 	if !ok {
 		return "", "", ErrInvalidNumber
 	}
 	return phonenumbers.Format(num, phonenumbers.E164)[1:], region, nil
 }
 
-// fastNumber validates international digits without phonenumbers.Parse
-// (whose regular expressions dominate the cost of creating a
-// conversation): it splits off the country calling code by table lookup
-// and checks the rest against the region's metadata.
-func fastNumber(digits string, lenient bool) (string, string, bool) {
+// fastNumber validates international digits without phonenumbers.Parse:
+// it splits off the country calling code by table lookup and checks the
+// rest against the region's metadata. decided is false when the full
+// parser must decide.
+func fastNumber(digits string, lenient bool) (region string, ok, decided bool) {
 	for n := 1; n <= 3 && n < len(digits); n++ {
 		cc := 0
 		for _, c := range digits[:n] {
@@ -74,28 +56,28 @@ func fastNumber(digits string, lenient bool) (string, string, bool) {
 		}
 		national := digits[n:]
 		if national[0] == '0' {
-			return "", "", false // Italian-style leading zeros: let Parse decide
+			return "", false, false
 		}
 		nn, err := strconv.ParseUint(national, 10, 64)
 		if err != nil {
-			return "", "", false
+			return "", false, false
 		}
 		cc32 := int32(cc)
 		num := &phonenumbers.PhoneNumber{CountryCode: &cc32, NationalNumber: &nn}
-		region, ok := checkNumber(num, lenient)
-		return digits, region, ok
+		region, ok := checkNumber(num, national, lenient)
+		return region, ok, true
 	}
-	return "", "", false
+	return "", false, false
 }
 
 // checkNumber reports num's region and whether it is acceptable: valid, or
-// with lenient merely of a possible length.
-func checkNumber(num *phonenumbers.PhoneNumber, lenient bool) (string, bool) {
+// with lenient merely of a possible length. national is num's national
+// significant number.
+func checkNumber(num *phonenumbers.PhoneNumber, national string, lenient bool) (string, bool) {
 	cc := int(num.GetCountryCode())
-	// The main region comes first: one metadata check for most numbers,
-	// where GetRegionCodeForNumber followed by a validity check costs two.
+	// The main region comes first: one metadata check for most numbers.
 	for _, region := range phonenumbers.GetRegionCodesForCountryCode(cc) {
-		if phonenumbers.IsValidNumberForRegion(num, region) {
+		if validFor(cc, national, region) {
 			return cleanRegion(region), true
 		}
 	}
