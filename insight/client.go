@@ -2,7 +2,6 @@ package insight
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -29,13 +28,7 @@ type Option func(*config) error
 // WithHTTPClient sends requests through hc instead of a default client with
 // a 10 second timeout.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return errors.New("insight: nil *http.Client")
-		}
-		c.rest.HTTPClient = hc
-		return nil
-	}
+	return func(c *config) error { return c.rest.SetHTTPClient("insight", hc) }
 }
 
 // WithBaseURL points the client at another host (a simulator, a proxy),
@@ -50,29 +43,13 @@ func WithBaseURL(base string) Option {
 // WithMaxRetries sets how many times a throttled or failed lookup is tried
 // again (default 3). Zero switches retrying off.
 func WithMaxRetries(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("insight: negative retry count %d", n)
-		}
-		if n == 0 {
-			n = rest.NoRetries
-		}
-		c.rest.Retry.MaxRetries = n
-		return nil
-	}
+	return func(c *config) error { return c.rest.SetMaxRetries("insight", n) }
 }
 
 // WithBackoff sets the first backoff ceiling and its cap (defaults 250ms
 // and 5s). Each wait is a random duration up to min(max, base·2^attempt).
 func WithBackoff(base, max time.Duration) Option {
-	return func(c *config) error {
-		if base <= 0 || max < base {
-			return fmt.Errorf("insight: invalid backoff %v..%v", base, max)
-		}
-		c.rest.Retry.BaseDelay = base
-		c.rest.Retry.MaxDelay = max
-		return nil
-	}
+	return func(c *config) error { return c.rest.SetBackoff("insight", base, max) }
 }
 
 // WithSleep replaces the wait between retries. sleep must return ctx.Err()

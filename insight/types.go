@@ -3,8 +3,8 @@ package insight
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"strconv"
+
+	"github.com/voiceproxy/voiceproxy/internal/rest"
 )
 
 // BasicResponse is the answer of the Basic level, and the part every level
@@ -144,37 +144,7 @@ func (r *Roaming) UnmarshalJSON(b []byte) error {
 
 // Amount is a money value in EUR exactly as Vonage wrote it, e.g.
 // "0.04000000". Vonage documents these as strings but has sent numbers;
-// both decode, keeping every digit.
-type Amount string
-
-// UnmarshalJSON accepts a JSON string, a JSON number or null.
-func (a *Amount) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*a = ""
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*a = Amount(s)
-		return nil
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("insight: amount %s is neither a string nor a number", b)
-		}
-		*a = Amount(n.String())
-		return nil
-	}
-}
-
-// Float64 parses the amount; an empty amount is 0.
-func (a Amount) Float64() (float64, error) {
-	if a == "" {
-		return 0, nil
-	}
-	return strconv.ParseFloat(string(a), 64)
-}
+// both decode, keeping every digit. It is the Vonage clients' shared
+// amount type: a JSON string, number or null (empty) decodes into it, and
+// Float64 parses it.
+type Amount = rest.Amount

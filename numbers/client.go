@@ -2,7 +2,6 @@ package numbers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -31,13 +30,7 @@ type Option func(*config) error
 // WithHTTPClient sends requests through hc instead of a default client with
 // a 10 second timeout.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(c *config) error {
-		if hc == nil {
-			return errors.New("numbers: nil *http.Client")
-		}
-		c.rest.HTTPClient = hc
-		return nil
-	}
+	return func(c *config) error { return c.rest.SetHTTPClient("numbers", hc) }
 }
 
 // WithBaseURL points the client at another host (a simulator, a proxy),
@@ -53,29 +46,13 @@ func WithBaseURL(base string) Option {
 // again (default 3). Zero switches retrying off. Buy and Cancel are only
 // ever retried when the answer proves Vonage did not act on them.
 func WithMaxRetries(n int) Option {
-	return func(c *config) error {
-		if n < 0 {
-			return fmt.Errorf("numbers: negative retry count %d", n)
-		}
-		if n == 0 {
-			n = rest.NoRetries
-		}
-		c.rest.Retry.MaxRetries = n
-		return nil
-	}
+	return func(c *config) error { return c.rest.SetMaxRetries("numbers", n) }
 }
 
 // WithBackoff sets the first backoff ceiling and its cap (defaults 250ms
 // and 5s). Each wait is a random duration up to min(max, base·2^attempt).
 func WithBackoff(base, max time.Duration) Option {
-	return func(c *config) error {
-		if base <= 0 || max < base {
-			return fmt.Errorf("numbers: invalid backoff %v..%v", base, max)
-		}
-		c.rest.Retry.BaseDelay = base
-		c.rest.Retry.MaxDelay = max
-		return nil
-	}
+	return func(c *config) error { return c.rest.SetBackoff("numbers", base, max) }
 }
 
 // WithSleep replaces the wait between retries. sleep must return ctx.Err()

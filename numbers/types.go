@@ -1,11 +1,6 @@
 package numbers
 
-import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"strconv"
-)
+import "github.com/voiceproxy/voiceproxy/internal/rest"
 
 // Search patterns: how Pattern is matched against E.164 numbers (which
 // start with the country code).
@@ -162,37 +157,7 @@ type UpdateRequest struct {
 }
 
 // Amount is a money value in EUR exactly as Vonage wrote it, e.g. "1.25".
-// Vonage documents it as a string; a JSON number decodes too.
-type Amount string
-
-// UnmarshalJSON accepts a JSON string, a JSON number or null.
-func (a *Amount) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case bytes.Equal(b, []byte("null")):
-		*a = ""
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*a = Amount(s)
-		return nil
-	default:
-		var n json.Number
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("numbers: amount %s is neither a string nor a number", b)
-		}
-		*a = Amount(n.String())
-		return nil
-	}
-}
-
-// Float64 parses the amount; an empty amount is 0.
-func (a Amount) Float64() (float64, error) {
-	if a == "" {
-		return 0, nil
-	}
-	return strconv.ParseFloat(string(a), 64)
-}
+// Vonage documents it as a string; a JSON number decodes too, and null
+// gives the empty amount. It is the Vonage clients' shared amount type,
+// with the methods UnmarshalJSON and Float64.
+type Amount = rest.Amount

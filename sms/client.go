@@ -33,11 +33,8 @@ type Client struct {
 type Option func(*options) error
 
 type options struct {
-	hc        *http.Client
-	baseURL   string
+	rest      rest.Config // base URL, credentials, HTTP client, retries; Sleep is the retry backoff wait
 	rate      float64
-	retry     rest.RetryPolicy
-	sleep     func(context.Context, time.Duration) error // retry backoff; tests replace it
 	limitNow  func() time.Time                           // limiter clock; tests replace it
 	limitWait func(context.Context, time.Duration) error // limiter sleep; tests replace it
 }
@@ -45,20 +42,14 @@ type options struct {
 // WithHTTPClient sends requests with hc instead of a client with a 10 s
 // timeout.
 func WithHTTPClient(hc *http.Client) Option {
-	return func(o *options) error {
-		if hc == nil {
-			return errors.New("sms: nil HTTP client")
-		}
-		o.hc = hc
-		return nil
-	}
+	return func(o *options) error { return o.rest.SetHTTPClient("sms", hc) }
 }
 
 // WithBaseURL sends requests to base (scheme, host and optional path
 // prefix) instead of DefaultBaseURL; the simulator and tests use it.
 func WithBaseURL(base string) Option {
 	return func(o *options) error {
-		o.baseURL = base
+		o.rest.BaseURL = base
 		return nil
 	}
 }
@@ -76,35 +67,23 @@ func WithRateLimit(perSecond float64) Option {
 // WithMaxRetries sets how many times a throttled send (status 1 or HTTP
 // 429) is retried after the first attempt; 0 disables retries. Default 3.
 func WithMaxRetries(n int) Option {
-	return func(o *options) error {
-		if n < 0 {
-			return fmt.Errorf("sms: negative max retries %d", n)
-		}
-		o.retry.MaxRetries = n
-		if n == 0 {
-			o.retry.MaxRetries = rest.NoRetries
-		}
-		return nil
-	}
+	return func(o *options) error { return o.rest.SetMaxRetries("sms", n) }
 }
 
 // WithBackoff sets the retry backoff: attempt n waits a random duration up
 // to min(maxDelay, base·2^n), unless the answer carries Retry-After.
 // Defaults 250 ms and 5 s.
 func WithBackoff(base, maxDelay time.Duration) Option {
-	return func(o *options) error {
-		if base <= 0 || maxDelay < base {
-			return fmt.Errorf("sms: backoff needs 0 < base <= max, got %s and %s", base, maxDelay)
-		}
-		o.retry.BaseDelay, o.retry.MaxDelay = base, maxDelay
-		return nil
-	}
+	return func(o *options) error { return o.rest.SetBackoff("sms", base, maxDelay) }
 }
 
 // NewClient returns a Client for the account with apiKey and apiSecret,
 // which are sent in the form body of each request (never in a URL).
 func NewClient(apiKey, apiSecret string, opts ...Option) (*Client, error) {
-	o := options{baseURL: DefaultBaseURL, rate: DefaultRateLimit}
+	o := options{
+		rest: rest.Config{BaseURL: DefaultBaseURL, APIKey: apiKey, APISecret: apiSecret},
+		rate: DefaultRateLimit,
+	}
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
 			return nil, err
@@ -119,24 +98,18 @@ func NewClient(apiKey, apiSecret string, opts ...Option) (*Client, error) {
 			lim.sleep = o.limitWait
 		}
 	}
-	backoff := o.sleep
+	backoff := o.rest.Sleep
 	if backoff == nil {
 		backoff = sleepCtx
 	}
-	rc, err := rest.New(rest.Config{
-		BaseURL:    o.baseURL,
-		APIKey:     apiKey,
-		APISecret:  apiSecret,
-		HTTPClient: o.hc,
-		Retry:      o.retry,
-		// A retry waits out its backoff, then its turn at the limiter.
-		Sleep: func(ctx context.Context, d time.Duration) error {
-			if err := backoff(ctx, d); err != nil {
-				return err
-			}
-			return lim.wait(ctx)
-		},
-	})
+	// A retry waits out its backoff, then its turn at the limiter.
+	o.rest.Sleep = func(ctx context.Context, d time.Duration) error {
+		if err := backoff(ctx, d); err != nil {
+			return err
+		}
+		return lim.wait(ctx)
+	}
+	rc, err := rest.New(o.rest)
 	if err != nil {
 		return nil, fmt.Errorf("sms: %w", err)
 	}

@@ -9,7 +9,7 @@ import (
 // nor depend on jitter.
 func WithRetrySleep(f func(ctx context.Context, d time.Duration) error) Option {
 	return func(o *options) error {
-		o.sleep = f
+		o.rest.Sleep = f
 		return nil
 	}
 }

@@ -76,6 +76,20 @@
 // outlast ctx's deadline. When retries run out Do returns the last error
 // unchanged in type.
 //
+// # Shared option checks and types
+//
+// The API packages' WithHTTPClient, WithMaxRetries and WithBackoff options
+// are thin wrappers around (*Config).SetHTTPClient, SetMaxRetries and
+// SetBackoff, which validate the value and name the calling package in
+// their errors:
+//
+//	func WithMaxRetries(n int) Option {
+//		return func(c *config) error { return c.rest.SetMaxRetries("insight", n) }
+//	}
+//
+// Amount is the money value (string, number or null in JSON) that
+// insight.Amount and numbers.Amount alias.
+//
 // # Errors
 //
 // When ctx is done Do returns ctx.Err() itself (context.Canceled or
