@@ -388,7 +388,7 @@ func (s *Store) Touch(ctx context.Context, id string, at time.Time) error {
 		status string
 		idle   int64
 	)
-	err := s.w.QueryRowContext(ctx, "SELECT status, expires_at, idle_timeout_ns, last_activity_at FROM vp_conversations WHERE id = $1", id).
+	err := s.r.QueryRowContext(ctx, "SELECT status, expires_at, idle_timeout_ns, last_activity_at FROM vp_conversations WHERE id = $1", id).
 		Scan(&status, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt})
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("sqlstore: touch %q: %w", id, proxy.ErrNotFound)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -48,19 +49,32 @@ func TestMigrateConcurrently(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		dsn := postgresDSN(t)
-		// A schema nobody created yet: WithSchema creates it, once.
+		// A schema nobody created yet, with capitals: WithSchema creates
+		// it, once, and keeps its case.
 		_, schema := newSchema(t)
+		schema = strings.ToUpper(schema[:1]) + schema[1:]
+		t.Cleanup(func() {
+			db, err := sql.Open("pgx", dsn)
+			if err == nil {
+				db.Exec(`DROP SCHEMA IF EXISTS "` + schema + `" CASCADE`)
+				db.Close()
+			}
+		})
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if _, err := db.Exec(`DROP SCHEMA "` + schema + `"`); err != nil {
-			t.Fatal(err)
-		}
 		openTogether(t, 4, func() (*sqlstore.Store, error) {
 			return sqlstore.OpenPostgres(context.Background(), dsn, sqlstore.WithSchema(schema))
 		})
+		var tables int
+		if err := db.QueryRow("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = $1", schema).Scan(&tables); err != nil {
+			t.Fatal(err)
+		}
+		if tables == 0 {
+			t.Errorf("no tables in schema %q", schema)
+		}
 	})
 }
 

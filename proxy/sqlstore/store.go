@@ -200,7 +200,7 @@ func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, erro
 		return nil, fmt.Errorf("sqlstore: postgres dsn: %w", err)
 	}
 	if o.schema != "" {
-		cfg.RuntimeParams["search_path"] = o.schema
+		cfg.RuntimeParams["search_path"] = `"` + o.schema + `"` // quoted: keep its case
 	}
 	if _, ok := cfg.RuntimeParams["plan_cache_mode"]; !ok {
 		// Every statement here is an index lookup whose plan does not
