@@ -100,6 +100,11 @@ func TestServiceRestart(t *testing.T) {
 	if err := store.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// A store that fails gives the caller the spoken fallback (200), not a
+	// 5xx and not a connect.
+	if got := answer(t, svc, calls[0].from, calls[0].to); strings.Contains(got, `"connect"`) || !strings.Contains(got, `"talk"`) {
+		t.Errorf("answer with a closed store = %s, want the spoken fallback", got)
+	}
 
 	store = openSQLite(t, path)
 	svc = newService(t, store)
