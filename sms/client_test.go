@@ -72,7 +72,8 @@ func fixtureResponder(t *testing.T, name string) httpmock.Responder {
 	return r.HeaderSet(http.Header{"Content-Type": {"application/json"}})
 }
 
-// noSleep records retry waits without waiting.
+// noSleep records the waits asked of it (retry backoff or rate limiter)
+// without waiting.
 type noSleep struct {
 	mu    sync.Mutex
 	waits []time.Duration
@@ -83,6 +84,12 @@ func (n *noSleep) sleep(ctx context.Context, d time.Duration) error {
 	n.waits = append(n.waits, d)
 	n.mu.Unlock()
 	return ctx.Err()
+}
+
+func (n *noSleep) got() []time.Duration {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]time.Duration(nil), n.waits...)
 }
 
 func (n *noSleep) count() int {
@@ -112,6 +119,13 @@ func newTestClient(t *testing.T, steps []httpmock.Responder, opts ...sms.Option)
 	}
 	return c, srv, ns
 }
+
+// frozenClock is the rate limiter's clock in tests that must not depend on
+// the time the test takes.
+func frozenClock() time.Time { return time.Unix(1_700_000_000, 0) }
+
+// hi is a valid one-part message.
+var hi = sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"}
 
 func boolPtr(b bool) *bool { return &b }
 
@@ -234,7 +248,7 @@ func TestSendFailureStatuses(t *testing.T) {
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()
 			c, srv, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, tc.fixture)})
-			res, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+			res, err := c.Send(t.Context(), hi)
 			if !errors.Is(err, tc.sentinel) {
 				t.Fatalf("Send error = %v, want %v", err, tc.sentinel)
 			}
@@ -264,7 +278,7 @@ func TestSendFailureStatuses(t *testing.T) {
 func TestSendPartialFailureKeepsSentParts(t *testing.T) {
 	t.Parallel()
 	c, _, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, "send-partial-quota.json")})
-	res, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+	res, err := c.Send(t.Context(), hi)
 	var se *sms.SendError
 	if !errors.As(err, &se) {
 		t.Fatalf("Send error = %v, want *SendError", err)
@@ -290,7 +304,7 @@ func TestSendRetriesThrottled(t *testing.T) {
 	t.Parallel()
 	throttled := fixtureResponder(t, "send-throttled.json")
 	c, srv, ns := newTestClient(t, []httpmock.Responder{throttled, throttled, fixtureResponder(t, "send-success.json")})
-	res, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+	res, err := c.Send(t.Context(), hi)
 	if err != nil {
 		t.Fatalf("Send: %v", err)
 	}
@@ -313,15 +327,13 @@ func TestSendRetriesHTTP429(t *testing.T) {
 	tooMany := httpmock.NewStringResponder(http.StatusTooManyRequests, "").
 		HeaderSet(http.Header{"Retry-After": {"2"}})
 	c, srv, ns := newTestClient(t, []httpmock.Responder{tooMany, fixtureResponder(t, "send-success.json")})
-	if _, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"}); err != nil {
+	if _, err := c.Send(t.Context(), hi); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	if len(srv.requests()) != 2 {
 		t.Errorf("%d requests, want 2", len(srv.requests()))
 	}
-	ns.mu.Lock()
-	defer ns.mu.Unlock()
-	if diff := cmp.Diff([]time.Duration{2 * time.Second}, ns.waits); diff != "" {
+	if diff := cmp.Diff([]time.Duration{2 * time.Second}, ns.got()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 }
@@ -329,7 +341,7 @@ func TestSendRetriesHTTP429(t *testing.T) {
 func TestSendRetriesExhausted(t *testing.T) {
 	t.Parallel()
 	c, srv, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, "send-throttled.json")}, sms.WithMaxRetries(2))
-	res, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+	res, err := c.Send(t.Context(), hi)
 	if !errors.Is(err, sms.ErrThrottled) {
 		t.Fatalf("Send error = %v, want ErrThrottled", err)
 	}
@@ -348,7 +360,7 @@ func TestSendRetriesExhausted(t *testing.T) {
 func TestSendNoRetries(t *testing.T) {
 	t.Parallel()
 	c, srv, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, "send-throttled.json")}, sms.WithMaxRetries(0))
-	if _, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"}); !errors.Is(err, sms.ErrThrottled) {
+	if _, err := c.Send(t.Context(), hi); !errors.Is(err, sms.ErrThrottled) {
 		t.Fatalf("Send error = %v, want ErrThrottled", err)
 	}
 	if n := len(srv.requests()); n != 1 {
@@ -363,7 +375,7 @@ func TestSendServerErrorNotRetried(t *testing.T) {
 			t.Parallel()
 			c, srv, _ := newTestClient(t, []httpmock.Responder{
 				httpmock.NewStringResponder(code, "upstream trouble"), fixtureResponder(t, "send-success.json")})
-			res, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+			res, err := c.Send(t.Context(), hi)
 			var he *sms.HTTPError
 			if !errors.As(err, &he) || he.StatusCode != code || he.Body != "upstream trouble" {
 				t.Fatalf("Send = %v, %v; want *HTTPError %d", res, err, code)
@@ -381,7 +393,7 @@ func TestSendServerErrorNotRetried(t *testing.T) {
 func TestSendTransportErrorNotRetried(t *testing.T) {
 	t.Parallel()
 	c, srv, _ := newTestClient(t, []httpmock.Responder{httpmock.NewErrorResponder(io.ErrUnexpectedEOF)})
-	if _, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"}); !errors.Is(err, io.ErrUnexpectedEOF) {
+	if _, err := c.Send(t.Context(), hi); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Send error = %v, want io.ErrUnexpectedEOF", err)
 	}
 	if n := len(srv.requests()); n != 1 {
@@ -400,7 +412,7 @@ func TestSendUnexpectedResponse(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			c, _, _ := newTestClient(t, []httpmock.Responder{httpmock.NewStringResponder(http.StatusOK, body)})
-			res, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+			res, err := c.Send(t.Context(), hi)
 			if !errors.Is(err, sms.ErrUnexpectedResponse) || res != nil {
 				t.Errorf("Send = %v, %v; want nil, ErrUnexpectedResponse", res, err)
 			}
@@ -428,7 +440,7 @@ func TestSendContextCancelledDuringBackoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := c.Send(ctx, sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+	res, err := c.Send(ctx, hi)
 	if err != context.Canceled {
 		t.Fatalf("Send = %v, %v; want context.Canceled itself", res, err)
 	}
@@ -444,24 +456,16 @@ func TestSendRateLimiterPaces(t *testing.T) {
 	t.Parallel()
 	// A frozen clock: every send after the first must wait its turn, one
 	// interval (1/20 s) more than the one before it.
-	var mu sync.Mutex
-	var waits []time.Duration
-	now := time.Unix(1_700_000_000, 0)
+	lw := &noSleep{}
 	c, srv, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, "send-success.json")},
-		sms.WithRateLimit(20),
-		sms.WithLimiterClock(func() time.Time { return now }, func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			mu.Unlock()
-			return ctx.Err()
-		}))
+		sms.WithRateLimit(20), sms.WithLimiterClock(frozenClock, lw.sleep))
 	for range 4 {
-		if _, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"}); err != nil {
+		if _, err := c.Send(t.Context(), hi); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond}
-	if diff := cmp.Diff(want, waits); diff != "" {
+	if diff := cmp.Diff(want, lw.got()); diff != "" {
 		t.Errorf("limiter waits (-want +got):\n%s", diff)
 	}
 	if n := len(srv.requests()); n != 4 {
@@ -471,21 +475,13 @@ func TestSendRateLimiterPaces(t *testing.T) {
 
 func TestSendRetryTakesALimiterTurn(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	var waits []time.Duration
-	now := time.Unix(1_700_000_000, 0)
+	lw := &noSleep{}
 	c, srv, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, "send-throttled.json"), fixtureResponder(t, "send-success.json")},
-		sms.WithRateLimit(10),
-		sms.WithLimiterClock(func() time.Time { return now }, func(ctx context.Context, d time.Duration) error {
-			mu.Lock()
-			waits = append(waits, d)
-			mu.Unlock()
-			return nil
-		}))
-	if _, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"}); err != nil {
+		sms.WithRateLimit(10), sms.WithLimiterClock(frozenClock, lw.sleep))
+	if _, err := c.Send(t.Context(), hi); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]time.Duration{100 * time.Millisecond}, waits); diff != "" {
+	if diff := cmp.Diff([]time.Duration{100 * time.Millisecond}, lw.got()); diff != "" {
 		t.Errorf("limiter waits (-want +got):\n%s", diff)
 	}
 	if n := len(srv.requests()); n != 2 {
@@ -498,7 +494,7 @@ func TestSendRateLimitWaitRespectsContext(t *testing.T) {
 	// Real clock, one request per 1000 s: the second send cannot get a
 	// token before its context is cancelled.
 	c, srv, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, "send-success.json")}, sms.WithRateLimit(0.001))
-	if _, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"}); err != nil {
+	if _, err := c.Send(t.Context(), hi); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(t.Context())
@@ -506,7 +502,7 @@ func TestSendRateLimitWaitRespectsContext(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 		cancel()
 	}()
-	if _, err := c.Send(ctx, sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"}); err != context.Canceled {
+	if _, err := c.Send(ctx, hi); err != context.Canceled {
 		t.Fatalf("Send = %v, want context.Canceled", err)
 	}
 	if n := len(srv.requests()); n != 1 {
@@ -626,7 +622,7 @@ func TestSendErrorBodyRedactsSecret(t *testing.T) {
 	t.Parallel()
 	echo := httpmock.NewStringResponder(http.StatusBadRequest, "bad request: api_secret="+testSecret)
 	c, _, _ := newTestClient(t, []httpmock.Responder{echo})
-	_, err := c.Send(t.Context(), sms.Message{From: "AcmeInc", To: "447700900000", Text: "hi"})
+	_, err := c.Send(t.Context(), hi)
 	var he *sms.HTTPError
 	if !errors.As(err, &he) {
 		t.Fatalf("Send error = %v, want *HTTPError", err)

@@ -47,6 +47,34 @@ func webhookRequest(t testing.TB, name string) *http.Request {
 	return nil
 }
 
+// parseFixture reads a fixture as the request Vonage would make and parses
+// its parameters with parse (sms.ParseInbound, sms.ParseDeliveryReceipt).
+func parseFixture[T any](t *testing.T, name string, parse func(url.Values) (T, error)) T {
+	t.Helper()
+	v, err := sms.ReadParams(webhookRequest(t, name), 0)
+	if err != nil {
+		t.Fatalf("ReadParams(%s): %v", name, err)
+	}
+	got, err := parse(v)
+	if err != nil {
+		t.Fatalf("parsing %s: %v", name, err)
+	}
+	return got
+}
+
+// checkParamError fails t unless err, returned with got, is want and a
+// *sms.ParamError naming param.
+func checkParamError(t *testing.T, got any, err, want error, param string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("got %+v, %v; want error %v", got, err, want)
+	}
+	var pe *sms.ParamError
+	if !errors.As(err, &pe) || pe.Param != param {
+		t.Errorf("error %v does not name parameter %q", err, param)
+	}
+}
+
 func TestParseInboundFixtures(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -79,14 +107,7 @@ func TestParseInboundFixtures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()
-			v, err := sms.ReadParams(webhookRequest(t, tc.fixture), 0)
-			if err != nil {
-				t.Fatalf("ReadParams: %v", err)
-			}
-			got, err := sms.ParseInbound(v)
-			if err != nil {
-				t.Fatalf("ParseInbound: %v", err)
-			}
+			got := parseFixture(t, tc.fixture, sms.ParseInbound)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("ParseInbound (-want +got):\n%s", diff)
 			}
@@ -142,14 +163,7 @@ func TestParseDeliveryReceiptFixtures(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.fixture, func(t *testing.T) {
 			t.Parallel()
-			v, err := sms.ReadParams(webhookRequest(t, tc.fixture), 0)
-			if err != nil {
-				t.Fatalf("ReadParams: %v", err)
-			}
-			got, err := sms.ParseDeliveryReceipt(v)
-			if err != nil {
-				t.Fatalf("ParseDeliveryReceipt: %v", err)
-			}
+			got := parseFixture(t, tc.fixture, sms.ParseDeliveryReceipt)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("ParseDeliveryReceipt (-want +got):\n%s", diff)
 			}
@@ -294,13 +308,7 @@ func TestParseInboundErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := sms.ParseInbound(tc.params)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("ParseInbound = %+v, %v; want error %v", got, err, tc.want)
-			}
-			var pe *sms.ParamError
-			if !errors.As(err, &pe) || pe.Param != tc.param {
-				t.Errorf("error %v does not name parameter %q", err, tc.param)
-			}
+			checkParamError(t, got, err, tc.want, tc.param)
 		})
 	}
 }
@@ -362,13 +370,7 @@ func TestParseDeliveryReceiptErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := sms.ParseDeliveryReceipt(tc.params)
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("ParseDeliveryReceipt = %+v, %v; want error %v", got, err, tc.want)
-			}
-			var pe *sms.ParamError
-			if !errors.As(err, &pe) || pe.Param != tc.param {
-				t.Errorf("error %v does not name parameter %q", err, tc.param)
-			}
+			checkParamError(t, got, err, tc.want, tc.param)
 		})
 	}
 }
