@@ -82,20 +82,37 @@ func shellWords(s string) ([]string, error) {
 	return words, nil
 }
 
-// walkthrough reads the curl commands of the README's walkthrough.
-func walkthrough(t *testing.T) []curlCmd {
+// walkthroughBlock returns the shell block of the "## Walkthrough" section
+// of the README at path.
+func walkthroughBlock(t *testing.T, path string) string {
 	t.Helper()
-	readme, err := os.ReadFile("README.md")
+	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	m := regexp.MustCompile("(?s)## Walkthrough.*?```sh\n(.*?)```").FindSubmatch(readme)
 	if m == nil {
-		t.Fatal("README.md has no walkthrough code block")
+		t.Fatalf("%s has no walkthrough code block", path)
 	}
+	return string(m[1])
+}
+
+// The repository's README shows the same walkthrough as this program's
+// README, which TestREADMEWalkthrough runs: neither can drift alone.
+func TestTopLevelREADMEWalkthroughIsTheTestedOne(t *testing.T) {
+	t.Parallel()
+	if diff := cmp.Diff(walkthroughBlock(t, "README.md"), walkthroughBlock(t, "../../README.md")); diff != "" {
+		t.Fatalf("the walkthroughs of README.md and ../../README.md differ (-examples/voiceproxy +top level):\n%s", diff)
+	}
+}
+
+// walkthrough reads the curl commands of the README's walkthrough.
+func walkthrough(t *testing.T) []curlCmd {
+	t.Helper()
+	block := walkthroughBlock(t, "README.md")
 	var cmds []curlCmd
 	saveRe := regexp.MustCompile(`^ID=\$\((curl .*) \| grep -m1 '"id"' \| cut -d'"' -f4\)$`)
-	for _, line := range strings.Split(strings.TrimSpace(string(m[1])), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
 		c := curlCmd{line: line, method: http.MethodGet}
 		if sm := saveRe.FindStringSubmatch(line); sm != nil {
 			c.saveID, line = true, sm[1]
