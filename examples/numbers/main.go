@@ -127,27 +127,23 @@ func runErr(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 	}
 	cmd, rest := global.Arg(0), global.Args()[1:]
 
-	var (
-		features, typ, pattern, app, country string
-		size                                 int
-		all                                  bool
-	)
+	var o options
 	fs := newFlagSet(cmd, &sandbox)
 	wantArgs := 2
 	switch cmd {
 	case "search":
-		fs.StringVar(&features, "features", "", "comma-separated features")
-		fs.StringVar(&typ, "type", "", "number type")
-		fs.StringVar(&pattern, "pattern", "", "digits the number starts with")
-		fs.IntVar(&size, "size", 10, "numbers to show, 1-100")
+		fs.StringVar(&o.features, "features", "", "comma-separated features")
+		fs.StringVar(&o.typ, "type", "", "number type")
+		fs.StringVar(&o.pattern, "pattern", "", "digits the number starts with")
+		fs.IntVar(&o.size, "size", 10, "numbers to show, 1-100")
 		wantArgs = 1
 	case "buy", "cancel":
 	case "link":
-		fs.StringVar(&app, "app", "", "application ID")
+		fs.StringVar(&o.app, "app", "", "application ID")
 	case "list":
-		fs.StringVar(&country, "country", "", "only this country")
-		fs.StringVar(&app, "app", "", "only numbers linked to this application")
-		fs.BoolVar(&all, "all", false, "every number, linked or not")
+		fs.StringVar(&o.country, "country", "", "only this country")
+		fs.StringVar(&o.app, "app", "", "only numbers linked to this application")
+		fs.BoolVar(&o.all, "all", false, "every number, linked or not")
 		wantArgs = 0
 	case "help":
 		return flag.ErrHelp
@@ -175,10 +171,37 @@ func runErr(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 	if err != nil {
 		return err
 	}
+	if err := call(ctx, client, appID, cmd, pos, o, stdout); err != nil {
+		return commandError(cmd, pos, err)
+	}
+	return nil
+}
+
+// commandError says which command failed and, for Vonage's terse 420
+// "method failed", what usually causes it.
+func commandError(cmd string, pos []string, err error) error {
+	what := strings.Join(append([]string{cmd}, pos...), " ")
+	if errors.Is(err, numbers.ErrMethodFailed) {
+		return fmt.Errorf("%s failed: %w\n(Vonage would not do it: for buy, the number may not be for sale or may be yours already; for cancel and link, the number may not be yours, or the application ID may be wrong)", what, err)
+	}
+	return fmt.Errorf("%s failed: %w", what, err)
+}
+
+// options are the flags of the commands.
+type options struct {
+	features, typ, pattern string // search
+	app                    string // link, list
+	country                string // list
+	size                   int    // search
+	all                    bool   // list
+}
+
+// call runs one API command and prints its result.
+func call(ctx context.Context, client *numbers.Client, appID, cmd string, pos []string, o options, stdout io.Writer) error {
 	switch cmd {
 	case "search":
-		opts := numbers.SearchOptions{Type: typ, Pattern: pattern, Size: size}
-		for _, f := range strings.Split(features, ",") {
+		opts := numbers.SearchOptions{Type: o.typ, Pattern: o.pattern, Size: o.size}
+		for _, f := range strings.Split(o.features, ",") {
 			if f = strings.ToUpper(strings.TrimSpace(f)); f != "" {
 				opts.Features = append(opts.Features, f)
 			}
@@ -205,21 +228,21 @@ func runErr(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 		}
 		fmt.Fprintf(stdout, "cancelled %s (%s)\n", pos[1], pos[0])
 	case "link":
-		if app == "" {
-			app = appID
+		if o.app == "" {
+			o.app = appID
 		}
-		if app == "" {
+		if o.app == "" {
 			return usageError{"link needs --app or VONAGE_APPLICATION_ID"}
 		}
-		if err := client.Update(ctx, numbers.UpdateRequest{Country: pos[0], MSISDN: pos[1], AppID: app}); err != nil {
+		if err := client.Update(ctx, numbers.UpdateRequest{Country: pos[0], MSISDN: pos[1], AppID: o.app}); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "linked %s (%s) to application %s\n", pos[1], pos[0], app)
+		fmt.Fprintf(stdout, "linked %s (%s) to application %s\n", pos[1], pos[0], o.app)
 	case "list":
-		if app == "" && !all {
-			app = appID
+		if o.app == "" && !o.all {
+			o.app = appID
 		}
-		owned, err := client.ListAll(ctx, numbers.ListOptions{ApplicationID: app, Country: strings.ToUpper(country), Size: 100})
+		owned, err := client.ListAll(ctx, numbers.ListOptions{ApplicationID: o.app, Country: strings.ToUpper(o.country), Size: 100})
 		if err != nil {
 			return err
 		}
@@ -234,8 +257,8 @@ func runErr(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 		}
 		tw.Flush()
 		what := "numbers owned"
-		if app != "" {
-			what = "numbers linked to " + app
+		if o.app != "" {
+			what = "numbers linked to " + o.app
 		}
 		fmt.Fprintf(stdout, "%d %s\n", len(owned), what)
 	}

@@ -30,8 +30,10 @@ func TestSandboxCommands(t *testing.T) {
 		{"buy", []string{"-sandbox", "buy", "GB", "+447700900005"}, []string{"bought 447700900005 (GB)"}, 0},
 		{"link", []string{"-sandbox", "link", "GB", "447700900001", "--app", "my-app"}, []string{"linked 447700900001 (GB) to application my-app"}, 0},
 		{"cancel", []string{"-sandbox", "cancel", "US", "12015550101"}, []string{"cancelled 12015550101 (US)"}, 0},
-		{"buy an owned number", []string{"-sandbox", "buy", "GB", "447700900001"}, nil, 1},
-		{"cancel a number not owned", []string{"-sandbox", "cancel", "GB", "447700900050"}, nil, 1},
+		{"buy an owned number", []string{"-sandbox", "buy", "GB", "447700900001"},
+			[]string{"numbers: buy GB 447700900001 failed: ", "error-code 420", "may be yours already"}, 1},
+		{"cancel a number not owned", []string{"-sandbox", "cancel", "GB", "447700900050"},
+			[]string{"numbers: cancel GB 447700900050 failed: ", "error-code 420", "may not be yours"}, 1},
 		{"help", []string{"help"}, []string{"Usage: numbers"}, 0},
 		{"-h", []string{"-h"}, []string{"Usage: numbers"}, 0},
 	}
@@ -42,13 +44,15 @@ func TestSandboxCommands(t *testing.T) {
 			if code != tt.wantCode {
 				t.Fatalf("exit %d, want %d; stdout %q stderr %q", code, tt.wantCode, out, errOut)
 			}
-			for _, w := range tt.wantOut {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
+			// A failure is reported on stderr, saying which command failed.
+			got := out
+			if code != 0 {
+				got = errOut
 			}
-			if code == 1 && !strings.Contains(errOut, "numbers: ") {
-				t.Errorf("stderr %q does not say what failed", errOut)
+			for _, w := range tt.wantOut {
+				if !strings.Contains(got, w) {
+					t.Errorf("output lacks %q:\n%s", w, got)
+				}
 			}
 		})
 	}
