@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/voiceproxy/voiceproxy/ncco"
 )
 
 // ErrInsightUnavailable is matched (errors.Is) by an *InsightError: the
@@ -29,8 +31,12 @@ type NumberError struct {
 
 // Error describes the rejected number.
 func (e *NumberError) Error() string {
-	if e.Err == nil || e.Err == ErrInvalidNumber {
+	switch {
+	case e.Err == nil || e.Err == ErrInvalidNumber:
 		return fmt.Sprintf("proxy: participant %s: invalid phone number %q", e.Field, e.Input)
+	case errors.Is(e.Err, ncco.ErrInvalidNumber):
+		// It already names the number and says what is wrong with it.
+		return fmt.Sprintf("proxy: participant %s: %v", e.Field, e.Err)
 	}
 	return fmt.Sprintf("proxy: participant %s: invalid phone number %q: %v", e.Field, e.Input, e.Err)
 }
