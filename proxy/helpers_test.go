@@ -147,7 +147,7 @@ func (f failingStore) InteractionByExternalID(context.Context, InteractionKind, 
 func (f failingStore) AddInteractionEvent(context.Context, string, InteractionEvent) error {
 	return f.err
 }
-func (f failingStore) AddMessagePart(context.Context, MessagePart) ([]MessagePart, error) {
+func (f failingStore) AddMessagePart(context.Context, MessagePart, time.Time) ([]MessagePart, error) {
 	return nil, f.err
 }
 func (f failingStore) Touch(context.Context, string, time.Time) error { return f.err }

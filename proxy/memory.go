@@ -20,6 +20,9 @@ import (
 // grows with the number of candidates asked for and the participant's own
 // legs, not with the pool or the number of conversations.
 //
+// Complete multipart messages are consumed; the parts of an incomplete
+// one stay until its (From, To, Ref) is used again.
+//
 // ClaimNonce has no "now": a new claim of a key finds the previous claim
 // expired when the previous expiry is before the new one (callers derive
 // expiry from the signed timestamp, so a replay carries the same expiry).
@@ -920,21 +923,25 @@ func (s *memoryStore) Interactions(ctx context.Context, conversationID string) (
 	return out, nil
 }
 
-// AddMessagePart stores a part of a multipart SMS and returns all parts so
-// far.
-func (s *memoryStore) AddMessagePart(ctx context.Context, p MessagePart) ([]MessagePart, error) {
+// AddMessagePart drops stale parts of p's message, stores p unless its
+// part number is there, and returns the parts, consuming a complete set.
+func (s *memoryStore) AddMessagePart(ctx context.Context, p MessagePart, since time.Time) ([]MessagePart, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := memMsgKey{p.From, p.To, p.Ref}
-	parts := s.msgParts[k]
+	parts := slices.DeleteFunc(s.msgParts[k], func(e MessagePart) bool { return e.ReceivedAt.Before(since) })
 	i, found := slices.BinarySearchFunc(parts, p.Part, func(e MessagePart, n int) int { return cmp.Compare(e.Part, n) })
 	if !found {
 		parts = slices.Insert(parts, i, p)
-		s.msgParts[k] = parts
 	}
+	if len(parts) >= p.Total {
+		delete(s.msgParts, k)
+		return parts, nil // no longer the store's: the caller may keep it
+	}
+	s.msgParts[k] = parts
 	return slices.Clone(parts), nil
 }
 

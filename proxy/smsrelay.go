@@ -5,9 +5,18 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/voiceproxy/voiceproxy/sms"
 )
+
+// multipartMaxAge is how long the parts of a multipart SMS wait for the
+// rest: parts received longer ago are dropped as stale when another part
+// of the same (sender, proxy number, concat-ref) arrives, so an old
+// message that lost a part never merges into a new one reusing its ref.
+// Vonage delivers the parts of one message within minutes; a day is
+// generous.
+const multipartMaxAge = 24 * time.Hour
 
 // handleInboundSMS relays an SMS a participant sent to its proxy number.
 // It answers 200 whatever happens (401 only for a bad signature), since
@@ -52,7 +61,7 @@ func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
 		parts, err := s.store.AddMessagePart(ctx, MessagePart{
 			From: from, To: to, Ref: in.ConcatRef, Part: in.ConcatPart, Total: in.ConcatTotal,
 			MessageID: in.MessageID, Text: in.Text, ReceivedAt: now,
-		})
+		}, now.Add(-multipartMaxAge))
 		if err != nil {
 			s.log.ErrorContext(ctx, "proxy: store SMS part failed", "message", in.MessageID, "err", err)
 			return
@@ -66,8 +75,11 @@ func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
 			b.WriteString(p.Text)
 		}
 		text = b.String()
-		// concat-ref is only 0–255 per sender, so the first part's ID
-		// makes the key unique over time.
+		// The store hands out a complete set once, but a full
+		// redelivery after that assembles it again: this key, with
+		// AddInteraction's ErrConflict, relays it once. concat-ref is
+		// only 0–255 per sender, so the first part's ID makes the key
+		// unique over time.
 		externalID = "concat:" + from + ":" + in.ConcatRef + ":" + parts[0].MessageID
 	}
 	if !okFrom || !okTo {

@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -267,6 +269,83 @@ func TestInboundSMSSignature(t *testing.T) {
 			}
 			if got := len(sender.Sent()) == 1; got != tt.relayed {
 				t.Errorf("relayed = %v, want %v", got, tt.relayed)
+			}
+		})
+	}
+}
+
+// A sender's concat-ref is only 0–255, so it comes round again: a new
+// multipart message with a ref already used must be relayed with its own
+// text, never mistaken for a redelivery of the old message, and an old
+// message that lost a part must not merge into the new one.
+func TestInboundSMSReusedConcatRef(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		advance time.Duration // clock moves this much before the request
+		req     *http.Request
+	}
+	msg := func(ref string, ids [2]string, texts [2]string) []step {
+		return []step{
+			{req: smsGET(part(inboundParams(gbA, gbP1, ids[0], texts[0]), ref, 1, 2))},
+			{req: smsGET(part(inboundParams(gbA, gbP1, ids[1], texts[1]), ref, 2, 2))},
+		}
+	}
+	tests := []struct {
+		name  string
+		steps []step
+		want  []string // texts relayed to B, in order
+	}{
+		{
+			name: "same ref twice in sequence",
+			steps: slices.Concat(
+				msg("42", [2]string{"a1", "a2"}, [2]string{"First ", "message"}),
+				msg("42", [2]string{"b1", "b2"}, [2]string{"Second ", "message"}),
+			),
+			want: []string{"First message", "Second message"},
+		},
+		{
+			name: "full redelivery after completion relayed once",
+			steps: slices.Concat(
+				msg("42", [2]string{"a1", "a2"}, [2]string{"First ", "message"}),
+				msg("42", [2]string{"a1", "a2"}, [2]string{"First ", "message"}),
+				msg("42", [2]string{"b1", "b2"}, [2]string{"Second ", "message"}),
+			),
+			want: []string{"First message", "Second message"},
+		},
+		{
+			name: "incomplete old message, same ref more than a day later",
+			steps: []step{
+				{req: smsGET(part(inboundParams(gbA, gbP1, "a1", "Lost "), "42", 1, 2))}, // part 2 never arrives
+				{advance: 25 * time.Hour, req: smsGET(part(inboundParams(gbA, gbP1, "b2", "message"), "42", 2, 2))},
+				{advance: time.Second, req: smsGET(part(inboundParams(gbA, gbP1, "b1", "New "), "42", 1, 2))},
+			},
+			want: []string{"New message"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			sender := &fakeSMS{}
+			s, clk := newTestService(t, gbPool(gbP1), func(c *Config) {
+				c.SMS = sender
+				c.DefaultTTL = 48 * time.Hour
+			})
+			mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
+			for i, st := range tt.steps {
+				clk.Add(st.advance)
+				if w := serve(s, st.req); w.Code != http.StatusOK {
+					t.Fatalf("request %d: status %d, want 200", i, w.Code)
+				}
+			}
+			var got []string
+			for _, m := range sender.Sent() {
+				if m.To != gbB {
+					t.Errorf("sent to %s, want %s", m.To, gbB)
+				}
+				got = append(got, m.Text)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("texts relayed (-want +got):\n%s", diff)
 			}
 		})
 	}

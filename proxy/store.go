@@ -109,9 +109,22 @@ type Store interface {
 	Interactions(ctx context.Context, conversationID string) ([]Interaction, error)
 
 	// AddMessagePart stores one part of a multipart inbound SMS and returns
-	// every part stored so far for the same (From, To, Ref), ordered by
-	// Part. Storing a part that is already there changes nothing.
-	AddMessagePart(ctx context.Context, p MessagePart) ([]MessagePart, error)
+	// the parts stored for its message, (p.From, p.To, p.Ref), in one
+	// atomic step:
+	//   - First, parts of the same (From, To, Ref) received before since
+	//     are stale: they are deleted and never returned. A sender reuses
+	//     its concat-ref (0–255), so an old incomplete message must not
+	//     merge into a new one.
+	//   - A part whose Part number is already stored (and not stale) is a
+	//     redelivery: it changes nothing.
+	//   - It returns every part stored for (From, To, Ref), ordered by
+	//     Part. When they number p.Total or more (the message is
+	//     complete), they are also removed from the store (consumed), so
+	//     the ref can be reused and the complete set is handed out once: of
+	//     concurrent calls completing the same message, exactly one
+	//     receives it complete. A part arriving after that starts a new
+	//     set.
+	AddMessagePart(ctx context.Context, p MessagePart, since time.Time) ([]MessagePart, error)
 	// ClaimNonce records key until expires. ErrConflict if key was claimed
 	// before and that claim has not expired (it is then left unchanged).
 	// Used to reject replayed webhook signatures across instances.

@@ -157,12 +157,18 @@ func (s *Store) interactions(ctx context.Context, conversationID string) ([]prox
 	return ins, nil
 }
 
-// AddMessagePart stores one part of a multipart SMS and returns all parts
-// stored so far for its (From, To, Ref), ordered by Part. Writers of the
-// same message are serialised, so the last part to arrive always sees
-// every other part.
-func (s *Store) AddMessagePart(ctx context.Context, p proxy.MessagePart) ([]proxy.MessagePart, error) {
+// AddMessagePart drops the parts of p's message received before since,
+// stores p unless its part number is there, and returns the parts ordered
+// by Part, deleting them when they complete the message. It all happens in
+// one transaction, and writers of the same message are serialised
+// (PostgreSQL: an advisory lock on the message; SQLite: one writer at a
+// time), so a complete set is handed out once.
+func (s *Store) AddMessagePart(ctx context.Context, p proxy.MessagePart, since time.Time) ([]proxy.MessagePart, error) {
 	received, err := s.d.t(p.ReceivedAt)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: add message part: %w", err)
+	}
+	stale, err := s.d.t(since)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: add message part: %w", err)
 	}
@@ -173,6 +179,10 @@ func (s *Store) AddMessagePart(ctx context.Context, p proxy.MessagePart) ([]prox
 			if _, err := tx.ExecContext(ctx, s.d.lockMessage, "voiceproxy.sms:"+p.From+"|"+p.To+"|"+p.Ref); err != nil {
 				return err
 			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM vp_message_parts
+			WHERE from_number = $1 AND to_number = $2 AND ref = $3 AND received_at < $4`, p.From, p.To, p.Ref, stale); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO vp_message_parts (from_number, to_number, ref, part, total, message_id, body, received_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (from_number, to_number, ref, part) DO NOTHING`,
@@ -192,7 +202,16 @@ func (s *Store) AddMessagePart(ctx context.Context, p proxy.MessagePart) ([]prox
 			}
 			parts = append(parts, m)
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := rows.Close(); err != nil || len(parts) < p.Total {
+			return err
+		}
+		// Complete: consume the set so it is handed out once.
+		_, err = tx.ExecContext(ctx, `DELETE FROM vp_message_parts
+			WHERE from_number = $1 AND to_number = $2 AND ref = $3`, p.From, p.To, p.Ref)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: add message part %s/%s/%s#%d: %w", p.From, p.To, p.Ref, p.Part, err)

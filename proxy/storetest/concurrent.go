@@ -18,6 +18,7 @@ import (
 var concurrentTests = []test{
 	{"Allocation", concurrentAllocation},
 	{"RouteTouchEvents", concurrentRouteTouchEvents},
+	{"MessageParts", concurrentMessageParts},
 }
 
 // allocRecord is what the allocation test knows about one conversation it
@@ -374,6 +375,92 @@ func concurrentRouteTouchEvents(f *fixture) {
 	for ext, n := range wonAdd {
 		if n != 1 {
 			f.t.Errorf("AddInteraction(sms %s) succeeded %d times, want once", ext, n)
+		}
+	}
+}
+
+// concurrentMessageParts delivers the parts of several multipart messages
+// at once, in random order, one part of each twice, and then races copies
+// of the last part of one more message. Every message must be handed out
+// complete exactly once, with its own parts.
+func concurrentMessageParts(f *fixture) {
+	const (
+		msgs    = 6
+		total   = 3
+		workers = 6
+	)
+	since := at(-time.Hour)
+	part := func(ref string, n int) proxy.MessagePart {
+		return proxy.MessagePart{From: alice, To: gb1, Ref: ref, Part: n, Total: total,
+			MessageID: fmt.Sprintf("m%s-%d", ref, n), Text: fmt.Sprintf("%s.%d ", ref, n), ReceivedAt: at(time.Duration(n) * time.Second)}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var deliveries []proxy.MessagePart
+	for m := range msgs {
+		ref := fmt.Sprint(m)
+		for n := 1; n <= total; n++ {
+			deliveries = append(deliveries, part(ref, n))
+		}
+		deliveries = append(deliveries, part(ref, 1+r.IntN(total))) // a redelivery
+	}
+	r.Shuffle(len(deliveries), func(i, j int) { deliveries[i], deliveries[j] = deliveries[j], deliveries[i] })
+
+	var (
+		mu       sync.Mutex
+		complete = map[string][][]proxy.MessagePart{}
+		next     atomic.Int64
+		wg       sync.WaitGroup
+	)
+	deliver := func(p proxy.MessagePart) {
+		got, err := f.s.AddMessagePart(f.ctx, p, since)
+		if err != nil {
+			f.t.Errorf("AddMessagePart(%s part %d): %v", p.Ref, p.Part, err)
+			return
+		}
+		if len(got) >= total {
+			mu.Lock()
+			complete[p.Ref] = append(complete[p.Ref], got)
+			mu.Unlock()
+		}
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1) - 1; i < int64(len(deliveries)); i = next.Add(1) - 1 {
+				deliver(deliveries[i])
+			}
+		}()
+	}
+	wg.Wait()
+
+	// Two parts of one more message stored; copies of its last part race.
+	last := fmt.Sprint(msgs)
+	for n := 1; n < total; n++ {
+		deliver(part(last, n))
+	}
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			deliver(part(last, total))
+		}()
+	}
+	wg.Wait()
+
+	for m := range msgs + 1 {
+		ref := fmt.Sprint(m)
+		sets := complete[ref]
+		if len(sets) != 1 {
+			f.t.Errorf("message %s handed out complete %d times, want once", ref, len(sets))
+			continue
+		}
+		var want []proxy.MessagePart
+		for n := 1; n <= total; n++ {
+			want = append(want, part(ref, n))
+		}
+		if diff := cmp.Diff(want, sets[0], cmpOpts); diff != "" {
+			f.t.Errorf("message %s (-want +got):\n%s", ref, diff)
 		}
 	}
 }

@@ -156,38 +156,104 @@ var interactionTests = []test{
 	}},
 }
 
+// sinceBase is the since the message part tests pass unless they test
+// staleness: before every time they use.
+var sinceBase = at(-time.Hour)
+
+// msgPart is part n of 3 of alice's message ref to gb1, received at d.
+func msgPart(ref string, n int, text string, d time.Duration) proxy.MessagePart {
+	return proxy.MessagePart{From: alice, To: gb1, Ref: ref, Part: n, Total: 3,
+		MessageID: "m-" + text, Text: text, ReceivedAt: at(d)}
+}
+
+// addPart stores p with since and checks the parts returned.
+func (f *fixture) addPart(p proxy.MessagePart, since time.Time, want ...proxy.MessagePart) {
+	f.t.Helper()
+	got, err := f.s.AddMessagePart(f.ctx, p, since)
+	if err != nil {
+		f.t.Fatalf("AddMessagePart(%s part %d): %v", p.Ref, p.Part, err)
+	}
+	if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+		f.t.Errorf("AddMessagePart(%s part %d) (-want +got):\n%s", p.Ref, p.Part, diff)
+	}
+}
+
 var messagePartTests = []test{
 	{"Assemble", func(f *fixture) {
-		part := func(n int, text string) proxy.MessagePart {
-			return proxy.MessagePart{From: alice, To: gb1, Ref: "ref-1", Part: n, Total: 3,
-				MessageID: "m" + text, Text: text, ReceivedAt: at(time.Duration(n) * time.Second)}
-		}
-		add := func(p proxy.MessagePart, want ...proxy.MessagePart) {
-			f.t.Helper()
-			got, err := f.s.AddMessagePart(f.ctx, p)
-			if err != nil {
-				f.t.Fatal(err)
-			}
-			if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
-				f.t.Errorf("AddMessagePart(part %d) (-want +got):\n%s", p.Part, diff)
-			}
-		}
-		p1, p2, p3 := part(1, "one "), part(2, "two "), part(3, "three")
-		add(p2, p2)
-		add(p3, p2, p3)
-		dup := part(2, "changed")
-		add(dup, p2, p3) // already there: nothing changes
+		p1, p2, p3 := msgPart("ref-1", 1, "one ", time.Second), msgPart("ref-1", 2, "two ", 2*time.Second), msgPart("ref-1", 3, "three", 3*time.Second)
+		f.addPart(p2, sinceBase, p2)
+		f.addPart(p3, sinceBase, p2, p3)
+		dup := msgPart("ref-1", 2, "changed", 4*time.Second)
+		f.addPart(dup, sinceBase, p2, p3) // a redelivery: nothing changes
 		// Same ref from another sender or to another number is another message.
 		other := p1
 		other.From = bob
-		add(other, other)
+		f.addPart(other, sinceBase, other)
 		other = p1
 		other.To = gb2
-		add(other, other)
+		f.addPart(other, sinceBase, other)
 		other = p1
 		other.Ref = "ref-2"
-		add(other, other)
-		add(p1, p1, p2, p3)
+		f.addPart(other, sinceBase, other)
+		f.addPart(p1, sinceBase, p1, p2, p3)
+	}},
+	{"CompleteSetConsumed", func(f *fixture) {
+		p1, p2, p3 := msgPart("r", 1, "a", time.Second), msgPart("r", 2, "b", 2*time.Second), msgPart("r", 3, "c", 3*time.Second)
+		f.addPart(p1, sinceBase, p1)
+		f.addPart(p2, sinceBase, p1, p2)
+		f.addPart(p3, sinceBase, p1, p2, p3)
+		// Handed out once: a redelivered part now starts a new set of one.
+		f.addPart(p2, sinceBase, p2)
+		f.addPart(p2, sinceBase, p2)
+		// Parts of other messages are not consumed with it.
+		q1 := p1
+		q1.Ref = "other"
+		f.addPart(q1, sinceBase, q1)
+		f.addPart(p1, sinceBase, p1, p2)
+		f.addPart(p3, sinceBase, p1, p2, p3)
+		q2 := p2
+		q2.Ref = "other"
+		f.addPart(q2, sinceBase, q1, q2)
+	}},
+	{"ReusedRef", func(f *fixture) {
+		// A sender's concat-ref comes round again: once the first message
+		// is complete, the same ref assembles the next one, with its own
+		// parts.
+		old := []proxy.MessagePart{msgPart("7", 1, "old one ", time.Second), msgPart("7", 2, "old two ", 2*time.Second), msgPart("7", 3, "old three", 3*time.Second)}
+		f.addPart(old[0], sinceBase, old[0])
+		f.addPart(old[2], sinceBase, old[0], old[2])
+		f.addPart(old[1], sinceBase, old...)
+		neu := []proxy.MessagePart{msgPart("7", 1, "new one ", time.Minute), msgPart("7", 2, "new two ", time.Minute), msgPart("7", 3, "new three", time.Minute)}
+		f.addPart(neu[0], sinceBase, neu[0])
+		f.addPart(neu[1], sinceBase, neu[0], neu[1])
+		f.addPart(neu[2], sinceBase, neu...)
+	}},
+	{"StaleDropped", func(f *fixture) {
+		// An old message lost its part 3; a day later the sender reuses
+		// its ref. The old parts are stale and never merge into the new
+		// message.
+		o1, o2 := msgPart("9", 1, "old one ", 0), msgPart("9", 2, "old two ", time.Minute)
+		f.addPart(o1, sinceBase, o1)
+		f.addPart(o2, sinceBase, o1, o2)
+		day := 25 * time.Hour
+		since := at(day - 24*time.Hour) // after o1 and o2 were received
+		n2 := msgPart("9", 2, "new two ", day)
+		f.addPart(n2, since, n2) // o2 is stale, so this is no redelivery
+		n3 := msgPart("9", 3, "new three", day+time.Second)
+		f.addPart(n3, since, n2, n3)
+		n1 := msgPart("9", 1, "new one ", day+2*time.Second)
+		f.addPart(n1, since, n1, n2, n3)
+	}},
+	{"StaleBoundary", func(f *fixture) {
+		// Received at since is not before since: not stale.
+		p1, p2 := msgPart("b", 1, "a", time.Minute), msgPart("b", 2, "b", 2*time.Minute)
+		f.addPart(p1, sinceBase, p1)
+		f.addPart(p2, at(time.Minute), p1, p2)
+		p3 := msgPart("b", 3, "c", 3*time.Minute)
+		f.addPart(p3, at(time.Minute+time.Second), p2, p3) // now p1 is stale
+		// A stale part's number is free again: a part with it is stored.
+		p2again := msgPart("b", 2, "b again", 4*time.Minute)
+		f.addPart(p2again, at(2*time.Minute+time.Second), p2again, p3)
 	}},
 }
 
