@@ -101,13 +101,13 @@ type nonceStore struct {
 	seen map[string]time.Time
 }
 
-func (n *nonceStore) ClaimNonce(_ context.Context, key string, expires time.Time) error {
+func (n *nonceStore) ClaimNonce(_ context.Context, key string, now, expires time.Time) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.seen == nil {
 		n.seen = map[string]time.Time{}
 	}
-	if _, ok := n.seen[key]; ok {
+	if exp, ok := n.seen[key]; ok && exp.After(now) {
 		return ErrConflict
 	}
 	n.seen[key] = expires

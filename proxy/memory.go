@@ -21,14 +21,9 @@ import (
 // legs, not with the pool or the number of conversations.
 //
 // Complete multipart messages are consumed; the parts of an incomplete
-// one stay until its (From, To, Ref) is used again.
-//
-// ClaimNonce has no "now": a new claim of a key finds the previous claim
-// expired when the previous expiry is before the new one (callers derive
-// expiry from the signed timestamp, so a replay carries the same expiry).
-// Claims whose expiry has passed by the latest time the store was given
-// (CreateConversation, EndConversation, Touch, ExpireConversations) are
-// forgotten, which keeps memory bounded.
+// one stay until its (From, To, Ref) is used again. Nonce claims are
+// forgotten once expired by the now of a later ClaimNonce or
+// ExpireConversations, which keeps memory bounded.
 func NewMemoryStore() Store {
 	return &memoryStore{
 		nums:       make(map[string]*memNum),
@@ -80,7 +75,6 @@ type memoryStore struct {
 
 	nonces    map[string]time.Time
 	nonceHeap memNonceHeap
-	clock     time.Time // latest time passed to a writing method
 }
 
 // memNum is one number of the pool, or one that was removed from it but
@@ -327,13 +321,6 @@ type memExtKey struct {
 
 type memMsgKey struct{ from, to, ref string }
 
-// advance moves the store's notion of the latest known time forward.
-func (s *memoryStore) advance(t time.Time) {
-	if t.After(s.clock) {
-		s.clock = t
-	}
-}
-
 // AddNumbers adds or updates pool numbers.
 func (s *memoryStore) AddNumbers(ctx context.Context, nums ...Number) error {
 	if err := ctx.Err(); err != nil {
@@ -568,7 +555,6 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 			return fmt.Errorf("proxy: leg %s via %s is in use: %w", k.participant, k.proxy, ErrConflict)
 		}
 	}
-	s.advance(c.CreatedAt)
 
 	mc := &memConv{
 		id:      c.ID,
@@ -773,7 +759,6 @@ func (s *memoryStore) EndConversation(ctx context.Context, id string, status Sta
 	if c.status != StatusActive {
 		return c.value(), nil
 	}
-	s.advance(at)
 	if d := c.deadline(); !d.After(at) {
 		// It ended at its deadline already; record that, as the sweep would.
 		status, at = StatusExpired, d
@@ -793,7 +778,6 @@ func (s *memoryStore) Touch(ctx context.Context, id string, at time.Time) error 
 	if c == nil {
 		return fmt.Errorf("proxy: conversation %s: %w", id, ErrNotFound)
 	}
-	s.advance(at)
 	// Only a conversation still in use at "at" is extended, and only while
 	// it still owns both legs: a conversation past its deadline has ended
 	// (its legs may already be someone else's) and must not come back.
@@ -816,8 +800,7 @@ func (s *memoryStore) ExpireConversations(ctx context.Context, now time.Time, li
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.advance(now)
-	s.pruneNonces()
+	s.pruneNonces(now)
 	ids := []string{}
 	for len(s.expiry) > 0 && !s.expiry[0].deadline.After(now) && (limit <= 0 || len(ids) < limit) {
 		e := s.expiry.pop()
@@ -945,15 +928,15 @@ func (s *memoryStore) AddMessagePart(ctx context.Context, p MessagePart, since t
 	return slices.Clone(parts), nil
 }
 
-// ClaimNonce records a key until it expires.
-func (s *memoryStore) ClaimNonce(ctx context.Context, key string, expires time.Time) error {
+// ClaimNonce claims key until expires unless a claim of it is live at now.
+func (s *memoryStore) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.pruneNonces()
-	if old, ok := s.nonces[key]; ok && !old.Before(expires) {
+	s.pruneNonces(now)
+	if old, ok := s.nonces[key]; ok && old.After(now) {
 		return fmt.Errorf("proxy: nonce %q: %w", key, ErrConflict)
 	}
 	s.nonces[key] = expires
@@ -961,9 +944,9 @@ func (s *memoryStore) ClaimNonce(ctx context.Context, key string, expires time.T
 	return nil
 }
 
-// pruneNonces forgets claims whose expiry is not after the store's clock.
-func (s *memoryStore) pruneNonces() {
-	for len(s.nonceHeap) > 0 && !s.nonceHeap[0].expires.After(s.clock) {
+// pruneNonces forgets claims whose expiry is not after now.
+func (s *memoryStore) pruneNonces(now time.Time) {
+	for len(s.nonceHeap) > 0 && !s.nonceHeap[0].expires.After(now) {
 		e := s.nonceHeap.pop()
 		if exp, ok := s.nonces[e.key]; ok && exp.Equal(e.expires) {
 			delete(s.nonces, e.key)

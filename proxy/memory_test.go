@@ -63,7 +63,7 @@ func TestMemoryStoreCanceledContext(t *testing.T) {
 	checks := map[string]error{
 		"AddNumbers":  s.AddNumbers(ctx, proxy.Number{MSISDN: "1"}),
 		"Touch":       s.Touch(ctx, "c1", memBase),
-		"ClaimNonce":  s.ClaimNonce(ctx, "k", memBase),
+		"ClaimNonce":  s.ClaimNonce(ctx, "k", memBase, memBase),
 		"Route":       errOnly(s.Route(ctx, "1", "2", memBase)),
 		"Candidates":  errOnly(s.Candidates(ctx, proxy.CandidateQuery{})),
 		"Expire":      errOnly(s.ExpireConversations(ctx, memBase, 0)),
@@ -77,30 +77,6 @@ func TestMemoryStoreCanceledContext(t *testing.T) {
 }
 
 func errOnly[T any](_ T, err error) error { return err }
-
-// The memory store forgets nonce claims once it has been given a time
-// after their expiry, so memory stays bounded by the claims still live.
-func TestMemoryStoreForgetsExpiredNonces(t *testing.T) {
-	t.Parallel()
-	ctx := t.Context()
-	s := proxy.NewMemoryStore()
-	exp := memBase.Add(5 * time.Minute)
-	if err := s.ClaimNonce(ctx, "k", exp); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.ExpireConversations(ctx, exp.Add(-time.Second), 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ClaimNonce(ctx, "k", exp); !errors.Is(err, proxy.ErrConflict) {
-		t.Fatalf("ClaimNonce before expiry: %v, want ErrConflict", err)
-	}
-	if _, err := s.ExpireConversations(ctx, exp, 0); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.ClaimNonce(ctx, "k", exp); err != nil {
-		t.Fatalf("ClaimNonce of a forgotten claim: %v", err)
-	}
-}
 
 // Touch must not extend a conversation whose leg was taken by a newer one,
 // even when the touch carries a time at which it was still in use (a late

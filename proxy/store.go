@@ -125,10 +125,13 @@ type Store interface {
 	//     receives it complete. A part arriving after that starts a new
 	//     set.
 	AddMessagePart(ctx context.Context, p MessagePart, since time.Time) ([]MessagePart, error)
-	// ClaimNonce records key until expires. ErrConflict if key was claimed
-	// before and that claim has not expired (it is then left unchanged).
-	// Used to reject replayed webhook signatures across instances.
-	ClaimNonce(ctx context.Context, key string, expires time.Time) error
+	// ClaimNonce claims key until expires, as of now. ErrConflict if key
+	// was claimed before and that claim's expiry is after now (it is then
+	// left unchanged); otherwise the claim is recorded, or recorded again,
+	// until expires. Stores may forget claims whose expiry is not after
+	// now (or after the now of ExpireConversations). Used to reject
+	// replayed webhook signatures across instances.
+	ClaimNonce(ctx context.Context, key string, now, expires time.Time) error
 }
 
 // CandidateQuery selects and orders allocation candidates for one

@@ -65,7 +65,7 @@ func verifyVoiceJWT(ctx context.Context, r *http.Request, body []byte, secret, a
 		return fmt.Errorf("%w: no jti claim", ErrUnauthorized)
 	}
 	// Remember the jti as long as its token could still pass the iat check.
-	if err := store.ClaimNonce(ctx, "voice-jwt:"+c.ID, c.IssuedAt.Time.Add(tolerance+time.Second)); err != nil {
+	if err := store.ClaimNonce(ctx, "voice-jwt:"+c.ID, now, c.IssuedAt.Time.Add(tolerance+time.Second)); err != nil {
 		if errors.Is(err, ErrConflict) {
 			return fmt.Errorf("%w: jti replayed", ErrUnauthorized)
 		}

@@ -219,20 +219,21 @@ func (s *Store) AddMessagePart(ctx context.Context, p proxy.MessagePart, since t
 	return parts, nil
 }
 
-// ClaimNonce records key until expires. ErrConflict if key is already
-// claimed with an expiry not before expires. The contract gives no "now":
-// as with the memory store, a previous claim counts as expired when its
-// expiry is before the new one (a replayed signature carries the same
-// timestamp, hence the same expiry). ExpireConversations forgets claims
-// that expired by its now.
-func (s *Store) ClaimNonce(ctx context.Context, key string, expires time.Time) error {
+// ClaimNonce claims key until expires. ErrConflict if a claim of key
+// expires after now; an expired claim is replaced. ExpireConversations
+// deletes claims that expired by its now.
+func (s *Store) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+	n, err := s.d.t(now)
+	if err != nil {
+		return fmt.Errorf("sqlstore: claim nonce: %w", err)
+	}
 	exp, err := s.d.t(expires)
 	if err != nil {
 		return fmt.Errorf("sqlstore: claim nonce: %w", err)
 	}
 	res, err := s.w.ExecContext(ctx, `INSERT INTO vp_nonces (key, expires_at) VALUES ($1, $2)
 		ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
-		WHERE vp_nonces.expires_at < excluded.expires_at`, key, exp)
+		WHERE vp_nonces.expires_at <= $3`, key, exp, n)
 	if err != nil {
 		return fmt.Errorf("sqlstore: claim nonce: %w", err)
 	}

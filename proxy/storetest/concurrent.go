@@ -315,7 +315,7 @@ func concurrentRouteTouchEvents(f *fixture) {
 					mu.Unlock()
 				case 3:
 					key := fmt.Sprintf("nonce-%d", op%10)
-					err := f.s.ClaimNonce(f.ctx, key, at(2*time.Hour)) // after every time used here
+					err := f.s.ClaimNonce(f.ctx, key, at(time.Minute), at(2*time.Hour))
 					if err != nil && !errors.Is(err, proxy.ErrConflict) {
 						f.t.Errorf("ClaimNonce: %v", err)
 					}

@@ -28,8 +28,4 @@
 //   - CreateConversation whose two legs are the same pair is ErrConflict.
 //   - AddInteraction to a conversation that does not exist is ErrNotFound;
 //     a duplicate interaction ID is ErrConflict.
-//   - ClaimNonce has no "now": an earlier claim of the key counts as
-//     expired for a new claim whose expiry is later than its own, and
-//     conflicts otherwise. Callers derive the expiry from the signed
-//     timestamp, so a replay carries the same expiry and conflicts.
 package storetest

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -257,31 +258,58 @@ var messagePartTests = []test{
 	}},
 }
 
+// claim claims key at now until expires and wants no error.
+func (f *fixture) claim(key string, now, expires time.Time) {
+	f.t.Helper()
+	if err := f.s.ClaimNonce(f.ctx, key, now, expires); err != nil {
+		f.t.Errorf("ClaimNonce(%s) at %s until %s: %v", key, now.Sub(base), expires.Sub(base), err)
+	}
+}
+
+// replay claims key at now until expires and wants ErrConflict.
+func (f *fixture) replay(key string, now, expires time.Time) {
+	f.t.Helper()
+	err := f.s.ClaimNonce(f.ctx, key, now, expires)
+	f.wantConflict(fmt.Sprintf("ClaimNonce(%s) at %s until %s", key, now.Sub(base), expires.Sub(base)), err)
+}
+
 var nonceTests = []test{
 	{"Claim", func(f *fixture) {
 		exp := at(5 * time.Minute)
-		if err := f.s.ClaimNonce(f.ctx, "k1", exp); err != nil {
-			f.t.Fatalf("ClaimNonce(k1): %v", err)
-		}
-		f.wantConflict("ClaimNonce(k1) again", f.s.ClaimNonce(f.ctx, "k1", exp))
-		f.wantConflict("ClaimNonce(k1) with an earlier expiry", f.s.ClaimNonce(f.ctx, "k1", at(time.Minute)))
-		f.wantConflict("ClaimNonce(k1) after that", f.s.ClaimNonce(f.ctx, "k1", exp)) // left unchanged
-		if err := f.s.ClaimNonce(f.ctx, "k2", exp); err != nil {
-			f.t.Errorf("ClaimNonce(k2): %v", err)
-		}
+		f.claim("k1", base, exp)
+		f.replay("k1", base, exp)
+		f.replay("k1", at(time.Minute), at(time.Hour))               // a later expiry does not help
+		f.replay("k1", exp.Add(-time.Second), exp.Add(-time.Second)) // nor an earlier one
+		f.claim("k2", at(time.Minute), exp)                          // other keys are free
 	}},
-	{"Expiry", func(f *fixture) {
-		// Contract reading: ClaimNonce has no "now", so whether the earlier
-		// claim "has expired" is judged against the new claim's expiry: a
-		// claim expiring later than the earlier one finds it expired.
-		// (Callers derive the expiry from the signed timestamp, so a
-		// replay carries the same expiry and conflicts.)
-		if err := f.s.ClaimNonce(f.ctx, "k1", at(5*time.Minute)); err != nil {
+	{"ReplayAfterExpiry", func(f *fixture) {
+		f.claim("k1", base, at(5*time.Minute))
+		f.replay("k1", at(4*time.Minute), at(9*time.Minute))
+		// The conflicting claim left the first one unchanged: it ends at
+		// 5m, not 9m. Expiring at now counts as expired.
+		f.claim("k1", at(5*time.Minute), at(10*time.Minute))
+		f.replay("k1", at(6*time.Minute), at(10*time.Minute))
+		f.claim("k1", at(time.Hour), at(time.Hour+5*time.Minute))
+	}},
+	{"Pruning", func(f *fixture) {
+		// Whatever a store prunes as time goes by, live claims stay and
+		// expired ones are free.
+		for i := range 10 {
+			f.claim(fmt.Sprintf("k%d", i), at(time.Duration(i)*time.Minute), at(time.Duration(i+5)*time.Minute))
+		}
+		now := at(12 * time.Minute) // k0..k7 expired, k8 and k9 live
+		f.claim("other", now, now.Add(5*time.Minute))
+		if _, err := f.s.ExpireConversations(f.ctx, now, 0); err != nil {
 			f.t.Fatal(err)
 		}
-		if err := f.s.ClaimNonce(f.ctx, "k1", at(15*time.Minute)); err != nil {
-			f.t.Errorf("ClaimNonce(k1) after the first claim expired: %v", err)
+		for i := range 10 {
+			key := fmt.Sprintf("k%d", i)
+			if i < 8 {
+				f.claim(key, now, now.Add(5*time.Minute))
+			} else {
+				f.replay(key, now, now.Add(5*time.Minute))
+			}
 		}
-		f.wantConflict("ClaimNonce(k1) within the new claim", f.s.ClaimNonce(f.ctx, "k1", at(15*time.Minute)))
+		f.replay("other", now, now.Add(5*time.Minute))
 	}},
 }
