@@ -171,6 +171,7 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
 	if c.Mode == ModeSMS {
 		s.log.InfoContext(ctx, "proxy: call refused: conversation is SMS only", "conversation", c.ID)
 		writeJSON(w, s.fallbackJSON)
+		s.recordBlockedCall(ctx, c, from, to, &p, "conversation is SMS only", now)
 		return
 	}
 	sender := 0
@@ -181,6 +182,7 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
 		if err := s.cfg.Intercept(ctx, Inbound{Kind: KindCall, Conversation: c, Sender: sender}); err != nil {
 			s.log.InfoContext(ctx, "proxy: call blocked by Intercept", "conversation", c.ID, "reason", err)
 			writeJSON(w, s.fallbackJSON)
+			s.recordBlockedCall(ctx, c, from, to, &p, "Intercept: "+err.Error(), now)
 			return
 		}
 	}
@@ -228,6 +230,31 @@ func (s *Service) recordCall(ctx context.Context, c Conversation, from, to, exte
 		}
 	}
 	s.touch(ctx, c, now)
+}
+
+// recordBlockedCall records a call that routed to a conversation but was
+// refused (SMS-only conversation, Intercept veto) as an interaction with a
+// "blocked" event, so the audit trail shows the attempt, and the call's
+// own event webhooks, which would otherwise create an ordinary call
+// interaction from the route, add to it instead.
+func (s *Service) recordBlockedCall(ctx context.Context, c Conversation, from, to string, p *callParams, reason string, now time.Time) {
+	ext := string(p.ConversationUUID)
+	if ext == "" {
+		return
+	}
+	in := Interaction{ID: newID(now), ConversationID: c.ID, Kind: KindCall, ExternalID: ext, From: from, To: to, CreatedAt: now}
+	err := s.store.AddInteraction(ctx, in)
+	if errors.Is(err, ErrConflict) { // a redelivered answer webhook
+		in, err = s.store.InteractionByExternalID(ctx, KindCall, ext)
+	}
+	if err == nil {
+		err = s.store.AddInteractionEvent(ctx, in.ID, InteractionEvent{Leg: string(p.UUID), Status: EventBlocked, At: now, Detail: reason})
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "proxy: record blocked call failed", "conversation", c.ID, "err", err)
+		return
+	}
+	s.interactionChanged(ctx, in)
 }
 
 // touch extends an idle deadline. Conversations without one are not

@@ -113,9 +113,11 @@ func (s *Service) interactionForEvent(ctx context.Context, p *callParams, ext st
 
 // Summary is an interaction's outcome so far, derived from its events.
 type Summary struct {
-	// Status is "completed" once any leg completed (it is terminal, so
-	// late or out-of-order events do not undo it); otherwise the status of
-	// the latest event by time; "" when there are no events.
+	// Status is "blocked" when the call or SMS was refused (an Intercept
+	// veto, a conversation of the other mode); else "completed" once any
+	// leg completed (both are terminal, so late or out-of-order events do
+	// not undo them); otherwise the status of the latest event by time;
+	// "" when there are no events.
 	Status string
 	// Duration is the longest completed leg, in seconds.
 	Duration int
@@ -126,21 +128,35 @@ type Summary struct {
 	At time.Time
 }
 
+// EventBlocked is the status of the event the Service records when it
+// refuses a call or SMS that routed to a conversation: an Intercept veto,
+// or a conversation whose mode does not carry it.
+const EventBlocked = "blocked"
+
 // Summarize derives an interaction's current status, duration and price
 // from its events, tolerating duplicates and any arrival order.
 func Summarize(in Interaction) Summary {
 	evs := append([]InteractionEvent(nil), in.Events...)
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].At.Before(evs[j].At) })
+	// Terminal statuses outrank the rest, and the first of the highest
+	// rank stands; among the others the latest wins.
+	rank := func(status string) int {
+		switch status {
+		case EventBlocked:
+			return 2
+		case "completed":
+			return 1
+		}
+		return 0
+	}
 	var sum Summary
 	var price float64
-	prices, completed := 0, false
+	prices := 0
 	for _, ev := range evs {
 		if ev.Status == "completed" {
-			if !completed {
-				sum.Status, sum.At, completed = ev.Status, ev.At, true
-			}
 			sum.Duration = max(sum.Duration, ev.Duration)
-		} else if !completed {
+		}
+		if r, cur := rank(ev.Status), rank(sum.Status); r > cur || (r == 0 && cur == 0) {
 			sum.Status, sum.At = ev.Status, ev.At
 		}
 		if ev.Price != "" {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -45,6 +46,8 @@ func TestEvents(t *testing.T) {
 	tests := []struct {
 		name        string
 		answerFirst bool
+		edit        func(*Config)
+		mode        Mode
 		events      []map[string]any
 		want        []InteractionEvent
 		summary     Summary
@@ -96,6 +99,33 @@ func TestEvents(t *testing.T) {
 			summary:     Summary{Status: "timeout", At: at(60)},
 		},
 		{
+			name:        "vetoed call: blocked at answer, stays blocked",
+			answerFirst: true,
+			edit: func(c *Config) {
+				c.Intercept = func(context.Context, Inbound) error { return errors.New("order on hold") }
+			},
+			events: []map[string]any{
+				inbound("started", 0), inbound("answered", 1), inbound("completed", 6, "duration", "5", "price", "0.00050000"),
+			},
+			want: []InteractionEvent{
+				{Leg: "leg-in", Status: EventBlocked, At: at(0), Detail: "Intercept: order on hold"},
+				{Leg: "leg-in", Status: "started", At: at(0)}, {Leg: "leg-in", Status: "answered", At: at(1)},
+				{Leg: "leg-in", Status: "completed", At: at(6), Duration: 5, Price: "0.00050000"},
+			},
+			summary: Summary{Status: EventBlocked, Duration: 5, Price: "0.00050000", At: at(0)},
+		},
+		{
+			name:        "call to an SMS-only conversation: blocked",
+			answerFirst: true,
+			mode:        ModeSMS,
+			events:      []map[string]any{inbound("completed", 4, "duration", "3")},
+			want: []InteractionEvent{
+				{Leg: "leg-in", Status: EventBlocked, At: at(0), Detail: "conversation is SMS only"},
+				{Leg: "leg-in", Status: "completed", At: at(4), Duration: 3},
+			},
+			summary: Summary{Status: EventBlocked, Duration: 3, At: at(0)},
+		},
+		{
 			name:        "recording and non-status events",
 			answerFirst: true,
 			events: []map[string]any{
@@ -109,8 +139,8 @@ func TestEvents(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, _ := newTestService(t, gbPool(gbP1), nil)
-			c := mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
+			s, _ := newTestService(t, gbPool(gbP1), tt.edit)
+			c := mustCreate(t, s, CreateRequest{A: gbA, B: gbB, Mode: tt.mode})
 			if tt.answerFirst {
 				r := answerGET("/answer", gbA, gbP1, "leg-in")
 				r.URL.RawQuery = strings.Replace(r.URL.RawQuery, "CON-leg-in", "CON-1", 1)

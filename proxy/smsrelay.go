@@ -131,12 +131,12 @@ func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
 func (s *Service) deliver(ctx context.Context, c Conversation, sender int, text string) InteractionEvent {
 	if c.Mode == ModeVoice {
 		s.log.InfoContext(ctx, "proxy: SMS blocked: conversation is voice only", "conversation", c.ID)
-		return InteractionEvent{Status: "blocked", Detail: "conversation is voice only"}
+		return InteractionEvent{Status: EventBlocked, Detail: "conversation is voice only"}
 	}
 	if s.cfg.Intercept != nil {
 		if err := s.cfg.Intercept(ctx, Inbound{Kind: KindSMS, Conversation: c, Sender: sender, Text: text}); err != nil {
 			s.log.InfoContext(ctx, "proxy: SMS blocked by Intercept", "conversation", c.ID, "reason", err)
-			return InteractionEvent{Status: "blocked", Detail: err.Error()}
+			return InteractionEvent{Status: EventBlocked, Detail: err.Error()}
 		}
 	}
 	if s.cfg.SMS == nil {
