@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver for the PostgreSQL schema setup
 
 	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
 )
@@ -155,15 +158,62 @@ func walkthrough(t *testing.T) []curlCmd {
 // demo in sandbox mode and checks what each step shows.
 func TestREADMEWalkthrough(t *testing.T) {
 	t.Parallel()
-	for _, db := range []string{":memory:", "sqlite"} {
+	for _, db := range []string{":memory:", "sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			if db == "sqlite" {
+			switch db {
+			case "sqlite":
 				db = filepath.Join(t.TempDir(), "demo.db")
+			case "postgres":
+				db = postgresDSN(t)
 			}
 			runWalkthrough(t, newTestApp(t, db, nil))
 		})
 	}
+}
+
+// postgresDSN returns a DSN for a fresh schema, dropped after the test, on
+// the server VOICEPROXY_TEST_POSTGRES names (the -db postgres:// path of
+// the demo). Without it the test is skipped, or fails under CI=true, as
+// the proxy/sqlstore tests are.
+func postgresDSN(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("VOICEPROXY_TEST_POSTGRES")
+	if base == "" {
+		msg := "set VOICEPROXY_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the demo on PostgreSQL"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	db, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	schema := fmt.Sprintf("demo_test_%d_%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema: %v", err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", base)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
+			t.Errorf("drop schema: %v", err)
+		}
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
 
 func runWalkthrough(t *testing.T, srv *httptest.Server) {
