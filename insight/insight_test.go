@@ -5,10 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/jarcoal/httpmock"
 
 	"github.com/voiceproxy/voiceproxy/insight"
+	"github.com/voiceproxy/voiceproxy/internal/mocktest"
 )
 
 const (
@@ -26,56 +24,12 @@ const (
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "insight", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(mocktest.Fixture(t, "insight", name))
 }
-
-// recorder captures every request a responder answers.
-type recorder struct {
-	mu   sync.Mutex
-	reqs []*http.Request
-}
-
-func (r *recorder) wrap(resp httpmock.Responder) httpmock.Responder {
-	return func(req *http.Request) (*http.Response, error) {
-		r.mu.Lock()
-		r.reqs = append(r.reqs, req)
-		r.mu.Unlock()
-		return resp(req)
-	}
-}
-
-func (r *recorder) last(t *testing.T) *http.Request {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.reqs) == 0 {
-		t.Fatal("no request recorded")
-	}
-	return r.reqs[len(r.reqs)-1]
-}
-
-// sequence answers with rs in order, repeating the last.
-func sequence(rs ...httpmock.Responder) httpmock.Responder {
-	var mu sync.Mutex
-	n := 0
-	return func(req *http.Request) (*http.Response, error) {
-		mu.Lock()
-		i := min(n, len(rs)-1)
-		n++
-		mu.Unlock()
-		return rs[i](req)
-	}
-}
-
-func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 func newClient(t *testing.T, mt *httpmock.MockTransport, opts ...insight.Option) *insight.Client {
 	t.Helper()
-	opts = append([]insight.Option{insight.WithHTTPClient(&http.Client{Transport: mt}), insight.WithSleep(noSleep)}, opts...)
+	opts = append([]insight.Option{insight.WithHTTPClient(&http.Client{Transport: mt}), insight.WithSleep(mocktest.NoSleep)}, opts...)
 	c, err := insight.NewClient(key, secret, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +167,8 @@ func TestLookups(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mt := httpmock.NewMockTransport()
-			rec := &recorder{}
-			mt.RegisterResponder(http.MethodGet, base+tt.path, rec.wrap(httpmock.NewStringResponder(200, fixture(t, tt.fixture))))
+			rec := &mocktest.Recorder{}
+			mt.RegisterResponder(http.MethodGet, base+tt.path, rec.Wrap(httpmock.NewStringResponder(200, fixture(t, tt.fixture))))
 			got, err := tt.call(context.Background(), newClient(t, mt))
 			if err != nil {
 				t.Fatalf("err = %v", err)
@@ -222,15 +176,15 @@ func TestLookups(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("response (-want +got):\n%s", diff)
 			}
-			req := rec.last(t)
-			if req.Method != http.MethodGet || req.URL.Path != tt.path {
-				t.Errorf("request = %s %s, want GET %s", req.Method, req.URL.Path, tt.path)
+			req := rec.Last(t)
+			if req.Method != http.MethodGet || req.Path != tt.path {
+				t.Errorf("request = %s %s, want GET %s", req.Method, req.Path, tt.path)
 			}
 			wantQuery := url.Values{"api_key": {key}, "api_secret": {secret}}
 			for k, v := range tt.wantQuery {
 				wantQuery[k] = v
 			}
-			if diff := cmp.Diff(wantQuery, req.URL.Query()); diff != "" {
+			if diff := cmp.Diff(wantQuery, req.Query); diff != "" {
 				t.Errorf("query (-want +got):\n%s", diff)
 			}
 			if ua := req.Header.Get("User-Agent"); !strings.HasPrefix(ua, "voiceproxy-go/") {
@@ -314,9 +268,7 @@ func TestPartialLookup(t *testing.T) {
 	if res.Status != 43 || res.InternationalFormatNumber != "447700900002" || res.LookupOutcome != 2 || res.CurrentCarrier == nil {
 		t.Errorf("partial response = %+v", res)
 	}
-	if n := mt.GetTotalCallCount(); n != 1 {
-		t.Errorf("calls = %d, want 1", n)
-	}
+	mocktest.WantCalls(t, mt, 1)
 }
 
 func TestRetries(t *testing.T) {
@@ -349,7 +301,7 @@ func TestRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mt := httpmock.NewMockTransport()
-			mt.RegisterResponder(http.MethodGet, base+"/ni/basic/json", sequence(tt.responses...))
+			mt.RegisterResponder(http.MethodGet, base+"/ni/basic/json", mocktest.Sequence(tt.responses...))
 			res, err := newClient(t, mt, insight.WithMaxRetries(2)).Basic(context.Background(), insight.Request{Number: "447700900000"})
 			if tt.wantErr == nil {
 				if err != nil || res.InternationalFormatNumber != "447700900000" {
@@ -367,9 +319,7 @@ func TestRetries(t *testing.T) {
 					t.Errorf("secret in %q", err)
 				}
 			}
-			if n := mt.GetTotalCallCount(); n != tt.wantCalls {
-				t.Errorf("calls = %d, want %d", n, tt.wantCalls)
-			}
+			mocktest.WantCalls(t, mt, tt.wantCalls)
 		})
 	}
 }
@@ -380,14 +330,8 @@ func TestContextCancelledMidBackoff(t *testing.T) {
 	defer cancel()
 	mt := httpmock.NewMockTransport()
 	mt.RegisterResponder(http.MethodGet, base+"/ni/basic/json", httpmock.NewStringResponder(200, `{"status":1}`))
-	var slept int
-	sleep := func(ctx context.Context, d time.Duration) error {
-		slept++
-		cancel() // the caller gives up while the client waits
-		<-ctx.Done()
-		return ctx.Err()
-	}
-	c, err := insight.NewClient(key, secret, insight.WithHTTPClient(&http.Client{Transport: mt}), insight.WithSleep(sleep))
+	sleep := &mocktest.Sleeper{Cancel: cancel} // the caller gives up while the client waits
+	c, err := insight.NewClient(key, secret, insight.WithHTTPClient(&http.Client{Transport: mt}), insight.WithSleep(sleep.Sleep))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,8 +339,8 @@ func TestContextCancelledMidBackoff(t *testing.T) {
 	if err != context.Canceled || res != nil {
 		t.Fatalf("got %v, %#v; want nil, context.Canceled itself", res, err)
 	}
-	if slept != 1 || mt.GetTotalCallCount() != 1 {
-		t.Errorf("slept %d times, %d calls; want 1 and 1", slept, mt.GetTotalCallCount())
+	if sleep.Count() != 1 || mt.GetTotalCallCount() != 1 {
+		t.Errorf("slept %d times, %d calls; want 1 and 1", sleep.Count(), mt.GetTotalCallCount())
 	}
 }
 
@@ -443,9 +387,7 @@ func TestInputValidation(t *testing.T) {
 			if !errors.Is(err, insight.ErrInvalidRequest) {
 				t.Fatalf("err = %v, want ErrInvalidRequest", err)
 			}
-			if n := mt.GetTotalCallCount(); n != 0 {
-				t.Errorf("calls = %d, want 0", n)
-			}
+			mocktest.WantCalls(t, mt, 0)
 		})
 	}
 }

@@ -5,12 +5,9 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/jarcoal/httpmock"
 
+	"github.com/voiceproxy/voiceproxy/internal/mocktest"
 	"github.com/voiceproxy/voiceproxy/numbers"
 )
 
@@ -31,11 +29,7 @@ const (
 
 func fixture(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "numbers", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return string(mocktest.Fixture(t, "numbers", name))
 }
 
 // seen is one request as the server saw it.
@@ -47,50 +41,18 @@ type seen struct {
 	Auth   string
 }
 
-type recorder struct {
-	mu   sync.Mutex
-	reqs []seen
-}
-
-func (r *recorder) wrap(resp httpmock.Responder) httpmock.Responder {
-	return func(req *http.Request) (*http.Response, error) {
-		s := seen{Method: req.Method, Path: req.URL.Path, Query: req.URL.Query(), Auth: req.Header.Get("Authorization")}
-		if req.Body != nil {
-			b, _ := io.ReadAll(req.Body)
-			if len(b) > 0 {
-				s.Form, _ = url.ParseQuery(string(b))
-			}
-		}
-		r.mu.Lock()
-		r.reqs = append(r.reqs, s)
-		r.mu.Unlock()
-		return resp(req)
+// seenBy returns the requests rec recorded as these tests compare them.
+func seenBy(rec *mocktest.Recorder) []seen {
+	var out []seen
+	for _, r := range rec.Requests() {
+		out = append(out, seen{Method: r.Method, Path: r.Path, Query: r.Query, Form: r.Form, Auth: r.Header.Get("Authorization")})
 	}
+	return out
 }
-
-func (r *recorder) all() []seen {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]seen(nil), r.reqs...)
-}
-
-func sequence(rs ...httpmock.Responder) httpmock.Responder {
-	var mu sync.Mutex
-	n := 0
-	return func(req *http.Request) (*http.Response, error) {
-		mu.Lock()
-		i := min(n, len(rs)-1)
-		n++
-		mu.Unlock()
-		return rs[i](req)
-	}
-}
-
-func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 
 func newClient(t *testing.T, mt *httpmock.MockTransport, opts ...numbers.Option) *numbers.Client {
 	t.Helper()
-	opts = append([]numbers.Option{numbers.WithHTTPClient(&http.Client{Transport: mt}), numbers.WithSleep(noSleep)}, opts...)
+	opts = append([]numbers.Option{numbers.WithHTTPClient(&http.Client{Transport: mt}), numbers.WithSleep(mocktest.NoSleep)}, opts...)
 	c, err := numbers.NewClient(key, secret, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -241,8 +203,8 @@ func TestRequests(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mt := httpmock.NewMockTransport()
-			rec := &recorder{}
-			mt.RegisterResponder(tt.method, base+tt.path, rec.wrap(httpmock.NewStringResponder(200, fixture(t, tt.fixture))))
+			rec := &mocktest.Recorder{}
+			mt.RegisterResponder(tt.method, base+tt.path, rec.Wrap(httpmock.NewStringResponder(200, fixture(t, tt.fixture))))
 			out, err := tt.call(context.Background(), newClient(t, mt))
 			if err != nil {
 				t.Fatalf("err = %v", err)
@@ -250,7 +212,7 @@ func TestRequests(t *testing.T) {
 			if diff := cmp.Diff(tt.wantOut, out); tt.wantOut != nil && diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]seen{tt.want}, rec.all()); diff != "" {
+			if diff := cmp.Diff([]seen{tt.want}, seenBy(rec)); diff != "" {
 				t.Errorf("requests (-want +got):\n%s", diff)
 			}
 		})
@@ -260,15 +222,15 @@ func TestRequests(t *testing.T) {
 func TestBasicAuth(t *testing.T) {
 	t.Parallel()
 	mt := httpmock.NewMockTransport()
-	rec := &recorder{}
-	mt.RegisterResponder(http.MethodPost, base+"/number/buy", rec.wrap(httpmock.NewStringResponder(200, fixture(t, "success.json"))))
+	rec := &mocktest.Recorder{}
+	mt.RegisterResponder(http.MethodPost, base+"/number/buy", rec.Wrap(httpmock.NewStringResponder(200, fixture(t, "success.json"))))
 	if err := newClient(t, mt, numbers.WithBasicAuth()).Buy(context.Background(), "GB", "447700900000"); err != nil {
 		t.Fatal(err)
 	}
 	want := []seen{{Method: "POST", Path: "/number/buy", Query: url.Values{},
 		Form: url.Values{"country": {"GB"}, "msisdn": {"447700900000"}},
 		Auth: "Basic " + base64.StdEncoding.EncodeToString([]byte(key+":"+secret))}}
-	if diff := cmp.Diff(want, rec.all()); diff != "" {
+	if diff := cmp.Diff(want, seenBy(rec)); diff != "" {
 		t.Errorf("requests (-want +got):\n%s", diff)
 	}
 }
@@ -333,9 +295,7 @@ func TestErrors(t *testing.T) {
 						t.Errorf("errors.Is(err, %v) = %v, want %v", s, got, want)
 					}
 				}
-				if n := mt.GetTotalCallCount(); n != 1 {
-					t.Errorf("calls = %d, want 1", n)
-				}
+				mocktest.WantCalls(t, mt, 1)
 				if strings.Contains(err.Error(), secret) {
 					t.Errorf("secret in %q", err)
 				}
@@ -386,7 +346,7 @@ func TestRetries(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mt := httpmock.NewMockTransport()
-			mt.RegisterResponder(tt.method, base+tt.path, sequence(tt.responses...))
+			mt.RegisterResponder(tt.method, base+tt.path, mocktest.Sequence(tt.responses...))
 			err := tt.call(context.Background(), newClient(t, mt, numbers.WithMaxRetries(2)))
 			switch {
 			case tt.wantCalls == 1 && tt.wantErr == nil:
@@ -403,9 +363,7 @@ func TestRetries(t *testing.T) {
 					t.Fatalf("err = %v, want %v", err, tt.wantErr)
 				}
 			}
-			if n := mt.GetTotalCallCount(); n != tt.wantCalls {
-				t.Errorf("calls = %d, want %d", n, tt.wantCalls)
-			}
+			mocktest.WantCalls(t, mt, tt.wantCalls)
 		})
 	}
 }
@@ -419,14 +377,8 @@ func TestContextCancelledMidBackoff(t *testing.T) {
 			defer cancel()
 			mt := httpmock.NewMockTransport()
 			mt.RegisterNoResponder(httpmock.NewStringResponder(429, `{"error-code":"429","error-code-label":"throttled"}`))
-			slept := 0
-			sleep := func(ctx context.Context, _ time.Duration) error {
-				slept++
-				cancel()
-				<-ctx.Done()
-				return ctx.Err()
-			}
-			c, err := numbers.NewClient(key, secret, numbers.WithHTTPClient(&http.Client{Transport: mt}), numbers.WithSleep(sleep))
+			sleep := &mocktest.Sleeper{Cancel: cancel}
+			c, err := numbers.NewClient(key, secret, numbers.WithHTTPClient(&http.Client{Transport: mt}), numbers.WithSleep(sleep.Sleep))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -438,8 +390,8 @@ func TestContextCancelledMidBackoff(t *testing.T) {
 			if err != context.Canceled {
 				t.Fatalf("err = %#v, want context.Canceled itself", err)
 			}
-			if slept != 1 || mt.GetTotalCallCount() != 1 {
-				t.Errorf("slept %d, calls %d; want 1 and 1", slept, mt.GetTotalCallCount())
+			if sleep.Count() != 1 || mt.GetTotalCallCount() != 1 {
+				t.Errorf("slept %d, calls %d; want 1 and 1", sleep.Count(), mt.GetTotalCallCount())
 			}
 		})
 	}
@@ -517,9 +469,7 @@ func TestListAll(t *testing.T) {
 					t.Fatalf("number %d = %s, want %s", i, n.MSISDN, owned(i).MSISDN)
 				}
 			}
-			if n := mt.GetTotalCallCount(); n != tt.wantCalls {
-				t.Errorf("calls = %d, want %d", n, tt.wantCalls)
-			}
+			mocktest.WantCalls(t, mt, tt.wantCalls)
 		})
 	}
 }
@@ -527,14 +477,14 @@ func TestListAll(t *testing.T) {
 func TestListAllPassesFilters(t *testing.T) {
 	t.Parallel()
 	mt := httpmock.NewMockTransport()
-	rec := &recorder{}
-	mt.RegisterResponder(http.MethodGet, base+"/account/numbers", rec.wrap(pager(3, slice(3))))
+	rec := &mocktest.Recorder{}
+	mt.RegisterResponder(http.MethodGet, base+"/account/numbers", rec.Wrap(pager(3, slice(3))))
 	_, err := newClient(t, mt).ListAll(context.Background(), numbers.ListOptions{ApplicationID: "app-1", Country: "GB", Size: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []url.Values
-	for _, s := range rec.all() {
+	for _, s := range seenBy(rec) {
 		got = append(got, s.Query)
 	}
 	want := []url.Values{
@@ -549,7 +499,7 @@ func TestListAllPassesFilters(t *testing.T) {
 func TestListAllError(t *testing.T) {
 	t.Parallel()
 	mt := httpmock.NewMockTransport()
-	mt.RegisterResponder(http.MethodGet, base+"/account/numbers", sequence(
+	mt.RegisterResponder(http.MethodGet, base+"/account/numbers", mocktest.Sequence(
 		pager(30, slice(30)),
 		httpmock.NewStringResponder(401, fixture(t, "unauthorized.json"))))
 	got, err := newClient(t, mt).ListAll(context.Background(), numbers.ListOptions{Size: 10})
@@ -612,9 +562,7 @@ func TestInputValidation(t *testing.T) {
 			if !errors.Is(err, numbers.ErrInvalidRequest) {
 				t.Fatalf("err = %v, want ErrInvalidRequest", err)
 			}
-			if n := mt.GetTotalCallCount(); n != 0 {
-				t.Errorf("calls = %d, want 0", n)
-			}
+			mocktest.WantCalls(t, mt, 0)
 		})
 	}
 }

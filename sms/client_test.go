@@ -7,12 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jarcoal/httpmock"
+
+	"github.com/voiceproxy/voiceproxy/internal/mocktest"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
 
@@ -32,37 +33,14 @@ type recorded struct {
 	Form        url.Values
 }
 
-// sendServer answers each send request with the next of a list of
-// responders (the last one repeats) and records the requests.
-type sendServer struct {
-	mu    sync.Mutex
-	reqs  []recorded
-	steps []httpmock.Responder
-}
-
-func (s *sendServer) respond(r *http.Request) (*http.Response, error) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
+// sent returns the requests rec recorded as the send tests compare them.
+func sent(rec *mocktest.Recorder) []recorded {
+	var out []recorded
+	for _, r := range rec.Requests() {
+		out = append(out, recorded{Method: r.Method, Path: r.Path, ContentType: r.Header.Get("Content-Type"),
+			Query: r.RawQuery, Form: r.Form})
 	}
-	form, err := url.ParseQuery(string(body))
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	s.reqs = append(s.reqs, recorded{
-		Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"),
-		Query: r.URL.RawQuery, Form: form,
-	})
-	step := s.steps[min(len(s.reqs), len(s.steps))-1]
-	s.mu.Unlock()
-	return step(r)
-}
-
-func (s *sendServer) requests() []recorded {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]recorded(nil), s.reqs...)
+	return out
 }
 
 // fixtureResponder answers HTTP 200 with a testdata/sms fixture.
@@ -72,46 +50,20 @@ func fixtureResponder(t *testing.T, name string) httpmock.Responder {
 	return r.HeaderSet(http.Header{"Content-Type": {"application/json"}})
 }
 
-// noSleep records the waits asked of it (retry backoff or rate limiter)
-// without waiting.
-type noSleep struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (n *noSleep) sleep(ctx context.Context, d time.Duration) error {
-	n.mu.Lock()
-	n.waits = append(n.waits, d)
-	n.mu.Unlock()
-	return ctx.Err()
-}
-
-func (n *noSleep) got() []time.Duration {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return append([]time.Duration(nil), n.waits...)
-}
-
-func (n *noSleep) count() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.waits)
-}
-
 // newTestClient returns a client whose requests go to a per-test mock
 // transport answering with steps in turn; retries do not sleep and the rate
 // limiter is off unless opts say otherwise.
-func newTestClient(t *testing.T, steps []httpmock.Responder, opts ...sms.Option) (*sms.Client, *sendServer, *noSleep) {
+func newTestClient(t *testing.T, steps []httpmock.Responder, opts ...sms.Option) (*sms.Client, *mocktest.Recorder, *mocktest.Sleeper) {
 	t.Helper()
-	srv := &sendServer{steps: steps}
+	srv := &mocktest.Recorder{}
 	mt := httpmock.NewMockTransport()
-	mt.RegisterResponder(http.MethodPost, sendURL, srv.respond)
-	ns := &noSleep{}
+	mt.RegisterResponder(http.MethodPost, sendURL, srv.Wrap(mocktest.Sequence(steps...)))
+	ns := &mocktest.Sleeper{}
 	base := []sms.Option{
 		sms.WithHTTPClient(&http.Client{Transport: mt}),
 		sms.WithBaseURL(testBase),
 		sms.WithRateLimit(0),
-		sms.WithRetrySleep(ns.sleep),
+		sms.WithRetrySleep(ns.Sleep),
 	}
 	c, err := sms.NewClient(testKey, testSecret, append(base, opts...)...)
 	if err != nil {
@@ -179,7 +131,7 @@ func TestSendRequestParameters(t *testing.T) {
 			}
 			want := []recorded{{Method: http.MethodPost, Path: "/sms/json",
 				ContentType: "application/x-www-form-urlencoded", Form: tc.want}}
-			if diff := cmp.Diff(want, srv.requests()); diff != "" {
+			if diff := cmp.Diff(want, sent(srv)); diff != "" {
 				t.Errorf("requests (-want +got):\n%s", diff)
 			}
 		})
@@ -265,7 +217,7 @@ func TestSendFailureStatuses(t *testing.T) {
 			if res == nil || len(res.Messages) != tc.sent+tc.failed {
 				t.Errorf("Response = %+v, want all %d parts", res, tc.sent+tc.failed)
 			}
-			if n := len(srv.requests()); n != 1 {
+			if n := srv.Len(); n != 1 {
 				t.Errorf("%d requests, want 1 (no retry)", n)
 			}
 			if strings.Contains(err.Error(), testSecret) {
@@ -311,9 +263,9 @@ func TestSendRetriesThrottled(t *testing.T) {
 	if res.Messages[0].MessageID != "0A0000000123ABCD1" {
 		t.Errorf("Response = %+v, want the successful attempt's", res)
 	}
-	reqs := srv.requests()
-	if len(reqs) != 3 || ns.count() != 2 {
-		t.Fatalf("%d requests and %d waits, want 3 and 2", len(reqs), ns.count())
+	reqs := sent(srv)
+	if len(reqs) != 3 || ns.Count() != 2 {
+		t.Fatalf("%d requests and %d waits, want 3 and 2", len(reqs), ns.Count())
 	}
 	for _, r := range reqs[1:] {
 		if diff := cmp.Diff(reqs[0], r); diff != "" {
@@ -330,10 +282,10 @@ func TestSendRetriesHTTP429(t *testing.T) {
 	if _, err := c.Send(t.Context(), hi); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if len(srv.requests()) != 2 {
-		t.Errorf("%d requests, want 2", len(srv.requests()))
+	if srv.Len() != 2 {
+		t.Errorf("%d requests, want 2", srv.Len())
 	}
-	if diff := cmp.Diff([]time.Duration{2 * time.Second}, ns.got()); diff != "" {
+	if diff := cmp.Diff([]time.Duration{2 * time.Second}, ns.Waits()); diff != "" {
 		t.Errorf("waits (-want +got):\n%s", diff)
 	}
 }
@@ -352,7 +304,7 @@ func TestSendRetriesExhausted(t *testing.T) {
 	if res == nil || res.Messages[0].Status != "1" {
 		t.Errorf("Response = %+v, want the throttled answer", res)
 	}
-	if n := len(srv.requests()); n != 3 {
+	if n := srv.Len(); n != 3 {
 		t.Errorf("%d requests, want 3 (1 + 2 retries)", n)
 	}
 }
@@ -363,7 +315,7 @@ func TestSendNoRetries(t *testing.T) {
 	if _, err := c.Send(t.Context(), hi); !errors.Is(err, sms.ErrThrottled) {
 		t.Fatalf("Send error = %v, want ErrThrottled", err)
 	}
-	if n := len(srv.requests()); n != 1 {
+	if n := srv.Len(); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
@@ -380,7 +332,7 @@ func TestSendServerErrorNotRetried(t *testing.T) {
 			if !errors.As(err, &he) || he.StatusCode != code || he.Body != "upstream trouble" {
 				t.Fatalf("Send = %v, %v; want *HTTPError %d", res, err, code)
 			}
-			if n := len(srv.requests()); n != 1 {
+			if n := srv.Len(); n != 1 {
 				t.Errorf("%d requests, want 1: the message may have been accepted", n)
 			}
 			if strings.Contains(err.Error(), testSecret) {
@@ -396,7 +348,7 @@ func TestSendTransportErrorNotRetried(t *testing.T) {
 	if _, err := c.Send(t.Context(), hi); !errors.Is(err, io.ErrUnexpectedEOF) {
 		t.Fatalf("Send error = %v, want io.ErrUnexpectedEOF", err)
 	}
-	if n := len(srv.requests()); n != 1 {
+	if n := srv.Len(); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
@@ -422,21 +374,16 @@ func TestSendUnexpectedResponse(t *testing.T) {
 
 func TestSendContextCancelledDuringBackoff(t *testing.T) {
 	t.Parallel()
-	srv := &sendServer{steps: []httpmock.Responder{fixtureResponder(t, "send-throttled.json")}}
+	srv := &mocktest.Recorder{}
 	mt := httpmock.NewMockTransport()
-	mt.RegisterResponder(http.MethodPost, sendURL, srv.respond)
+	mt.RegisterResponder(http.MethodPost, sendURL, srv.Wrap(fixtureResponder(t, "send-throttled.json")))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	var waited time.Duration
+	sleep := &mocktest.Sleeper{Cancel: cancel} // the caller gives up while Send is backing off
 	c, err := sms.NewClient(testKey, testSecret,
 		sms.WithHTTPClient(&http.Client{Transport: mt}), sms.WithBaseURL(testBase), sms.WithRateLimit(0),
 		sms.WithBackoff(time.Hour, time.Hour),
-		sms.WithRetrySleep(func(ctx context.Context, d time.Duration) error {
-			waited = d
-			cancel() // the caller gives up while Send is backing off
-			<-ctx.Done()
-			return ctx.Err()
-		}))
+		sms.WithRetrySleep(sleep.Sleep))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,10 +391,12 @@ func TestSendContextCancelledDuringBackoff(t *testing.T) {
 	if err != context.Canceled {
 		t.Fatalf("Send = %v, %v; want context.Canceled itself", res, err)
 	}
-	if waited > time.Hour {
-		t.Errorf("backoff %s above its cap", waited)
+	for _, waited := range sleep.Waits() {
+		if waited > time.Hour {
+			t.Errorf("backoff %s above its cap", waited)
+		}
 	}
-	if n := len(srv.requests()); n != 1 {
+	if n := srv.Len(); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
@@ -456,35 +405,35 @@ func TestSendRateLimiterPaces(t *testing.T) {
 	t.Parallel()
 	// A frozen clock: every send after the first must wait its turn, one
 	// interval (1/20 s) more than the one before it.
-	lw := &noSleep{}
+	lw := &mocktest.Sleeper{}
 	c, srv, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, "send-success.json")},
-		sms.WithRateLimit(20), sms.WithLimiterClock(frozenClock, lw.sleep))
+		sms.WithRateLimit(20), sms.WithLimiterClock(frozenClock, lw.Sleep))
 	for range 4 {
 		if _, err := c.Send(t.Context(), hi); err != nil {
 			t.Fatal(err)
 		}
 	}
 	want := []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond}
-	if diff := cmp.Diff(want, lw.got()); diff != "" {
+	if diff := cmp.Diff(want, lw.Waits()); diff != "" {
 		t.Errorf("limiter waits (-want +got):\n%s", diff)
 	}
-	if n := len(srv.requests()); n != 4 {
+	if n := srv.Len(); n != 4 {
 		t.Errorf("%d requests, want 4", n)
 	}
 }
 
 func TestSendRetryTakesALimiterTurn(t *testing.T) {
 	t.Parallel()
-	lw := &noSleep{}
+	lw := &mocktest.Sleeper{}
 	c, srv, _ := newTestClient(t, []httpmock.Responder{fixtureResponder(t, "send-throttled.json"), fixtureResponder(t, "send-success.json")},
-		sms.WithRateLimit(10), sms.WithLimiterClock(frozenClock, lw.sleep))
+		sms.WithRateLimit(10), sms.WithLimiterClock(frozenClock, lw.Sleep))
 	if _, err := c.Send(t.Context(), hi); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]time.Duration{100 * time.Millisecond}, lw.got()); diff != "" {
+	if diff := cmp.Diff([]time.Duration{100 * time.Millisecond}, lw.Waits()); diff != "" {
 		t.Errorf("limiter waits (-want +got):\n%s", diff)
 	}
-	if n := len(srv.requests()); n != 2 {
+	if n := srv.Len(); n != 2 {
 		t.Errorf("%d requests, want 2", n)
 	}
 }
@@ -505,7 +454,7 @@ func TestSendRateLimitWaitRespectsContext(t *testing.T) {
 	if _, err := c.Send(ctx, hi); err != context.Canceled {
 		t.Fatalf("Send = %v, want context.Canceled", err)
 	}
-	if n := len(srv.requests()); n != 1 {
+	if n := srv.Len(); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
@@ -549,7 +498,7 @@ func TestSendValidation(t *testing.T) {
 			if !errors.Is(err, sms.ErrValidation) || !errors.As(err, &ve) || ve.Field != tc.field {
 				t.Fatalf("Send error = %v, want a *ValidationError on %s", err, tc.field)
 			}
-			if n := len(srv.requests()); n != 0 {
+			if n := srv.Len(); n != 0 {
 				t.Errorf("%d requests for an invalid message", n)
 			}
 		})
@@ -563,7 +512,7 @@ func TestSendAcceptsSpacedSenderID(t *testing.T) {
 	if _, err := c.Send(t.Context(), sms.Message{From: "Acme Rides UK", To: "447700900000", Text: "hi"}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
-	if got := srv.requests()[0].Form.Get("from"); got != "Acme Rides UK" {
+	if got := srv.Requests()[0].Form.Get("from"); got != "Acme Rides UK" {
 		t.Errorf("from = %q", got)
 	}
 }

@@ -6,24 +6,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/voiceproxy/voiceproxy/internal/mocktest"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
 
 // fixture returns a file from testdata/sms, surrounding space trimmed.
 func fixture(t testing.TB, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "sms", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bytes.TrimSpace(b)
+	return bytes.TrimSpace(mocktest.Fixture(t, "sms", name))
 }
 
 // webhookRequest builds the request Vonage would make with a fixture:

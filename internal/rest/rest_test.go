@@ -9,12 +9,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/jarcoal/httpmock"
+
+	"github.com/voiceproxy/voiceproxy/internal/mocktest"
 )
 
 const (
@@ -23,35 +24,16 @@ const (
 	testBase   = "https://api.example.test"
 )
 
-// sleepRecorder records requested waits without waiting.
-type sleepRecorder struct {
-	mu    sync.Mutex
-	waits []time.Duration
-}
-
-func (s *sleepRecorder) sleep(ctx context.Context, d time.Duration) error {
-	s.mu.Lock()
-	s.waits = append(s.waits, d)
-	s.mu.Unlock()
-	return ctx.Err()
-}
-
-func (s *sleepRecorder) got() []time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]time.Duration(nil), s.waits...)
-}
-
-func newTestClient(t *testing.T, mt *httpmock.MockTransport, mutate func(*Config)) (*Client, *sleepRecorder) {
+func newTestClient(t *testing.T, mt *httpmock.MockTransport, mutate func(*Config)) (*Client, *mocktest.Sleeper) {
 	t.Helper()
-	rec := &sleepRecorder{}
+	rec := &mocktest.Sleeper{}
 	cfg := Config{
 		BaseURL:    testBase,
 		APIKey:     testKey,
 		APISecret:  testSecret,
 		HTTPClient: &http.Client{Transport: mt},
 		Retry:      RetryPolicy{MaxRetries: 3, BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second},
-		Sleep:      rec.sleep,
+		Sleep:      rec.Sleep,
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -61,19 +43,6 @@ func newTestClient(t *testing.T, mt *httpmock.MockTransport, mutate func(*Config
 		t.Fatalf("New: %v", err)
 	}
 	return c, rec
-}
-
-// sequence answers with the given responders in order, repeating the last.
-func sequence(rs ...httpmock.Responder) httpmock.Responder {
-	var mu sync.Mutex
-	n := 0
-	return func(req *http.Request) (*http.Response, error) {
-		mu.Lock()
-		i := min(n, len(rs)-1)
-		n++
-		mu.Unlock()
-		return rs[i](req)
-	}
 }
 
 type payload struct {
@@ -207,7 +176,7 @@ func TestRetryThenSuccess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			mt := httpmock.NewMockTransport()
-			mt.RegisterResponder(tt.method, testBase+"/r", sequence(tt.first, tt.first, httpmock.NewStringResponder(200, `{"ok":true,"name":"x"}`)))
+			mt.RegisterResponder(tt.method, testBase+"/r", mocktest.Sequence(tt.first, tt.first, httpmock.NewStringResponder(200, `{"ok":true,"name":"x"}`)))
 			c, rec := newTestClient(t, mt, nil)
 			var out payload
 			err := c.Do(context.Background(), &Request{Method: tt.method, Path: "/r", Auth: AuthForm}, &out)
@@ -217,10 +186,8 @@ func TestRetryThenSuccess(t *testing.T) {
 			if diff := cmp.Diff(payload{OK: true, Name: "x"}, out); diff != "" {
 				t.Errorf("decoded (-want +got):\n%s", diff)
 			}
-			if n := mt.GetTotalCallCount(); n != 3 {
-				t.Errorf("calls = %d, want 3", n)
-			}
-			waits := rec.got()
+			mocktest.WantCalls(t, mt, 3)
+			waits := rec.Waits()
 			if len(waits) != 2 {
 				t.Fatalf("waits = %v, want 2", waits)
 			}
@@ -250,7 +217,7 @@ func TestRetryExhausted(t *testing.T) {
 	if n := mt.GetTotalCallCount(); n != 4 {
 		t.Errorf("calls = %d, want 4 (1 + 3 retries)", n)
 	}
-	if n := len(rec.got()); n != 3 {
+	if n := len(rec.Waits()); n != 3 {
 		t.Errorf("waits = %d, want 3", n)
 	}
 }
@@ -263,9 +230,7 @@ func TestNoRetries(t *testing.T) {
 	if err := c.Do(context.Background(), &Request{Method: http.MethodGet, Path: "/r"}, nil); err == nil {
 		t.Fatal("want error")
 	}
-	if n := mt.GetTotalCallCount(); n != 1 {
-		t.Errorf("calls = %d, want 1", n)
-	}
+	mocktest.WantCalls(t, mt, 1)
 }
 
 func TestRetryAfter(t *testing.T) {
@@ -287,7 +252,7 @@ func TestRetryAfter(t *testing.T) {
 			t.Parallel()
 			mt := httpmock.NewMockTransport()
 			throttled := httpmock.NewStringResponder(429, "").HeaderSet(http.Header{"Retry-After": {tt.header}})
-			mt.RegisterResponder(http.MethodPost, testBase+"/r", sequence(throttled, httpmock.NewStringResponder(200, `{}`)))
+			mt.RegisterResponder(http.MethodPost, testBase+"/r", mocktest.Sequence(throttled, httpmock.NewStringResponder(200, `{}`)))
 			c, rec := newTestClient(t, mt, func(cfg *Config) { cfg.Now = func() time.Time { return now } })
 			err := c.Do(context.Background(), &Request{Method: http.MethodPost, Path: "/r", Auth: AuthForm}, nil)
 			if tt.wantCalls == 2 && err != nil {
@@ -299,12 +264,10 @@ func TestRetryAfter(t *testing.T) {
 					t.Fatalf("err = %v, want HTTP 429", err)
 				}
 			}
-			if diff := cmp.Diff(tt.wantWaits, rec.got()); diff != "" {
+			if diff := cmp.Diff(tt.wantWaits, rec.Waits()); diff != "" {
 				t.Errorf("waits (-want +got):\n%s", diff)
 			}
-			if n := mt.GetTotalCallCount(); n != tt.wantCalls {
-				t.Errorf("calls = %d, want %d", n, tt.wantCalls)
-			}
+			mocktest.WantCalls(t, mt, tt.wantCalls)
 		})
 	}
 }
@@ -331,25 +294,21 @@ func TestNonIdempotentNotRetried(t *testing.T) {
 			if err == nil {
 				t.Fatal("want error")
 			}
-			if n := mt.GetTotalCallCount(); n != 1 {
-				t.Errorf("calls = %d, want 1", n)
-			}
-			if len(rec.got()) != 0 {
-				t.Errorf("slept %v", rec.got())
+			mocktest.WantCalls(t, mt, 1)
+			if len(rec.Waits()) != 0 {
+				t.Errorf("slept %v", rec.Waits())
 			}
 		})
 	}
 	t.Run("idempotent POST is retried on 5xx", func(t *testing.T) {
 		t.Parallel()
 		mt := httpmock.NewMockTransport()
-		mt.RegisterResponder(http.MethodPost, testBase+"/update", sequence(httpmock.NewStringResponder(500, ""), httpmock.NewStringResponder(200, "")))
+		mt.RegisterResponder(http.MethodPost, testBase+"/update", mocktest.Sequence(httpmock.NewStringResponder(500, ""), httpmock.NewStringResponder(200, "")))
 		c, _ := newTestClient(t, mt, nil)
 		if err := c.Do(context.Background(), &Request{Method: http.MethodPost, Path: "/update", Idempotent: true}, nil); err != nil {
 			t.Fatalf("Do: %v", err)
 		}
-		if n := mt.GetTotalCallCount(); n != 2 {
-			t.Errorf("calls = %d, want 2", n)
-		}
+		mocktest.WantCalls(t, mt, 2)
 	})
 }
 
@@ -377,7 +336,7 @@ func TestCheckHook(t *testing.T) {
 	t.Run("throttled body retried even when not idempotent", func(t *testing.T) {
 		t.Parallel()
 		mt := httpmock.NewMockTransport()
-		mt.RegisterResponder(http.MethodPost, testBase+"/send", sequence(
+		mt.RegisterResponder(http.MethodPost, testBase+"/send", mocktest.Sequence(
 			httpmock.NewStringResponder(200, `{"status":"1"}`),
 			httpmock.NewStringResponder(200, `{"status":"0","name":"sent"}`)))
 		c, _ := newTestClient(t, mt, nil)
@@ -402,9 +361,7 @@ func TestCheckHook(t *testing.T) {
 		if IsRetryable(err) {
 			t.Error("Retryable mark leaked to caller")
 		}
-		if n := mt.GetTotalCallCount(); n != 4 {
-			t.Errorf("calls = %d, want 4", n)
-		}
+		mocktest.WantCalls(t, mt, 4)
 	})
 	t.Run("permanent API error not retried", func(t *testing.T) {
 		t.Parallel()
@@ -416,9 +373,7 @@ func TestCheckHook(t *testing.T) {
 		if !errors.As(err, &ae) || ae.status != "2" {
 			t.Fatalf("err = %v", err)
 		}
-		if n := mt.GetTotalCallCount(); n != 1 {
-			t.Errorf("calls = %d, want 1", n)
-		}
+		mocktest.WantCalls(t, mt, 1)
 	})
 	t.Run("check sees non-2xx and status rule still retries", func(t *testing.T) {
 		t.Parallel()
@@ -430,9 +385,7 @@ func TestCheckHook(t *testing.T) {
 		if !errors.As(err, &ae) {
 			t.Fatalf("err = %v, want *apiErr", err)
 		}
-		if n := mt.GetTotalCallCount(); n != 4 {
-			t.Errorf("calls = %d, want 4", n)
-		}
+		mocktest.WantCalls(t, mt, 4)
 	})
 }
 
@@ -450,9 +403,7 @@ func TestDecodeError(t *testing.T) {
 	if strings.Contains(err.Error(), testSecret) {
 		t.Errorf("secret in %q", err)
 	}
-	if n := mt.GetTotalCallCount(); n != 1 {
-		t.Errorf("calls = %d, want 1", n)
-	}
+	mocktest.WantCalls(t, mt, 1)
 }
 
 func TestContextCancelledMidBackoff(t *testing.T) {
@@ -484,9 +435,7 @@ func TestContextCancelledMidBackoff(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Do did not return after cancel")
 	}
-	if n := mt.GetTotalCallCount(); n != 1 {
-		t.Errorf("calls = %d, want 1", n)
-	}
+	mocktest.WantCalls(t, mt, 1)
 }
 
 func TestWaitBeyondDeadlineReturnsLastError(t *testing.T) {
@@ -504,8 +453,8 @@ func TestWaitBeyondDeadlineReturnsLastError(t *testing.T) {
 	if !errors.As(err, &he) || he.StatusCode != 429 {
 		t.Fatalf("err = %v, want the HTTP 429", err)
 	}
-	if len(rec.got()) != 0 || mt.GetTotalCallCount() != 1 {
-		t.Errorf("slept %v, calls %d; want no sleep, 1 call", rec.got(), mt.GetTotalCallCount())
+	if len(rec.Waits()) != 0 || mt.GetTotalCallCount() != 1 {
+		t.Errorf("slept %v, calls %d; want no sleep, 1 call", rec.Waits(), mt.GetTotalCallCount())
 	}
 }
 
@@ -521,9 +470,7 @@ func TestContextErrNotTransportError(t *testing.T) {
 		if err := c.Do(ctx, &Request{Path: "/r"}, nil); err != context.Canceled {
 			t.Fatalf("err = %v", err)
 		}
-		if n := mt.GetTotalCallCount(); n != 0 {
-			t.Errorf("calls = %d, want 0", n)
-		}
+		mocktest.WantCalls(t, mt, 0)
 	})
 	t.Run("deadline during request", func(t *testing.T) {
 		t.Parallel()
