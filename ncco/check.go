@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+
+	"github.com/voiceproxy/voiceproxy/internal/phone"
 )
 
 // checker collects the problems of one action.
@@ -21,11 +23,11 @@ func (c *checker) addf(field, format string, args ...any) {
 
 // number checks a phone number field: digits only, 7–15, not starting with 0.
 func (c *checker) number(field, digits string) {
-	if err := checkNumber(digits); err != nil {
+	if err := phone.Check(digits); err != nil {
 		c.ps = append(c.ps, &ValidationError{
 			Field:  field,
 			Reason: err.Error(),
-			Err:    numberError(digits, err.Error()),
+			Err:    phone.Errorf(digits, err.Error()),
 		})
 	}
 }

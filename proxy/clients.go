@@ -40,16 +40,16 @@ func (s *Service) checkInsight(ctx context.Context, a, b string) error {
 		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
-	for _, p := range [...]struct{ field, number string }{{"A", a}, {"B", b}} {
+	for side, number := range [...]string{SideA: a, SideB: b} {
 		g.Go(func() error {
-			_, err := s.cfg.Insight.Basic(gctx, insight.Request{Number: p.number})
+			_, err := s.cfg.Insight.Basic(gctx, insight.Request{Number: number})
 			switch {
 			case err == nil:
 				return nil
 			case errors.Is(err, insight.ErrInvalidRequest):
-				return &NumberError{Field: p.field, Input: p.number, Err: err}
+				return &NumberError{Field: Side(side).String(), Input: number, Err: err}
 			default:
-				return &InsightError{Field: p.field, Err: err}
+				return &InsightError{Side: Side(side), Err: err}
 			}
 		})
 	}
@@ -65,8 +65,8 @@ const (
 	defaultLabel       = "your contact"
 )
 
-// notifyText is the notification for the participant at index i.
-func (s *Service) notifyText(c Conversation, i int) string {
+// notifyText is the notification for the participant on side.
+func (s *Service) notifyText(c Conversation, side Side) string {
 	tmpl := s.cfg.NotifyTemplate
 	if tmpl == "" {
 		switch c.Mode {
@@ -78,7 +78,7 @@ func (s *Service) notifyText(c Conversation, i int) string {
 			tmpl = defaultNotifyBoth
 		}
 	}
-	label := c.Participants[1-i].Label
+	label := c.Participants[side.Other()].Label
 	if label == "" {
 		label = s.cfg.DefaultLabel
 	}
@@ -89,31 +89,31 @@ func (s *Service) notifyText(c Conversation, i int) string {
 // collected in a *NotifyError; the conversation stays.
 func (s *Service) notify(ctx context.Context, c Conversation) error {
 	if s.cfg.SMS == nil {
-		return &NotifyError{Failed: map[string]error{
-			"A": errNoSMSSender, "B": errNoSMSSender,
+		return &NotifyError{Failed: map[Side]error{
+			SideA: errNoSMSSender, SideB: errNoSMSSender,
 		}}
 	}
 	var (
 		mu     sync.Mutex
 		wg     sync.WaitGroup
-		failed map[string]error
+		failed map[Side]error
 	)
-	for i, field := range [...]string{"A", "B"} {
+	for _, side := range [...]Side{SideA, SideB} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := c.Participants[i]
-			_, err := s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, i), ClientRef: c.ID})
+			p := c.Participants[side]
+			_, err := s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, side), ClientRef: c.ID})
 			if err == nil {
 				return
 			}
-			s.log.WarnContext(ctx, "proxy: notification SMS failed", "conversation", c.ID, "participant", field, "err", err)
+			s.log.WarnContext(ctx, "proxy: notification SMS failed", "conversation", c.ID, "participant", side, "err", err)
 			mu.Lock()
 			defer mu.Unlock()
 			if failed == nil {
-				failed = map[string]error{}
+				failed = map[Side]error{}
 			}
-			failed[field] = err
+			failed[side] = err
 		}()
 	}
 	wg.Wait()
@@ -122,8 +122,6 @@ func (s *Service) notify(ctx context.Context, c Conversation) error {
 	}
 	return nil
 }
-
-var errNoSMSSender = errors.New("proxy: no SMS sender configured")
 
 // SyncResult reports what SyncNumbers did. Numbers are digits only.
 type SyncResult struct {

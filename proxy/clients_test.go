@@ -92,9 +92,9 @@ func TestNotify(t *testing.T) {
 			var got []string
 			var ne *NotifyError
 			if errors.As(err, &ne) {
-				for _, f := range []string{"A", "B"} {
-					if ne.Failed[f] != nil {
-						got = append(got, f)
+				for _, side := range []Side{SideA, SideB} {
+					if ne.Failed[side] != nil {
+						got = append(got, side.String())
 					}
 				}
 				if tt.fail != nil && !errors.Is(err, down) {
@@ -187,8 +187,8 @@ func TestInsightCheck(t *testing.T) {
 			switch {
 			case errors.As(err, &ne) && ne.Field != tt.field:
 				t.Errorf("NumberError.Field %q, want %q", ne.Field, tt.field)
-			case errors.As(err, &ie) && tt.field != "" && ie.Field != tt.field:
-				t.Errorf("InsightError.Field %q, want %q", ie.Field, tt.field)
+			case errors.As(err, &ie) && tt.field != "" && ie.Side.String() != tt.field:
+				t.Errorf("InsightError.Side %q, want %q", ie.Side, tt.field)
 			}
 			if cs, _, _ := s.Conversations(t.Context(), ListFilter{}); len(cs) != 0 {
 				t.Errorf("%d conversations stored, want none", len(cs))
@@ -272,8 +272,8 @@ func TestPoolNumbers(t *testing.T) {
 		t.Errorf("pool (-want +got):\n%s %v", diff, err)
 	}
 	var ne *NumberError
-	if err := s.AddNumbers(ctx, Number{MSISDN: gbP2}, Number{MSISDN: "nope"}); !errors.As(err, &ne) || ne.Field != "Number[1]" {
-		t.Errorf("bad number: %v, want *NumberError for Number[1]", err)
+	if err := s.AddNumbers(ctx, Number{MSISDN: gbP2}, Number{MSISDN: "nope"}); !errors.As(err, &ne) || ne.Field != "PoolNumber[1]" {
+		t.Errorf("bad number: %v, want *NumberError for PoolNumber[1]", err)
 	}
 	if got, _ := s.Numbers(ctx); len(got) != 2 {
 		t.Errorf("pool has %d numbers after a rejected add, want 2", len(got))

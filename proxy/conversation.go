@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
+
+	"github.com/voiceproxy/voiceproxy/internal/phone"
+	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 )
 
 // Labels name each participant to the other in notifications ("your
@@ -35,14 +37,6 @@ type CreateRequest struct {
 	Notify bool
 }
 
-// maxAllocAttempts bounds CreateConversation's retries after the store
-// reports a colliding leg (another writer took the number first).
-const maxAllocAttempts = 10
-
-// candidateLimit is how many candidates are fetched per participant: the
-// first is taken on a first attempt; retries pick among the equally good.
-const candidateLimit = 16
-
 // CreateConversation validates and normalises both numbers (and checks
 // them with Number Insight when Config.Insight is set), allocates a proxy
 // number for each participant and stores the conversation. Errors:
@@ -62,13 +56,13 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	if req.TTL < 0 || req.IdleTimeout < 0 {
 		return Conversation{}, errors.New("proxy: negative TTL or IdleTimeout")
 	}
-	a, regionA, err := parseNumber(req.A, s.cfg.LenientNumbers)
+	a, regionA, err := numplan.Parse(req.A, s.cfg.LenientNumbers)
 	if err != nil {
-		return Conversation{}, &NumberError{Field: "A", Input: req.A, Err: err}
+		return Conversation{}, &NumberError{Field: SideA.String(), Input: req.A, Err: err}
 	}
-	b, regionB, err := parseNumber(req.B, s.cfg.LenientNumbers)
+	b, regionB, err := numplan.Parse(req.B, s.cfg.LenientNumbers)
 	if err != nil {
-		return Conversation{}, &NumberError{Field: "B", Input: req.B, Err: err}
+		return Conversation{}, &NumberError{Field: SideB.String(), Input: req.B, Err: err}
 	}
 	if a == b {
 		return Conversation{}, ErrSameNumber
@@ -87,11 +81,11 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 			return Conversation{}, fmt.Errorf("%w after %d attempts", ErrTooManyConflicts, maxAllocAttempts)
 		}
 		now := s.now()
-		pa, err := s.pick(ctx, "A", a, b, regionA, mode, now, attempt)
+		pa, err := s.pick(ctx, SideA, a, b, regionA, mode, now, attempt)
 		if err != nil {
 			return Conversation{}, err
 		}
-		pb, err := s.pick(ctx, "B", b, a, regionB, mode, now, attempt)
+		pb, err := s.pick(ctx, SideB, b, a, regionB, mode, now, attempt)
 		if err != nil {
 			return Conversation{}, err
 		}
@@ -100,8 +94,8 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 			Status: StatusActive,
 			Mode:   mode,
 			Participants: [2]Participant{
-				{Number: a, ProxyNumber: pa, Label: req.Labels.A},
-				{Number: b, ProxyNumber: pb, Label: req.Labels.B},
+				SideA: {Number: a, ProxyNumber: pa, Label: req.Labels.A},
+				SideB: {Number: b, ProxyNumber: pb, Label: req.Labels.B},
 			},
 			Metadata:       cloneMap(req.Metadata),
 			CreatedAt:      now,
@@ -120,55 +114,13 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	}
 	s.log.InfoContext(ctx, "proxy: conversation created", "conversation", c.ID, "mode", c.Mode, "expires_at", c.ExpiresAt)
 	s.log.DebugContext(ctx, "proxy: conversation legs", "conversation", c.ID,
-		"a", mask(a), "a_proxy", c.Participants[0].ProxyNumber, "b", mask(b), "b_proxy", c.Participants[1].ProxyNumber)
+		"a", phone.Mask(a), "a_proxy", c.Participants[SideA].ProxyNumber, "b", phone.Mask(b), "b_proxy", c.Participants[SideB].ProxyNumber)
 	if req.Notify {
 		if err := s.notify(ctx, c); err != nil {
 			return c, err
 		}
 	}
 	return c, nil
-}
-
-// pick chooses a proxy number for participant p (side field) facing
-// counterpart q. First attempts take the best candidate; retries after a
-// collision choose at random among the candidates as good as the best, so
-// instances racing for the same number spread out.
-func (s *Service) pick(ctx context.Context, field, p, q, region string, mode Mode, now time.Time, attempt int) (string, error) {
-	query := CandidateQuery{
-		Participant:   p,
-		Counterpart:   q,
-		Country:       region,
-		Voice:         mode != ModeSMS,
-		SMS:           mode != ModeVoice,
-		Now:           now,
-		ReleasedAfter: now.Add(-s.cfg.CoolOff),
-		Limit:         candidateLimit,
-	}
-	cands, err := s.store.Candidates(ctx, query)
-	if err != nil {
-		return "", fmt.Errorf("proxy: candidates for participant %s: %w", field, err)
-	}
-	if len(cands) == 0 && region != "" && s.cfg.GeoMatch == GeoFallback {
-		query.Country = ""
-		if cands, err = s.store.Candidates(ctx, query); err != nil {
-			return "", fmt.Errorf("proxy: candidates for participant %s: %w", field, err)
-		}
-	}
-	if len(cands) == 0 {
-		return "", &PoolExhaustedError{Field: field, Country: query.Country}
-	}
-	if attempt == 0 {
-		return cands[0].Number.MSISDN, nil
-	}
-	n := 1
-	for n < len(cands) && cands[n].Sticky == cands[0].Sticky && cands[n].Load == cands[0].Load {
-		n++
-	}
-	if n == 1 && len(cands) > 1 {
-		// The best is contended; let later attempts reach the next tier.
-		n = min(len(cands), 1+attempt)
-	}
-	return cands[rand.IntN(n)].Number.MSISDN, nil
 }
 
 func cloneMap(m map[string]string) map[string]string {
@@ -204,7 +156,7 @@ func (s *Service) Conversations(ctx context.Context, f ListFilter) ([]Conversati
 		f.Now = now
 	}
 	if f.Participant != "" {
-		p, _, err := parseNumber(f.Participant, true)
+		p, _, err := numplan.Parse(f.Participant, true)
 		if err != nil {
 			return nil, "", &NumberError{Field: "Participant", Input: f.Participant, Err: err}
 		}

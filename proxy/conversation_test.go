@@ -154,7 +154,7 @@ func TestCreateConversationErrors(t *testing.T) {
 				t.Errorf("NumberError.Field = %q, want %q", ne.Field, tt.field)
 			}
 			var pe *PoolExhaustedError
-			if errors.As(err, &pe) && (pe.Field != tt.field || pe.Country != tt.country) {
+			if errors.As(err, &pe) && (pe.Side.String() != tt.field || pe.Country != tt.country) {
 				t.Errorf("PoolExhaustedError = %+v, want field %q country %q", pe, tt.field, tt.country)
 			}
 			cs, _, err := s.Conversations(t.Context(), ListFilter{})
@@ -184,7 +184,7 @@ func TestPoolOfNServesNConversationsPerParticipant(t *testing.T) {
 	}
 	_, err := s.CreateConversation(t.Context(), CreateRequest{A: gbA, B: gbB})
 	var pe *PoolExhaustedError
-	if !errors.As(err, &pe) || pe.Field != "A" || !errors.Is(err, ErrPoolExhausted) {
+	if !errors.As(err, &pe) || pe.Side != SideA || !errors.Is(err, ErrPoolExhausted) {
 		t.Fatalf("conversation %d: error %v, want *PoolExhaustedError for A", n+1, err)
 	}
 	all, _, _ := s.Conversations(t.Context(), ListFilter{})

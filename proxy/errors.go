@@ -5,40 +5,62 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/voiceproxy/voiceproxy/ncco"
+	"github.com/voiceproxy/voiceproxy/internal/phone"
 )
 
-// ErrInsightUnavailable is matched (errors.Is) by an *InsightError: the
-// Number Insight check could not be made (outage, throttling, credit,
-// timeout). It says nothing about whether the number is valid.
-var ErrInsightUnavailable = errors.New("proxy: number insight unavailable")
+// Sentinel errors; test with errors.Is. Stores return ErrNotFound and
+// ErrConflict (possibly wrapped); the Service adds the others, mostly
+// through the typed errors below, which match them.
+var (
+	// ErrNotFound: no such conversation, route, number or interaction.
+	ErrNotFound = errors.New("proxy: not found")
+	// ErrConflict: the write collides with existing state, e.g. a leg
+	// (participant, proxy number) already held by another active
+	// conversation, or a duplicate ID, external ID or nonce.
+	ErrConflict = errors.New("proxy: conflict")
+	// ErrPoolExhausted: no proxy number is left for a participant.
+	ErrPoolExhausted = errors.New("proxy: number pool exhausted")
+	// ErrInvalidNumber: a phone number is malformed or not valid. It is
+	// the same value as ncco.ErrInvalidNumber.
+	ErrInvalidNumber = phone.ErrInvalidNumber
+	// ErrSameNumber: both participants are the same phone number.
+	ErrSameNumber = errors.New("proxy: participants have the same number")
+	// ErrInsightUnavailable is matched by an *InsightError: the Number
+	// Insight check could not be made (outage, throttling, credit,
+	// timeout). It says nothing about whether the number is valid.
+	ErrInsightUnavailable = errors.New("proxy: number insight unavailable")
+	// ErrTooManyConflicts is matched by the error CreateConversation
+	// returns when every allocation attempt collided with concurrent
+	// writers.
+	ErrTooManyConflicts = errors.New("proxy: allocation kept conflicting")
+)
 
-// ErrTooManyConflicts is matched by the error CreateConversation returns
-// when every allocation attempt collided with concurrent writers.
-var ErrTooManyConflicts = errors.New("proxy: allocation kept conflicting")
-
-// ErrUnauthorized is matched by the errors the webhook checks produce; the
-// handler answers 401 for them.
-var ErrUnauthorized = errors.New("proxy: webhook not authenticated")
-
-// NumberError reports a participant number that was rejected. It wraps
+// NumberError reports a phone number that was rejected. It wraps
 // ErrInvalidNumber, plus the underlying cause when there is one.
 type NumberError struct {
-	Field string // "A" or "B"
+	// Field names the argument the number came in: "A" or "B" (the
+	// participants of a CreateRequest), "Participant" (a ListFilter),
+	// "PoolNumber[i]" (the i-th number given to AddNumbers) or "MSISDN"
+	// (RemoveNumber).
+	Field string
 	Input string // the number as given
 	Err   error  // cause; errors.Is(e, ErrInvalidNumber) always holds
 }
 
-// Error describes the rejected number.
+// Error describes the rejected number and names where it came from.
 func (e *NumberError) Error() string {
+	where := e.Field
+	if where == SideA.String() || where == SideB.String() {
+		where = "participant " + where
+	}
 	switch {
 	case e.Err == nil || e.Err == ErrInvalidNumber:
-		return fmt.Sprintf("proxy: participant %s: invalid phone number %q", e.Field, e.Input)
-	case errors.Is(e.Err, ncco.ErrInvalidNumber):
+		return fmt.Sprintf("proxy: %s: invalid phone number %q", where, e.Input)
+	case errors.Is(e.Err, ErrInvalidNumber):
 		// It already names the number and says what is wrong with it.
-		return fmt.Sprintf("proxy: participant %s: %v", e.Field, e.Err)
+		return fmt.Sprintf("proxy: %s: %v", where, e.Err)
 	}
-	return fmt.Sprintf("proxy: participant %s: invalid phone number %q: %v", e.Field, e.Input, e.Err)
+	return fmt.Sprintf("proxy: %s: invalid phone number %q: %v", where, e.Input, e.Err)
 }
 
 // Unwrap returns ErrInvalidNumber and the cause, if any.
@@ -53,13 +75,13 @@ func (e *NumberError) Unwrap() []error {
 // could not be made. It matches ErrInsightUnavailable and wraps the
 // client's error; it does not match ErrInvalidNumber.
 type InsightError struct {
-	Field string // "A" or "B"
-	Err   error
+	Side Side // the participant whose check failed
+	Err  error
 }
 
 // Error describes the failed check.
 func (e *InsightError) Error() string {
-	return fmt.Sprintf("proxy: participant %s: number insight check failed: %v", e.Field, e.Err)
+	return fmt.Sprintf("proxy: participant %s: number insight check failed: %v", e.Side, e.Err)
 }
 
 // Unwrap returns ErrInsightUnavailable and the client's error.
@@ -68,16 +90,16 @@ func (e *InsightError) Unwrap() []error { return []error{ErrInsightUnavailable, 
 // PoolExhaustedError reports that no proxy number is left for a
 // participant. It matches ErrPoolExhausted. Nothing was written.
 type PoolExhaustedError struct {
-	Field   string // "A" or "B"
+	Side    Side   // the participant left without a number
 	Country string // the country asked for; "" when any country was allowed
 }
 
 // Error names the participant (by side, never by number) and country.
 func (e *PoolExhaustedError) Error() string {
 	if e.Country == "" {
-		return fmt.Sprintf("proxy: number pool exhausted for participant %s", e.Field)
+		return fmt.Sprintf("proxy: number pool exhausted for participant %s", e.Side)
 	}
-	return fmt.Sprintf("proxy: number pool exhausted for participant %s (country %s)", e.Field, e.Country)
+	return fmt.Sprintf("proxy: number pool exhausted for participant %s (country %s)", e.Side, e.Country)
 }
 
 // Unwrap returns ErrPoolExhausted.
@@ -87,17 +109,17 @@ func (e *PoolExhaustedError) Unwrap() error { return ErrPoolExhausted }
 // participants failed. The conversation was created and is returned
 // alongside this error.
 type NotifyError struct {
-	// Failed maps "A" and/or "B" to the send error.
-	Failed map[string]error
+	// Failed maps SideA and/or SideB to the send error.
+	Failed map[Side]error
 }
 
 // Error lists the participants whose SMS failed.
 func (e *NotifyError) Error() string {
 	var b strings.Builder
 	b.WriteString("proxy: conversation created but notification failed for")
-	for _, f := range [...]string{"A", "B"} {
-		if err, ok := e.Failed[f]; ok {
-			fmt.Fprintf(&b, " participant %s (%v);", f, err)
+	for _, side := range [...]Side{SideA, SideB} {
+		if err, ok := e.Failed[side]; ok {
+			fmt.Fprintf(&b, " participant %s (%v);", side, err)
 		}
 	}
 	return strings.TrimSuffix(b.String(), ";")
@@ -106,10 +128,14 @@ func (e *NotifyError) Error() string {
 // Unwrap returns the send errors, A's first.
 func (e *NotifyError) Unwrap() []error {
 	var errs []error
-	for _, f := range [...]string{"A", "B"} {
-		if err, ok := e.Failed[f]; ok {
+	for _, side := range [...]Side{SideA, SideB} {
+		if err, ok := e.Failed[side]; ok {
 			errs = append(errs, err)
 		}
 	}
 	return errs
 }
+
+// errNoSMSSender is recorded when an SMS cannot be sent for want of
+// Config.SMS.
+var errNoSMSSender = errors.New("proxy: no SMS sender configured")

@@ -3,6 +3,8 @@ package proxy
 import (
 	"errors"
 	"testing"
+
+	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 )
 
 // A rejected participant number is described once, with the reason, and
@@ -17,9 +19,9 @@ func TestNumberErrorMessage(t *testing.T) {
 		{"+447700900123", `proxy: participant A: invalid phone number "+447700900123"`},
 	}
 	for _, tt := range tests {
-		_, _, err := parseNumber(tt.in, false)
+		_, _, err := numplan.Parse(tt.in, false)
 		if err == nil {
-			t.Fatalf("parseNumber(%q) accepted it", tt.in)
+			t.Fatalf("numplan.Parse(%q) accepted it", tt.in)
 		}
 		ne := &NumberError{Field: "A", Input: tt.in, Err: err}
 		if got := ne.Error(); got != tt.want {

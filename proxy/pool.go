@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 )
 
 // AddNumbers adds proxy numbers to the pool (or updates the country and
@@ -14,9 +16,9 @@ import (
 func (s *Service) AddNumbers(ctx context.Context, nums ...Number) error {
 	out := make([]Number, 0, len(nums))
 	for i, n := range nums {
-		d, region, err := parseNumber(n.MSISDN, true)
+		d, region, err := numplan.Parse(n.MSISDN, true)
 		if err != nil {
-			return &NumberError{Field: fmt.Sprintf("Number[%d]", i), Input: n.MSISDN, Err: err}
+			return &NumberError{Field: fmt.Sprintf("PoolNumber[%d]", i), Input: n.MSISDN, Err: err}
 		}
 		n.MSISDN = d
 		n.Country = strings.ToUpper(strings.TrimSpace(n.Country))
@@ -37,7 +39,7 @@ func (s *Service) AddNumbers(ctx context.Context, nums ...Number) error {
 // RemoveNumber takes a number out of the pool; conversations using it
 // keep routing until they end. ErrNotFound if it is not in the pool.
 func (s *Service) RemoveNumber(ctx context.Context, msisdn string) error {
-	d, _, err := parseNumber(msisdn, true)
+	d, _, err := numplan.Parse(msisdn, true)
 	if err != nil {
 		return &NumberError{Field: "MSISDN", Input: msisdn, Err: err}
 	}

@@ -5,12 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
-	"github.com/voiceproxy/voiceproxy/ncco"
-	"github.com/voiceproxy/voiceproxy/sms"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/voiceproxy/voiceproxy/internal/voice"
+	"github.com/voiceproxy/voiceproxy/ncco"
+	"github.com/voiceproxy/voiceproxy/sms"
 )
 
 // GeoPolicy says what allocation does when the pool has no usable number
@@ -152,9 +153,9 @@ type Config struct {
 type Inbound struct {
 	Kind         InteractionKind
 	Conversation Conversation
-	// Sender is the index in Conversation.Participants of the participant
-	// calling or texting; the other one would be reached.
-	Sender int
+	// Sender is the side calling or texting; the other one would be
+	// reached.
+	Sender Side
 	// Text is the SMS body; empty for calls.
 	Text string
 }
@@ -180,7 +181,8 @@ type Service struct {
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
-	smsVerifier         *sms.Verifier // nil when SMS webhooks are not verified
+	voiceVerifier       *voice.Verifier // nil when voice webhooks are not verified
+	smsVerifier         *sms.Verifier   // nil when SMS webhooks are not verified
 
 	// Precomputed, validated parts of answer NCCOs.
 	answerPrefix []ncco.Action // record and greeting, before the connect
@@ -224,7 +226,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.CoolOff = 0
 	}
 	if cfg.WebhookTolerance == 0 {
-		cfg.WebhookTolerance = defaultWebhookTolerance
+		cfg.WebhookTolerance = voice.DefaultTolerance
 	}
 	if cfg.SweepInterval == 0 {
 		cfg.SweepInterval = defaultSweepInterval
@@ -242,6 +244,14 @@ func New(cfg Config) (*Service, error) {
 		log:   cfg.Logger,
 		mux:   http.NewServeMux(),
 	}
+	if cfg.SignatureSecret != "" {
+		s.voiceVerifier = &voice.Verifier{
+			Secret:        cfg.SignatureSecret,
+			ApplicationID: cfg.ApplicationID,
+			Tolerance:     cfg.WebhookTolerance,
+			Replay:        replayGuard{cfg.Store},
+		}
+	}
 	if cfg.SMSSignatureSecret != "" {
 		s.smsVerifier = &sms.Verifier{Secret: cfg.SMSSignatureSecret, Method: cfg.SMSSignatureMethod, Tolerance: cfg.WebhookTolerance, Now: cfg.Now}
 		if err := s.smsVerifier.Verify(nil); errors.Is(err, sms.ErrUnknownSigMethod) {
@@ -253,16 +263,6 @@ func New(cfg Config) (*Service, error) {
 	}
 	s.routes()
 	return s, nil
-}
-
-// routes registers the webhook handlers.
-func (s *Service) routes() {
-	for _, m := range [...]string{http.MethodGet, http.MethodPost} {
-		s.mux.HandleFunc(m+" /answer", s.handleAnswer)
-		s.mux.HandleFunc(m+" /fallback", s.handleAnswer)
-		s.mux.HandleFunc(m+" /event", s.handleEvent)
-		s.mux.HandleFunc(m+" /inbound-sms", s.handleInboundSMS)
-	}
 }
 
 // ServeHTTP dispatches Vonage's webhooks. Unknown paths get 404, wrong

@@ -219,7 +219,7 @@ func TestInboundSMS(t *testing.T) {
 			}
 			var got []string
 			for _, ev := range ins[0].Events {
-				got = append(got, ev.Status)
+				got = append(got, string(ev.Status))
 			}
 			if diff := cmp.Diff(tt.wantEvents, got); diff != "" {
 				t.Errorf("event statuses (-want +got):\n%s", diff)

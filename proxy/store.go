@@ -2,25 +2,7 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"time"
-)
-
-// Sentinel errors. Stores return ErrNotFound and ErrConflict (possibly
-// wrapped); the Service adds the others. Test with errors.Is.
-var (
-	// ErrNotFound: no such conversation, route, number or interaction.
-	ErrNotFound = errors.New("proxy: not found")
-	// ErrConflict: the write collides with existing state, e.g. a leg
-	// (participant, proxy number) already held by another active
-	// conversation, or a duplicate ID, external ID or nonce.
-	ErrConflict = errors.New("proxy: conflict")
-	// ErrPoolExhausted: no proxy number is left for a participant.
-	ErrPoolExhausted = errors.New("proxy: number pool exhausted")
-	// ErrInvalidNumber: a participant number is not a valid phone number.
-	ErrInvalidNumber = errors.New("proxy: invalid phone number")
-	// ErrSameNumber: both participants are the same phone number.
-	ErrSameNumber = errors.New("proxy: participants have the same number")
 )
 
 // Store keeps the pool, conversations, their legs and interactions.

@@ -1,6 +1,9 @@
 package proxy
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // Number is a proxy number: a Vonage virtual number in the pool.
 type Number struct {
@@ -28,6 +31,29 @@ const (
 	StatusExpired Status = "expired" // ended by its TTL or idle timeout
 )
 
+// Side names one participant of a conversation: SideA or SideB, the A and
+// B of its CreateRequest. It is the index into Conversation.Participants.
+type Side int
+
+const (
+	SideA Side = 0
+	SideB Side = 1
+)
+
+// Other is the other side.
+func (s Side) Other() Side { return 1 - s }
+
+// String is "A" or "B".
+func (s Side) String() string {
+	switch s {
+	case SideA:
+		return "A"
+	case SideB:
+		return "B"
+	}
+	return "Side(" + strconv.Itoa(int(s)) + ")"
+}
+
 // Participant is one side of a conversation: a real user's number and the
 // proxy number that user dials, and sees calls and SMS from, to reach the
 // other side. (Number, ProxyNumber) is the leg.
@@ -45,7 +71,8 @@ type Conversation struct {
 	ID     string
 	Status Status
 	Mode   Mode
-	// Participants[0] is A, Participants[1] is B of the CreateRequest.
+	// Participants[SideA] is A, Participants[SideB] is B of the
+	// CreateRequest.
 	Participants [2]Participant
 	Metadata     map[string]string // from the host; never interpreted
 	CreatedAt    time.Time
@@ -62,29 +89,48 @@ type Conversation struct {
 // Deadline is when the conversation stops routing if nothing else ends it:
 // the earlier of ExpiresAt and LastActivityAt + IdleTimeout.
 func (c Conversation) Deadline() time.Time {
-	d := c.ExpiresAt
-	if c.IdleTimeout > 0 {
-		if idle := c.LastActivityAt.Add(c.IdleTimeout); idle.Before(d) {
-			d = idle
+	return deadline(c.ExpiresAt, c.LastActivityAt, c.IdleTimeout)
+}
+
+// deadline is Conversation.Deadline of its parts, for stores that keep
+// conversations in another shape.
+func deadline(expires, lastActivity time.Time, idle time.Duration) time.Time {
+	if idle > 0 {
+		if d := lastActivity.Add(idle); d.Before(expires) {
+			return d
 		}
 	}
-	return d
+	return expires
+}
+
+// statusAt is Conversation.StatusAt of its parts.
+func statusAt(status Status, deadline, t time.Time) Status {
+	if status == StatusActive && !deadline.After(t) {
+		return StatusExpired
+	}
+	return status
+}
+
+// sideOf is the side whose leg is (participant, poolNumber): SideB when
+// B holds it, else SideA (the side a routed leg must be).
+func (c Conversation) sideOf(participant, poolNumber string) Side {
+	if p := c.Participants[SideB]; p.Number == participant && p.ProxyNumber == poolNumber {
+		return SideB
+	}
+	return SideA
 }
 
 // InUse reports whether the conversation routes at time t: it is active
 // and its deadline is after t.
 func (c Conversation) InUse(t time.Time) bool {
-	return c.Status == StatusActive && c.Deadline().After(t)
+	return statusAt(c.Status, c.Deadline(), t) == StatusActive
 }
 
 // StatusAt is the status as a caller sees it at time t: an active
 // conversation whose deadline has passed is StatusExpired even before the
 // sweep has recorded it.
 func (c Conversation) StatusAt(t time.Time) Status {
-	if c.Status == StatusActive && !c.Deadline().After(t) {
-		return StatusExpired
-	}
-	return c.Status
+	return statusAt(c.Status, c.Deadline(), t)
 }
 
 // InteractionKind is what an interaction carried.
@@ -114,10 +160,46 @@ type Interaction struct {
 
 // InteractionEvent is one status change of an interaction.
 type InteractionEvent struct {
-	Leg      string    // Vonage leg uuid for calls; "" for SMS
-	Status   string    // e.g. "started", "answered", "completed", "relayed", "failed"
-	At       time.Time // when it happened (Vonage's timestamp when it gives one)
-	Duration int       // seconds, for completed calls
-	Price    string    // as Vonage reports it, e.g. "0.00360000"
-	Detail   string    // free text: a failure reason, a Vonage status code
+	Leg      string      // Vonage leg uuid for calls; "" for SMS
+	Status   EventStatus // e.g. EventStarted, EventAnswered, EventCompleted, EventRelayed
+	At       time.Time   // when it happened (Vonage's timestamp when it gives one)
+	Duration int         // seconds, for completed calls
+	Price    string      // as Vonage reports it, e.g. "0.00360000"
+	Detail   string      // free text: a failure reason, a Vonage status code
 }
+
+// EventStatus is the status of an InteractionEvent: for calls, the status
+// Vonage reports in a leg's event webhook (lower case, as Vonage writes
+// it, so statuses this package does not name are kept too); for SMS and
+// refused calls, one the Service records.
+type EventStatus string
+
+// Call statuses from Vonage's event webhook (Voice API reference,
+// "Event webhook").
+const (
+	EventStarted    EventStatus = "started"
+	EventRinging    EventStatus = "ringing"
+	EventAnswered   EventStatus = "answered"
+	EventCompleted  EventStatus = "completed"
+	EventBusy       EventStatus = "busy"
+	EventCancelled  EventStatus = "cancelled"
+	EventUnanswered EventStatus = "unanswered"
+	EventRejected   EventStatus = "rejected"
+	EventTimeout    EventStatus = "timeout"
+)
+
+// Statuses the Service records itself.
+const (
+	// EventBlocked: a call or SMS that routed to a conversation was
+	// refused (an Intercept veto, or a conversation whose mode does not
+	// carry it). The event's Detail says why.
+	EventBlocked EventStatus = "blocked"
+	// EventRelayed: an SMS was sent on to the other participant; Detail
+	// holds Vonage's message IDs.
+	EventRelayed EventStatus = "relayed"
+	// EventFailed: Vonage's event for a failed call leg, or an SMS that
+	// could not be relayed; Detail says why.
+	EventFailed EventStatus = "failed"
+	// EventRecorded: a call's recording is ready; Detail is its URL.
+	EventRecorded EventStatus = "recorded"
+)

@@ -31,25 +31,25 @@ type participantJSON struct {
 }
 
 type eventJSON struct {
-	Leg      string    `json:"leg,omitempty"`
-	Status   string    `json:"status"`
-	At       time.Time `json:"at"`
-	Duration int       `json:"duration,omitempty"`
-	Price    string    `json:"price,omitempty"`
-	Detail   string    `json:"detail,omitempty"`
+	Leg      string            `json:"leg,omitempty"`
+	Status   proxy.EventStatus `json:"status"`
+	At       time.Time         `json:"at"`
+	Duration int               `json:"duration,omitempty"`
+	Price    string            `json:"price,omitempty"`
+	Detail   string            `json:"detail,omitempty"`
 }
 
 type interactionJSON struct {
-	ID        string      `json:"id"`
-	Kind      string      `json:"kind"`
-	From      string      `json:"from"`
-	To        string      `json:"to"`
-	Text      string      `json:"text,omitempty"`
-	CreatedAt time.Time   `json:"created_at"`
-	Status    string      `json:"status"`
-	Duration  int         `json:"duration,omitempty"`
-	Price     string      `json:"price,omitempty"`
-	Events    []eventJSON `json:"events"`
+	ID        string            `json:"id"`
+	Kind      string            `json:"kind"`
+	From      string            `json:"from"`
+	To        string            `json:"to"`
+	Text      string            `json:"text,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	Status    proxy.EventStatus `json:"status"`
+	Duration  int               `json:"duration,omitempty"`
+	Price     string            `json:"price,omitempty"`
+	Events    []eventJSON       `json:"events"`
 }
 
 type conversationJSON struct {

@@ -264,7 +264,7 @@ func concurrentRouteTouchEvents(f *fixture) {
 		ids = append(ids, c.ID)
 	}
 	legs := []string{"leg-a", "leg-b", "leg-c"}
-	statuses := []string{"started", "ringing", "answered", "completed"}
+	statuses := []proxy.EventStatus{proxy.EventStarted, proxy.EventRinging, proxy.EventAnswered, proxy.EventCompleted}
 	var (
 		mu         sync.Mutex
 		lastTouch  = map[string]time.Time{}
@@ -311,7 +311,7 @@ func concurrentRouteTouchEvents(f *fixture) {
 					if wantEvents[iid] == nil {
 						wantEvents[iid] = map[[2]string]bool{}
 					}
-					wantEvents[iid][[2]string{ev.Leg, ev.Status}] = true
+					wantEvents[iid][[2]string{ev.Leg, string(ev.Status)}] = true
 					mu.Unlock()
 				case 3:
 					key := fmt.Sprintf("nonce-%d", op%10)
@@ -357,7 +357,7 @@ func concurrentRouteTouchEvents(f *fixture) {
 		}
 		got := map[[2]string]bool{}
 		for _, ev := range in.Events {
-			k := [2]string{ev.Leg, ev.Status}
+			k := [2]string{ev.Leg, string(ev.Status)}
 			if got[k] {
 				f.t.Errorf("%s has event %v twice", iid, k)
 			}

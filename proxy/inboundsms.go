@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voiceproxy/voiceproxy/internal/phone"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
 
@@ -54,39 +55,22 @@ func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
 // number, once, whatever the number of deliveries.
 func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
 	now := s.now()
-	from, okFrom := webhookNumber(in.MSISDN)
-	to, okTo := webhookNumber(in.To)
-	text, externalID := in.Text, in.MessageID
-	if in.Concat && in.ConcatTotal > 1 && okFrom && okTo {
-		parts, err := s.store.AddMessagePart(ctx, MessagePart{
-			From: from, To: to, Ref: in.ConcatRef, Part: in.ConcatPart, Total: in.ConcatTotal,
-			MessageID: in.MessageID, Text: in.Text, ReceivedAt: now,
-		}, now.Add(-multipartMaxAge))
-		if err != nil {
-			s.log.ErrorContext(ctx, "proxy: store SMS part failed", "message", in.MessageID, "err", err)
-			return
-		}
-		if len(parts) < in.ConcatTotal {
-			s.log.DebugContext(ctx, "proxy: SMS part stored", "message", in.MessageID, "part", in.ConcatPart, "total", in.ConcatTotal)
-			return
-		}
-		var b strings.Builder
-		for _, p := range parts {
-			b.WriteString(p.Text)
-		}
-		text = b.String()
-		// The store hands out a complete set once, but a full
-		// redelivery after that assembles it again: this key, with
-		// AddInteraction's ErrConflict, relays it once. concat-ref is
-		// only 0–255 per sender, so the first part's ID makes the key
-		// unique over time.
-		externalID = "concat:" + from + ":" + in.ConcatRef + ":" + parts[0].MessageID
-	}
+	from, okFrom := phone.FromWebhook(in.MSISDN)
+	to, okTo := phone.FromWebhook(in.To)
 	if !okFrom || !okTo {
 		s.unknownSMS(ctx, in, from, to, errors.New("sender or recipient not a phone number"))
 		return
 	}
-	c, err := s.store.Route(ctx, from, to, now)
+	text, externalID, complete, err := s.assemble(ctx, in, from, to, now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "proxy: store SMS part failed", "message", in.MessageID, "err", err)
+		return
+	}
+	if !complete {
+		return
+	}
+
+	a, err := s.admit(ctx, KindSMS, from, to, text, now)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			s.unknownSMS(ctx, in, from, to, err)
@@ -95,10 +79,7 @@ func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
 		s.log.ErrorContext(ctx, "proxy: route lookup failed", "message", in.MessageID, "err", err)
 		return
 	}
-	sender := 0
-	if c.Participants[1].Number == from && c.Participants[1].ProxyNumber == to {
-		sender = 1
-	}
+	c := a.conv
 	rec := Interaction{
 		ID: newID(now), ConversationID: c.ID, Kind: KindSMS, ExternalID: externalID,
 		From: from, To: to, CreatedAt: now,
@@ -106,6 +87,7 @@ func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
 	if s.cfg.StoreSMSBodies {
 		rec.Text = text
 	}
+	// The interaction's ExternalID makes the relay happen once.
 	if err := s.store.AddInteraction(ctx, rec); err != nil {
 		if errors.Is(err, ErrConflict) {
 			s.log.InfoContext(ctx, "proxy: duplicate SMS delivery ignored", "conversation", c.ID, "message", in.MessageID)
@@ -115,41 +97,60 @@ func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
 		return
 	}
 	s.touch(ctx, c, now)
-	ev := s.deliver(ctx, c, sender, text)
-	ev.At = s.now()
-	if err := s.store.AddInteractionEvent(ctx, rec.ID, ev); err != nil {
-		s.log.ErrorContext(ctx, "proxy: record SMS status failed", "conversation", c.ID, "err", err)
+	ev := InteractionEvent{Status: EventBlocked, Detail: a.refused}
+	if a.refused == "" {
+		ev = s.send(ctx, c, a.sender, text)
 	}
-	if s.cfg.OnInteraction != nil {
-		rec.Events = []InteractionEvent{ev}
-		s.cfg.OnInteraction(ctx, rec)
+	ev.At = s.now()
+	if err := s.addEvent(ctx, &rec, ev); err != nil {
+		s.log.ErrorContext(ctx, "proxy: record SMS status failed", "conversation", c.ID, "err", err)
 	}
 }
 
-// deliver checks the mode and the Intercept hook, then sends text to the
-// other participant, and returns the event to record.
-func (s *Service) deliver(ctx context.Context, c Conversation, sender int, text string) InteractionEvent {
-	if c.Mode == ModeVoice {
-		s.log.InfoContext(ctx, "proxy: SMS blocked: conversation is voice only", "conversation", c.ID)
-		return InteractionEvent{Status: EventBlocked, Detail: "conversation is voice only"}
+// assemble returns the text of an inbound SMS and the external ID its
+// interaction is keyed by. A part of a multipart SMS is stored, and
+// complete is false until the last part arrives; then the parts are
+// joined.
+func (s *Service) assemble(ctx context.Context, in *sms.Inbound, from, to string, now time.Time) (text, externalID string, complete bool, err error) {
+	if !in.Concat || in.ConcatTotal <= 1 {
+		return in.Text, in.MessageID, true, nil
 	}
-	if s.cfg.Intercept != nil {
-		if err := s.cfg.Intercept(ctx, Inbound{Kind: KindSMS, Conversation: c, Sender: sender, Text: text}); err != nil {
-			s.log.InfoContext(ctx, "proxy: SMS blocked by Intercept", "conversation", c.ID, "reason", err)
-			return InteractionEvent{Status: EventBlocked, Detail: err.Error()}
-		}
+	parts, err := s.store.AddMessagePart(ctx, MessagePart{
+		From: from, To: to, Ref: in.ConcatRef, Part: in.ConcatPart, Total: in.ConcatTotal,
+		MessageID: in.MessageID, Text: in.Text, ReceivedAt: now,
+	}, now.Add(-multipartMaxAge))
+	if err != nil {
+		return "", "", false, err
 	}
+	if len(parts) < in.ConcatTotal {
+		s.log.DebugContext(ctx, "proxy: SMS part stored", "message", in.MessageID, "part", in.ConcatPart, "total", in.ConcatTotal)
+		return "", "", false, nil
+	}
+	var b strings.Builder
+	for _, p := range parts {
+		b.WriteString(p.Text)
+	}
+	// The store hands out a complete set once, but a full redelivery
+	// after that assembles it again: this key, with AddInteraction's
+	// ErrConflict, relays it once. concat-ref is only 0–255 per sender,
+	// so the first part's ID makes the key unique over time.
+	return b.String(), "concat:" + from + ":" + in.ConcatRef + ":" + parts[0].MessageID, true, nil
+}
+
+// send relays text to the participant on the other side from sender,
+// from that side's proxy number, and returns the event to record.
+func (s *Service) send(ctx context.Context, c Conversation, sender Side, text string) InteractionEvent {
 	if s.cfg.SMS == nil {
 		s.log.WarnContext(ctx, "proxy: SMS not relayed: no SMS sender configured", "conversation", c.ID)
-		return InteractionEvent{Status: "failed", Detail: errNoSMSSender.Error()}
+		return InteractionEvent{Status: EventFailed, Detail: errNoSMSSender.Error()}
 	}
-	other := c.Participants[1-sender]
+	other := c.Participants[sender.Other()]
 	resp, err := s.cfg.SMS.Send(ctx, sms.Message{From: other.ProxyNumber, To: other.Number, Text: text, ClientRef: c.ID})
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: SMS relay failed", "conversation", c.ID, "err", err)
-		return InteractionEvent{Status: "failed", Detail: err.Error()}
+		return InteractionEvent{Status: EventFailed, Detail: err.Error()}
 	}
-	ev := InteractionEvent{Status: "relayed"}
+	ev := InteractionEvent{Status: EventRelayed}
 	if resp != nil {
 		ids := make([]string, 0, len(resp.Messages))
 		for _, m := range resp.Messages {
@@ -168,8 +169,8 @@ func (s *Service) deliver(ctx context.Context, c Conversation, sender int, text 
 // when one is configured.
 func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to string, why error) {
 	s.log.InfoContext(ctx, "proxy: SMS to unknown route", "message", in.MessageID)
-	s.log.DebugContext(ctx, "proxy: unknown SMS route", "from", mask(from), "to", to, "reason", why)
-	if s.cfg.SMSAutoReply == "" || s.cfg.SMS == nil || !isDigits(from) || !isDigits(to) {
+	s.log.DebugContext(ctx, "proxy: unknown SMS route", "from", phone.Mask(from), "to", to, "reason", why)
+	if s.cfg.SMSAutoReply == "" || s.cfg.SMS == nil || !phone.IsDigits(from) || !phone.IsDigits(to) {
 		return
 	}
 	if _, err := s.cfg.SMS.Send(ctx, sms.Message{From: to, To: from, Text: s.cfg.SMSAutoReply}); err != nil {

@@ -1,10 +1,12 @@
-package proxy
+package voice
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +17,7 @@ func TestVerifyVoiceJWT(t *testing.T) {
 	t.Parallel()
 	const secret, appID = "s3cret-signature", "app-1"
 	body := []byte(`{"from":"447123456789","to":"447700900001"}`)
-	signer := WebhookSigner{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow }}
+	signer := Signer{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow }}
 	sign := func(t *testing.T, r *http.Request, b []byte) {
 		t.Helper()
 		if err := signer.Sign(r, b); err != nil {
@@ -40,7 +42,7 @@ func TestVerifyVoiceJWT(t *testing.T) {
 		{"missing header", func(t *testing.T, r *http.Request) []byte { return nil }, false},
 		{"not bearer", func(t *testing.T, r *http.Request) []byte { r.Header.Set("Authorization", "Basic abc"); return nil }, false},
 		{"wrong secret", func(t *testing.T, r *http.Request) []byte {
-			if err := (WebhookSigner{Secret: "other", ApplicationID: appID, Now: signer.Now}).Sign(r, nil); err != nil {
+			if err := (Signer{Secret: "other", ApplicationID: appID, Now: signer.Now}).Sign(r, nil); err != nil {
 				t.Fatal(err)
 			}
 			return nil
@@ -58,13 +60,13 @@ func TestVerifyVoiceJWT(t *testing.T) {
 			return nil
 		}, false},
 		{"stale iat", func(t *testing.T, r *http.Request) []byte {
-			if err := (WebhookSigner{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow.Add(-6 * time.Minute) }}).Sign(r, nil); err != nil {
+			if err := (Signer{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow.Add(-6 * time.Minute) }}).Sign(r, nil); err != nil {
 				t.Fatal(err)
 			}
 			return nil
 		}, false},
 		{"future iat", func(t *testing.T, r *http.Request) []byte {
-			if err := (WebhookSigner{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow.Add(6 * time.Minute) }}).Sign(r, nil); err != nil {
+			if err := (Signer{Secret: secret, ApplicationID: appID, Now: func() time.Time { return testNow.Add(6 * time.Minute) }}).Sign(r, nil); err != nil {
 				t.Fatal(err)
 			}
 			return nil
@@ -83,7 +85,7 @@ func TestVerifyVoiceJWT(t *testing.T) {
 		}, false},
 		{"body without payload_hash", func(t *testing.T, r *http.Request) []byte { sign(t, r, nil); return body }, false},
 		{"wrong application", func(t *testing.T, r *http.Request) []byte {
-			if err := (WebhookSigner{Secret: secret, ApplicationID: "app-2", Now: signer.Now}).Sign(r, nil); err != nil {
+			if err := (Signer{Secret: secret, ApplicationID: "app-2", Now: signer.Now}).Sign(r, nil); err != nil {
 				t.Fatal(err)
 			}
 			return nil
@@ -92,10 +94,10 @@ func TestVerifyVoiceJWT(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			store := &nonceStore{}
+			v := &Verifier{Secret: secret, ApplicationID: appID, Replay: &memoryGuard{}}
 			r := httptest.NewRequest(http.MethodPost, "/answer", nil)
 			b := tt.prepare(t, r)
-			err := verifyVoiceJWT(t.Context(), r, b, secret, appID, defaultWebhookTolerance, testNow, store)
+			err := v.Verify(t.Context(), r, b, testNow)
 			if tt.ok && err != nil {
 				t.Fatalf("verify: %v, want nil", err)
 			}
@@ -108,16 +110,64 @@ func TestVerifyVoiceJWT(t *testing.T) {
 
 func TestVerifyVoiceJWTReplay(t *testing.T) {
 	t.Parallel()
-	store := &nonceStore{}
+	v := &Verifier{Secret: "k", Tolerance: time.Minute, Replay: &memoryGuard{}}
 	r := httptest.NewRequest(http.MethodGet, "/answer", nil)
-	if err := (WebhookSigner{Secret: "k", Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
+	if err := (Signer{Secret: "k", Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := verifyVoiceJWT(t.Context(), r, nil, "k", "", time.Minute, testNow, store); err != nil {
+	if err := v.Verify(t.Context(), r, nil, testNow); err != nil {
 		t.Fatalf("first delivery: %v", err)
 	}
-	err := verifyVoiceJWT(t.Context(), r, nil, "k", "", time.Minute, testNow.Add(time.Second), store)
+	err := v.Verify(t.Context(), r, nil, testNow.Add(time.Second))
 	if !errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "replayed") {
 		t.Fatalf("replay: %v, want ErrUnauthorized (replayed)", err)
+	}
+}
+
+var testNow = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// memoryGuard is a ReplayGuard in a map.
+type memoryGuard struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+func (g *memoryGuard) Claim(_ context.Context, key string, now, expires time.Time) (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.seen == nil {
+		g.seen = map[string]time.Time{}
+	}
+	if exp, ok := g.seen[key]; ok && exp.After(now) {
+		return false, nil
+	}
+	g.seen[key] = expires
+	return true, nil
+}
+
+// failingGuard is a ReplayGuard whose store is down.
+type failingGuard struct{}
+
+func (failingGuard) Claim(context.Context, string, time.Time, time.Time) (bool, error) {
+	return false, errors.New("store unreachable")
+}
+
+func TestVerifyReplayGuardFailure(t *testing.T) {
+	t.Parallel()
+	r := httptest.NewRequest(http.MethodGet, "/answer", nil)
+	if err := (Signer{Secret: "k", Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	err := (&Verifier{Secret: "k", Replay: failingGuard{}}).Verify(t.Context(), r, nil, testNow)
+	if err == nil || errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "store unreachable") {
+		t.Fatalf("verify with a failing guard: %v, want the guard's error without ErrUnauthorized", err)
+	}
+}
+
+func TestNewJTI(t *testing.T) {
+	t.Parallel()
+	a, b := newJTI(), newJTI()
+	if len(a) != 36 || a == b || a[14] != '4' || strings.Count(a, "-") != 4 {
+		t.Fatalf("newJTI = %q, %q: want distinct version-4 UUIDs", a, b)
 	}
 }

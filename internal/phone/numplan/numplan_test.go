@@ -1,9 +1,11 @@
-package proxy
+package numplan
 
 import (
 	"errors"
 	"strconv"
 	"testing"
+
+	"github.com/voiceproxy/voiceproxy/internal/phone"
 )
 
 func TestParseNumber(t *testing.T) {
@@ -25,9 +27,9 @@ func TestParseNumber(t *testing.T) {
 		{in: "+39 06 1234 5678", want: "390612345678", reg: "IT"},
 		{in: "+1 416 555 0123", want: "14165550123", reg: "CA"},
 		{in: "+44 1624 756789", want: "441624756789", reg: "IM"},
-		{in: "+447700900123", wantErr: ErrInvalidNumber},
+		{in: "+447700900123", wantErr: phone.ErrInvalidNumber},
 		{in: "+447700900123", lenient: true, want: "447700900123", reg: "GB"},
-		{in: "07123456789", wantErr: ErrInvalidNumber, anyErrOnly: true},
+		{in: "07123456789", wantErr: phone.ErrInvalidNumber, anyErrOnly: true},
 		{in: "12", anyErrOnly: true},
 		{in: "", anyErrOnly: true},
 		{in: "+44abc", anyErrOnly: true},
@@ -36,42 +38,20 @@ func TestParseNumber(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, reg, err := parseNumber(tt.in, tt.lenient)
+			got, reg, err := Parse(tt.in, tt.lenient)
 			if tt.wantErr != nil || tt.anyErrOnly {
 				if err == nil {
-					t.Fatalf("parseNumber(%q) = %q, want error", tt.in, got)
+					t.Fatalf("Parse(%q) = %q, want error", tt.in, got)
 				}
 				if !tt.anyErrOnly && !errors.Is(err, tt.wantErr) {
-					t.Fatalf("parseNumber(%q) error %v, want %v", tt.in, err, tt.wantErr)
+					t.Fatalf("Parse(%q) error %v, want %v", tt.in, err, tt.wantErr)
 				}
 				return
 			}
 			if err != nil || got != tt.want || reg != tt.reg {
-				t.Fatalf("parseNumber(%q) = %q, %q, %v; want %q, %q", tt.in, got, reg, err, tt.want, tt.reg)
+				t.Fatalf("Parse(%q) = %q, %q, %v; want %q, %q", tt.in, got, reg, err, tt.want, tt.reg)
 			}
 		})
-	}
-}
-
-func TestMask(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{"447700900123": "4477009***23", "14155550100": "141555***00", "123": "***"} {
-		if got := mask(in); got != want {
-			t.Errorf("mask(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestNewIDSortable(t *testing.T) {
-	t.Parallel()
-	now := testNow
-	prev := ""
-	for range 100 {
-		id := newID(now) // same instant: still strictly increasing
-		if len(id) != 32 || id <= prev {
-			t.Fatalf("id %q after %q: want 32 chars, increasing", id, prev)
-		}
-		prev = id
 	}
 }
 
@@ -82,7 +62,7 @@ func BenchmarkParseNumber(b *testing.B) {
 		b.Run("lenient="+strconv.FormatBool(lenient), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, _, err := parseNumber("+44 7123 456789", lenient); err != nil {
+				if _, _, err := Parse("+44 7123 456789", lenient); err != nil {
 					b.Fatal(err)
 				}
 			}

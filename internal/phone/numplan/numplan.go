@@ -1,29 +1,33 @@
-package proxy
+// Package numplan validates phone numbers against the world's numbering
+// plans with libphonenumber's metadata, compiled once per region, and
+// tells the region (ISO 3166-1 alpha-2) a number belongs to. It is apart
+// from package phone because libphonenumber loads all its metadata when a
+// program starts, which callers of phone (package ncco) need not pay.
+package numplan
 
 import (
 	"strconv"
-	"strings"
 
 	"github.com/nyaruka/phonenumbers"
 
-	"github.com/voiceproxy/voiceproxy/ncco"
+	"github.com/voiceproxy/voiceproxy/internal/phone"
 )
 
-// parseNumber normalises a phone number given in any of the accepted forms
+// Parse normalises a phone number given in any of the accepted forms
 // ("+447700900123", "447700900123", "+44 7700 900123", "0044 7700 900123")
 // to digits-only E.164 and returns it with its ISO region ("GB").
 // Numbers without "+" or "00" are read as international digits, the form
 // Vonage uses. With lenient, a number of a possible length for its country
 // code is accepted even when not in an assigned range (such as Ofcom's
 // drama range 07700 900xxx); otherwise libphonenumber must deem it valid.
-func parseNumber(s string, lenient bool) (digits, region string, err error) {
-	d, err := ncco.NormalizeNumber(s)
+func Parse(s string, lenient bool) (digits, region string, err error) {
+	d, err := phone.Normalize(s)
 	if err != nil {
 		return "", "", err
 	}
 	if r, ok, decided := fastNumber(d, lenient); decided {
 		if !ok {
-			return "", "", ErrInvalidNumber
+			return "", "", phone.ErrInvalidNumber
 		}
 		return d, r, nil
 	}
@@ -36,7 +40,7 @@ func parseNumber(s string, lenient bool) (digits, region string, err error) {
 	national := phonenumbers.GetNationalSignificantNumber(num)
 	region, ok := checkNumber(num, national, lenient)
 	if !ok {
-		return "", "", ErrInvalidNumber
+		return "", "", phone.ErrInvalidNumber
 	}
 	return phonenumbers.Format(num, phonenumbers.E164)[1:], region, nil
 }
@@ -94,37 +98,4 @@ func cleanRegion(r string) string {
 		return ""
 	}
 	return r
-}
-
-// isDigits reports whether s is a plausible digits-only E.164 number, the
-// form Vonage puts in webhooks.
-func isDigits(s string) bool {
-	if len(s) < 7 || len(s) > 15 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
-}
-
-// webhookNumber turns a number from a webhook into digits-only form
-// cheaply: Vonage sends digits already; a leading "+" is tolerated.
-func webhookNumber(s string) (string, bool) {
-	s = strings.TrimPrefix(s, "+")
-	return s, isDigits(s)
-}
-
-// mask hides the middle of a number for Debug logs: "4477009***23".
-func mask(s string) string {
-	if len(s) <= 6 {
-		return "***"
-	}
-	keep := len(s) - 5
-	if keep > 7 {
-		keep = 7
-	}
-	return s[:keep] + "***" + s[len(s)-2:]
 }

@@ -1,0 +1,63 @@
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// This file is allocation: choosing each participant's proxy number, by
+// the rules CandidateQuery states. CreateConversation calls pick for both
+// sides, then inserts; the store's leg check settles races between
+// instances, and a collision sends CreateConversation round again.
+
+// maxAllocAttempts bounds CreateConversation's retries after the store
+// reports a colliding leg (another writer took the number first).
+const maxAllocAttempts = 10
+
+// candidateLimit is how many candidates are fetched per participant: the
+// first is taken on a first attempt; retries pick among the equally good.
+const candidateLimit = 16
+
+// pick chooses a proxy number for participant p (on side) facing
+// counterpart q. First attempts take the best candidate; retries after a
+// collision choose at random among the candidates as good as the best, so
+// instances racing for the same number spread out.
+func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode Mode, now time.Time, attempt int) (string, error) {
+	query := CandidateQuery{
+		Participant:   p,
+		Counterpart:   q,
+		Country:       region,
+		Voice:         mode != ModeSMS,
+		SMS:           mode != ModeVoice,
+		Now:           now,
+		ReleasedAfter: now.Add(-s.cfg.CoolOff),
+		Limit:         candidateLimit,
+	}
+	cands, err := s.store.Candidates(ctx, query)
+	if err != nil {
+		return "", fmt.Errorf("proxy: candidates for participant %s: %w", side, err)
+	}
+	if len(cands) == 0 && region != "" && s.cfg.GeoMatch == GeoFallback {
+		query.Country = ""
+		if cands, err = s.store.Candidates(ctx, query); err != nil {
+			return "", fmt.Errorf("proxy: candidates for participant %s: %w", side, err)
+		}
+	}
+	if len(cands) == 0 {
+		return "", &PoolExhaustedError{Side: side, Country: query.Country}
+	}
+	if attempt == 0 {
+		return cands[0].Number.MSISDN, nil
+	}
+	n := 1
+	for n < len(cands) && cands[n].Sticky == cands[0].Sticky && cands[n].Load == cands[0].Load {
+		n++
+	}
+	if n == 1 && len(cands) > 1 {
+		// The best is contended; let later attempts reach the next tier.
+		n = min(len(cands), 1+attempt)
+	}
+	return cands[rand.IntN(n)].Number.MSISDN, nil
+}

@@ -1,0 +1,124 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/ncco"
+)
+
+// This file builds the NCCOs the answer webhook returns. The connect NCCO
+// is encoded once, at New, into a template cut around the two numbers, so
+// that answering a call appends bytes instead of encoding JSON.
+
+const defaultUnknownRouteText = "Sorry, the number you have called is not in service."
+
+// prepareNCCO builds and validates, once, the parts of answer NCCOs that
+// come from Config, so a bad Config fails New rather than calls.
+func (s *Service) prepareNCCO() error {
+	cfg := &s.cfg
+	if cfg.UnknownRouteText == "" {
+		cfg.UnknownRouteText = defaultUnknownRouteText
+	}
+	if cfg.Record {
+		s.answerPrefix = append(s.answerPrefix, ncco.Record{
+			EventURL: []string{cfg.RecordingEventURL},
+		})
+	}
+	if cfg.Greeting != "" {
+		s.answerPrefix = append(s.answerPrefix, ncco.Talk{Text: cfg.Greeting, Language: cfg.Language})
+	}
+	s.connectOpts = ncco.Connect{
+		Timeout:      int(cfg.ConnectTimeout / time.Second),
+		Limit:        int(cfg.CallTimeLimit / time.Second),
+		RingbackTone: cfg.RingbackURL,
+	}
+	// Validate with placeholder numbers: per call only the numbers change,
+	// and they are validated on each call.
+	sample := s.answerNCCO("447700900000", "447700900001")
+	if err := sample.Validate(); err != nil {
+		return fmt.Errorf("proxy: Config gives an invalid answer NCCO: %w", err)
+	}
+	tmpl, err := json.Marshal(s.answerNCCO(fromMarker, toMarker))
+	if err != nil {
+		return fmt.Errorf("proxy: encode answer NCCO: %w", err)
+	}
+	if err := s.splitTemplate(tmpl); err != nil {
+		return err
+	}
+	fallback := ncco.NCCO{ncco.Talk{Text: cfg.UnknownRouteText, Language: cfg.Language}}
+	if err := fallback.Validate(); err != nil {
+		return fmt.Errorf("proxy: Config.UnknownRouteText: %w", err)
+	}
+	b, err := json.Marshal(fallback)
+	if err != nil {
+		return fmt.Errorf("proxy: encode fallback NCCO: %w", err)
+	}
+	s.fallbackJSON = b
+	return nil
+}
+
+// Markers put in the answer NCCO template where the numbers go. Should a
+// Config text contain one, splitTemplate finds it twice and New fails.
+const (
+	fromMarker = "\u0001FROM\u0001"
+	toMarker   = "\u0001TO\u0001"
+)
+
+// answerTemplate is the encoded answer NCCO cut around the two numbers:
+// parts[0] + to + parts[1] + from + parts[2], or with from first, per
+// toFirst. Encoding it by appending avoids reflection on the hot path.
+type answerTemplate struct {
+	parts   [3][]byte
+	toFirst bool
+}
+
+// splitTemplate fills s.tmpl from the template encoding.
+func (s *Service) splitTemplate(b []byte) error {
+	// encoding/json escapes the control characters in the markers.
+	fm, tm := []byte(`\u0001FROM\u0001`), []byte(`\u0001TO\u0001`)
+	fi, ti := bytes.Index(b, fm), bytes.Index(b, tm)
+	if fi < 0 || ti < 0 || bytes.Count(b, fm) != 1 || bytes.Count(b, tm) != 1 {
+		return errors.New("proxy: cannot build the answer NCCO template")
+	}
+	first, firstLen, second, secondLen := fi, len(fm), ti, len(tm)
+	s.tmpl.toFirst = ti < fi
+	if s.tmpl.toFirst {
+		first, firstLen, second, secondLen = ti, len(tm), fi, len(fm)
+	}
+	s.tmpl.parts = [3][]byte{b[:first], b[first+firstLen : second], b[second+secondLen:]}
+	return nil
+}
+
+// appendAnswer appends the answer NCCO connecting to number with caller
+// ID from: the same bytes as json.Marshal(s.answerNCCO(from, number)).
+// Both must be valid (digits-only) numbers, so need no escaping.
+func (s *Service) appendAnswer(dst []byte, from, number string) []byte {
+	a, b := number, from
+	if !s.tmpl.toFirst {
+		a, b = from, number
+	}
+	dst = append(dst, s.tmpl.parts[0]...)
+	dst = append(dst, a...)
+	dst = append(dst, s.tmpl.parts[1]...)
+	dst = append(dst, b...)
+	return append(dst, s.tmpl.parts[2]...)
+}
+
+// answerNCCO is the NCCO that connects a caller: record and greeting when
+// configured, then a connect to number showing from as the caller ID.
+func (s *Service) answerNCCO(from, number string) ncco.NCCO {
+	n := make(ncco.NCCO, 0, len(s.answerPrefix)+1)
+	n = append(n, s.answerPrefix...)
+	c := s.connectOpts
+	c.From = from
+	c.Endpoint = []ncco.Endpoint{ncco.PhoneEndpoint{Number: number}}
+	return append(n, c)
+}
+
+// answerBufs recycles answer encoding buffers.
+var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
