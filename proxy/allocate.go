@@ -49,7 +49,7 @@ func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode
 		return "", &PoolExhaustedError{Side: side, Country: query.Country}
 	}
 	if attempt == 0 {
-		return cands[0].Number.MSISDN, nil
+		return cands[0].PoolNumber.MSISDN, nil
 	}
 	n := 1
 	for n < len(cands) && cands[n].Sticky == cands[0].Sticky && cands[n].Load == cands[0].Load {
@@ -59,5 +59,5 @@ func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode
 		// The best is contended; let later attempts reach the next tier.
 		n = min(len(cands), 1+attempt)
 	}
-	return cands[rand.IntN(n)].Number.MSISDN, nil
+	return cands[rand.IntN(n)].PoolNumber.MSISDN, nil
 }

@@ -58,7 +58,7 @@ func TestAnswer(t *testing.T) {
 	vetoed := errors.New("blocked by host")
 	tests := []struct {
 		name string
-		pool []Number
+		pool []PoolNumber
 		edit func(*Config)
 		// conv creates the conversation(s); req builds the webhook from it.
 		create []CreateRequest
@@ -75,7 +75,7 @@ func TestAnswer(t *testing.T) {
 		},
 		{
 			name:   "B calls A, POST, different proxy numbers",
-			pool:   []Number{{MSISDN: gbP1, Voice: true, SMS: true}, {MSISDN: usP1, Voice: true, SMS: true}},
+			pool:   []PoolNumber{{MSISDN: gbP1, Voice: true, SMS: true}, {MSISDN: usP1, Voice: true, SMS: true}},
 			create: []CreateRequest{{A: gbA, B: usA}},
 			req:    func(cs []Conversation) *http.Request { return answerPOST("/answer", usA, usP1, "u1") },
 			want:   connectNCCO(gbP1, gbA),

@@ -27,9 +27,9 @@ func benchService(b *testing.B, n int) (*Service, []string) {
 	}
 	ctx := b.Context()
 	const poolSize = 100
-	var pool []Number
+	var pool []PoolNumber
 	for i := range poolSize {
-		pool = append(pool, Number{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
+		pool = append(pool, PoolNumber{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
 	}
 	if err := s.store.AddNumbers(ctx, pool...); err != nil {
 		b.Fatal(err)
@@ -89,9 +89,9 @@ func BenchmarkCreateConversation(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var pool []Number
+	var pool []PoolNumber
 	for i := range 1000 {
-		pool = append(pool, Number{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
+		pool = append(pool, PoolNumber{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
 	}
 	if err := s.AddNumbers(b.Context(), pool...); err != nil {
 		b.Fatal(err)

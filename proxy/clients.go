@@ -126,9 +126,9 @@ func (s *Service) notify(ctx context.Context, c Conversation) error {
 // SyncResult reports what SyncNumbers did. Numbers are digits only.
 type SyncResult struct {
 	// Kept were already linked to the application and are in the pool.
-	Kept []Number
+	Kept []PoolNumber
 	// Linked were linked to the application by this call and added.
-	Linked []Number
+	Linked []PoolNumber
 	// Skipped were left alone: no VOICE or SMS feature, or linked to
 	// another application (SyncNumbers never takes a number from another
 	// application).
@@ -151,9 +151,9 @@ func (s *Service) SyncNumbers(ctx context.Context) (SyncResult, error) {
 		return res, fmt.Errorf("proxy: list owned numbers: %w", err)
 	}
 	var errs []error
-	var pool []Number
+	var pool []PoolNumber
 	for _, o := range owned {
-		n := Number{
+		n := PoolNumber{
 			MSISDN:  strings.TrimPrefix(o.MSISDN, "+"),
 			Country: strings.ToUpper(o.Country),
 			Voice:   o.HasFeature(numbers.FeatureVoice),

@@ -236,8 +236,8 @@ func TestSyncNumbers(t *testing.T) {
 		t.Errorf("error %v, want the failed link of 447700900009", err)
 	}
 	want := SyncResult{
-		Kept:    []Number{{MSISDN: gbP1, Country: "GB", Voice: true, SMS: true}},
-		Linked:  []Number{{MSISDN: gbP2, Country: "GB", Voice: true}},
+		Kept:    []PoolNumber{{MSISDN: gbP1, Country: "GB", Voice: true, SMS: true}},
+		Linked:  []PoolNumber{{MSISDN: gbP2, Country: "GB", Voice: true}},
 		Skipped: []string{usP1, gbP3},
 	}
 	if diff := cmp.Diff(want, res); diff != "" {
@@ -246,7 +246,7 @@ func TestSyncNumbers(t *testing.T) {
 	if diff := cmp.Diff([]numbers.UpdateRequest{{Country: "GB", MSISDN: gbP2, AppID: "app-1"}}, api.updates); diff != "" {
 		t.Errorf("updates (-want +got):\n%s", diff)
 	}
-	pool, _ := s.Numbers(t.Context())
+	pool, _ := s.Pool(t.Context())
 	if diff := cmp.Diff(append(want.Kept, want.Linked...), pool); diff != "" {
 		t.Errorf("pool (-want +got):\n%s", diff)
 	}
@@ -263,19 +263,19 @@ func TestPoolNumbers(t *testing.T) {
 	t.Parallel()
 	s, _ := newTestService(t, nil, nil)
 	ctx := t.Context()
-	if err := s.AddNumbers(ctx, Number{MSISDN: "+44 7700 900001", Voice: true}, Number{MSISDN: "0012015550001", Country: "us", SMS: true}); err != nil {
+	if err := s.AddNumbers(ctx, PoolNumber{MSISDN: "+44 7700 900001", Voice: true}, PoolNumber{MSISDN: "0012015550001", Country: "us", SMS: true}); err != nil {
 		t.Fatal(err)
 	}
-	want := []Number{{MSISDN: gbP1, Country: "GB", Voice: true}, {MSISDN: usP1, Country: "US", SMS: true}}
-	got, err := s.Numbers(ctx)
+	want := []PoolNumber{{MSISDN: gbP1, Country: "GB", Voice: true}, {MSISDN: usP1, Country: "US", SMS: true}}
+	got, err := s.Pool(ctx)
 	if diff := cmp.Diff(want, got); err != nil || diff != "" {
 		t.Errorf("pool (-want +got):\n%s %v", diff, err)
 	}
 	var ne *NumberError
-	if err := s.AddNumbers(ctx, Number{MSISDN: gbP2}, Number{MSISDN: "nope"}); !errors.As(err, &ne) || ne.Field != "PoolNumber[1]" {
+	if err := s.AddNumbers(ctx, PoolNumber{MSISDN: gbP2}, PoolNumber{MSISDN: "nope"}); !errors.As(err, &ne) || ne.Field != "PoolNumber[1]" {
 		t.Errorf("bad number: %v, want *NumberError for PoolNumber[1]", err)
 	}
-	if got, _ := s.Numbers(ctx); len(got) != 2 {
+	if got, _ := s.Pool(ctx); len(got) != 2 {
 		t.Errorf("pool has %d numbers after a rejected add, want 2", len(got))
 	}
 	if err := s.RemoveNumber(ctx, "+"+gbP1); err != nil {

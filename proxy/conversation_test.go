@@ -19,7 +19,7 @@ func TestAllocation(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name  string
-		pool  []Number
+		pool  []PoolNumber
 		edit  func(*Config)
 		setup func(t *testing.T, s *Service, clk *clock)
 		req   CreateRequest
@@ -27,7 +27,7 @@ func TestAllocation(t *testing.T) {
 	}{
 		{
 			name: "geo match per participant",
-			pool: []Number{{MSISDN: gbP1, Voice: true, SMS: true}, {MSISDN: usP1, Voice: true, SMS: true}},
+			pool: []PoolNumber{{MSISDN: gbP1, Voice: true, SMS: true}, {MSISDN: usP1, Voice: true, SMS: true}},
 			req:  CreateRequest{A: "+44 7123 456701", B: "+1 415 555 0100"},
 			want: [2]string{gbP1, usP1},
 		},
@@ -120,7 +120,7 @@ func TestCreateConversationErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		pool    []Number
+		pool    []PoolNumber
 		edit    func(*Config)
 		req     CreateRequest
 		is      error
@@ -134,7 +134,7 @@ func TestCreateConversationErrors(t *testing.T) {
 		{name: "same number", pool: gbPool(gbP1), req: CreateRequest{A: "+44 7123 456701", B: "0044" + gbA[2:]}, is: ErrSameNumber},
 		{name: "empty pool", req: CreateRequest{A: gbA, B: gbB}, is: ErrPoolExhausted, field: "A"},
 		{name: "geo strict", pool: gbPool(gbP1), edit: func(c *Config) { c.GeoMatch = GeoStrict }, req: CreateRequest{A: gbA, B: frA}, is: ErrPoolExhausted, field: "B", country: "FR"},
-		{name: "voice only pool, sms mode", pool: []Number{{MSISDN: gbP1, Voice: true}}, req: CreateRequest{A: gbA, B: gbB, Mode: ModeSMS}, is: ErrPoolExhausted, field: "A"},
+		{name: "voice only pool, sms mode", pool: []PoolNumber{{MSISDN: gbP1, Voice: true}}, req: CreateRequest{A: gbA, B: gbB, Mode: ModeSMS}, is: ErrPoolExhausted, field: "A"},
 		{name: "bad mode", pool: gbPool(gbP1), req: CreateRequest{A: gbA, B: gbB, Mode: "fax"}, anyErr: true},
 		{name: "negative ttl", pool: gbPool(gbP1), req: CreateRequest{A: gbA, B: gbB, TTL: -time.Second}, anyErr: true},
 	}
@@ -168,9 +168,9 @@ func TestCreateConversationErrors(t *testing.T) {
 func TestPoolOfNServesNConversationsPerParticipant(t *testing.T) {
 	t.Parallel()
 	const n = 5
-	var pool []Number
+	var pool []PoolNumber
 	for i := range n {
-		pool = append(pool, Number{MSISDN: "4477009000" + string(rune('1'+i)) + "0", Voice: true, SMS: true})
+		pool = append(pool, PoolNumber{MSISDN: "4477009000" + string(rune('1'+i)) + "0", Voice: true, SMS: true})
 	}
 	s, _ := newTestService(t, pool, nil)
 	seen := map[string]bool{}
@@ -342,9 +342,9 @@ func TestConversationsPaging(t *testing.T) {
 func TestConcurrentCreateKeepsInvariant(t *testing.T) {
 	t.Parallel()
 	const n = 8
-	var pool []Number
+	var pool []PoolNumber
 	for i := range n {
-		pool = append(pool, Number{MSISDN: "4477009000" + string(rune('1'+i)) + "5", Voice: true, SMS: true})
+		pool = append(pool, PoolNumber{MSISDN: "4477009000" + string(rune('1'+i)) + "5", Voice: true, SMS: true})
 	}
 	s, _ := newTestService(t, pool, nil)
 	var wg sync.WaitGroup

@@ -20,7 +20,7 @@
 //	if err != nil {
 //		return err
 //	}
-//	err = svc.AddNumbers(ctx, proxy.Number{MSISDN: "447700900001", Voice: true, SMS: true})
+//	err = svc.AddNumbers(ctx, proxy.PoolNumber{MSISDN: "447700900001", Voice: true, SMS: true})
 //	mux.Handle("/vonage/", http.StripPrefix("/vonage", svc))
 //	go svc.Run(ctx) // expire conversations in the background
 //	conv, err := svc.CreateConversation(ctx, proxy.CreateRequest{

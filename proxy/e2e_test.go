@@ -85,9 +85,9 @@ func newE2E(t *testing.T, secret string, edit func(*proxy.Config)) *e2eEnv {
 		t.Fatal(err)
 	}
 	err = svc.AddNumbers(t.Context(),
-		proxy.Number{MSISDN: "447700900001", Country: "GB", Voice: true, SMS: true},
-		proxy.Number{MSISDN: "447700900002", Country: "GB", Voice: true, SMS: true},
-		proxy.Number{MSISDN: "12015550100", Country: "US", Voice: true, SMS: true})
+		proxy.PoolNumber{MSISDN: "447700900001", Country: "GB", Voice: true, SMS: true},
+		proxy.PoolNumber{MSISDN: "447700900002", Country: "GB", Voice: true, SMS: true},
+		proxy.PoolNumber{MSISDN: "12015550100", Country: "US", Voice: true, SMS: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -581,7 +581,7 @@ func BenchmarkE2EMaskedCall(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := svc.AddNumbers(ctx, proxy.Number{MSISDN: "447700900001", Country: "GB", Voice: true, SMS: true}); err != nil {
+	if err := svc.AddNumbers(ctx, proxy.PoolNumber{MSISDN: "447700900001", Country: "GB", Voice: true, SMS: true}); err != nil {
 		b.Fatal(err)
 	}
 	c, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: e2eRider, B: e2eDriver})

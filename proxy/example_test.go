@@ -25,7 +25,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := svc.AddNumbers(ctx, proxy.Number{MSISDN: "+44 7700 900001", Voice: true, SMS: true}); err != nil {
+	if err := svc.AddNumbers(ctx, proxy.PoolNumber{MSISDN: "+44 7700 900001", Voice: true, SMS: true}); err != nil {
 		log.Fatal(err)
 	}
 	conv, err := svc.CreateConversation(ctx, proxy.CreateRequest{

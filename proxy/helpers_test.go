@@ -57,7 +57,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // newTestService returns a Service on a fresh memory store with the given
 // pool, a settable clock and a silent logger; edit adjusts the Config.
-func newTestService(t *testing.T, pool []Number, edit func(*Config)) (*Service, *clock) {
+func newTestService(t *testing.T, pool []PoolNumber, edit func(*Config)) (*Service, *clock) {
 	t.Helper()
 	clk := newClock()
 	cfg := Config{Store: NewMemoryStore(), Now: clk.Now, Logger: quietLogger()}
@@ -76,10 +76,10 @@ func newTestService(t *testing.T, pool []Number, edit func(*Config)) (*Service, 
 	return s, clk
 }
 
-func gbPool(msisdns ...string) []Number {
-	var ns []Number
+func gbPool(msisdns ...string) []PoolNumber {
+	var ns []PoolNumber
 	for _, m := range msisdns {
-		ns = append(ns, Number{MSISDN: m, Country: "GB", Voice: true, SMS: true})
+		ns = append(ns, PoolNumber{MSISDN: m, Country: "GB", Voice: true, SMS: true})
 	}
 	return ns
 }

@@ -80,7 +80,7 @@ type memoryStore struct {
 // memNum is one number of the pool, or one that was removed from it but
 // still carries legs.
 type memNum struct {
-	n      Number
+	n      PoolNumber
 	pos    int32 // pool order, index in byPos; meaningful while inPool
 	load   int32 // legs in active-status conversations
 	inPool bool
@@ -322,7 +322,7 @@ type memExtKey struct {
 type memMsgKey struct{ from, to, ref string }
 
 // AddNumbers adds or updates pool numbers.
-func (s *memoryStore) AddNumbers(ctx context.Context, nums ...Number) error {
+func (s *memoryStore) AddNumbers(ctx context.Context, nums ...PoolNumber) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -394,14 +394,14 @@ func (s *memoryStore) RemoveNumber(ctx context.Context, msisdn string) error {
 	return nil
 }
 
-// Numbers lists the pool in pool order.
-func (s *memoryStore) Numbers(ctx context.Context) ([]Number, error) {
+// Pool lists the pool in pool order.
+func (s *memoryStore) Pool(ctx context.Context) ([]PoolNumber, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	out := make([]Number, len(s.pool))
+	out := make([]PoolNumber, len(s.pool))
 	for i, m := range s.pool {
 		out[i] = m.n
 	}
@@ -412,7 +412,7 @@ func (s *memoryStore) Numbers(ctx context.Context) ([]Number, error) {
 func (s *memoryStore) adjustLoad(msisdn string, delta int32) {
 	m := s.nums[msisdn]
 	if m == nil {
-		m = &memNum{n: Number{MSISDN: msisdn}}
+		m = &memNum{n: PoolNumber{MSISDN: msisdn}}
 		s.nums[msisdn] = m
 	}
 	if !m.inPool {
@@ -511,7 +511,7 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 	}
 	out := make([]Candidate, 0, n)
 	if sticky != nil {
-		out = append(out, Candidate{Number: sticky.n, Sticky: true, Load: int(sticky.load)})
+		out = append(out, Candidate{PoolNumber: sticky.n, Sticky: true, Load: int(sticky.load)})
 	}
 	for _, sl := range g.items {
 		m := s.byPos[sl.pos]
@@ -521,7 +521,7 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 		if m == sticky || !fits(m) || blocked.has(m.n.MSISDN) {
 			continue
 		}
-		out = append(out, Candidate{Number: m.n, Load: int(sl.load)})
+		out = append(out, Candidate{PoolNumber: m.n, Load: int(sl.load)})
 	}
 	return out, nil
 }

@@ -13,13 +13,13 @@ import (
 )
 
 // benchPool returns n pool numbers, half in GB and half in US.
-func benchPool(n int) []proxy.Number {
-	out := make([]proxy.Number, n)
+func benchPool(n int) []proxy.PoolNumber {
+	out := make([]proxy.PoolNumber, n)
 	for i := range out {
 		if i%2 == 0 {
-			out[i] = proxy.Number{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true}
+			out[i] = proxy.PoolNumber{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true}
 		} else {
-			out[i] = proxy.Number{MSISDN: fmt.Sprintf("1202555%04d", i), Country: "US", Voice: true, SMS: true}
+			out[i] = proxy.PoolNumber{MSISDN: fmt.Sprintf("1202555%04d", i), Country: "US", Voice: true, SMS: true}
 		}
 	}
 	return out
@@ -192,8 +192,8 @@ func BenchmarkMemoryStoreCreate(b *testing.B) {
 			Status: proxy.StatusActive,
 			Mode:   proxy.ModeBoth,
 			Participants: [2]proxy.Participant{
-				{Number: names[a], ProxyNumber: ca[0].Number.MSISDN},
-				{Number: names[bb], ProxyNumber: cb[0].Number.MSISDN},
+				{Number: names[a], ProxyNumber: ca[0].PoolNumber.MSISDN},
+				{Number: names[bb], ProxyNumber: cb[0].PoolNumber.MSISDN},
 			},
 			CreatedAt:      now,
 			ExpiresAt:      now.Add(5 * time.Minute),

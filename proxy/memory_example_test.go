@@ -15,14 +15,14 @@ func ExampleNewMemoryStore() {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 	_ = store.AddNumbers(ctx,
-		proxy.Number{MSISDN: "447700900001", Country: "GB", Voice: true, SMS: true},
-		proxy.Number{MSISDN: "447700900002", Country: "GB", Voice: true, SMS: true},
+		proxy.PoolNumber{MSISDN: "447700900001", Country: "GB", Voice: true, SMS: true},
+		proxy.PoolNumber{MSISDN: "447700900002", Country: "GB", Voice: true, SMS: true},
 	)
 	cands, _ := store.Candidates(ctx, proxy.CandidateQuery{
 		Participant: "447700900101", Counterpart: "447700900102",
 		Country: "GB", Voice: true, Now: now, ReleasedAfter: now.Add(-time.Hour), Limit: 1,
 	})
-	proxyNumber := cands[0].Number.MSISDN
+	proxyNumber := cands[0].PoolNumber.MSISDN
 
 	err := store.CreateConversation(ctx, proxy.Conversation{
 		ID:     "conv-1",

@@ -20,12 +20,12 @@ import (
 // summaries, sticky pointers, a deadline heap); comparing it with the
 // model after random operations checks that those indexes never drift.
 type model struct {
-	pool  []proxy.Number
+	pool  []proxy.PoolNumber
 	convs []proxy.Conversation
 }
 
 func (m *model) inPool(msisdn string) int {
-	return slices.IndexFunc(m.pool, func(n proxy.Number) bool { return n.MSISDN == msisdn })
+	return slices.IndexFunc(m.pool, func(n proxy.PoolNumber) bool { return n.MSISDN == msisdn })
 }
 
 func (m *model) load(msisdn string) int {
@@ -74,7 +74,7 @@ func (m *model) candidates(q proxy.CandidateQuery) []proxy.Candidate {
 		if blocked[n.MSISDN] || (q.Voice && !n.Voice) || (q.SMS && !n.SMS) || (q.Country != "" && n.Country != q.Country) {
 			continue
 		}
-		out = append(out, proxy.Candidate{Number: n, Sticky: n.MSISDN == sticky, Load: m.load(n.MSISDN)})
+		out = append(out, proxy.Candidate{PoolNumber: n, Sticky: n.MSISDN == sticky, Load: m.load(n.MSISDN)})
 	}
 	slices.SortStableFunc(out, func(a, b proxy.Candidate) int {
 		if a.Sticky != b.Sticky {
@@ -139,7 +139,7 @@ func runModel(t *testing.T, r *rand.Rand) {
 		now = now.Add(time.Duration(r.IntN(120)) * time.Second)
 		switch op := r.IntN(20); {
 		case op == 0: // add or update a number
-			n := proxy.Number{MSISDN: pick(numbers), Country: pick(countries), Voice: r.IntN(4) > 0, SMS: r.IntN(4) > 0}
+			n := proxy.PoolNumber{MSISDN: pick(numbers), Country: pick(countries), Voice: r.IntN(4) > 0, SMS: r.IntN(4) > 0}
 			if err := s.AddNumbers(ctx, n); err != nil {
 				t.Fatal(err)
 			}
@@ -278,7 +278,7 @@ func runModel(t *testing.T, r *rand.Rand) {
 			t.Errorf("Conversation(%s) at the end (-model +store):\n%s", mc.ID, diff)
 		}
 	}
-	nums, err := s.Numbers(ctx)
+	nums, err := s.Pool(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,10 +35,10 @@ func TestMemoryStoreBadInput(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
 	s := proxy.NewMemoryStore()
-	if err := s.AddNumbers(ctx, proxy.Number{MSISDN: "447700900001"}, proxy.Number{}); err == nil {
+	if err := s.AddNumbers(ctx, proxy.PoolNumber{MSISDN: "447700900001"}, proxy.PoolNumber{}); err == nil {
 		t.Error("AddNumbers with an empty MSISDN: no error")
 	}
-	if got, _ := s.Numbers(ctx); len(got) != 0 {
+	if got, _ := s.Pool(ctx); len(got) != 0 {
 		t.Errorf("a rejected AddNumbers added %v", got)
 	}
 	if err := s.CreateConversation(ctx, memConv("c1", "447700900101", "447700900001", "447700900102", "447700900001", time.Hour)); err != nil {
@@ -61,7 +61,7 @@ func TestMemoryStoreCanceledContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	checks := map[string]error{
-		"AddNumbers":  s.AddNumbers(ctx, proxy.Number{MSISDN: "1"}),
+		"AddNumbers":  s.AddNumbers(ctx, proxy.PoolNumber{MSISDN: "1"}),
 		"Touch":       s.Touch(ctx, "c1", memBase),
 		"ClaimNonce":  s.ClaimNonce(ctx, "k", memBase, memBase),
 		"Route":       errOnly(s.Route(ctx, "1", "2", memBase)),
@@ -157,9 +157,9 @@ func TestMemoryStoreLargeIndexes(t *testing.T) {
 	ctx := t.Context()
 	s := proxy.NewMemoryStore()
 	const poolSize = 40
-	var pool []proxy.Number
+	var pool []proxy.PoolNumber
 	for i := range poolSize {
-		pool = append(pool, proxy.Number{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
+		pool = append(pool, proxy.PoolNumber{MSISDN: fmt.Sprintf("4477009%05d", i), Country: "GB", Voice: true, SMS: true})
 	}
 	if err := s.AddNumbers(ctx, pool...); err != nil {
 		t.Fatal(err)
@@ -185,7 +185,7 @@ func TestMemoryStoreLargeIndexes(t *testing.T) {
 	}
 	var got []string
 	for _, c := range cands {
-		got = append(got, c.Number.MSISDN)
+		got = append(got, c.PoolNumber.MSISDN)
 	}
 	if diff := cmp.Diff([]string{pool[poolSize-2].MSISDN, pool[poolSize-1].MSISDN}, got); diff != "" {
 		t.Errorf("Candidates(heavy) (-want +got):\n%s", diff)

@@ -13,8 +13,8 @@ import (
 // an empty Country is taken from the number. A number that is not a
 // possible phone number fails the whole call with a *NumberError naming
 // its index, and nothing is added.
-func (s *Service) AddNumbers(ctx context.Context, nums ...Number) error {
-	out := make([]Number, 0, len(nums))
+func (s *Service) AddNumbers(ctx context.Context, nums ...PoolNumber) error {
+	out := make([]PoolNumber, 0, len(nums))
 	for i, n := range nums {
 		d, region, err := numplan.Parse(n.MSISDN, true)
 		if err != nil {
@@ -49,9 +49,9 @@ func (s *Service) RemoveNumber(ctx context.Context, msisdn string) error {
 	return nil
 }
 
-// Numbers lists the pool in pool order.
-func (s *Service) Numbers(ctx context.Context) ([]Number, error) {
-	ns, err := s.store.Numbers(ctx)
+// Pool lists the pool in pool order.
+func (s *Service) Pool(ctx context.Context) ([]PoolNumber, error) {
+	ns, err := s.store.Pool(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: list numbers: %w", err)
 	}

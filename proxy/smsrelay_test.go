@@ -70,11 +70,11 @@ func part(v url.Values, ref string, n, total int) url.Values {
 
 func TestInboundSMS(t *testing.T) {
 	t.Parallel()
-	diffPool := []Number{{MSISDN: gbP1, Voice: true, SMS: true}, {MSISDN: usP1, Voice: true, SMS: true}}
+	diffPool := []PoolNumber{{MSISDN: gbP1, Voice: true, SMS: true}, {MSISDN: usP1, Voice: true, SMS: true}}
 	blocked := errors.New("contains a phone number")
 	tests := []struct {
 		name     string
-		pool     []Number
+		pool     []PoolNumber
 		edit     func(*Config)
 		create   *CreateRequest
 		reqs     []*http.Request

@@ -26,14 +26,14 @@ type Store interface {
 	// AddNumbers adds numbers to the pool, or updates the country and
 	// features of numbers already in it (matched by MSISDN). New numbers go
 	// to the end of the pool order; existing ones keep their place.
-	AddNumbers(ctx context.Context, nums ...Number) error
+	AddNumbers(ctx context.Context, nums ...PoolNumber) error
 	// RemoveNumber takes a number out of the pool so it is offered for no
 	// new conversation. Conversations already using it keep routing until
 	// they end. ErrNotFound if it is not in the pool.
 	RemoveNumber(ctx context.Context, msisdn string) error
-	// Numbers lists the pool in pool order (the order numbers were first
+	// Pool lists the pool in pool order (the order numbers were first
 	// added). An empty pool is an empty slice and no error.
-	Numbers(ctx context.Context) ([]Number, error)
+	Pool(ctx context.Context) ([]PoolNumber, error)
 
 	// Candidates lists the pool numbers that participant q.Participant may
 	// be given for a new conversation with q.Counterpart, best first. See
@@ -143,7 +143,7 @@ type CandidateQuery struct {
 
 // Candidate is one proxy number a participant may be given.
 type Candidate struct {
-	Number Number
+	PoolNumber PoolNumber
 	// Sticky reports that Participant used this number last time with
 	// Counterpart.
 	Sticky bool

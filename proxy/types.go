@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// Number is a proxy number: a Vonage virtual number in the pool.
-type Number struct {
+// PoolNumber is a proxy number: a Vonage virtual number in the pool.
+type PoolNumber struct {
 	MSISDN  string // digits only, E.164 without "+": "447700900123"
 	Country string // ISO 3166-1 alpha-2, upper case: "GB"
 	Voice   bool   // can make and receive calls

@@ -275,7 +275,7 @@ func (a *app) closeConversation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *app) listNumbers(w http.ResponseWriter, r *http.Request) {
-	pool, err := a.svc.Numbers(r.Context())
+	pool, err := a.svc.Pool(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return

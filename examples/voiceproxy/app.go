@@ -135,7 +135,7 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		}
 		log.Warn("some numbers could not be linked", "err", err)
 	}
-	pool, err := a.svc.Numbers(ctx)
+	pool, err := a.svc.Pool(ctx)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -11,7 +11,7 @@ import (
 // AddNumbers adds numbers to the pool or updates those already in it.
 // A number that was removed and is added again goes to the end of the
 // pool order.
-func (s *Store) AddNumbers(ctx context.Context, nums ...proxy.Number) error {
+func (s *Store) AddNumbers(ctx context.Context, nums ...proxy.PoolNumber) error {
 	for _, n := range nums {
 		if n.MSISDN == "" {
 			return fmt.Errorf("sqlstore: add numbers: empty MSISDN")
@@ -75,16 +75,16 @@ func (s *Store) RemoveNumber(ctx context.Context, msisdn string) error {
 	return nil
 }
 
-// Numbers lists the pool in pool order.
-func (s *Store) Numbers(ctx context.Context) ([]proxy.Number, error) {
+// Pool lists the pool in pool order.
+func (s *Store) Pool(ctx context.Context) ([]proxy.PoolNumber, error) {
 	rows, err := s.r.QueryContext(ctx, "SELECT msisdn, country, voice, sms FROM vp_numbers WHERE in_pool ORDER BY pool_order")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: numbers: %w", err)
 	}
 	defer rows.Close()
-	nums := []proxy.Number{}
+	nums := []proxy.PoolNumber{}
 	for rows.Next() {
-		var n proxy.Number
+		var n proxy.PoolNumber
 		if err := rows.Scan(&n.MSISDN, &n.Country, &n.Voice, &n.SMS); err != nil {
 			return nil, fmt.Errorf("sqlstore: numbers: %w", err)
 		}
@@ -144,7 +144,7 @@ func (s *Store) Candidates(ctx context.Context, q proxy.CandidateQuery) ([]proxy
 	cands := []proxy.Candidate{}
 	for (q.Limit <= 0 || len(cands) < q.Limit) && rows.Next() {
 		var c proxy.Candidate
-		if err := rows.Scan(&c.Number.MSISDN, &c.Number.Country, &c.Number.Voice, &c.Number.SMS, &c.Load, &c.Sticky); err != nil {
+		if err := rows.Scan(&c.PoolNumber.MSISDN, &c.PoolNumber.Country, &c.PoolNumber.Voice, &c.PoolNumber.SMS, &c.Load, &c.Sticky); err != nil {
 			return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)
 		}
 		cands = append(cands, c)

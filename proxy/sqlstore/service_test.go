@@ -37,10 +37,10 @@ func newService(t testing.TB, store proxy.Store) *proxy.Service {
 }
 
 // poolNumbers returns n GB proxy numbers.
-func poolNumbers(n int) []proxy.Number {
-	nums := make([]proxy.Number, n)
+func poolNumbers(n int) []proxy.PoolNumber {
+	nums := make([]proxy.PoolNumber, n)
 	for i := range nums {
-		nums[i] = proxy.Number{MSISDN: fmt.Sprintf("4477009009%02d", i), Country: "GB", Voice: true, SMS: true}
+		nums[i] = proxy.PoolNumber{MSISDN: fmt.Sprintf("4477009009%02d", i), Country: "GB", Voice: true, SMS: true}
 	}
 	return nums
 }

@@ -142,7 +142,7 @@ func TestStaleLeg(t *testing.T) {
 			t.Parallel()
 			s := be.open(t)
 			ctx := t.Context()
-			if err := s.AddNumbers(ctx, proxy.Number{MSISDN: "447700900100", Country: "GB", Voice: true, SMS: true}); err != nil {
+			if err := s.AddNumbers(ctx, proxy.PoolNumber{MSISDN: "447700900100", Country: "GB", Voice: true, SMS: true}); err != nil {
 				t.Fatal(err)
 			}
 			old := conv("old", "447700900001", "447700900100", "447700900002", "447700900100", t0, time.Hour)
@@ -232,7 +232,7 @@ func TestErrors(t *testing.T) {
 		{"end with active status", func() error { _, err := s.EndConversation(ctx, "c1", proxy.StatusActive, t0); return err }, nil},
 		{"touch unknown", func() error { return s.Touch(ctx, "nope", t0) }, proxy.ErrNotFound},
 		{"remove unknown number", func() error { return s.RemoveNumber(ctx, "447700900999") }, proxy.ErrNotFound},
-		{"add empty number", func() error { return s.AddNumbers(ctx, proxy.Number{}) }, nil},
+		{"add empty number", func() error { return s.AddNumbers(ctx, proxy.PoolNumber{}) }, nil},
 		{"list bad status", func() error { _, _, err := s.ListConversations(ctx, proxy.ListFilter{Status: "paused"}); return err }, nil},
 		{"interaction of unknown conversation", func() error {
 			return s.AddInteraction(ctx, proxy.Interaction{ID: "i1", ConversationID: "nope", Kind: proxy.KindCall, ExternalID: "x", CreatedAt: t0})

@@ -39,8 +39,8 @@ var candidateTests = []test{
 	{"FeaturesAndCountry", func(f *fixture) {
 		f.addNumbers(
 			gbNumber(gb1),
-			proxy.Number{MSISDN: gb2, Country: "GB", Voice: true},
-			proxy.Number{MSISDN: gb3, Country: "GB", SMS: true},
+			proxy.PoolNumber{MSISDN: gb2, Country: "GB", Voice: true},
+			proxy.PoolNumber{MSISDN: gb3, Country: "GB", SMS: true},
 			usNumber(us1),
 		)
 		for _, tc := range []struct {
@@ -144,14 +144,14 @@ var candidateTests = []test{
 			conv("c2", carol, gb2, erin, us1, base, time.Hour),
 		)
 		now, ra := at(time.Minute), at(-15*time.Minute)
-		num := func(n string) proxy.Number {
+		num := func(n string) proxy.PoolNumber {
 			if n == us1 {
 				return usNumber(n)
 			}
 			return gbNumber(n)
 		}
 		cand := func(n string, sticky bool, load int) proxy.Candidate {
-			return proxy.Candidate{Number: num(n), Sticky: sticky, Load: load}
+			return proxy.Candidate{PoolNumber: num(n), Sticky: sticky, Load: load}
 		}
 		for _, tc := range []struct {
 			name    string

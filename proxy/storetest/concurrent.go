@@ -116,7 +116,7 @@ func concurrentAllocation(f *fixture) {
 					mu.Unlock()
 					return
 				}
-				picks[i] = cs[0].Number.MSISDN
+				picks[i] = cs[0].PoolNumber.MSISDN
 			}
 			c := conv(fmt.Sprintf("conc-%05d", nextID.Add(1)), a, picks[0], b, picks[1], base, 24*time.Hour)
 			start := seq.Add(1)
@@ -235,8 +235,8 @@ func concurrentAllocation(f *fixture) {
 		f.t.Fatal(err)
 	}
 	for _, c := range cs {
-		if c.Load != load[c.Number.MSISDN] {
-			f.t.Errorf("Load of %s = %d, want %d legs in use", c.Number.MSISDN, c.Load, load[c.Number.MSISDN])
+		if c.Load != load[c.PoolNumber.MSISDN] {
+			f.t.Errorf("Load of %s = %d, want %d legs in use", c.PoolNumber.MSISDN, c.Load, load[c.PoolNumber.MSISDN])
 		}
 	}
 	f.t.Logf("%d conversations created, %d open at the end, %d exhaustions checked, %d conflicts, %d gave up after %d attempts",

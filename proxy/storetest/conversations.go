@@ -71,7 +71,7 @@ var createTests = []test{
 			if err != nil {
 				f.t.Fatal(err)
 			}
-			want := []proxy.Candidate{{Number: gbNumber(gb2)}, {Number: gbNumber(gb1), Load: 2}}
+			want := []proxy.Candidate{{PoolNumber: gbNumber(gb2)}, {PoolNumber: gbNumber(gb1), Load: 2}}
 			if diff := cmp.Diff(want, got); diff != "" {
 				f.t.Errorf("Candidates(carol) after a conflict (-want +got):\n%s", diff)
 			}

@@ -10,7 +10,7 @@ import (
 
 var numberTests = []test{
 	{"Empty", func(f *fixture) {
-		got, err := f.s.Numbers(f.ctx)
+		got, err := f.s.Pool(f.ctx)
 		if err != nil || len(got) != 0 {
 			f.t.Errorf("Numbers() of an empty store = %v, %v; want empty, nil", got, err)
 		}
@@ -19,12 +19,12 @@ var numberTests = []test{
 		f.addNumbers(gbNumber(gb2), usNumber(us1))
 		f.addNumbers(gbNumber(gb1))
 		// gb2 moves country and loses SMS but keeps its place; us2 is new.
-		f.addNumbers(proxy.Number{MSISDN: gb2, Country: "IE", Voice: true}, usNumber(us2))
-		got, err := f.s.Numbers(f.ctx)
+		f.addNumbers(proxy.PoolNumber{MSISDN: gb2, Country: "IE", Voice: true}, usNumber(us2))
+		got, err := f.s.Pool(f.ctx)
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		want := []proxy.Number{
+		want := []proxy.PoolNumber{
 			{MSISDN: gb2, Country: "IE", Voice: true},
 			usNumber(us1),
 			gbNumber(gb1),
@@ -43,13 +43,13 @@ var numberTests = []test{
 	}},
 	{"ReturnedSliceIsACopy", func(f *fixture) {
 		f.addNumbers(gbNumber(gb1))
-		got, err := f.s.Numbers(f.ctx)
+		got, err := f.s.Pool(f.ctx)
 		if err != nil || len(got) != 1 {
 			f.t.Fatalf("Numbers() = %v, %v", got, err)
 		}
 		got[0].Country = "XX"
-		again, _ := f.s.Numbers(f.ctx)
-		if diff := cmp.Diff([]proxy.Number{gbNumber(gb1)}, again); diff != "" {
+		again, _ := f.s.Pool(f.ctx)
+		if diff := cmp.Diff([]proxy.PoolNumber{gbNumber(gb1)}, again); diff != "" {
 			f.t.Errorf("changing a returned slice changed the store (-want +got):\n%s", diff)
 		}
 	}},
@@ -60,11 +60,11 @@ var numberTests = []test{
 		if err := f.s.RemoveNumber(f.ctx, gb2); err != nil {
 			f.t.Fatalf("RemoveNumber(%s): %v", gb2, err)
 		}
-		got, err := f.s.Numbers(f.ctx)
+		got, err := f.s.Pool(f.ctx)
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		if diff := cmp.Diff([]proxy.Number{gbNumber(gb1), gbNumber(gb3)}, got); diff != "" {
+		if diff := cmp.Diff([]proxy.PoolNumber{gbNumber(gb1), gbNumber(gb3)}, got); diff != "" {
 			f.t.Errorf("Numbers() after RemoveNumber mismatch (-want +got):\n%s", diff)
 		}
 		// Offered to nobody, but the conversation using it keeps routing.

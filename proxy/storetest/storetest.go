@@ -73,12 +73,12 @@ const (
 	erin  = "12025550105"
 )
 
-func gbNumber(msisdn string) proxy.Number {
-	return proxy.Number{MSISDN: msisdn, Country: "GB", Voice: true, SMS: true}
+func gbNumber(msisdn string) proxy.PoolNumber {
+	return proxy.PoolNumber{MSISDN: msisdn, Country: "GB", Voice: true, SMS: true}
 }
 
-func usNumber(msisdn string) proxy.Number {
-	return proxy.Number{MSISDN: msisdn, Country: "US", Voice: true, SMS: true}
+func usNumber(msisdn string) proxy.PoolNumber {
+	return proxy.PoolNumber{MSISDN: msisdn, Country: "US", Voice: true, SMS: true}
 }
 
 // conv builds an active conversation between a (via pa) and b (via pb),
@@ -121,7 +121,7 @@ type fixture struct {
 	ctx context.Context
 }
 
-func (f *fixture) addNumbers(nums ...proxy.Number) {
+func (f *fixture) addNumbers(nums ...proxy.PoolNumber) {
 	f.t.Helper()
 	if err := f.s.AddNumbers(f.ctx, nums...); err != nil {
 		f.t.Fatalf("AddNumbers: %v", err)
@@ -209,9 +209,9 @@ func (f *fixture) candidates(q proxy.CandidateQuery) []string {
 	out := []string{}
 	for _, c := range cs {
 		if c.Sticky {
-			out = append(out, c.Number.MSISDN+"*")
+			out = append(out, c.PoolNumber.MSISDN+"*")
 		} else {
-			out = append(out, c.Number.MSISDN)
+			out = append(out, c.PoolNumber.MSISDN)
 		}
 	}
 	return out
