@@ -100,7 +100,7 @@ func NewClient(apiKey, apiSecret string, opts ...Option) (*Client, error) {
 	}
 	backoff := o.rest.Sleep
 	if backoff == nil {
-		backoff = sleepCtx
+		backoff = rest.SleepContext
 	}
 	// A retry waits out its backoff, then its turn at the limiter.
 	o.rest.Sleep = func(ctx context.Context, d time.Duration) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/voiceproxy/voiceproxy/internal/rest"
 )
 
 // DefaultRateLimit is the number of send requests per second a Client
@@ -31,7 +33,7 @@ func newLimiter(perSecond float64) *limiter {
 		return nil
 	}
 	interval := time.Duration(float64(time.Second) / perSecond)
-	return &limiter{interval: interval, now: time.Now, sleep: sleepCtx}
+	return &limiter{interval: interval, now: time.Now, sleep: rest.SleepContext}
 }
 
 // wait takes a token, sleeping until it is due. When ctx ends first it
@@ -66,16 +68,4 @@ func (l *limiter) wait(ctx context.Context) error {
 		return err
 	}
 	return nil
-}
-
-// sleepCtx waits for d or until ctx is done, whichever is first.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -122,18 +122,6 @@ func TestNewLimiterDisabled(t *testing.T) {
 	}
 }
 
-func TestSleepCtx(t *testing.T) {
-	t.Parallel()
-	if err := sleepCtx(t.Context(), time.Microsecond); err != nil {
-		t.Errorf("sleepCtx = %v", err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	cancel()
-	if err := sleepCtx(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Errorf("sleepCtx on done ctx = %v, want context.Canceled", err)
-	}
-}
-
 func TestIsGSM(t *testing.T) {
 	t.Parallel()
 	tests := []struct {

@@ -114,7 +114,7 @@ func New(cfg Config) (*Client, error) {
 		c.hc = &http.Client{Timeout: DefaultTimeout}
 	}
 	if c.sleep == nil {
-		c.sleep = sleepContext
+		c.sleep = SleepContext
 	}
 	if c.now == nil {
 		c.now = time.Now
