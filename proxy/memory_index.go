@@ -3,7 +3,6 @@ package proxy
 import (
 	"slices"
 	"sort"
-	"time"
 )
 
 // memIDIndex keeps conversations ordered by ID for ListConversations: a
@@ -62,77 +61,24 @@ func (x *memIDIndex) ascend(after string, visit func(*memConv) bool) {
 	}
 }
 
-// memExpiry is a conversation and a lower bound of its deadline (Touch
-// only moves deadlines later; the sweep re-queues on a stale bound).
-type memExpiry struct {
-	deadline time.Time
-	c        *memConv
-}
-
-// memExpiryHeap is a min-heap by deadline.
-type memExpiryHeap []memExpiry
-
-func (h *memExpiryHeap) push(e memExpiry) {
-	*h = append(*h, e)
-	memUp(*h, len(*h)-1, func(a, b memExpiry) bool { return a.deadline.Before(b.deadline) })
-}
-
-func (h *memExpiryHeap) pop() memExpiry {
-	return memPop((*[]memExpiry)(h), func(a, b memExpiry) bool { return a.deadline.Before(b.deadline) })
-}
-
-type memNonce struct {
-	expires time.Time
-	key     string
-}
-
-// memNonceHeap is a min-heap by expiry.
-type memNonceHeap []memNonce
-
-func (h *memNonceHeap) push(e memNonce) {
-	*h = append(*h, e)
-	memUp(*h, len(*h)-1, func(a, b memNonce) bool { return a.expires.Before(b.expires) })
-}
-
-func (h *memNonceHeap) pop() memNonce {
-	return memPop((*[]memNonce)(h), func(a, b memNonce) bool { return a.expires.Before(b.expires) })
-}
-
-func memUp[E any](h []E, i int, less func(a, b E) bool) {
-	for i > 0 {
-		parent := (i - 1) / 2
-		if !less(h[i], h[parent]) {
-			return
-		}
-		h[i], h[parent] = h[parent], h[i]
-		i = parent
+// remove takes c out of the index, if it is there.
+func (x *memIDIndex) remove(c *memConv) {
+	b := sort.Search(len(x.blocks), func(i int) bool {
+		blk := x.blocks[i]
+		return blk[len(blk)-1].id >= c.id
+	})
+	if b == len(x.blocks) {
+		return
 	}
-}
-
-func memPop[E any](hp *[]E, less func(a, b E) bool) E {
-	h := *hp
-	top := h[0]
-	last := len(h) - 1
-	h[0] = h[last]
-	var zero E
-	h[last] = zero
-	h = h[:last]
-	*hp = h
-	i := 0
-	for {
-		l := 2*i + 1
-		if l >= len(h) {
-			break
-		}
-		m := l
-		if r := l + 1; r < len(h) && less(h[r], h[l]) {
-			m = r
-		}
-		if !less(h[m], h[i]) {
-			break
-		}
-		h[i], h[m] = h[m], h[i]
-		i = m
+	blk := x.blocks[b]
+	i := sort.Search(len(blk), func(i int) bool { return blk[i].id >= c.id })
+	if i == len(blk) || blk[i] != c {
+		return
 	}
-	return top
+	blk = slices.Delete(blk, i, i+1)
+	if len(blk) == 0 {
+		x.blocks = slices.Delete(x.blocks, b, b+1)
+		return
+	}
+	x.blocks[b] = blk
 }

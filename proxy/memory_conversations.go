@@ -1,0 +1,439 @@
+package proxy
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// memConv is a stored conversation. Metadata is kept as sorted key/value
+// pairs: far smaller than a map per conversation.
+type memConv struct {
+	id      string
+	status  Status
+	mode    Mode
+	p       [2]Participant
+	meta    []string
+	created time.Time
+	expires time.Time
+	lastAct time.Time
+	ended   time.Time
+	idle    time.Duration
+}
+
+func (c *memConv) deadline() time.Time { return deadline(c.expires, c.lastAct, c.idle) }
+
+func (c *memConv) statusAt(t time.Time) Status { return statusAt(c.status, c.deadline(), t) }
+
+func (c *memConv) inUse(t time.Time) bool { return c.statusAt(t) == StatusActive }
+
+func (c *memConv) value() Conversation {
+	out := Conversation{
+		ID:             c.id,
+		Status:         c.status,
+		Mode:           c.mode,
+		Participants:   c.p,
+		CreatedAt:      c.created,
+		ExpiresAt:      c.expires,
+		IdleTimeout:    c.idle,
+		LastActivityAt: c.lastAct,
+		EndedAt:        c.ended,
+	}
+	if len(c.meta) > 0 {
+		out.Metadata = make(map[string]string, len(c.meta)/2)
+		for i := 0; i < len(c.meta); i += 2 {
+			out.Metadata[c.meta[i]] = c.meta[i+1]
+		}
+	}
+	return out
+}
+
+type memLegKey struct{ participant, proxy string }
+
+type memLegNum struct{ participant, proxy uint64 }
+
+// memDigits returns the value of s when s is 1 to 19 decimal digits
+// without a leading zero: then the value identifies the string.
+func memDigits(s string) (uint64, bool) {
+	if len(s) == 0 || len(s) > 19 || s[0] == '0' {
+		return 0, false
+	}
+	var v uint64
+	for i := 0; i < len(s); i++ {
+		d := s[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + uint64(d)
+	}
+	return v, true
+}
+
+func memLegNumOf(participant, proxy string) (memLegNum, bool) {
+	a, ok := memDigits(participant)
+	if !ok {
+		return memLegNum{}, false
+	}
+	b, ok := memDigits(proxy)
+	return memLegNum{a, b}, ok
+}
+
+func (s *memoryStore) leg(participant, proxy string) *memConv {
+	if k, ok := memLegNumOf(participant, proxy); ok {
+		return s.legs[k]
+	}
+	return s.legsStr[memLegKey{participant, proxy}]
+}
+
+func (s *memoryStore) setLeg(participant, proxy string, c *memConv) {
+	if k, ok := memLegNumOf(participant, proxy); ok {
+		s.legs[k] = c
+	} else {
+		s.legsStr[memLegKey{participant, proxy}] = c
+	}
+}
+
+// dropLeg removes the leg if c holds it.
+func (s *memoryStore) dropLeg(participant, proxy string, c *memConv) {
+	if k, ok := memLegNumOf(participant, proxy); ok {
+		if s.legs[k] == c {
+			delete(s.legs, k)
+		}
+	} else if k := (memLegKey{participant, proxy}); s.legsStr[k] == c {
+		delete(s.legsStr, k)
+	}
+}
+
+// memParticipant indexes one participant's legs.
+type memParticipant struct {
+	number string
+	// active: conversations with status active holding a leg of this
+	// participant (including ones past their deadline, not swept yet).
+	active []*memConv
+	// history: every conversation with a leg of this participant, by ID.
+	history []*memConv
+	// released summarises the releases of ended conversations per proxy
+	// number, enough to answer the cool-off rule for any counterpart.
+	released []memRelease
+	// sticky: counterpart → the most recent conversation (by CreatedAt)
+	// with it.
+	sticky map[string]*memConv
+}
+
+// memRelease: the latest release of a proxy number (at t1, with
+// counterpart cp1) and the latest release with any other counterpart (t2).
+type memRelease struct {
+	proxy  string
+	t1, t2 time.Time
+	cp1    string
+}
+
+func (r *memRelease) add(t time.Time, cp string) {
+	switch {
+	case r.t1.IsZero():
+		r.t1, r.cp1 = t, cp
+	case cp == r.cp1:
+		if t.After(r.t1) {
+			r.t1 = t
+		}
+	case t.After(r.t1):
+		r.t2, r.t1, r.cp1 = r.t1, t, cp
+	case t.After(r.t2):
+		r.t2 = t
+	}
+}
+
+// latestExcept is the latest release with a counterpart other than cp.
+func (r *memRelease) latestExcept(cp string) time.Time {
+	if r.cp1 != cp {
+		return r.t1
+	}
+	return r.t2
+}
+
+// CreateConversation inserts a conversation and its legs atomically.
+func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	k0 := memLegKey{c.Participants[0].Number, c.Participants[0].ProxyNumber}
+	k1 := memLegKey{c.Participants[1].Number, c.Participants[1].ProxyNumber}
+	if k0 == k1 {
+		return fmt.Errorf("proxy: conversation %s: both legs are %s via %s: %w", c.ID, k0.participant, k0.proxy, ErrConflict)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.convs[c.ID]; ok {
+		return fmt.Errorf("proxy: conversation %s exists: %w", c.ID, ErrConflict)
+	}
+	for _, k := range [2]memLegKey{k0, k1} {
+		if o := s.leg(k.participant, k.proxy); o != nil && o.inUse(c.CreatedAt) {
+			return fmt.Errorf("proxy: leg %s via %s is in use: %w", k.participant, k.proxy, ErrConflict)
+		}
+	}
+
+	mc := &memConv{
+		id:      c.ID,
+		status:  c.Status,
+		mode:    c.Mode,
+		created: c.CreatedAt,
+		expires: c.ExpiresAt,
+		lastAct: c.LastActivityAt,
+		ended:   c.EndedAt,
+		idle:    c.IdleTimeout,
+	}
+	if len(c.Metadata) > 0 {
+		keys := make([]string, 0, len(c.Metadata))
+		for k := range c.Metadata {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		mc.meta = make([]string, 0, 2*len(keys))
+		for _, k := range keys {
+			mc.meta = append(mc.meta, k, c.Metadata[k])
+		}
+	}
+	for i := range 2 {
+		p := c.Participants[i]
+		// Share string memory with the pool and participant indexes.
+		if m := s.nums[p.ProxyNumber]; m != nil {
+			p.ProxyNumber = m.n.MSISDN
+		}
+		mc.p[i] = p
+	}
+	s.convs[c.ID] = mc
+	s.byID.insert(mc)
+
+	for i := range 2 {
+		num := mc.p[i].Number
+		p := s.parts[num]
+		if p == nil {
+			p = &memParticipant{number: num}
+			s.parts[num] = p
+		}
+		mc.p[i].Number = p.number // share string memory with the index
+		if i == 1 && mc.p[0].Number == num {
+			continue // one participant on both legs: index the conversation once
+		}
+		j, _ := slices.BinarySearchFunc(p.history, mc.id, func(e *memConv, id string) int { return cmp.Compare(e.id, id) })
+		p.history = slices.Insert(p.history, j, mc)
+	}
+	for i := range 2 {
+		p := s.parts[mc.p[i].Number]
+		cp := mc.p[1-i].Number
+		if p.sticky == nil {
+			p.sticky = make(map[string]*memConv, 1)
+		}
+		if o := p.sticky[cp]; o == nil || !mc.created.Before(o.created) {
+			p.sticky[cp] = mc
+		}
+	}
+
+	if mc.status != StatusActive {
+		for i := range 2 {
+			s.parts[mc.p[i].Number].release(mc.p[i].ProxyNumber, mc.ended, mc.p[1-i].Number)
+		}
+		s.ended.Push(mc.ended, mc)
+		return nil
+	}
+	for i := range 2 {
+		p := s.parts[mc.p[i].Number]
+		if i == 0 || mc.p[0].Number != mc.p[1].Number {
+			p.active = append(p.active, mc)
+		}
+		s.setLeg(mc.p[i].Number, mc.p[i].ProxyNumber, mc)
+		s.adjustLoad(mc.p[i].ProxyNumber, 1)
+	}
+	s.expiry.Push(mc.deadline(), mc)
+	return nil
+}
+
+func (p *memParticipant) release(proxy string, at time.Time, counterpart string) {
+	for i := range p.released {
+		if p.released[i].proxy == proxy {
+			p.released[i].add(at, counterpart)
+			return
+		}
+	}
+	p.released = append(p.released, memRelease{proxy: proxy})
+	p.released[len(p.released)-1].add(at, counterpart)
+}
+
+// end ends an active conversation and releases its legs.
+func (s *memoryStore) end(c *memConv, status Status, at time.Time) {
+	c.status = status
+	c.ended = at
+	for i := range 2 {
+		s.dropLeg(c.p[i].Number, c.p[i].ProxyNumber, c)
+		s.adjustLoad(c.p[i].ProxyNumber, -1)
+		p := s.parts[c.p[i].Number]
+		if j := slices.Index(p.active, c); j >= 0 {
+			last := len(p.active) - 1
+			p.active[j] = p.active[last]
+			p.active[last] = nil
+			p.active = p.active[:last]
+		}
+		p.release(c.p[i].ProxyNumber, at, c.p[1-i].Number)
+	}
+	s.ended.Push(at, c)
+}
+
+// drop forgets an ended conversation, its interactions, and what its
+// participants' indexes hold of it; releases not after cutoff go too, and a
+// participant left with nothing is forgotten.
+func (s *memoryStore) drop(c *memConv, cutoff time.Time) {
+	delete(s.convs, c.id)
+	s.byID.remove(c)
+	for _, mi := range s.intsByConv[c] {
+		delete(s.ints, mi.in.ID)
+		if k := (memExtKey{mi.in.Kind, mi.in.ExternalID}); s.intsByExt[k] == mi {
+			delete(s.intsByExt, k)
+		}
+	}
+	delete(s.intsByConv, c)
+	for i := range 2 {
+		num := c.p[i].Number
+		p := s.parts[num]
+		if p == nil {
+			continue // one participant on both legs, forgotten already
+		}
+		if j, ok := slices.BinarySearchFunc(p.history, c.id, func(e *memConv, id string) int { return cmp.Compare(e.id, id) }); ok {
+			p.history = slices.Delete(p.history, j, j+1)
+		}
+		if cp := c.p[1-i].Number; p.sticky[cp] == c {
+			delete(p.sticky, cp)
+		}
+		p.released = slices.DeleteFunc(p.released, func(r memRelease) bool { return !r.t1.After(cutoff) })
+		if len(p.active) == 0 && len(p.history) == 0 && len(p.released) == 0 {
+			delete(s.parts, num)
+		}
+	}
+}
+
+// Conversation returns a conversation by ID.
+func (s *memoryStore) Conversation(ctx context.Context, id string) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.convs[id]
+	if c == nil {
+		return Conversation{}, fmt.Errorf("proxy: conversation %s: %w", id, ErrNotFound)
+	}
+	return c.value(), nil
+}
+
+// Route returns the conversation in use at now with this leg.
+func (s *memoryStore) Route(ctx context.Context, participant, proxyNumber string, now time.Time) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.leg(participant, proxyNumber)
+	if c == nil || !c.inUse(now) {
+		return Conversation{}, ErrNotFound
+	}
+	return c.value(), nil
+}
+
+// ListConversations returns one page of conversations by ID.
+func (s *memoryStore) ListConversations(ctx context.Context, f ListFilter) ([]Conversation, string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, "", err
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	match := func(c *memConv) bool {
+		return f.Status == "" || c.statusAt(f.Now) == f.Status
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []Conversation{}
+	next := ""
+	visit := func(c *memConv) bool {
+		if !match(c) {
+			return true
+		}
+		if len(out) == limit {
+			next = out[len(out)-1].ID
+			return false
+		}
+		out = append(out, c.value())
+		return true
+	}
+	if f.Participant != "" {
+		p := s.parts[f.Participant]
+		if p == nil {
+			return out, "", nil
+		}
+		i, found := slices.BinarySearchFunc(p.history, f.After, func(e *memConv, id string) int { return cmp.Compare(e.id, id) })
+		if found {
+			i++
+		}
+		for _, c := range p.history[i:] {
+			if !visit(c) {
+				break
+			}
+		}
+		return out, next, nil
+	}
+	s.byID.ascend(f.After, visit)
+	return out, next, nil
+}
+
+// EndConversation closes or expires a conversation.
+func (s *memoryStore) EndConversation(ctx context.Context, id string, status Status, at time.Time) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	if status != StatusClosed && status != StatusExpired {
+		return Conversation{}, fmt.Errorf("proxy: end conversation %s: invalid status %q", id, status)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.convs[id]
+	if c == nil {
+		return Conversation{}, fmt.Errorf("proxy: conversation %s: %w", id, ErrNotFound)
+	}
+	if c.status != StatusActive {
+		return c.value(), nil
+	}
+	if d := c.deadline(); !d.After(at) {
+		// It ended at its deadline already; record that, as the sweep would.
+		status, at = StatusExpired, d
+	}
+	s.end(c, status, at)
+	return c.value(), nil
+}
+
+// Touch records activity, extending an idle deadline.
+func (s *memoryStore) Touch(ctx context.Context, id string, at time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.convs[id]
+	if c == nil {
+		return fmt.Errorf("proxy: conversation %s: %w", id, ErrNotFound)
+	}
+	// Only a conversation still in use at "at" is extended, and only while
+	// it still owns both legs: a conversation past its deadline has ended
+	// (its legs may already be someone else's) and must not come back.
+	if !c.inUse(at) || !at.After(c.lastAct) {
+		return nil
+	}
+	for i := range 2 {
+		if s.leg(c.p[i].Number, c.p[i].ProxyNumber) != c {
+			return nil
+		}
+	}
+	c.lastAct = at
+	return nil
+}

@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+)
+
+// memInteraction is a stored interaction; its events are kept apart from
+// the Interaction value so that appending one copies nothing.
+type memInteraction struct {
+	in     Interaction // Events unused; see events
+	events []InteractionEvent
+}
+
+func (m *memInteraction) value() Interaction {
+	out := m.in
+	out.Events = slices.Clone(m.events)
+	slices.SortStableFunc(out.Events, func(a, b InteractionEvent) int { return a.At.Compare(b.At) })
+	if out.Events == nil {
+		out.Events = []InteractionEvent{}
+	}
+	return out
+}
+
+type memExtKey struct {
+	kind InteractionKind
+	ext  string
+}
+
+// AddInteraction appends an interaction to a conversation.
+func (s *memoryStore) AddInteraction(ctx context.Context, in Interaction) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.convs[in.ConversationID]
+	if c == nil {
+		return fmt.Errorf("proxy: interaction %s: conversation %s: %w", in.ID, in.ConversationID, ErrNotFound)
+	}
+	if _, ok := s.ints[in.ID]; ok {
+		return fmt.Errorf("proxy: interaction %s exists: %w", in.ID, ErrConflict)
+	}
+	k := memExtKey{in.Kind, in.ExternalID}
+	if _, ok := s.intsByExt[k]; ok && in.ExternalID != "" {
+		return fmt.Errorf("proxy: %s interaction %s exists: %w", in.Kind, in.ExternalID, ErrConflict)
+	}
+	in.Events = nil
+	mi := &memInteraction{in: in}
+	s.ints[in.ID] = mi
+	if in.ExternalID != "" {
+		s.intsByExt[k] = mi
+	}
+	s.intsByConv[c] = append(s.intsByConv[c], mi)
+	return nil
+}
+
+// InteractionByExternalID finds an interaction by Vonage's ID.
+func (s *memoryStore) InteractionByExternalID(ctx context.Context, kind InteractionKind, externalID string) (Interaction, error) {
+	if err := ctx.Err(); err != nil {
+		return Interaction{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mi := s.intsByExt[memExtKey{kind, externalID}]
+	if mi == nil {
+		return Interaction{}, fmt.Errorf("proxy: %s interaction %s: %w", kind, externalID, ErrNotFound)
+	}
+	return mi.value(), nil
+}
+
+// AddInteractionEvent appends a status change, once per (Leg, Status).
+func (s *memoryStore) AddInteractionEvent(ctx context.Context, interactionID string, ev InteractionEvent) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	mi := s.ints[interactionID]
+	if mi == nil {
+		return fmt.Errorf("proxy: interaction %s: %w", interactionID, ErrNotFound)
+	}
+	for _, e := range mi.events {
+		if e.Leg == ev.Leg && e.Status == ev.Status {
+			return nil
+		}
+	}
+	mi.events = append(mi.events, ev)
+	return nil
+}
+
+// Interactions lists a conversation's interactions with their events.
+func (s *memoryStore) Interactions(ctx context.Context, conversationID string) ([]Interaction, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.convs[conversationID]
+	if c == nil {
+		return nil, fmt.Errorf("proxy: conversation %s: %w", conversationID, ErrNotFound)
+	}
+	list := s.intsByConv[c]
+	out := make([]Interaction, len(list))
+	for i, mi := range list {
+		out[i] = mi.value()
+	}
+	slices.SortStableFunc(out, func(a, b Interaction) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	return out, nil
+}
