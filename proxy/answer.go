@@ -18,25 +18,13 @@ import (
 // participant when the call routes, else a spoken message.
 func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	// Parse and authenticate.
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: answer webhook body unreadable", "err", err)
-		writeJSON(w, s.fallbackJSON)
-		return
-	}
-	if err := s.authVoice(ctx, r, body); err != nil {
-		s.unauthorized(ctx, w, r, err)
-		return
-	}
 	var p voice.Params
-	if err := voice.ReadParams(r, body, &p); err != nil {
-		s.log.WarnContext(ctx, "proxy: answer webhook malformed", "err", err)
-		writeJSON(w, s.fallbackJSON)
+	if !s.readVoice(w, r, "answer", &p, s.writeFallback) {
 		return
 	}
 
 	// Route and decide.
+	var err error
 	from, okFrom := phone.FromWebhook(string(p.From))
 	to, okTo := phone.FromWebhook(string(p.To))
 	now := s.now()
@@ -91,6 +79,9 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
 	}
 	s.touch(ctx, c, now)
 }
+
+// writeFallback answers 200 with the spoken NCCO for calls not connected.
+func (s *Service) writeFallback(w http.ResponseWriter) { writeJSON(w, s.fallbackJSON) }
 
 // unknownCall answers a call that routes nowhere: the OnUnknownCall
 // hook's NCCO when it gives a valid one, else the spoken fallback.

@@ -15,25 +15,15 @@ import (
 // happens (401 only for a bad signature): Vonage needs nothing back, and
 // failures are logged.
 func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	body, err := s.readBody(w, r)
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: event webhook body unreadable", "err", err)
-		w.WriteHeader(http.StatusNoContent)
-		return
-	}
-	if err := s.authVoice(ctx, r, body); err != nil {
-		s.unauthorized(ctx, w, r, err)
+	var p voice.Params
+	if !s.readVoice(w, r, "event", &p, writeNoContent) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-	var p voice.Params
-	if err := voice.ReadParams(r, body, &p); err != nil {
-		s.log.WarnContext(ctx, "proxy: event webhook malformed", "err", err)
-		return
-	}
-	s.recordCallEvent(ctx, &p)
+	s.recordCallEvent(r.Context(), &p)
 }
+
+func writeNoContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
 
 // recordCallEvent appends one event to the call's interaction, creating
 // the interaction from the inbound leg's route when the answer webhook's

@@ -44,6 +44,29 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 }
 
+// readVoice reads, authenticates and parses a voice webhook (kind names it
+// in logs) into p. When it returns false it has answered: 401 for a bad
+// signature, else what answerBad writes.
+func (s *Service) readVoice(w http.ResponseWriter, r *http.Request, kind string, p *voice.Params, answerBad func(http.ResponseWriter)) bool {
+	ctx := r.Context()
+	body, err := s.readBody(w, r)
+	if err != nil {
+		s.log.WarnContext(ctx, "proxy: "+kind+" webhook body unreadable", "err", err)
+		answerBad(w)
+		return false
+	}
+	if err := s.authVoice(ctx, r, body); err != nil {
+		s.unauthorized(ctx, w, r, err)
+		return false
+	}
+	if err := voice.ReadParams(r, body, p); err != nil {
+		s.log.WarnContext(ctx, "proxy: "+kind+" webhook malformed", "err", err)
+		answerBad(w)
+		return false
+	}
+	return true
+}
+
 // authVoice checks a voice webhook's signature when a secret is set; when
 // not, it logs a warning once and accepts.
 func (s *Service) authVoice(ctx context.Context, r *http.Request, body []byte) error {
