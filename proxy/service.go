@@ -56,8 +56,14 @@ type Config struct {
 	// SignatureSecret is the account's signature secret used to verify the
 	// HS256 JWT Vonage sends with voice webhooks (answer, fallback,
 	// event). Default "": voice webhooks are not verified (a warning is
-	// logged once).
+	// logged once), unless SignatureSecrets lists some.
 	SignatureSecret string
+	// SignatureSecrets are further secrets voice webhooks may be signed
+	// with, for rotation (list the new secret before retiring the old
+	// one) and for several accounts or subaccounts: the token's api_key
+	// claim selects the secrets with that APIKey (and those without
+	// one). Default none.
+	SignatureSecrets []SignatureSecret
 	// SMSSignatureSecret, when set, is the signature secret the "sig"
 	// parameter of inbound-SMS webhooks must be signed with (usually the
 	// same account signature secret as SignatureSecret). Default "": SMS
@@ -146,6 +152,14 @@ type Config struct {
 	// interaction (a new call or SMS, a status event), synchronously in
 	// the webhook handler: keep it quick. Default nil.
 	OnInteraction func(ctx context.Context, in Interaction)
+}
+
+// SignatureSecret is one signature secret of Config.SignatureSecrets.
+type SignatureSecret struct {
+	// APIKey is the account whose secret this is, as Vonage's api_key
+	// claim names it; "" accepts the secret for any account.
+	APIKey string
+	Secret string
 }
 
 // Inbound is a call or SMS about to be connected or relayed, as shown to
@@ -244,9 +258,19 @@ func New(cfg Config) (*Service, error) {
 		log:   cfg.Logger,
 		mux:   http.NewServeMux(),
 	}
+	var secrets []voice.Secret
 	if cfg.SignatureSecret != "" {
+		secrets = append(secrets, voice.Secret{Value: cfg.SignatureSecret})
+	}
+	for i, sec := range cfg.SignatureSecrets {
+		if sec.Secret == "" {
+			return nil, fmt.Errorf("proxy: Config.SignatureSecrets[%d] has no Secret", i)
+		}
+		secrets = append(secrets, voice.Secret{APIKey: sec.APIKey, Value: sec.Secret})
+	}
+	if len(secrets) > 0 {
 		s.voiceVerifier = &voice.Verifier{
-			Secret:        cfg.SignatureSecret,
+			Secrets:       secrets,
 			ApplicationID: cfg.ApplicationID,
 			Tolerance:     cfg.WebhookTolerance,
 			Replay:        replayGuard{cfg.Store},

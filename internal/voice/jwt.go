@@ -1,14 +1,18 @@
 package voice
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,29 +35,90 @@ type ReplayGuard interface {
 	Claim(ctx context.Context, key string, now, expires time.Time) (fresh bool, err error)
 }
 
-// claims are the claims Vonage puts in a signed voice webhook.
+// clockSkew is how far past its exp (or before its nbf) a token is still
+// accepted: the two clocks may disagree a little. The iat window is
+// Verifier.Tolerance, apart from this.
+const clockSkew = 30 * time.Second
+
+// claims are the claims Vonage puts in a signed voice webhook ("Signed
+// webhooks" in the Voice API reference): iat, jti, iss "Vonage",
+// application_id, api_key and payload_hash; exp and nbf when present.
 type claims struct {
-	jwt.RegisteredClaims
-	PayloadHash   string `json:"payload_hash,omitempty"`
-	ApplicationID string `json:"application_id,omitempty"`
-	APIKey        string `json:"api_key,omitempty"`
+	IAT           json.RawMessage  `json:"iat"`
+	Exp           *jwt.NumericDate `json:"exp,omitempty"`
+	NBF           *jwt.NumericDate `json:"nbf,omitempty"`
+	ID            string           `json:"jti,omitempty"`
+	Issuer        string           `json:"iss,omitempty"`
+	Subject       string           `json:"sub,omitempty"`
+	Audience      jwt.ClaimStrings `json:"aud,omitempty"`
+	PayloadHash   string           `json:"payload_hash,omitempty"`
+	ApplicationID string           `json:"application_id,omitempty"`
+	APIKey        string           `json:"api_key,omitempty"`
+	issuedAt      *jwt.NumericDate // iat, once checked to be a number
+}
+
+func (c *claims) GetExpirationTime() (*jwt.NumericDate, error) { return c.Exp, nil }
+func (c *claims) GetIssuedAt() (*jwt.NumericDate, error)       { return c.issuedAt, nil }
+func (c *claims) GetNotBefore() (*jwt.NumericDate, error)      { return c.NBF, nil }
+func (c *claims) GetIssuer() (string, error)                   { return c.Issuer, nil }
+func (c *claims) GetSubject() (string, error)                  { return c.Subject, nil }
+func (c *claims) GetAudience() (jwt.ClaimStrings, error)       { return c.Audience, nil }
+
+// iat reads the iat claim: a JSON number of seconds, as Vonage sends it.
+// A string, even of digits, is refused.
+func (c *claims) iat() (time.Time, error) {
+	raw := bytes.TrimSpace(c.IAT)
+	if len(raw) == 0 || string(raw) == "null" {
+		return time.Time{}, errors.New("no iat claim")
+	}
+	if raw[0] < '0' || raw[0] > '9' {
+		return time.Time{}, fmt.Errorf("iat %s is not a number of seconds", truncate(string(raw)))
+	}
+	f, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil || f > 1e11 {
+		return time.Time{}, fmt.Errorf("iat %s is not a number of seconds", truncate(string(raw)))
+	}
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)), nil
+}
+
+func truncate(s string) string {
+	if len(s) > 24 {
+		return s[:24] + "…"
+	}
+	return s
+}
+
+// Secret is one signature secret a Verifier accepts.
+type Secret struct {
+	// APIKey is the account (or subaccount) whose secret this is, as the
+	// token's api_key claim names it; "" accepts it for any api_key.
+	APIKey string
+	Value  string
 }
 
 // Verifier checks the Authorization: Bearer token of voice webhooks.
 type Verifier struct {
-	Secret        string        // the account's signature secret
+	// Secrets are the signature secrets that may have signed a token.
+	// Vonage's api_key claim says whose secret signed it: secrets whose
+	// APIKey matches it, or is "", are tried, so a rotation lists the old
+	// and the new secret until the old one is retired.
+	Secrets       []Secret
 	ApplicationID string        // when set, the application_id claim must match
 	Tolerance     time.Duration // iat window either way; 0: DefaultTolerance
 	Replay        ReplayGuard   // remembers each jti
 }
 
 // Verify checks the token of r, whose body (already read) is body: HS256
-// with Secret, iat within Tolerance of now in either direction,
-// payload_hash = hex SHA-256 of body when body is not empty,
-// application_id when ApplicationID is set, and a jti not seen before
-// (claimed through Replay so the check holds across instances). Every
-// failure of the token wraps ErrUnauthorized; a failing Replay returns its
-// error, wrapped, without ErrUnauthorized.
+// with one of the Secrets; iss "Vonage"; iat a number within Tolerance of
+// now in either direction; exp and nbf, when present, honoured to within
+// 30 seconds of clock skew; payload_hash, the hex SHA-256 of the body,
+// required when there is a body, and checked against the raw query string
+// (or an empty body) on a GET when present; application_id when
+// ApplicationID is set; and a jti not seen before, claimed through Replay
+// so the check holds across instances. Every failure of the token wraps
+// ErrUnauthorized; a failing Replay returns its error, wrapped, without
+// ErrUnauthorized: the webhook is genuine, the store is not answering.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, now time.Time) error {
 	tolerance := v.Tolerance
 	if tolerance == 0 {
@@ -64,35 +129,28 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, now
 	if !ok || tok == "" {
 		return fmt.Errorf("%w: missing bearer token", ErrUnauthorized)
 	}
-	var c claims
-	_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return []byte(v.Secret), nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
-		jwt.WithTimeFunc(func() time.Time { return now }),
-		jwt.WithLeeway(tolerance))
+	c, err := v.parse(tok, now)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
-	if c.IssuedAt == nil {
-		return fmt.Errorf("%w: no iat claim", ErrUnauthorized)
+	if c.Issuer != "Vonage" {
+		return fmt.Errorf("%w: iss %q is not Vonage", ErrUnauthorized, truncate(c.Issuer))
 	}
-	if age := now.Sub(c.IssuedAt.Time); age > tolerance || age < -tolerance {
-		return fmt.Errorf("%w: iat %s outside the %s window", ErrUnauthorized, c.IssuedAt.Time.UTC().Format(time.RFC3339), tolerance)
+	iat := c.issuedAt.Time
+	if age := now.Sub(iat); age > tolerance || age < -tolerance {
+		return fmt.Errorf("%w: iat %s outside the %s window", ErrUnauthorized, iat.UTC().Format(time.RFC3339), tolerance)
 	}
 	if v.ApplicationID != "" && c.ApplicationID != v.ApplicationID {
-		return fmt.Errorf("%w: application_id %q does not match", ErrUnauthorized, c.ApplicationID)
+		return fmt.Errorf("%w: application_id %q does not match", ErrUnauthorized, truncate(c.ApplicationID))
 	}
-	if len(body) > 0 {
-		sum := sha256.Sum256(body)
-		want := hex.EncodeToString(sum[:])
-		if subtle.ConstantTimeCompare([]byte(strings.ToLower(c.PayloadHash)), []byte(want)) != 1 {
-			return fmt.Errorf("%w: payload_hash does not match the body", ErrUnauthorized)
-		}
+	if err := checkPayloadHash(c.PayloadHash, r, body); err != nil {
+		return fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
 	if c.ID == "" {
 		return fmt.Errorf("%w: no jti claim", ErrUnauthorized)
 	}
 	// Remember the jti as long as its token could still pass the iat check.
-	fresh, err := v.Replay.Claim(ctx, "voice-jwt:"+c.ID, now, c.IssuedAt.Time.Add(tolerance+time.Second))
+	fresh, err := v.Replay.Claim(ctx, "voice-jwt:"+c.ID, now, iat.Add(tolerance+time.Second))
 	if err != nil {
 		return fmt.Errorf("claim jti: %w", err)
 	}
@@ -102,6 +160,75 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, now
 	return nil
 }
 
+// parse verifies tok's HS256 signature with the secrets its api_key claim
+// allows, and its time claims, and returns its claims.
+func (v *Verifier) parse(tok string, now time.Time) (*claims, error) {
+	var unverified claims
+	if _, _, err := jwt.NewParser().ParseUnverified(tok, &unverified); err != nil {
+		return nil, err
+	}
+	iat, err := unverified.iat()
+	if err != nil {
+		return nil, err
+	}
+	tried := 0
+	var last error
+	for _, sec := range v.Secrets {
+		if sec.APIKey != "" && sec.APIKey != unverified.APIKey {
+			continue
+		}
+		tried++
+		var c claims
+		c.issuedAt = jwt.NewNumericDate(iat)
+		_, err := jwt.ParseWithClaims(tok, &c, func(*jwt.Token) (any, error) { return []byte(sec.Value), nil },
+			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+			jwt.WithTimeFunc(func() time.Time { return now }),
+			jwt.WithLeeway(clockSkew))
+		if err == nil {
+			c.issuedAt = jwt.NewNumericDate(iat)
+			return &c, nil
+		}
+		last = err
+		if !errors.Is(err, jwt.ErrTokenSignatureInvalid) {
+			return nil, err // a time claim or the method: no other secret helps
+		}
+	}
+	if tried == 0 {
+		return nil, fmt.Errorf("no signature secret for api_key %q", truncate(unverified.APIKey))
+	}
+	return nil, last
+}
+
+// checkPayloadHash compares payload_hash with the SHA-256 of the body. A
+// request with a body must carry it. A GET has no body: when it carries
+// one anyway, it must be the hash of the raw query string or of nothing.
+func checkPayloadHash(got string, r *http.Request, body []byte) error {
+	got = strings.ToLower(got)
+	if len(body) > 0 {
+		if !hashEquals(got, body) {
+			return errors.New("payload_hash does not match the body")
+		}
+		return nil
+	}
+	if got == "" {
+		return nil
+	}
+	if r.Method == http.MethodGet && hashEquals(got, []byte(r.URL.RawQuery)) {
+		return nil
+	}
+	if hashEquals(got, nil) {
+		return nil
+	}
+	return errors.New("payload_hash does not match the request")
+}
+
+func hashEquals(hexHash string, b []byte) bool {
+	sum := sha256.Sum256(b)
+	var want [64]byte
+	hex.Encode(want[:], sum[:])
+	return subtle.ConstantTimeCompare([]byte(hexHash), want[:]) == 1
+}
+
 // Signer signs requests the way Vonage signs voice webhooks: an HS256 JWT
 // in "Authorization: Bearer" with iat, a fresh random jti, iss "Vonage",
 // application_id, and payload_hash (hex SHA-256 of the body) when there is
@@ -109,6 +236,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, now
 type Signer struct {
 	Secret        string           // the signature secret
 	ApplicationID string           // put in the application_id claim
+	APIKey        string           // put in the api_key claim when set
 	Now           func() time.Time // iat; default time.Now
 }
 
@@ -122,17 +250,18 @@ func (s Signer) Sign(req *http.Request, body []byte) error {
 	if s.Now != nil {
 		now = s.Now
 	}
-	c := claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			ID:       newJTI(),
-			Issuer:   "Vonage",
-			IssuedAt: jwt.NewNumericDate(now()),
-		},
-		ApplicationID: s.ApplicationID,
+	c := jwt.MapClaims{
+		"jti":            newJTI(),
+		"iss":            "Vonage",
+		"iat":            now().Unix(),
+		"application_id": s.ApplicationID,
+	}
+	if s.APIKey != "" {
+		c["api_key"] = s.APIKey
 	}
 	if len(body) > 0 {
 		sum := sha256.Sum256(body)
-		c.PayloadHash = hex.EncodeToString(sum[:])
+		c["payload_hash"] = hex.EncodeToString(sum[:])
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(s.Secret))
 	if err != nil {

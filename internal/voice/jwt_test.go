@@ -2,9 +2,12 @@ package voice
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -94,7 +97,7 @@ func TestVerifyVoiceJWT(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			v := &Verifier{Secret: secret, ApplicationID: appID, Replay: &memoryGuard{}}
+			v := &Verifier{Secrets: []Secret{{Value: secret}}, ApplicationID: appID, Replay: &memoryGuard{}}
 			r := httptest.NewRequest(http.MethodPost, "/answer", nil)
 			b := tt.prepare(t, r)
 			err := v.Verify(t.Context(), r, b, testNow)
@@ -110,7 +113,7 @@ func TestVerifyVoiceJWT(t *testing.T) {
 
 func TestVerifyVoiceJWTReplay(t *testing.T) {
 	t.Parallel()
-	v := &Verifier{Secret: "k", Tolerance: time.Minute, Replay: &memoryGuard{}}
+	v := &Verifier{Secrets: []Secret{{Value: "k"}}, Tolerance: time.Minute, Replay: &memoryGuard{}}
 	r := httptest.NewRequest(http.MethodGet, "/answer", nil)
 	if err := (Signer{Secret: "k", Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
 		t.Fatal(err)
@@ -158,7 +161,7 @@ func TestVerifyReplayGuardFailure(t *testing.T) {
 	if err := (Signer{Secret: "k", Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
 		t.Fatal(err)
 	}
-	err := (&Verifier{Secret: "k", Replay: failingGuard{}}).Verify(t.Context(), r, nil, testNow)
+	err := (&Verifier{Secrets: []Secret{{Value: "k"}}, Replay: failingGuard{}}).Verify(t.Context(), r, nil, testNow)
 	if err == nil || errors.Is(err, ErrUnauthorized) || !strings.Contains(err.Error(), "store unreachable") {
 		t.Fatalf("verify with a failing guard: %v, want the guard's error without ErrUnauthorized", err)
 	}
@@ -169,5 +172,142 @@ func TestNewJTI(t *testing.T) {
 	a, b := newJTI(), newJTI()
 	if len(a) != 36 || a == b || a[14] != '4' || strings.Count(a, "-") != 4 {
 		t.Fatalf("newJTI = %q, %q: want distinct version-4 UUIDs", a, b)
+	}
+}
+
+// tokenWith signs claims with secret, HS256, for the cases the Signer
+// cannot make.
+func tokenWith(t *testing.T, secret string, claims jwt.MapClaims) string {
+	t.Helper()
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString([]byte(secret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestVerifyClaims(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret"
+	base := func() jwt.MapClaims {
+		return jwt.MapClaims{"iat": testNow.Unix(), "jti": newJTI(), "iss": "Vonage"}
+	}
+	with := func(k string, v any) jwt.MapClaims {
+		c := base()
+		if v == nil {
+			delete(c, k)
+		} else {
+			c[k] = v
+		}
+		return c
+	}
+	tests := []struct {
+		name   string
+		claims jwt.MapClaims
+		ok     bool
+	}{
+		{"valid", base(), true},
+		{"no iss", with("iss", nil), false},
+		{"other iss", with("iss", "Nexmo-ish"), false},
+		{"iat as a string of digits", with("iat", strconv.FormatInt(testNow.Unix(), 10)), false},
+		{"iat fractional", with("iat", float64(testNow.Unix())+0.5), true},
+		{"exp in the future", with("exp", testNow.Add(time.Minute).Unix()), true},
+		{"exp just past, within clock skew", with("exp", testNow.Add(-10*time.Second).Unix()), true},
+		{"exp a minute past", with("exp", testNow.Add(-time.Minute).Unix()), false},
+		{"nbf in the future", with("nbf", testNow.Add(time.Minute).Unix()), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := httptest.NewRequest(http.MethodGet, "/answer", nil)
+			r.Header.Set("Authorization", "Bearer "+tokenWith(t, secret, tt.claims))
+			err := (&Verifier{Secrets: []Secret{{Value: secret}}, Replay: &memoryGuard{}}).Verify(t.Context(), r, nil, testNow)
+			if tt.ok && err != nil {
+				t.Fatalf("verify: %v, want nil", err)
+			}
+			if !tt.ok && !errors.Is(err, ErrUnauthorized) {
+				t.Fatalf("verify: %v, want ErrUnauthorized", err)
+			}
+		})
+	}
+}
+
+// Rotation: while old and new secrets are both listed, tokens signed with
+// either pass; the api_key claim picks the account's secrets.
+func TestVerifySecretRotation(t *testing.T) {
+	t.Parallel()
+	v := &Verifier{Secrets: []Secret{
+		{APIKey: "key-a", Value: "old-a"}, {APIKey: "key-a", Value: "new-a"},
+		{APIKey: "key-b", Value: "only-b"},
+	}, Replay: &memoryGuard{}}
+	tests := []struct {
+		name, apiKey, secret string
+		ok                   bool
+	}{
+		{"old secret", "key-a", "old-a", true},
+		{"new secret", "key-a", "new-a", true},
+		{"other account's secret", "key-a", "only-b", false},
+		{"second account", "key-b", "only-b", true},
+		{"unknown api_key", "key-c", "old-a", false},
+		{"no api_key", "", "old-a", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodGet, "/answer", nil)
+			if err := (Signer{Secret: tt.secret, APIKey: tt.apiKey, Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
+				t.Fatal(err)
+			}
+			err := v.Verify(t.Context(), r, nil, testNow)
+			if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrUnauthorized)) {
+				t.Fatalf("verify: %v, want ok %v", err, tt.ok)
+			}
+		})
+	}
+	// A secret without an APIKey is tried for any token.
+	unkeyed := &Verifier{Secrets: []Secret{{Value: "shared"}}, Replay: &memoryGuard{}}
+	r := httptest.NewRequest(http.MethodGet, "/answer", nil)
+	if err := (Signer{Secret: "shared", APIKey: "key-z", Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := unkeyed.Verify(t.Context(), r, nil, testNow); err != nil {
+		t.Fatalf("unkeyed secret: %v", err)
+	}
+}
+
+// On a GET, a payload_hash is checked when present: the hash of the raw
+// query string, or of an empty body.
+func TestVerifyGETPayloadHash(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret"
+	const query = "from=447700900101&to=447700900001&uuid=u1"
+	hash := func(b string) string {
+		sum := sha256.Sum256([]byte(b))
+		return hex.EncodeToString(sum[:])
+	}
+	tests := []struct {
+		name, hash string
+		ok         bool
+	}{
+		{"none", "", true},
+		{"of the query", hash(query), true},
+		{"of the query, upper case", strings.ToUpper(hash(query)), true},
+		{"of an empty body", hash(""), true},
+		{"of another query", hash(strings.Replace(query, "101", "102", 1)), false},
+		{"garbage", "zz", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			c := jwt.MapClaims{"iat": testNow.Unix(), "jti": newJTI(), "iss": "Vonage"}
+			if tt.hash != "" {
+				c["payload_hash"] = tt.hash
+			}
+			r := httptest.NewRequest(http.MethodGet, "/answer?"+query, nil)
+			r.Header.Set("Authorization", "Bearer "+tokenWith(t, secret, c))
+			err := (&Verifier{Secrets: []Secret{{Value: secret}}, Replay: &memoryGuard{}}).Verify(t.Context(), r, nil, testNow)
+			if (err == nil) != tt.ok {
+				t.Fatalf("verify: %v, want ok %v", err, tt.ok)
+			}
+		})
 	}
 }

@@ -61,6 +61,32 @@ type Params struct {
 	Detail           Value `json:"detail"`
 	Reason           Value `json:"reason"`
 	RecordingURL     Value `json:"recording_url"`
+	// Fields of a completed leg (Voice API reference, event webhook
+	// "completed").
+	Rate           Value `json:"rate"`
+	Network        Value `json:"network"`
+	StartTime      Value `json:"start_time"`
+	EndTime        Value `json:"end_time"`
+	DisconnectedBy Value `json:"disconnected_by"`
+	// OriginalRequest is set on a request to the fallback URL: which
+	// webhook failed. Reason then says why.
+	OriginalRequest OriginalRequest `json:"original_request"`
+}
+
+// OriginalRequest describes the webhook a fallback request stands in for
+// (Voice API reference, "Fallback URL"): its URL and its type, "answer"
+// or "event".
+type OriginalRequest struct {
+	URL  Value `json:"url"`
+	Type Value `json:"type"`
+}
+
+// IsEvent reports whether a fallback request stands in for an event
+// webhook (an event whose NCCO Vonage was waiting for, or a status event
+// that could not be delivered) rather than the answer webhook of a new
+// call.
+func (o OriginalRequest) IsEvent() bool {
+	return strings.EqualFold(strings.TrimSpace(string(o.Type)), "event")
 }
 
 // ReadParams reads a voice webhook's parameters into p: the query string
@@ -117,6 +143,20 @@ func parseQuery(q string, p *Params) error {
 			dst = &p.Reason
 		case "recording_url":
 			dst = &p.RecordingURL
+		case "rate":
+			dst = &p.Rate
+		case "network":
+			dst = &p.Network
+		case "start_time":
+			dst = &p.StartTime
+		case "end_time":
+			dst = &p.EndTime
+		case "disconnected_by":
+			dst = &p.DisconnectedBy
+		case "original_request.url", "original_request[url]":
+			dst = &p.OriginalRequest.URL
+		case "original_request.type", "original_request[type]":
+			dst = &p.OriginalRequest.Type
 		default:
 			continue
 		}

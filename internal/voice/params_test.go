@@ -1,0 +1,70 @@
+package voice
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestReadParams(t *testing.T) {
+	t.Parallel()
+	full := Params{From: "447700900101", To: "447700900001", UUID: "u1", ConversationUUID: "CON-1", Status: "completed", Duration: "42"}
+	tests := []struct {
+		name    string
+		req     func() *http.Request
+		want    Params
+		wantErr bool
+	}{
+		{"GET", func() *http.Request {
+			return httptest.NewRequest(http.MethodGet, "/answer?from=447700900101&to=447700900001&uuid=u1&conversation_uuid=CON-1&status=completed&duration=42&ignored=x", nil)
+		}, full, false},
+		{"GET escaped", func() *http.Request {
+			return httptest.NewRequest(http.MethodGet, "/answer?from=%2B447700900101&detail=a+b", nil)
+		}, Params{From: "+447700900101", Detail: "a b"}, false},
+		{"GET bad escape", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/answer?from=%zz", nil) }, Params{}, true},
+		{"POST JSON, numbers unquoted", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/event", strings.NewReader(`{"from":447700900101,"to":"447700900001","uuid":"u1","conversation_uuid":"CON-1","status":"completed","duration":42,"to_endpoint":{"type":"phone"}}`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}, full, false},
+		{"POST form", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/event", strings.NewReader("from=447700900101&status=busy"))
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			return r
+		}, Params{From: "447700900101", Status: "busy"}, false},
+		{"fallback", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, "/fallback", strings.NewReader(`{"from":"447700900101","reason":"Connection closed.","original_request":{"url":"https://example.com/answer","type":"event"}}`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}, Params{From: "447700900101", Reason: "Connection closed.", OriginalRequest: OriginalRequest{URL: "https://example.com/answer", Type: "event"}}, false},
+		{"POST empty", func() *http.Request { return httptest.NewRequest(http.MethodPost, "/event", nil) }, Params{}, true},
+		{"POST not JSON", func() *http.Request { return httptest.NewRequest(http.MethodPost, "/event", strings.NewReader("{")) }, Params{}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			r := tt.req()
+			var body []byte
+			if r.Body != nil {
+				body, _ = io.ReadAll(r.Body)
+			}
+			var got Params
+			err := ReadParams(r, body, &got)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("ReadParams error %v, want error %v", err, tt.wantErr)
+			}
+			if err == nil {
+				if diff := cmp.Diff(tt.want, got); diff != "" {
+					t.Errorf("params (-want +got):\n%s", diff)
+				}
+			}
+		})
+	}
+	if !(OriginalRequest{Type: " Event "}).IsEvent() || (OriginalRequest{Type: "answer"}).IsEvent() {
+		t.Error("IsEvent does not tell event fallbacks from answer fallbacks")
+	}
+}
