@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/ncco"
-	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/internal/voice"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
 
@@ -82,7 +82,7 @@ type Simulator struct {
 	SMSMethod string
 
 	// SignatureSecret, when set, signs voice webhooks with an HS256 JWT
-	// (see proxy.WebhookSigner) and inbound SMS with a "sig" parameter.
+	// as Vonage does (see proxy.WebhookSigner) and inbound SMS with a "sig" parameter.
 	SignatureSecret string
 	// SigMethod is the SMS signature algorithm; default sms.MD5Hash.
 	SigMethod sms.SigMethod
@@ -199,7 +199,7 @@ func (s *Simulator) send(ctx context.Context, method, path string, query url.Val
 	}
 	req.Header.Set("User-Agent", "Vonage-Simulator/1.0 (voiceproxy proxytest)")
 	if signJWT && s.SignatureSecret != "" {
-		signer := proxy.WebhookSigner{Secret: s.SignatureSecret, ApplicationID: orDefault(s.ApplicationID, ApplicationID), Now: s.now}
+		signer := voice.Signer{Secret: s.SignatureSecret, ApplicationID: orDefault(s.ApplicationID, ApplicationID), Now: s.now}
 		if err := signer.Sign(req, body); err != nil {
 			return 0, nil, err
 		}
