@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/voiceproxy/voiceproxy/ncco"
 	"github.com/voiceproxy/voiceproxy/internal/voice"
+	"github.com/voiceproxy/voiceproxy/ncco"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
 
