@@ -13,14 +13,56 @@ import (
 	"github.com/voiceproxy/voiceproxy/ncco"
 )
 
-// handleAnswer serves the answer and fallback webhooks. It always answers
-// 200 with an NCCO (401 only for a bad signature): a connect to the other
-// participant when the call routes, else a spoken message.
+// handleAnswer serves the answer webhook. It answers 200 with an NCCO — a
+// connect to the other participant when the call routes, else a spoken
+// message — except for a bad signature (401) and a store that cannot
+// answer within Config.StoreTimeout (503): Vonage retries the answer URL
+// once on a 503, then requests the fallback URL (Voice API webhook
+// reference, "Fallback URL"; troubleshooting guide, "Timeouts").
 func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	s.answerCall(w, r, false)
+}
+
+// handleFallback serves the fallback answer URL, Vonage's last try before
+// it drops the call: it routes like the answer webhook but never fails
+// for want of a store (the spoken NCCO, 200, instead of a 503). A fallback
+// standing in for an event webhook (original_request type "event") is
+// recorded as that event and answered 204: it is never a new call to
+// connect.
+func (s *Service) handleFallback(w http.ResponseWriter, r *http.Request) {
+	s.answerCall(w, r, true)
+}
+
+// answerCall reads top to bottom: parse and authenticate → route and
+// decide → answer → record.
+func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bool) {
+	ctx, cancel := s.storeContext(r.Context())
+	defer cancel()
+	kind := "answer"
+	if fallback {
+		kind = "fallback"
+	}
 	var p voice.Params
-	if !s.readVoice(w, r, "answer", &p, s.writeFallback) {
+	switch s.readVoice(ctx, w, r, kind, &p) {
+	case readAnswered:
 		return
+	case readMalformed:
+		s.writeFallback(w)
+		return
+	case readUnavailable:
+		s.storeFailed(w, fallback)
+		return
+	}
+	if fallback {
+		s.log.WarnContext(ctx, "proxy: fallback URL requested", "reason", string(p.Reason),
+			"original_type", string(p.OriginalRequest.Type), "call", string(p.UUID))
+		if p.OriginalRequest.IsEvent() {
+			if err := s.recordCallEvent(ctx, &p); err != nil {
+				s.log.ErrorContext(ctx, "proxy: event from the fallback URL not recorded", "call", string(p.UUID), "err", err)
+			}
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 	}
 
 	// Route and decide.
@@ -39,14 +81,16 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
 			s.unknownCall(ctx, w, Call{From: from, To: to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, err)
 			return
 		}
-		s.log.ErrorContext(ctx, "proxy: route lookup failed", "err", err, "call", string(p.UUID))
-		writeJSON(w, s.fallbackJSON)
+		s.log.ErrorContext(ctx, "proxy: route lookup failed", "err", err, "call", string(p.UUID), "fallback", fallback)
+		s.storeFailed(w, fallback)
 		return
 	}
 	c := a.conv
 	if a.refused != "" {
 		writeJSON(w, s.fallbackJSON)
-		s.recordRefused(ctx, s.callInteraction(c, from, to, &p, now), string(p.UUID), a.refused, now)
+		rctx, rcancel := s.afterContext(r.Context())
+		defer rcancel()
+		s.recordRefused(rctx, s.callInteraction(c, from, to, &p, now), string(p.UUID), a.refused, now)
 		return
 	}
 	other := c.Participants[a.sender.Other()]
@@ -69,15 +113,29 @@ func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
 	if s.log.Enabled(ctx, slog.LevelInfo) { // spare the hot path the boxing
 		s.log.InfoContext(ctx, "proxy: call connected", "conversation", c.ID, "call", string(p.UUID))
 	}
+	rctx, rcancel := s.afterContext(r.Context())
+	defer rcancel()
 	if p.ConversationUUID != "" {
 		// A redelivered answer webhook, or an event webhook that came
-		// first, finds the interaction there already.
+		// first, finds the interaction there already. Should this write
+		// be lost, the call's event webhooks create it from the route.
 		in := s.callInteraction(c, from, to, &p, now)
-		if _, err := s.addInteraction(ctx, in); err != nil {
-			s.log.ErrorContext(ctx, "proxy: record call failed", "conversation", c.ID, "err", err)
+		if _, err := s.addInteraction(rctx, in); err != nil {
+			s.log.ErrorContext(rctx, "proxy: record call failed", "conversation", c.ID, "err", err)
 		}
 	}
-	s.touch(ctx, c, now)
+	s.touch(rctx, c, now)
+}
+
+// storeFailed answers a call the store could not route in time: 503 on
+// the answer URL, so that Vonage retries and then tries the fallback URL;
+// on the fallback URL, the call's last chance, the spoken NCCO (200).
+func (s *Service) storeFailed(w http.ResponseWriter, fallback bool) {
+	if fallback {
+		s.writeFallback(w)
+		return
+	}
+	writeUnavailable(w)
 }
 
 // writeFallback answers 200 with the spoken NCCO for calls not connected.

@@ -215,10 +215,10 @@ func TestAnswer(t *testing.T) {
 			want: fallbackNCCO,
 		},
 		{
-			name: "store error",
+			name: "store error on the fallback URL",
 			pool: gbPool(gbP1),
 			edit: func(c *Config) { c.Store = failingStore{Store: c.Store, err: errors.New("database down")} },
-			req:  func(cs []Conversation) *http.Request { return answerGET("/answer", gbA, gbP1, "u1") },
+			req:  func(cs []Conversation) *http.Request { return answerGET("/fallback", gbA, gbP1, "u1") },
 			want: fallbackNCCO,
 		},
 	}

@@ -11,24 +11,39 @@ import (
 	"github.com/voiceproxy/voiceproxy/internal/voice"
 )
 
-// handleEvent records a call's status changes. It answers 204 whatever
-// happens (401 only for a bad signature): Vonage needs nothing back, and
-// failures are logged.
+// handleEvent records a call's status changes and answers 204 once they
+// are recorded; Vonage needs nothing back. A bad signature gets 401; a
+// store that cannot record the event within Config.StoreTimeout gets
+// 503, so that Vonage sends the event to the fallback URL (which records
+// it there, if its store can). Events that cannot be recorded anywhere
+// (malformed, or for a call outside any conversation) get 204 too.
 func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.storeContext(r.Context())
+	defer cancel()
 	var p voice.Params
-	if !s.readVoice(w, r, "event", &p, writeNoContent) {
+	switch s.readVoice(ctx, w, r, "event", &p) {
+	case readAnswered:
+		return
+	case readMalformed:
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case readUnavailable:
+		writeUnavailable(w)
+		return
+	}
+	if err := s.recordCallEvent(ctx, &p); err != nil {
+		s.log.ErrorContext(ctx, "proxy: record call event failed", "call", string(p.UUID), "err", err)
+		writeUnavailable(w)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-	s.recordCallEvent(r.Context(), &p)
 }
-
-func writeNoContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
 
 // recordCallEvent appends one event to the call's interaction, creating
 // the interaction from the inbound leg's route when the answer webhook's
-// record is missing.
-func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) {
+// record is missing. The error is the store's; an event that belongs to
+// no conversation, or is no call status, is not an error.
+func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) error {
 	ext := string(p.ConversationUUID)
 	status := EventStatus(strings.ToLower(strings.TrimSpace(string(p.Status))))
 	detail := string(p.Detail)
@@ -39,7 +54,7 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) {
 		status, detail = EventRecorded, string(p.RecordingURL)
 	}
 	if ext == "" || status == "" {
-		return // not a call status event (or nothing to key it by)
+		return nil // not a call status event (or nothing to key it by)
 	}
 	now := s.now()
 	in, err := s.store.InteractionByExternalID(ctx, KindCall, ext)
@@ -49,10 +64,9 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) {
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			s.log.DebugContext(ctx, "proxy: event for a call outside any conversation ignored", "call", string(p.UUID), "status", status)
-			return
+			return nil
 		}
-		s.log.ErrorContext(ctx, "proxy: record call event failed", "call", string(p.UUID), "err", err)
-		return
+		return err
 	}
 	at := now
 	if t, err := time.Parse(time.RFC3339Nano, string(p.Timestamp)); err == nil {
@@ -63,8 +77,10 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) {
 		ev.Duration = p.Duration.Int(0)
 	}
 	if err := s.addEvent(ctx, &in, ev); err != nil {
-		s.log.ErrorContext(ctx, "proxy: record call event failed", "conversation", in.ConversationID, "err", err)
-		return
+		if errors.Is(err, ErrNotFound) { // ended and dropped meanwhile
+			return nil
+		}
+		return err
 	}
 	s.log.InfoContext(ctx, "proxy: call event", "conversation", in.ConversationID, "call", ev.Leg, "status", status)
 	if status == EventCompleted {
@@ -72,6 +88,7 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) {
 			s.log.ErrorContext(ctx, "proxy: touch conversation failed", "conversation", in.ConversationID, "err", err)
 		}
 	}
+	return nil
 }
 
 // interactionForEvent creates the call's interaction when an event comes

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -19,7 +20,7 @@ import (
 func (s *Service) routes() {
 	for _, m := range [...]string{http.MethodGet, http.MethodPost} {
 		s.mux.HandleFunc(m+" /answer", s.handleAnswer)
-		s.mux.HandleFunc(m+" /fallback", s.handleAnswer)
+		s.mux.HandleFunc(m+" /fallback", s.handleFallback)
 		s.mux.HandleFunc(m+" /event", s.handleEvent)
 		s.mux.HandleFunc(m+" /inbound-sms", s.handleInboundSMS)
 	}
@@ -44,27 +45,62 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 }
 
+// readResult says how reading a webhook went.
+type readResult int
+
+const (
+	readOK          readResult = iota
+	readAnswered               // refused as unauthenticated: 401 answered
+	readMalformed              // unreadable or malformed: Vonage cannot fix it by retrying
+	readUnavailable            // genuine, but the store could not check it for replay
+)
+
 // readVoice reads, authenticates and parses a voice webhook (kind names it
-// in logs) into p. When it returns false it has answered: 401 for a bad
-// signature, else what answerBad writes.
-func (s *Service) readVoice(w http.ResponseWriter, r *http.Request, kind string, p *voice.Params, answerBad func(http.ResponseWriter)) bool {
-	ctx := r.Context()
+// in logs) into p. It answers 401 itself for a bad signature; the other
+// outcomes are the caller's to answer.
+func (s *Service) readVoice(ctx context.Context, w http.ResponseWriter, r *http.Request, kind string, p *voice.Params) readResult {
 	body, err := s.readBody(w, r)
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook body unreadable", "err", err)
-		answerBad(w)
-		return false
+		return readMalformed
 	}
 	if err := s.authVoice(ctx, r, body); err != nil {
-		s.unauthorized(ctx, w, r, err)
-		return false
+		if !errors.Is(err, voice.ErrUnauthorized) {
+			s.log.ErrorContext(ctx, "proxy: "+kind+" webhook: replay check failed", "err", err)
+			return readUnavailable
+		}
+		s.unauthorized(ctx, w, r, err, "voice")
+		return readAnswered
 	}
 	if err := voice.ReadParams(r, body, p); err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook malformed", "err", err)
-		answerBad(w)
-		return false
+		return readMalformed
 	}
-	return true
+	return readOK
+}
+
+// storeContext bounds the store calls a webhook makes before it answers
+// by Config.StoreTimeout.
+func (s *Service) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.cfg.StoreTimeout)
+}
+
+// afterContext is for the writes a webhook makes after it has answered:
+// Vonage may hang up the request once it has its answer, which must not
+// cancel them, and they get their own Config.StoreTimeout.
+func (s *Service) afterContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
+}
+
+// unavailableBody is the body of a 503: Vonage reads only the status.
+var unavailableBody = []byte(`{"error":"store unavailable","detail":"retry, or use the fallback URL"}` + "\n")
+
+// writeUnavailable answers 503 Service Unavailable: Vonage retries the
+// answer URL once on a 503, then requests the fallback answer URL.
+func writeUnavailable(w http.ResponseWriter) {
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write(unavailableBody)
 }
 
 // authVoice checks a voice webhook's signature when a secret is set; when
@@ -79,10 +115,28 @@ func (s *Service) authVoice(ctx context.Context, r *http.Request, body []byte) e
 	return s.voiceVerifier.Verify(ctx, r, body, s.now())
 }
 
-// unauthorized answers 401 and logs why (at Warn: it may be an attack).
-func (s *Service) unauthorized(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) {
+// Hints in a 401's body for whoever calls a webhook by hand.
+const (
+	voiceAuthHint = "Voice webhooks must carry \"Authorization: Bearer <JWT>\" signed (HS256) with the account's signature secret, as Vonage signs them. To call one by hand, sign it with proxy.WebhookSigner, or run without Config.SignatureSecret (then nothing is verified)."
+	smsAuthHint   = "Inbound-SMS webhooks must carry the \"sig\" parameter signed with the account's signature secret, as Vonage signs them. To send one by hand, sign it with sms.SignParams, or run without Config.SMSSignatureSecret (then nothing is verified)."
+)
+
+// unauthorized answers 401 with a JSON body saying why and how to sign,
+// and logs it (at Warn: it may be an attack).
+func (s *Service) unauthorized(ctx context.Context, w http.ResponseWriter, r *http.Request, err error, protocol string) {
 	s.log.WarnContext(ctx, "proxy: webhook rejected", "path", r.URL.Path, "err", err)
-	http.Error(w, "unauthorized", http.StatusUnauthorized)
+	hint := voiceAuthHint
+	if protocol == "sms" {
+		hint = smsAuthHint
+	}
+	b, _ := json.Marshal(struct {
+		Error  string `json:"error"`
+		Detail string `json:"detail"`
+		Hint   string `json:"hint"`
+	}{"unauthorized", err.Error(), hint})
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusUnauthorized)
+	_, _ = w.Write(append(b, '\n'))
 }
 
 // replayGuard claims signed webhooks' jti in the Store, so a replay is

@@ -32,7 +32,7 @@ func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.smsVerifier != nil {
 		if err := s.smsVerifier.Verify(params); err != nil {
-			s.unauthorized(ctx, w, r, err)
+			s.unauthorized(ctx, w, r, err, "sms")
 			return
 		}
 	} else {

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"strings"
 	"sync"
@@ -51,5 +52,29 @@ func TestInfoLogsHaveNoParticipantNumbers(t *testing.T) {
 	}
 	if !strings.Contains(out, "call connected") {
 		t.Errorf("no Info log of the connected call:\n%s", out)
+	}
+}
+
+// Store errors may quote participant numbers (a database's duplicate-key
+// detail, a store's own message): logged at Error, they are masked.
+func TestStoreErrorsLoggedWithoutNumbers(t *testing.T) {
+	t.Parallel()
+	var buf lockedBuffer
+	quoting := errors.New("leg " + gbA + " via " + gbP1 + " unreachable; other side " + gbB)
+	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		c.Store = failingStore{Store: c.Store, err: quoting}
+	})
+	serve(s, answerGET("/answer", gbA, gbP1, "u1"))
+	serve(s, eventPOST(map[string]any{"from": gbA, "to": gbP1, "uuid": "x", "conversation_uuid": "CON-x", "status": "started"}))
+	serve(s, smsGET(inboundParams(gbB, gbP1, "m1", "hi")))
+	out := buf.String()
+	if !strings.Contains(out, "unreachable") {
+		t.Fatalf("the store errors were not logged:\n%s", out)
+	}
+	for _, n := range []string{gbA, gbB} {
+		if strings.Contains(out, n) {
+			t.Errorf("logs contain participant number %s:\n%s", n, out)
+		}
 	}
 }

@@ -80,7 +80,9 @@ type Config struct {
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 	// Logger receives structured logs. Participant numbers appear only at
-	// Debug level, masked. Default slog.Default().
+	// Debug level, masked; numbers quoted inside logged errors (from a
+	// store, a client or a hook) are masked at every level. Default
+	// slog.Default().
 	Logger *slog.Logger
 
 	// DefaultTTL is a conversation's lifetime when CreateRequest.TTL is
@@ -96,6 +98,16 @@ type Config struct {
 	// SweepInterval is how often Run expires conversations. Default 1
 	// minute.
 	SweepInterval time.Duration
+	// StoreTimeout bounds the store calls a webhook makes before it
+	// answers (the route lookup, the replay claim of a signed webhook,
+	// recording an event), and separately the writes it makes after
+	// answering. A store slower than that is treated as failing: the
+	// answer webhook answers 503 so that Vonage retries it and then
+	// requests the fallback URL. Keep it well inside the application's
+	// answer timeouts (Vonage's troubleshooting guide: the TCP connection
+	// within 3 s and the NCCO within 5 s by default; both can be set
+	// lower, down to 1 s). Default 800 ms.
+	StoreTimeout time.Duration
 	// MaxBodyBytes bounds webhook request bodies. Default 64 KiB.
 	MaxBodyBytes int64
 
@@ -211,11 +223,12 @@ const (
 	defaultCoolOff       = time.Hour
 	defaultSweepInterval = time.Minute
 	defaultMaxBodyBytes  = 64 << 10
+	defaultStoreTimeout  = 800 * time.Millisecond
 )
 
 // New checks cfg, applies defaults and returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.DefaultTTL < 0 || cfg.WebhookTolerance < 0 || cfg.SweepInterval < 0 || cfg.MaxBodyBytes < 0 {
+	if cfg.DefaultTTL < 0 || cfg.WebhookTolerance < 0 || cfg.SweepInterval < 0 || cfg.MaxBodyBytes < 0 || cfg.StoreTimeout < 0 {
 		return nil, errors.New("proxy: negative duration or size in Config")
 	}
 	if cfg.GeoMatch != GeoFallback && cfg.GeoMatch != GeoStrict {
@@ -251,11 +264,14 @@ func New(cfg Config) (*Service, error) {
 	if cfg.MaxBodyBytes == 0 {
 		cfg.MaxBodyBytes = defaultMaxBodyBytes
 	}
+	if cfg.StoreTimeout == 0 {
+		cfg.StoreTimeout = defaultStoreTimeout
+	}
 	s := &Service{
 		cfg:   cfg,
 		store: cfg.Store,
 		now:   cfg.Now,
-		log:   cfg.Logger,
+		log:   slog.New(redactingHandler{cfg.Logger.Handler()}),
 		mux:   http.NewServeMux(),
 	}
 	var secrets []voice.Secret

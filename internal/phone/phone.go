@@ -135,3 +135,44 @@ func Mask(s string) string {
 	keep := min(len(s)-5, 7)
 	return s[:keep] + "***" + s[len(s)-2:]
 }
+
+// Redact masks, with Mask, every phone number in free text such as an
+// error message: a run of 7 to 15 digits (with an optional "+" before it)
+// that no letter or digit touches. Longer runs and digits inside words or
+// hex IDs are left alone.
+func Redact(s string) string {
+	var b []byte // nil until something is masked
+	last := 0
+	for i := 0; i < len(s); {
+		if !isDigit(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isDigit(s[j]) {
+			j++
+		}
+		start := i
+		if start > 0 && s[start-1] == '+' {
+			start--
+		}
+		before := start == 0 || !isWordByte(s[start-1])
+		after := j == len(s) || !isWordByte(s[j])
+		if n := j - i; n >= MinDigits && n <= MaxDigits && before && after {
+			b = append(b, s[last:i]...)
+			b = append(b, Mask(s[i:j])...)
+			last = j
+		}
+		i = j
+	}
+	if b == nil {
+		return s
+	}
+	return string(append(b, s[last:]...))
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isWordByte(c byte) bool {
+	return isDigit(c) || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_'
+}

@@ -52,3 +52,23 @@ func TestCheckAndErrorf(t *testing.T) {
 		t.Errorf("Errorf = %q, want %q", err, want)
 	}
 }
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"no numbers here", "no numbers here"},
+		{"leg 447700900101 via 447700900001 is in use", "leg 4477009***01 via 4477009***01 is in use"},
+		{`duplicate key (participant)=(+447700900101)`, `duplicate key (participant)=(+4477009***01)`},
+		{"conversation 0006433a1b2c3d4e5f60718293a4b5c6: not found", "conversation 0006433a1b2c3d4e5f60718293a4b5c6: not found"},
+		{"id 12345678901234567890 is long", "id 12345678901234567890 is long"},
+		{"short 123456 stays", "short 123456 stays"},
+		{"a1234567 in a word", "a1234567 in a word"},
+		{"ends 14155550100", "ends 141555***00"},
+	}
+	for _, tt := range tests {
+		if got := Redact(tt.in); got != tt.want {
+			t.Errorf("Redact(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

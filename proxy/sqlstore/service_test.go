@@ -100,10 +100,18 @@ func TestServiceRestart(t *testing.T) {
 	if err := store.Close(); err != nil {
 		t.Fatal(err)
 	}
-	// A store that fails gives the caller the spoken fallback (200), not a
-	// 5xx and not a connect.
-	if got := answer(t, svc, calls[0].from, calls[0].to); strings.Contains(got, `"connect"`) || !strings.Contains(got, `"talk"`) {
-		t.Errorf("answer with a closed store = %s, want the spoken fallback", got)
+	// A store that fails answers 503 on the answer URL, so that Vonage
+	// retries and then tries the fallback URL, which answers the spoken
+	// fallback (200): never a connect, never an error there.
+	rec := httptest.NewRecorder()
+	svc.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/answer?from="+calls[0].from+"&to="+calls[0].to+"&uuid=u1", nil))
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("answer with a closed store: status %d, want 503", rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	svc.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/fallback?from="+calls[0].from+"&to="+calls[0].to+"&uuid=u1", nil))
+	if got := rec.Body.String(); rec.Code != http.StatusOK || strings.Contains(got, `"connect"`) || !strings.Contains(got, `"talk"`) {
+		t.Errorf("fallback with a closed store = %d %s, want the spoken fallback", rec.Code, got)
 	}
 
 	store = openSQLite(t, path)

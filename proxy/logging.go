@@ -1,0 +1,86 @@
+package proxy
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/voiceproxy/voiceproxy/internal/phone"
+)
+
+// redactingHandler masks phone numbers inside the errors a Service logs.
+// Errors come from stores, clients and hooks, and may quote participant
+// numbers (a database's duplicate-key detail, a store's own message);
+// participant numbers must reach logs only at Debug, masked. Wrapping
+// the handler covers every log line, including ones added later.
+type redactingHandler struct{ h slog.Handler }
+
+func (r redactingHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return r.h.Enabled(ctx, l)
+}
+
+func (r redactingHandler) Handle(ctx context.Context, rec slog.Record) error {
+	if !hasError(rec) {
+		return r.h.Handle(ctx, rec)
+	}
+	out := slog.NewRecord(rec.Time, rec.Level, rec.Message, rec.PC)
+	rec.Attrs(func(a slog.Attr) bool {
+		out.AddAttrs(redactAttr(a))
+		return true
+	})
+	return r.h.Handle(ctx, out)
+}
+
+func (r redactingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	red := make([]slog.Attr, len(as))
+	for i, a := range as {
+		red[i] = redactAttr(a)
+	}
+	return redactingHandler{r.h.WithAttrs(red)}
+}
+
+func (r redactingHandler) WithGroup(name string) slog.Handler {
+	return redactingHandler{r.h.WithGroup(name)}
+}
+
+// hasError reports whether rec has an attribute that needs redacting, so
+// that records without one pass through untouched and unallocated.
+func hasError(rec slog.Record) bool {
+	found := false
+	rec.Attrs(func(a slog.Attr) bool {
+		found = needsRedact(a.Value)
+		return !found
+	})
+	return found
+}
+
+func needsRedact(v slog.Value) bool {
+	switch v.Kind() {
+	case slog.KindAny:
+		_, ok := v.Any().(error)
+		return ok
+	case slog.KindGroup:
+		for _, a := range v.Group() {
+			if needsRedact(a.Value) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func redactAttr(a slog.Attr) slog.Attr {
+	switch a.Value.Kind() {
+	case slog.KindAny:
+		if err, ok := a.Value.Any().(error); ok {
+			return slog.String(a.Key, phone.Redact(err.Error()))
+		}
+	case slog.KindGroup:
+		g := a.Value.Group()
+		red := make([]any, len(g))
+		for i, x := range g {
+			red[i] = redactAttr(x)
+		}
+		return slog.Group(a.Key, red...)
+	}
+	return a
+}
