@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -33,6 +34,20 @@ const (
 	DefaultCallDuration = 42 * time.Second // a connected call, once answered
 	ringTime            = 4 * time.Second
 )
+
+// Default webhook timeouts. DefaultSocketTimeout is the time Vonage's
+// troubleshooting guide gives an answer URL to return its NCCO (the TCP
+// connection has 3 s of it); DefaultSMSTimeout is about how long Vonage
+// waits for an inbound-SMS webhook before it counts a delivery as failed.
+const (
+	DefaultSocketTimeout = 5 * time.Second
+	DefaultSMSTimeout    = 15 * time.Second
+)
+
+// ErrCallDropped is matched by the error PlaceCall returns when neither
+// the answer URL (tried twice when it failed in a way worth retrying) nor
+// the fallback URL gave an NCCO: Vonage drops such a call.
+var ErrCallDropped = errors.New("proxytest: call dropped: no NCCO from the answer or fallback URL")
 
 // ErrWebhook is matched by errors.Is for every *WebhookError.
 var ErrWebhook = errors.New("proxytest: webhook refused")
@@ -69,10 +84,31 @@ type Simulator struct {
 	// Client sends requests to BaseURL; default http.DefaultClient.
 	Client *http.Client
 
-	// AnswerPath, EventPath and InboundSMSPath are the webhook paths
-	// relative to the handler or BaseURL. Defaults "/answer", "/event",
-	// "/inbound-sms".
-	AnswerPath, EventPath, InboundSMSPath string
+	// AnswerPath, FallbackPath, EventPath and InboundSMSPath are the
+	// webhook paths relative to the handler or BaseURL. Defaults
+	// "/answer", "/fallback", "/event", "/inbound-sms".
+	AnswerPath, FallbackPath, EventPath, InboundSMSPath string
+	// NoFallback plays an application with no fallback answer URL: a call
+	// whose answer URL fails is dropped.
+	NoFallback bool
+	// SocketTimeout is how long a voice webhook may take to answer before
+	// it counts as failed. Default DefaultSocketTimeout.
+	SocketTimeout time.Duration
+	// SMSTimeout is how long an inbound-SMS webhook may take. Default
+	// DefaultSMSTimeout.
+	SMSTimeout time.Duration
+	// SMSAttempts is how many times an inbound-SMS part is delivered
+	// before the simulator gives up (Vonage keeps trying for 24 hours).
+	// Default 3.
+	SMSAttempts int
+	// SMSRetryWait is waited before each redelivery of an SMS part.
+	// Default 0.
+	SMSRetryWait time.Duration
+	// CalleeOutcome is what the called participant's phone does when a
+	// call is connected: "" (answers), or one of the outbound leg's
+	// failure statuses Vonage reports: "busy", "unanswered", "rejected",
+	// "failed", "timeout" or "cancelled".
+	CalleeOutcome string
 	// AnswerMethod is how the answer webhook is requested: MethodGET (the
 	// default, Vonage's) or MethodPOST (JSON body). Event webhooks are
 	// always POSTed as JSON, Vonage's default.
@@ -110,14 +146,30 @@ type CallEvent struct {
 	Leg        string            `json:"leg"`    // "caller" or "callee"
 	Params     map[string]string `json:"params"` // the fields sent
 	HTTPStatus int               `json:"http_status"`
+	// Fallback reports that the event URL failed and the event was sent
+	// to the fallback URL instead (HTTPStatus is then the fallback's).
+	Fallback bool `json:"fallback,omitempty"`
+}
+
+// Attempt is one request for an NCCO: to the answer URL or, after it
+// failed, the fallback URL.
+type Attempt struct {
+	Path   string `json:"path"`
+	Status int    `json:"status,omitempty"` // 0 when no answer came
+	Err    string `json:"err,omitempty"`    // why no answer came (timeout, connection error)
 }
 
 // CallOutcome is what happened to a simulated call.
 type CallOutcome struct {
 	UUID             string `json:"uuid"`              // the caller's leg
 	ConversationUUID string `json:"conversation_uuid"` // the call
-	// HTTPStatus is the answer webhook's status.
+	// HTTPStatus is the status of the request whose NCCO the call ran, or
+	// of the last attempt when the call was dropped.
 	HTTPStatus int `json:"http_status"`
+	// Attempts lists the requests made for an NCCO, in order.
+	Attempts []Attempt `json:"attempts"`
+	// Fallback reports that the NCCO came from the fallback URL.
+	Fallback bool `json:"fallback,omitempty"`
 	// NCCO is the answer, decoded; Raw is it as received.
 	NCCO ncco.NCCO       `json:"-"`
 	Raw  json.RawMessage `json:"ncco,omitempty"`
@@ -132,6 +184,9 @@ type CallOutcome struct {
 	Recorded bool `json:"recorded"`
 	// CalleeUUID is the connected leg's uuid.
 	CalleeUUID string `json:"callee_uuid,omitempty"`
+	// CalleeStatus is how the connected leg ended: "completed", or the
+	// Simulator's CalleeOutcome.
+	CalleeStatus string `json:"callee_status,omitempty"`
 	// Duration is the call's length in seconds once answered.
 	Duration int `json:"duration"`
 	// Events lists the event webhooks sent, in order.
@@ -142,8 +197,10 @@ type CallOutcome struct {
 type SMSOutcome struct {
 	// MessageIDs are the inbound parts' messageId values.
 	MessageIDs []string `json:"message_ids"`
-	// HTTPStatus is the webhook's status for each part.
+	// HTTPStatus is the webhook's last status for each part.
 	HTTPStatus []int `json:"http_status"`
+	// Deliveries counts the webhook requests made, redeliveries included.
+	Deliveries int `json:"deliveries"`
 	// Relayed lists what the service sent through Vonage while the
 	// webhooks were handled (needs Simulator.Vonage). With other SMS sent
 	// at the same time, they may show up here too.
@@ -174,8 +231,13 @@ func newUUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// send makes one webhook request and returns its status and body.
-func (s *Simulator) send(ctx context.Context, method, path string, query url.Values, body []byte, contentType string, signJWT bool) (int, []byte, error) {
+// send makes one webhook request and returns its status and body. A
+// request not answered within timeout fails with an error saying so
+// (ctx's own end is returned as ctx.Err()).
+func (s *Simulator) send(ctx context.Context, method, path string, query url.Values, body []byte, contentType string, signJWT bool, timeout time.Duration) (int, []byte, error) {
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	client, base := s.Client, strings.TrimSuffix(s.BaseURL, "/")
 	if s.Handler != nil {
 		client, base = HandlerClient(s.Handler), InProcessURL
@@ -209,8 +271,11 @@ func (s *Simulator) send(ctx context.Context, method, path string, query url.Val
 	}
 	resp, err := client.Do(req)
 	if err != nil {
+		if parent.Err() != nil {
+			return 0, nil, parent.Err()
+		}
 		if ctx.Err() != nil {
-			return 0, nil, ctx.Err()
+			return 0, nil, fmt.Errorf("read timed out after %v", timeout)
 		}
 		return 0, nil, err
 	}
@@ -230,45 +295,131 @@ func webhookErr(path string, status int, body []byte) error {
 	return &WebhookError{Path: path, Status: status, Body: strings.TrimSpace(b)}
 }
 
+// retryable reports whether Vonage retries a voice webhook that answered
+// status (0: no answer, a timeout or a broken connection): the Voice API
+// webhook reference retries the answer URL once on a connect or socket
+// timeout, a closed or reset connection, and HTTP 429, 503 and 504, and
+// on nothing else.
+func retryable(status int) bool {
+	return status == 0 || status == http.StatusTooManyRequests ||
+		status == http.StatusServiceUnavailable || status == http.StatusGatewayTimeout
+}
+
+// requestNCCO gets the NCCO of a new call as Vonage does: it requests the
+// answer URL, and once more when that failed in a retryable way; when the
+// answer URL gave no NCCO, it requests the fallback URL (unless
+// NoFallback) with the same parameters plus reason and original_request,
+// twice at most (the second time only after a retryable failure). Every
+// request is recorded in out.Attempts.
+func (s *Simulator) requestNCCO(ctx context.Context, out *CallOutcome, params map[string]string) ([]byte, error) {
+	answerPath := orDefault(s.AnswerPath, "/answer")
+	var last error
+	try := func(path string, p map[string]any) ([]byte, bool, error) {
+		status, body, err := s.voiceRequest(ctx, path, p, s.AnswerMethod)
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		a := Attempt{Path: path, Status: status}
+		if err != nil {
+			a.Err = err.Error()
+			last = err
+		} else if status < 200 || status > 299 {
+			last = webhookErr(path, status, body)
+		}
+		out.Attempts = append(out.Attempts, a)
+		out.HTTPStatus = status
+		return body, err == nil && status >= 200 && status <= 299, nil
+	}
+	p := make(map[string]any, len(params)+2)
+	for k, v := range params {
+		p[k] = v
+	}
+	for i := range 2 {
+		body, ok, err := try(answerPath, p)
+		if err != nil || ok {
+			return body, err
+		}
+		if i == 0 && !retryable(out.HTTPStatus) {
+			break
+		}
+	}
+	if s.NoFallback {
+		return nil, fmt.Errorf("%w: %w", ErrCallDropped, last)
+	}
+	reason := "HTTP " + strconv.Itoa(out.HTTPStatus)
+	if a := out.Attempts[len(out.Attempts)-1]; a.Err != "" {
+		reason = a.Err
+	}
+	p["reason"] = reason
+	p["original_request"] = map[string]string{"url": answerPath, "type": "answer"}
+	fallbackPath := orDefault(s.FallbackPath, "/fallback")
+	for i := range 2 {
+		body, ok, err := try(fallbackPath, p)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out.Fallback = true
+			return body, nil
+		}
+		if i == 0 && !retryable(out.HTTPStatus) {
+			break
+		}
+	}
+	return nil, fmt.Errorf("%w: %w", ErrCallDropped, last)
+}
+
+// voiceRequest sends one voice webhook with params: GET with a query
+// string, or with method MethodPOST a JSON body. Nested values (a
+// fallback's original_request) go in the query as "key.field".
+func (s *Simulator) voiceRequest(ctx context.Context, path string, params map[string]any, method string) (int, []byte, error) {
+	if method == MethodPOST {
+		b, _ := json.Marshal(params)
+		return s.send(ctx, http.MethodPost, path, nil, b, "application/json", true, s.socketTimeout())
+	}
+	q := url.Values{}
+	for k, v := range params {
+		switch v := v.(type) {
+		case string:
+			q.Set(k, v)
+		case map[string]string:
+			for f, fv := range v {
+				q.Set(k+"."+f, fv)
+			}
+		}
+	}
+	return s.send(ctx, http.MethodGet, path, q, nil, "", true, s.socketTimeout())
+}
+
+func (s *Simulator) socketTimeout() time.Duration {
+	if s.SocketTimeout > 0 {
+		return s.SocketTimeout
+	}
+	return DefaultSocketTimeout
+}
+
 // PlaceCall simulates a call from the phone number from to the number to
-// (a proxy number): it requests the answer webhook, decodes and validates
-// the NCCO, and sends the events of the call that NCCO makes: started,
+// (a proxy number): it requests an NCCO as Vonage does (see requestNCCO:
+// the answer URL, retried once, then the fallback URL), decodes and
+// validates it, and sends the events of the call that NCCO makes: started,
 // ringing and answered for the caller's leg; for a connect to a phone
 // number, started, ringing and answered for the callee's leg too, then
 // completed for both with duration, rate and price; for an NCCO without a
 // connect, completed once the talk is read. Simulated calls are billed
 // at 0.006 EUR a minute, per second: price = rate × duration / 60.
 //
-// The error is a *WebhookError when the answer or an event webhook did not
-// answer 2xx, or wraps ncco.ErrInvalid (or a decoding error) when the NCCO
+// The error wraps ErrCallDropped and a *WebhookError when no URL gave an
+// NCCO, is a *WebhookError when an event webhook (and the fallback URL
+// standing in for it) did not answer 2xx, or wraps ncco.ErrInvalid (or a decoding error) when the NCCO
 // is not one Vonage would run. The outcome is returned in every case
 // where a request was answered, so tests can look at what was answered.
 func (s *Simulator) PlaceCall(ctx context.Context, from, to string) (*CallOutcome, error) {
 	from, to = strings.TrimPrefix(from, "+"), strings.TrimPrefix(to, "+")
 	out := &CallOutcome{UUID: newUUID(), ConversationUUID: "CON-" + newUUID()}
-	answerPath := orDefault(s.AnswerPath, "/answer")
 	params := map[string]string{"from": from, "to": to, "uuid": out.UUID, "conversation_uuid": out.ConversationUUID}
-	var (
-		status int
-		body   []byte
-		err    error
-	)
-	if s.AnswerMethod == MethodPOST {
-		b, _ := json.Marshal(params)
-		status, body, err = s.send(ctx, http.MethodPost, answerPath, nil, b, "application/json", true)
-	} else {
-		q := url.Values{}
-		for k, v := range params {
-			q.Set(k, v)
-		}
-		status, body, err = s.send(ctx, http.MethodGet, answerPath, q, nil, "", true)
-	}
+	body, err := s.requestNCCO(ctx, out, params)
 	if err != nil {
-		return nil, err
-	}
-	out.HTTPStatus = status
-	if status < 200 || status > 299 {
-		return out, webhookErr(answerPath, status, body)
+		return out, err
 	}
 	out.Raw = json.RawMessage(bytes.TrimSpace(body))
 	n, err := ncco.Unmarshal(body)
@@ -349,9 +500,30 @@ func (s *Simulator) callEvents(ctx context.Context, out *CallOutcome, from, to s
 		rate, _ := strconv.ParseFloat(defaultCallRate, 64)
 		p["price"] = money(rate * float64(secs) / 60)
 		p["network"] = simNetworkCode
+		p["disconnected_by"] = "user"
 		return p
 	}
-	if out.Connected != "" {
+	if out.Connected != "" && s.CalleeOutcome != "" && s.CalleeOutcome != "completed" {
+		// The callee never picks up: its leg ends with that status, the
+		// caller's leg (answered by the service) ends completed after the
+		// ringing, and nothing is billed for the callee.
+		out.CalleeUUID = newUUID()
+		out.CalleeStatus = s.CalleeOutcome
+		callee := map[string]string{
+			"from": out.CallerID, "to": out.Connected, "uuid": out.CalleeUUID, "conversation_uuid": out.ConversationUUID,
+			"direction": "outbound", "timestamp": at(time.Second),
+		}
+		started, rang := maps.Clone(callee), maps.Clone(callee)
+		started["status"], rang["status"] = "started", "ringing"
+		add("callee", started)
+		if s.CalleeOutcome != "failed" && s.CalleeOutcome != "rejected" {
+			add("callee", rang)
+		}
+		final := maps.Clone(callee)
+		final["status"], final["timestamp"] = s.CalleeOutcome, at(time.Second+ringTime)
+		add("callee", final)
+		add("caller", end(caller("completed", time.Second+ringTime), time.Second, time.Second+ringTime))
+	} else if out.Connected != "" {
 		out.CalleeUUID = newUUID()
 		dur := s.CallDuration
 		if dur <= 0 {
@@ -368,6 +540,7 @@ func (s *Simulator) callEvents(ctx context.Context, out *CallOutcome, from, to s
 		add("callee", callee("started", time.Second))
 		add("callee", callee("ringing", time.Second))
 		add("callee", callee("answered", answered))
+		out.CalleeStatus = "completed"
 		add("callee", end(callee("completed", answered+dur), answered, answered+dur))
 		add("caller", end(caller("completed", answered+dur), time.Second, answered+dur))
 	} else {
@@ -383,26 +556,103 @@ func (s *Simulator) callEvents(ctx context.Context, out *CallOutcome, from, to s
 			q, _ = url.ParseQuery(calleeQuery)
 		}
 		b, _ := json.Marshal(ev.Params)
-		status, body, err := s.send(ctx, http.MethodPost, eventPath, q, b, "application/json", true)
-		if err != nil {
+		status, body, err := s.send(ctx, http.MethodPost, eventPath, q, b, "application/json", true, s.socketTimeout())
+		if ctx.Err() != nil {
 			out.Events = events[:i]
-			return err
+			return ctx.Err()
 		}
 		ev.HTTPStatus = status
+		if err == nil && status >= 200 && status <= 299 {
+			continue
+		}
+		// A failed event goes to the fallback URL, marked as an event.
+		path := eventPath
+		if !s.NoFallback {
+			path = orDefault(s.FallbackPath, "/fallback")
+			reason := "HTTP " + strconv.Itoa(status)
+			if err != nil {
+				reason = err.Error()
+			}
+			fb := map[string]any{"reason": reason, "original_request": map[string]string{"url": eventPath, "type": "event"}}
+			for k, v := range ev.Params {
+				fb[k] = v
+			}
+			b, _ = json.Marshal(fb)
+			status, body, err = s.send(ctx, http.MethodPost, path, q, b, "application/json", true, s.socketTimeout())
+			ev.Fallback = true
+			ev.HTTPStatus = status
+		}
+		if err != nil {
+			out.Events = events[:i+1]
+			return err
+		}
 		if status < 200 || status > 299 {
 			out.Events = events[:i+1]
-			return webhookErr(eventPath, status, body)
+			return webhookErr(path, status, body)
 		}
 	}
 	out.Events = events
 	return nil
 }
 
+// deliverSMS delivers one inbound-SMS part as Vonage does: until it is
+// answered 2xx within SMSTimeout, up to SMSAttempts times, waiting
+// SMSRetryWait before each redelivery (Vonage redelivers for up to 24
+// hours). Each delivery is counted in out.Deliveries. It returns the last
+// delivery's status and body; the error is ctx's, or the last delivery's
+// transport error.
+func (s *Simulator) deliverSMS(ctx context.Context, out *SMSOutcome, path string, p url.Values) (int, []byte, error) {
+	attempts := s.SMSAttempts
+	if attempts <= 0 {
+		attempts = 3
+	}
+	timeout := s.SMSTimeout
+	if timeout <= 0 {
+		timeout = DefaultSMSTimeout
+	}
+	var (
+		status int
+		body   []byte
+		err    error
+	)
+	for i := range attempts {
+		if i > 0 && s.SMSRetryWait > 0 {
+			select {
+			case <-ctx.Done():
+				return 0, nil, ctx.Err()
+			case <-time.After(s.SMSRetryWait):
+			}
+		}
+		out.Deliveries++
+		switch s.SMSMethod {
+		case MethodGET:
+			status, body, err = s.send(ctx, http.MethodGet, path, p, nil, "", false, timeout)
+		case MethodJSON:
+			m := map[string]string{}
+			for k := range p {
+				m[k] = p.Get(k)
+			}
+			b, _ := json.Marshal(m)
+			status, body, err = s.send(ctx, http.MethodPost, path, nil, b, "application/json", false, timeout)
+		default:
+			status, body, err = s.send(ctx, http.MethodPost, path, nil, []byte(p.Encode()), "application/x-www-form-urlencoded", false, timeout)
+		}
+		if ctx.Err() != nil {
+			return 0, nil, ctx.Err()
+		}
+		if err == nil && status >= 200 && status <= 299 {
+			return status, body, nil
+		}
+	}
+	return status, body, err
+}
+
 // SendSMS simulates an SMS with text from the phone number from to the
 // number to (a proxy number): it sends the inbound-SMS webhook, one
 // request per part when the text is longer than one SMS (with concat,
 // concat-ref, concat-total and concat-part), signed with "sig" when
-// SignatureSecret is set. The error is a *WebhookError when a part was not
+// SignatureSecret is set, and each part redelivered until it is answered
+// 2xx (see deliverSMS). The error is a *WebhookError when a part was never
 // answered 2xx.
 func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOutcome, error) {
 	from, to = strings.TrimPrefix(from, "+"), strings.TrimPrefix(to, "+")
@@ -445,24 +695,7 @@ func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOut
 			sms.SignParams(p, s.SignatureSecret, m)
 		}
 		out.MessageIDs = append(out.MessageIDs, p.Get("messageId"))
-		var (
-			status int
-			body   []byte
-			err    error
-		)
-		switch s.SMSMethod {
-		case MethodGET:
-			status, body, err = s.send(ctx, http.MethodGet, path, p, nil, "", false)
-		case MethodJSON:
-			m := map[string]string{}
-			for k := range p {
-				m[k] = p.Get(k)
-			}
-			b, _ := json.Marshal(m)
-			status, body, err = s.send(ctx, http.MethodPost, path, nil, b, "application/json", false)
-		default:
-			status, body, err = s.send(ctx, http.MethodPost, path, nil, []byte(p.Encode()), "application/x-www-form-urlencoded", false)
-		}
+		status, body, err := s.deliverSMS(ctx, out, path, p)
 		if err != nil {
 			return out, err
 		}

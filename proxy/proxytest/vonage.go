@@ -522,8 +522,20 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	if in.Host == "" {
 		in.Host = r.URL.Host
 	}
+	// The handler runs apart so that a request's deadline is honoured as
+	// a real client's would be: a handler slower than that fails the
+	// request (and sees its context canceled), like a socket timeout.
 	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, in)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t.h.ServeHTTP(rec, in)
+	}()
+	select {
+	case <-done:
+	case <-r.Context().Done():
+		return nil, r.Context().Err()
+	}
 	resp := rec.Result()
 	resp.Request = r
 	return resp, nil

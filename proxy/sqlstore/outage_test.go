@@ -1,0 +1,150 @@
+package sqlstore_test
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
+)
+
+// tcpGate forwards TCP connections to a target and can cut them: while
+// shut, it drops every live connection and closes new ones at once, as a
+// database host that went away does.
+type tcpGate struct {
+	ln     net.Listener
+	target string
+
+	mu    sync.Mutex
+	shut  bool
+	conns map[net.Conn]struct{}
+}
+
+func newTCPGate(t *testing.T, target string) *tcpGate {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &tcpGate{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	t.Cleanup(func() { ln.Close(); g.setShut(true) })
+	go g.serve()
+	return g
+}
+
+func (g *tcpGate) addr() string { return g.ln.Addr().String() }
+
+func (g *tcpGate) serve() {
+	for {
+		c, err := g.ln.Accept()
+		if err != nil {
+			return
+		}
+		g.mu.Lock()
+		if g.shut {
+			g.mu.Unlock()
+			c.Close()
+			continue
+		}
+		up, err := net.DialTimeout("tcp", g.target, 2*time.Second)
+		if err != nil {
+			g.mu.Unlock()
+			c.Close()
+			continue
+		}
+		g.conns[c], g.conns[up] = struct{}{}, struct{}{}
+		g.mu.Unlock()
+		go func() { io.Copy(up, c); up.Close() }()
+		go func() { io.Copy(c, up); c.Close() }()
+	}
+}
+
+// setShut cuts (true) or restores (false) the database's reachability.
+func (g *tcpGate) setShut(shut bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.shut = shut
+	if shut {
+		for c := range g.conns {
+			c.Close()
+		}
+		clear(g.conns)
+	}
+}
+
+// TestPostgresOutage drives calls through the simulator at a Service on
+// PostgreSQL whose database goes away and comes back: during the outage
+// the answer URL answers 503 within the store deadline, Vonage's retry and
+// fallback happen, and the fallback URL answers the spoken message (200),
+// so no call is dropped and none is told a live number is dead by a 401;
+// once the database is back, calls connect again.
+func TestPostgresOutage(t *testing.T) {
+	t.Parallel()
+	dsn, schema := newSchema(t)
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := newTCPGate(t, u.Host)
+	u.Host = gate.addr()
+	store := openPostgres(t, u.String(), schema)
+	const secret = "outage-secret"
+	svc, err := proxy.New(proxy.Config{
+		Store: store, LenientNumbers: true, CoolOff: -1,
+		SignatureSecret: secret, ApplicationID: proxytest.ApplicationID,
+		StoreTimeout: 300 * time.Millisecond,
+		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := svc.AddNumbers(ctx, poolNumbers(1)...); err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: "+" + person(1), B: "+" + person(2), TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := &proxytest.Simulator{Handler: svc, SignatureSecret: secret}
+	from, to := person(1), c.Participants[0].ProxyNumber
+
+	if out, err := sim.PlaceCall(ctx, from, to); err != nil || out.Connected != person(2) {
+		t.Fatalf("before the outage: %+v, %v; want a connect", out, err)
+	}
+
+	gate.setShut(true)
+	start := time.Now()
+	out, err := sim.PlaceCall(ctx, from, to)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatalf("during the outage the call was lost: %v (attempts %+v)", err, out.Attempts)
+	}
+	if len(out.Attempts) < 3 || out.Attempts[0].Status != 503 || out.Attempts[1].Status != 503 || !out.Fallback {
+		t.Errorf("attempts %+v, want 503, 503, then the fallback URL", out.Attempts)
+	}
+	if out.Connected != "" || len(out.Talk) == 0 {
+		t.Errorf("during the outage: connected %q, talk %v; want the spoken message", out.Connected, out.Talk)
+	}
+	if took > 5*time.Second {
+		t.Errorf("the outage call took %v: the store deadline did not bound it", took)
+	}
+
+	gate.setShut(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err = sim.PlaceCall(ctx, from, to)
+		if err == nil && out.Connected == person(2) && !out.Fallback && len(out.Attempts) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the database came back: %+v, %v; want a connect", out, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
