@@ -11,8 +11,9 @@ import (
 // The in-memory Store, in files by concern: this one holds the store, its
 // options and its sweep; memory_pool.go the pool and allocation
 // candidates; memory_conversations.go conversations and their legs;
-// memory_interactions.go the audit trail; memory_messages.go multipart SMS
-// parts and nonce claims; memory_index.go the ID-ordered index.
+// memory_interactions.go the audit trail; memory_relays.go messages
+// waiting to be sent; memory_messages.go multipart SMS parts and nonce
+// claims; memory_index.go the ID-ordered index.
 
 // DefaultMemoryRetention is how long the memory store keeps an ended
 // conversation, with its interactions, unless MemoryRetention says
@@ -67,6 +68,7 @@ func NewMemoryStore(opts ...MemoryOption) Store {
 		intsByConv: make(map[*memConv][]*memInteraction),
 		msgParts:   make(map[memMsgKey][]MessagePart),
 		nonces:     make(map[string]time.Time),
+		relays:     make(map[string]*memRelay),
 	}
 	for _, o := range opts {
 		o(s)
@@ -117,6 +119,9 @@ type memoryStore struct {
 
 	nonces     map[string]time.Time
 	nonceQueue timeheap.Heap[string]
+
+	// Relay jobs by ID (the interaction's).
+	relays map[string]*memRelay
 }
 
 // ExpireConversations ends conversations whose deadline has passed, and

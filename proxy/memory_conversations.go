@@ -288,6 +288,7 @@ func (s *memoryStore) drop(c *memConv, cutoff time.Time) {
 	s.byID.remove(c)
 	for _, mi := range s.intsByConv[c] {
 		delete(s.ints, mi.in.ID)
+		delete(s.relays, mi.in.ID)
 		if k := (memExtKey{mi.in.Kind, mi.in.ExternalID}); s.intsByExt[k] == mi {
 			delete(s.intsByExt, k)
 		}

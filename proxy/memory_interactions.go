@@ -36,6 +36,11 @@ func (s *memoryStore) AddInteraction(ctx context.Context, in Interaction) error 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.addInteraction(in)
+}
+
+// addInteraction is AddInteraction with the lock held.
+func (s *memoryStore) addInteraction(in Interaction) error {
 	c := s.convs[in.ConversationID]
 	if c == nil {
 		return fmt.Errorf("proxy: interaction %s: conversation %s: %w", in.ID, in.ConversationID, ErrNotFound)
@@ -82,13 +87,18 @@ func (s *memoryStore) AddInteractionEvent(ctx context.Context, interactionID str
 	if mi == nil {
 		return fmt.Errorf("proxy: interaction %s: %w", interactionID, ErrNotFound)
 	}
-	for _, e := range mi.events {
+	mi.addEvent(ev)
+	return nil
+}
+
+// addEvent appends ev unless an event of the same (Leg, Status) is there.
+func (m *memInteraction) addEvent(ev InteractionEvent) {
+	for _, e := range m.events {
 		if e.Leg == ev.Leg && e.Status == ev.Status {
-			return nil
+			return
 		}
 	}
-	mi.events = append(mi.events, ev)
-	return nil
+	m.events = append(m.events, ev)
 }
 
 // Interactions lists a conversation's interactions with their events.

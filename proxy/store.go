@@ -107,6 +107,29 @@ type Store interface {
 	//     receives it complete. A part arriving after that starts a new
 	//     set.
 	AddMessagePart(ctx context.Context, p MessagePart, since time.Time) ([]MessagePart, error)
+	// AddRelay stores the interaction in exactly as AddInteraction does
+	// (ErrConflict, writing nothing, when one with its Kind and ExternalID
+	// exists) together with job, a message to send on its behalf, whose
+	// ID must be in.ID: both are written or neither. A stored job stays
+	// until FinishRelay, across restarts for a durable store.
+	AddRelay(ctx context.Context, in Interaction, job RelayJob) error
+	// ClaimRelays leases jobs to q.Owner until q.LeaseUntil and returns
+	// them, oldest first: up to q.Limit (<= 0: all) jobs whose NextAttempt
+	// is not after q.Now and that no owner holds a lease on past q.Now;
+	// with q.ID set, only that job. However many owners claim at once, a
+	// job is leased to one of them at a time. None due is an empty slice
+	// and no error.
+	ClaimRelays(ctx context.Context, q RelayClaim) ([]RelayJob, error)
+	// FinishRelay deletes job id, leased to owner, and appends ev to its
+	// interaction (as AddInteractionEvent does), in one step. ErrNotFound
+	// when there is no such job or owner's lease on it was lost (it
+	// expired and another owner claimed the job); nothing changes then.
+	FinishRelay(ctx context.Context, id, owner string, ev InteractionEvent) error
+	// RetryRelay gives job id, leased to owner, back for another attempt
+	// at next: Attempts goes up by one and the lease ends. ErrNotFound as
+	// for FinishRelay.
+	RetryRelay(ctx context.Context, id, owner string, next time.Time) error
+
 	// ClaimNonce claims key until expires, as of now. ErrConflict if key
 	// was claimed before and that claim's expiry is after now (it is then
 	// left unchanged); otherwise the claim is recorded, or recorded again,
@@ -179,4 +202,28 @@ type MessagePart struct {
 	MessageID  string
 	Text       string
 	ReceivedAt time.Time
+}
+
+// RelayJob is a message the Service has accepted (answered Vonage 2xx
+// for) and must still send: an inbound SMS relayed to the other
+// participant. It lives in the store so that a restart, or the failure of
+// the instance that took it, loses nothing.
+type RelayJob struct {
+	ID             string // the interaction it belongs to
+	ConversationID string
+	From           string // the pool number to send from
+	To             string // the participant to send to
+	Text           string
+	Attempts       int       // sends tried so far
+	NextAttempt    time.Time // not to be tried before
+	CreatedAt      time.Time
+}
+
+// RelayClaim selects the jobs ClaimRelays leases.
+type RelayClaim struct {
+	Owner      string    // who takes the lease (one per Service instance)
+	Now        time.Time // jobs due by now, not leased past now
+	LeaseUntil time.Time // the lease's end; another owner may claim after
+	Limit      int       // at most this many; <= 0 for all due
+	ID         string    // when not empty, only this job
 }

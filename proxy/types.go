@@ -166,6 +166,17 @@ type InteractionEvent struct {
 	Duration int         // seconds, for completed calls
 	Price    string      // as Vonage reports it, e.g. "0.00360000"
 	Detail   string      // free text: a failure reason, a Vonage status code
+
+	// Direction is the call leg's: "inbound" for the caller's leg (the
+	// one Vonage asked the answer URL about), "outbound" for the leg the
+	// connect rang. "" for SMS.
+	Direction string
+	// Fields of a completed call leg, as Vonage reports them.
+	Rate           string    // price per minute
+	Network        string    // the leg's network (MCCMNC)
+	DisconnectedBy string    // who hung up: "user" or "platform"
+	StartTime      time.Time // when the leg was answered
+	EndTime        time.Time // when it ended
 }
 
 // EventStatus is the status of an InteractionEvent: for calls, the status
@@ -202,4 +213,21 @@ const (
 	EventFailed EventStatus = "failed"
 	// EventRecorded: a call's recording is ready; Detail is its URL.
 	EventRecorded EventStatus = "recorded"
+	// EventError: Vonage reported an error for the call (an NCCO it
+	// could not run, a leg it could not create); Detail is its reason.
+	EventError EventStatus = "error"
+	// EventSent: a notification or message SMS was accepted by Vonage;
+	// Detail holds its message IDs.
+	EventSent EventStatus = "sent"
+)
+
+// SMS delivery statuses from Vonage's delivery receipts (SMS API
+// reference, "Delivery receipt"), recorded on the SMS's interaction with
+// the message ID as Leg.
+const (
+	EventDelivered EventStatus = "delivered"
+	EventExpired   EventStatus = "expired"
+	// EventUndelivered is a receipt whose status is "failed".
+	EventUndelivered EventStatus = "undelivered"
+	// A receipt "rejected" is recorded as EventRejected.
 )

@@ -17,11 +17,16 @@ func (s *Store) AddInteraction(ctx context.Context, in proxy.Interaction) error 
 	if in.ID == "" {
 		return fmt.Errorf("sqlstore: add interaction: empty ID")
 	}
+	return s.insertInteraction(ctx, s.w, in)
+}
+
+// insertInteraction inserts in, with AddInteraction's errors.
+func (s *Store) insertInteraction(ctx context.Context, q execer, in proxy.Interaction) error {
 	created, err := s.d.t(in.CreatedAt)
 	if err != nil {
 		return fmt.Errorf("sqlstore: add interaction %q: %w", in.ID, err)
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at)
+	_, err = q.ExecContext(ctx, `INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		in.ID, in.ConversationID, string(in.Kind), in.ExternalID, in.From, in.To, in.Text, created)
 	switch {
@@ -48,7 +53,8 @@ func scanInteraction(r rowScanner) (proxy.Interaction, error) {
 
 // eventsSQL lists events of the interactions selected by the WHERE clause
 // appended to it, ordered by time then insertion.
-const eventsSQL = `SELECT e.interaction_id, e.leg, e.status, e.at, e.duration, e.price, e.detail
+const eventsSQL = `SELECT e.interaction_id, e.leg, e.status, e.at, e.duration, e.price, e.detail,
+	e.direction, e.rate, e.network, e.disconnected_by, e.start_time, e.end_time
 	FROM vp_interaction_events e JOIN vp_interactions i ON i.id = e.interaction_id WHERE `
 
 // addEvents reads events (eventsSQL + where) into the interactions by ID.
@@ -61,7 +67,8 @@ func (s *Store) addEvents(ctx context.Context, q *sql.DB, where string, arg any,
 	for rows.Next() {
 		var id string
 		var ev proxy.InteractionEvent
-		if err := rows.Scan(&id, &ev.Leg, &ev.Status, timeCol{&ev.At}, &ev.Duration, &ev.Price, &ev.Detail); err != nil {
+		if err := rows.Scan(&id, &ev.Leg, &ev.Status, timeCol{&ev.At}, &ev.Duration, &ev.Price, &ev.Detail,
+			&ev.Direction, &ev.Rate, &ev.Network, &ev.DisconnectedBy, timeCol{&ev.StartTime}, timeCol{&ev.EndTime}); err != nil {
 			return err
 		}
 		if in := byID[id]; in != nil {
@@ -93,13 +100,7 @@ func (s *Store) InteractionByExternalID(ctx context.Context, kind proxy.Interact
 // AddInteractionEvent appends ev to the interaction's history, ignoring a
 // repeat of an event with the same (Leg, Status).
 func (s *Store) AddInteractionEvent(ctx context.Context, interactionID string, ev proxy.InteractionEvent) error {
-	at, err := s.d.t(ev.At)
-	if err != nil {
-		return fmt.Errorf("sqlstore: add event to interaction %q: %w", interactionID, err)
-	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO vp_interaction_events (interaction_id, leg, status, at, duration, price, detail)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (interaction_id, leg, status) DO NOTHING`,
-		interactionID, ev.Leg, ev.Status, at, ev.Duration, ev.Price, ev.Detail)
+	err := s.insertEvent(ctx, s.w, interactionID, ev)
 	if isForeignKey(err) {
 		return fmt.Errorf("sqlstore: add event to interaction %q: %w", interactionID, proxy.ErrNotFound)
 	}
@@ -107,6 +108,30 @@ func (s *Store) AddInteractionEvent(ctx context.Context, interactionID string, e
 		return fmt.Errorf("sqlstore: add event to interaction %q: %w", interactionID, err)
 	}
 	return nil
+}
+
+// execer is what both *sql.DB and *sql.Tx offer.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertEvent inserts ev unless an event of the same (leg, status) is
+// there.
+func (s *Store) insertEvent(ctx context.Context, q execer, interactionID string, ev proxy.InteractionEvent) error {
+	var ts [3]any
+	for i, t := range [3]time.Time{ev.At, ev.StartTime, ev.EndTime} {
+		v, err := s.d.t(t)
+		if err != nil {
+			return err
+		}
+		ts[i] = v
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO vp_interaction_events
+		(interaction_id, leg, status, at, duration, price, detail, direction, rate, network, disconnected_by, start_time, end_time)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (interaction_id, leg, status) DO NOTHING`,
+		interactionID, ev.Leg, ev.Status, ts[0], ev.Duration, ev.Price, ev.Detail,
+		ev.Direction, ev.Rate, ev.Network, ev.DisconnectedBy, ts[1], ts[2])
+	return err
 }
 
 // Interactions returns a conversation's interactions with their events.

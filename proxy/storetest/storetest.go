@@ -33,6 +33,7 @@ func Run(t *testing.T, newStore func(t *testing.T) proxy.Store) {
 		{"Interactions", interactionTests},
 		{"MessageParts", messagePartTests},
 		{"Nonces", nonceTests},
+		{"Relays", relayTests},
 		{"Concurrent", concurrentTests},
 	}
 	for _, g := range groups {
