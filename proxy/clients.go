@@ -85,6 +85,33 @@ func (s *Service) notifyText(c Conversation, side Side) string {
 	return strings.ReplaceAll(tmpl, "{label}", label)
 }
 
+// notifyOne texts the participant on side from its proxy number and
+// records it as a KindNotification interaction, whose ID is the SMS's
+// client-ref so that its delivery receipt lands on it. The interaction
+// is best effort: a store failure is logged, and the SMS still goes.
+func (s *Service) notifyOne(ctx context.Context, c Conversation, side Side) error {
+	p := c.Participants[side]
+	now := s.now()
+	in := Interaction{ID: newID(now), ConversationID: c.ID, Kind: KindNotification, From: p.ProxyNumber, To: p.Number, CreatedAt: now}
+	recorded := true
+	if err := s.store.AddInteraction(ctx, in); err != nil {
+		recorded = false
+		s.log.ErrorContext(ctx, "proxy: record notification failed", "conversation", c.ID, "err", err)
+	}
+	resp, err := s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, side), ClientRef: in.ID})
+	ev := sentEvent(EventSent, resp)
+	if err != nil {
+		ev = InteractionEvent{Status: EventFailed, Detail: err.Error()}
+	}
+	ev.At = s.now()
+	if recorded {
+		if rerr := s.addEvent(ctx, &in, ev); rerr != nil {
+			s.log.ErrorContext(ctx, "proxy: record notification status failed", "conversation", c.ID, "err", rerr)
+		}
+	}
+	return err
+}
+
 // notify texts each participant from its own proxy number. Failures are
 // collected in a *NotifyError; the conversation stays.
 func (s *Service) notify(ctx context.Context, c Conversation) error {
@@ -102,18 +129,15 @@ func (s *Service) notify(ctx context.Context, c Conversation) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			p := c.Participants[side]
-			_, err := s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, side), ClientRef: c.ID})
-			if err == nil {
-				return
+			if err := s.notifyOne(ctx, c, side); err != nil {
+				s.log.WarnContext(ctx, "proxy: notification SMS failed", "conversation", c.ID, "participant", side, "err", err)
+				mu.Lock()
+				defer mu.Unlock()
+				if failed == nil {
+					failed = map[Side]error{}
+				}
+				failed[side] = err
 			}
-			s.log.WarnContext(ctx, "proxy: notification SMS failed", "conversation", c.ID, "participant", side, "err", err)
-			mu.Lock()
-			defer mu.Unlock()
-			if failed == nil {
-				failed = map[Side]error{}
-			}
-			failed[side] = err
 		}()
 	}
 	wg.Wait()

@@ -106,8 +106,24 @@ func TestNotify(t *testing.T) {
 			if diff := cmp.Diff(tt.wantFailed, got); diff != "" {
 				t.Errorf("failed participants (-want +got):\n%s", diff)
 			}
+			// Each notification is an interaction, whose ID is its SMS's
+			// client-ref (its delivery receipt lands there).
+			ins, err := s.Interactions(t.Context(), c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			refs := map[string]string{} // participant → client-ref
+			for _, in := range ins {
+				if in.Kind != KindNotification {
+					t.Errorf("interaction %+v, want only notifications", in)
+				}
+				refs[in.To] = in.ID
+				if st := Summarize(in).Status; st != EventSent && st != EventFailed {
+					t.Errorf("notification to %s: status %q, want sent or failed", in.To, st)
+				}
+			}
 			for i := range tt.wantSent {
-				tt.wantSent[i].ClientRef = c.ID
+				tt.wantSent[i].ClientRef = refs[tt.wantSent[i].To]
 			}
 			sent := sender.Sent()
 			if len(sent) == 2 && sent[0].To != gbA {

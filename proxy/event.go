@@ -50,8 +50,13 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) error {
 	if detail == "" {
 		detail = string(p.Reason)
 	}
-	if status == "" && p.RecordingURL != "" {
+	switch {
+	case status == "" && p.RecordingURL != "":
 		status, detail = EventRecorded, string(p.RecordingURL)
+	case status == "" && p.Reason != "" && !p.OriginalRequest.IsEvent():
+		// Vonage's error event: a reason and no status (Voice API
+		// webhook reference, "Errors").
+		status = EventError
 	}
 	if ext == "" || status == "" {
 		return nil // not a call status event (or nothing to key it by)
@@ -69,10 +74,15 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) error {
 		return err
 	}
 	at := now
-	if t, err := time.Parse(time.RFC3339Nano, string(p.Timestamp)); err == nil {
+	if t := parseTime(string(p.Timestamp)); !t.IsZero() {
 		at = t
 	}
-	ev := InteractionEvent{Leg: string(p.UUID), Status: status, At: at, Price: string(p.Price), Detail: detail}
+	ev := InteractionEvent{
+		Leg: string(p.UUID), Status: status, At: at, Price: string(p.Price), Detail: detail,
+		Direction: strings.ToLower(string(p.Direction)), Rate: string(p.Rate), Network: string(p.Network),
+		DisconnectedBy: string(p.DisconnectedBy),
+		StartTime:      parseTime(string(p.StartTime)), EndTime: parseTime(string(p.EndTime)),
+	}
 	if status == EventCompleted {
 		ev.Duration = p.Duration.Int(0)
 	}
@@ -104,4 +114,13 @@ func (s *Service) interactionForEvent(ctx context.Context, p *voice.Params, now 
 		return Interaction{}, err
 	}
 	return s.interactionFor(ctx, s.callInteraction(c, from, to, p, now))
+}
+
+// parseTime reads a time from an event webhook (RFC 3339, as Vonage
+// writes them); the zero time when there is none.
+func parseTime(s string) time.Time {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t
+	}
+	return time.Time{}
 }

@@ -68,7 +68,8 @@ func TestEvents(t *testing.T) {
 				{Leg: "leg-out", Status: "completed", At: at(65), Duration: 60, Price: "0.01200000"},
 				{Leg: "leg-in", Status: "completed", At: at(66), Duration: 65, Price: "0.00360000"},
 			},
-			summary: Summary{Status: "completed", Duration: 65, Price: "0.01560000", At: at(65)},
+			// The bridged time is the callee leg's; both legs are billed.
+			summary: Summary{Status: "completed", Duration: 60, Price: "0.01560000", At: at(65)},
 		},
 		{
 			name: "event before answer creates the interaction; duplicates ignored",
@@ -79,7 +80,7 @@ func TestEvents(t *testing.T) {
 			summary: Summary{Status: "ringing", At: at(1)},
 		},
 		{
-			name:        "out of order, completed is terminal",
+			name:        "callee busy: the callee's outcome, though the caller's leg completed",
 			answerFirst: true,
 			events: []map[string]any{
 				inbound("completed", 30, "duration", 29), inbound("answered", 1), outbound("busy", 40, "detail", "remote_busy"),
@@ -89,7 +90,7 @@ func TestEvents(t *testing.T) {
 				{Leg: "leg-in", Status: "completed", At: at(30), Duration: 29},
 				{Leg: "leg-out", Status: "busy", At: at(40), Detail: "remote_busy"},
 			},
-			summary: Summary{Status: "completed", Duration: 29, At: at(30)},
+			summary: Summary{Status: "busy", At: at(40), Detail: "remote_busy"},
 		},
 		{
 			name:        "unanswered",
@@ -112,7 +113,7 @@ func TestEvents(t *testing.T) {
 				{Leg: "leg-in", Status: "started", At: at(0)}, {Leg: "leg-in", Status: "answered", At: at(1)},
 				{Leg: "leg-in", Status: "completed", At: at(6), Duration: 5, Price: "0.00050000"},
 			},
-			summary: Summary{Status: EventBlocked, Duration: 5, Price: "0.00050000", At: at(0)},
+			summary: Summary{Status: EventBlocked, Duration: 5, Price: "0.00050000", At: at(0), Detail: "Intercept: order on hold"},
 		},
 		{
 			name:        "call to an SMS-only conversation: blocked",
@@ -123,7 +124,7 @@ func TestEvents(t *testing.T) {
 				{Leg: "leg-in", Status: EventBlocked, At: at(0), Detail: "conversation is SMS only"},
 				{Leg: "leg-in", Status: "completed", At: at(4), Duration: 3},
 			},
-			summary: Summary{Status: EventBlocked, Duration: 3, At: at(0)},
+			summary: Summary{Status: EventBlocked, Duration: 3, At: at(0), Detail: "conversation is SMS only"},
 		},
 		{
 			name:        "recording and non-status events",
@@ -133,7 +134,7 @@ func TestEvents(t *testing.T) {
 				{"conversation_uuid": "CON-1", "type": "transfer"},
 			},
 			want:    []InteractionEvent{{Status: "recorded", At: at(70), Detail: "https://api.nexmo.com/v1/files/r1"}},
-			summary: Summary{Status: "recorded", At: at(70)},
+			summary: Summary{Status: "recorded", At: at(70), Detail: "https://api.nexmo.com/v1/files/r1"},
 		},
 	}
 	for _, tt := range tests {
@@ -154,6 +155,15 @@ func TestEvents(t *testing.T) {
 			ins, err := s.Interactions(t.Context(), c.ID)
 			if err != nil || len(ins) != 1 {
 				t.Fatalf("interactions: %d, %v; want 1", len(ins), err)
+			}
+			// Events keep the direction of their leg.
+			for i := range tt.want {
+				switch tt.want[i].Leg {
+				case "leg-in":
+					tt.want[i].Direction = "inbound"
+				case "leg-out":
+					tt.want[i].Direction = "outbound"
+				}
 			}
 			if diff := cmp.Diff(tt.want, ins[0].Events, cmpopts.EquateEmpty()); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)

@@ -23,6 +23,7 @@ func (s *Service) routes() {
 		s.mux.HandleFunc(m+" /fallback", s.handleFallback)
 		s.mux.HandleFunc(m+" /event", s.handleEvent)
 		s.mux.HandleFunc(m+" /inbound-sms", s.handleInboundSMS)
+		s.mux.HandleFunc(m+" /delivery-receipt", s.handleDeliveryReceipt)
 	}
 }
 

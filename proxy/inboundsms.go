@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -19,65 +20,99 @@ import (
 // generous.
 const multipartMaxAge = 24 * time.Hour
 
-// handleInboundSMS relays an SMS a participant sent to its proxy number.
-// It answers 200 whatever happens (401 only for a bad signature), since
-// Vonage redelivers anything else; failures are logged and recorded.
+// handleInboundSMS takes an SMS a participant sent to its proxy number.
+// It stores the message first and answers 200 once it is stored; it is
+// sent on after the answer, from the store (see relay.go), so a send
+// slower than Vonage's wait, or a restart, loses nothing. It answers 401
+// for a bad signature, and 503 when the store cannot take the message
+// within Config.StoreTimeout: Vonage redelivers an inbound SMS until it
+// gets a 2xx (SMS API reference, "Inbound SMS"). A malformed webhook is
+// answered 200 and dropped: redelivering it would not mend it.
 func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
+	ctx, cancel := s.storeContext(r.Context())
+	defer cancel()
 	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: inbound SMS webhook unreadable", "err", err)
-		w.WriteHeader(http.StatusOK)
+		writeEmpty(w, http.StatusOK)
 		return
 	}
-	if s.smsVerifier != nil {
-		if err := s.smsVerifier.Verify(params); err != nil {
-			s.unauthorized(ctx, w, r, err, "sms")
-			return
-		}
-	} else {
-		s.warnUnsignedSMSOnce.Do(func() {
-			s.log.WarnContext(ctx, "proxy: no SMSSignatureSecret set; SMS webhooks are not verified")
-		})
+	if !s.authSMS(ctx, w, r, params) {
+		return
 	}
 	in, err := sms.ParseInbound(params)
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: inbound SMS webhook malformed", "err", err)
-		w.WriteHeader(http.StatusOK)
+		writeEmpty(w, http.StatusOK)
 		return
 	}
-	s.relaySMS(ctx, in)
-	w.WriteHeader(http.StatusOK)
+	then, err := s.acceptSMS(ctx, in)
+	if err != nil {
+		s.log.ErrorContext(ctx, "proxy: inbound SMS not stored; Vonage will redeliver it", "message", in.MessageID, "err", err)
+		writeUnavailable(w)
+		return
+	}
+	writeEmpty(w, http.StatusOK)
+	if then != nil {
+		actx, acancel := context.WithTimeout(context.WithoutCancel(r.Context()), relaySendTimeout)
+		defer acancel()
+		then(actx)
+	}
 }
 
-// relaySMS routes an inbound SMS (assembling multipart messages first)
-// and sends it on to the other participant from the other leg's proxy
-// number, once, whatever the number of deliveries.
-func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
+// authSMS checks an SMS webhook's "sig" when a secret is set (answering
+// 401 and returning false when it fails); when not, it logs a warning
+// once and accepts.
+func (s *Service) authSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, params url.Values) bool {
+	if s.smsVerifier == nil {
+		s.warnUnsignedSMSOnce.Do(func() {
+			s.log.WarnContext(ctx, "proxy: no SMSSignatureSecret set; SMS webhooks are not verified")
+		})
+		return true
+	}
+	if err := s.smsVerifier.Verify(params); err != nil {
+		s.unauthorized(ctx, w, r, err, "sms")
+		return false
+	}
+	return true
+}
+
+// writeEmpty answers status with an empty body of known length, so that
+// the client has the whole answer at once even while the handler goes on
+// working.
+func writeEmpty(w http.ResponseWriter, status int) {
+	w.Header()["Content-Length"] = zeroLength
+	w.WriteHeader(status)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+var zeroLength = []string{"0"}
+
+// acceptSMS routes an inbound SMS (assembling multipart messages first)
+// and stores what it must: a relay job for the other participant, or the
+// refusal. The error is the store's: nothing was stored, and Vonage must
+// redeliver. then, when not nil, is what to do once Vonage has its
+// answer (send the relay, or the auto-reply).
+func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(context.Context), err error) {
 	now := s.now()
 	from, okFrom := phone.FromWebhook(in.MSISDN)
 	to, okTo := phone.FromWebhook(in.To)
 	if !okFrom || !okTo {
-		s.unknownSMS(ctx, in, from, to, errors.New("sender or recipient not a phone number"))
-		return
+		return s.unknownSMS(ctx, in, from, to, errors.New("sender or recipient not a phone number")), nil
 	}
 	text, externalID, complete, err := s.assemble(ctx, in, from, to, now)
-	if err != nil {
-		s.log.ErrorContext(ctx, "proxy: store SMS part failed", "message", in.MessageID, "err", err)
-		return
-	}
-	if !complete {
-		return
+	if err != nil || !complete {
+		return nil, err
 	}
 
 	a, err := s.admit(ctx, KindSMS, from, to, text, now)
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			s.unknownSMS(ctx, in, from, to, err)
-			return
+			return s.unknownSMS(ctx, in, from, to, err), nil
 		}
-		s.log.ErrorContext(ctx, "proxy: route lookup failed", "message", in.MessageID, "err", err)
-		return
+		return nil, err
 	}
 	c := a.conv
 	rec := Interaction{
@@ -87,24 +122,39 @@ func (s *Service) relaySMS(ctx context.Context, in *sms.Inbound) {
 	if s.cfg.StoreSMSBodies {
 		rec.Text = text
 	}
-	// The interaction's ExternalID makes the relay happen once.
-	if err := s.store.AddInteraction(ctx, rec); err != nil {
-		if errors.Is(err, ErrConflict) {
-			s.log.InfoContext(ctx, "proxy: duplicate SMS delivery ignored", "conversation", c.ID, "message", in.MessageID)
-		} else {
-			s.log.ErrorContext(ctx, "proxy: record SMS failed; not relayed", "conversation", c.ID, "err", err)
+	var refusal *InteractionEvent
+	switch {
+	case a.refused != "":
+		refusal = &InteractionEvent{Status: EventBlocked, Detail: a.refused, At: now}
+	case s.cfg.SMS == nil:
+		s.log.WarnContext(ctx, "proxy: SMS not relayed: no SMS sender configured", "conversation", c.ID)
+		refusal = &InteractionEvent{Status: EventFailed, Detail: errNoSMSSender.Error(), At: now}
+	}
+	if refusal != nil {
+		created, err := s.addInteraction(ctx, rec)
+		if err != nil || !created {
+			return nil, err
 		}
-		return
+		s.touch(ctx, c, now)
+		return nil, s.addEvent(ctx, &rec, *refusal)
 	}
+	other := c.Participants[a.sender.Other()]
+	job := RelayJob{
+		ID: rec.ID, ConversationID: c.ID, From: other.ProxyNumber, To: other.Number, Text: text,
+		NextAttempt: now, CreatedAt: now,
+	}
+	// The interaction's ExternalID makes the relay happen once, however
+	// often Vonage delivers the message.
+	switch err := s.store.AddRelay(ctx, rec, job); {
+	case errors.Is(err, ErrConflict):
+		s.log.InfoContext(ctx, "proxy: duplicate SMS delivery ignored", "conversation", c.ID, "message", in.MessageID)
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	s.interactionChanged(ctx, rec)
 	s.touch(ctx, c, now)
-	ev := InteractionEvent{Status: EventBlocked, Detail: a.refused}
-	if a.refused == "" {
-		ev = s.send(ctx, c, a.sender, text)
-	}
-	ev.At = s.now()
-	if err := s.addEvent(ctx, &rec, ev); err != nil {
-		s.log.ErrorContext(ctx, "proxy: record SMS status failed", "conversation", c.ID, "err", err)
-	}
+	return func(ctx context.Context) { s.relayNow(ctx, job.ID) }, nil
 }
 
 // assemble returns the text of an inbound SMS and the external ID its
@@ -137,43 +187,17 @@ func (s *Service) assemble(ctx context.Context, in *sms.Inbound, from, to string
 	return b.String(), "concat:" + from + ":" + in.ConcatRef + ":" + parts[0].MessageID, true, nil
 }
 
-// send relays text to the participant on the other side from sender,
-// from that side's proxy number, and returns the event to record.
-func (s *Service) send(ctx context.Context, c Conversation, sender Side, text string) InteractionEvent {
-	if s.cfg.SMS == nil {
-		s.log.WarnContext(ctx, "proxy: SMS not relayed: no SMS sender configured", "conversation", c.ID)
-		return InteractionEvent{Status: EventFailed, Detail: errNoSMSSender.Error()}
-	}
-	other := c.Participants[sender.Other()]
-	resp, err := s.cfg.SMS.Send(ctx, sms.Message{From: other.ProxyNumber, To: other.Number, Text: text, ClientRef: c.ID})
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: SMS relay failed", "conversation", c.ID, "err", err)
-		return InteractionEvent{Status: EventFailed, Detail: err.Error()}
-	}
-	ev := InteractionEvent{Status: EventRelayed}
-	if resp != nil {
-		ids := make([]string, 0, len(resp.Messages))
-		for _, m := range resp.Messages {
-			ids = append(ids, m.MessageID)
-		}
-		ev.Detail = strings.Join(ids, ",")
-		if len(resp.Messages) == 1 {
-			ev.Price = resp.Messages[0].MessagePrice
-		}
-	}
-	s.log.InfoContext(ctx, "proxy: SMS relayed", "conversation", c.ID)
-	return ev
-}
-
-// unknownSMS logs an SMS that routes nowhere and sends the auto-reply
-// when one is configured.
-func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to string, why error) {
+// unknownSMS logs an SMS that routes nowhere and returns the sending of
+// the auto-reply, when one is configured, for after the answer.
+func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to string, why error) func(context.Context) {
 	s.log.InfoContext(ctx, "proxy: SMS to unknown route", "message", in.MessageID)
 	s.log.DebugContext(ctx, "proxy: unknown SMS route", "from", phone.Mask(from), "to", to, "reason", why)
 	if s.cfg.SMSAutoReply == "" || s.cfg.SMS == nil || !phone.IsDigits(from) || !phone.IsDigits(to) {
-		return
+		return nil
 	}
-	if _, err := s.cfg.SMS.Send(ctx, sms.Message{From: to, To: from, Text: s.cfg.SMSAutoReply}); err != nil {
-		s.log.WarnContext(ctx, "proxy: SMS auto-reply failed", "message", in.MessageID, "err", err)
+	return func(ctx context.Context) {
+		if _, err := s.cfg.SMS.Send(ctx, sms.Message{From: to, To: from, Text: s.cfg.SMSAutoReply}); err != nil {
+			s.log.WarnContext(ctx, "proxy: SMS auto-reply failed", "message", in.MessageID, "err", err)
+		}
 	}
 }

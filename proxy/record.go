@@ -61,7 +61,11 @@ func (s *Service) recordRefused(ctx context.Context, in Interaction, leg, reason
 	}
 	stored, err := s.interactionFor(ctx, in)
 	if err == nil {
-		err = s.addEvent(ctx, &stored, InteractionEvent{Leg: leg, Status: EventBlocked, At: now, Detail: reason})
+		ev := InteractionEvent{Leg: leg, Status: EventBlocked, At: now, Detail: reason}
+		if in.Kind == KindCall {
+			ev.Direction = "inbound" // the answer webhook is the caller's leg's
+		}
+		err = s.addEvent(ctx, &stored, ev)
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: record refused "+string(in.Kind)+" failed", "conversation", in.ConversationID, "err", err)

@@ -135,6 +135,16 @@ type Config struct {
 	// phone rings. Default "": the network's ringing tone.
 	RingbackURL string
 
+	// RelayAttempts is how many times an accepted SMS is tried before it
+	// is recorded as failed, when sending fails in a way that may pass
+	// (throttling, a 5xx, a network error or a timeout); tries back off
+	// from 2 s, doubling, to 5 minutes. Default 10 (about 20 minutes).
+	RelayAttempts int
+	// RelayInterval is how often Run sends the relays that are due
+	// (retries, and jobs an instance that stopped left behind). Default
+	// 2 seconds.
+	RelayInterval time.Duration
+
 	// StoreSMSBodies keeps the text of relayed SMS in Interaction.Text.
 	// Default false: bodies are relayed, never stored.
 	StoreSMSBodies bool
@@ -204,6 +214,7 @@ type Service struct {
 	now   func() time.Time
 	log   *slog.Logger
 	mux   *http.ServeMux
+	owner string // this instance's name on relay leases
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
@@ -224,6 +235,8 @@ const (
 	defaultSweepInterval = time.Minute
 	defaultMaxBodyBytes  = 64 << 10
 	defaultStoreTimeout  = 800 * time.Millisecond
+	defaultRelayAttempts = 10
+	defaultRelayInterval = 2 * time.Second
 )
 
 // New checks cfg, applies defaults and returns a Service.
@@ -267,12 +280,22 @@ func New(cfg Config) (*Service, error) {
 	if cfg.StoreTimeout == 0 {
 		cfg.StoreTimeout = defaultStoreTimeout
 	}
+	if cfg.RelayAttempts < 0 || cfg.RelayInterval < 0 {
+		return nil, errors.New("proxy: negative RelayAttempts or RelayInterval in Config")
+	}
+	if cfg.RelayAttempts == 0 {
+		cfg.RelayAttempts = defaultRelayAttempts
+	}
+	if cfg.RelayInterval == 0 {
+		cfg.RelayInterval = defaultRelayInterval
+	}
 	s := &Service{
 		cfg:   cfg,
 		store: cfg.Store,
 		now:   cfg.Now,
 		log:   slog.New(redactingHandler{cfg.Logger.Handler()}),
 		mux:   http.NewServeMux(),
+		owner: newID(cfg.Now()),
 	}
 	var secrets []voice.Secret
 	if cfg.SignatureSecret != "" {
@@ -311,20 +334,39 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(w, r)
 }
 
-// Run expires conversations every Config.SweepInterval until ctx is done,
-// then returns ctx.Err(). Sweep errors are logged, not returned.
+// Run expires conversations every Config.SweepInterval and sends the SMS
+// relays that are due every Config.RelayInterval, until ctx is done, then
+// returns ctx.Err(). Errors are logged, not returned. Every instance
+// sharing a store should run it: it is what retries a relay that failed
+// and sends those an instance left when it stopped.
 func (s *Service) Run(ctx context.Context) error {
-	t := time.NewTicker(s.cfg.SweepInterval)
-	defer t.Stop()
+	sweep := time.NewTicker(s.cfg.SweepInterval)
+	defer sweep.Stop()
+	relay := time.NewTicker(s.cfg.RelayInterval)
+	defer relay.Stop()
+	s.runSweep(ctx)
+	s.runRelays(ctx)
 	for {
-		if _, err := s.ExpireNow(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "proxy: expiry sweep failed", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-t.C:
+		case <-sweep.C:
+			s.runSweep(ctx)
+		case <-relay.C:
+			s.runRelays(ctx)
 		}
+	}
+}
+
+func (s *Service) runSweep(ctx context.Context) {
+	if _, err := s.ExpireNow(ctx); err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "proxy: expiry sweep failed", "err", err)
+	}
+}
+
+func (s *Service) runRelays(ctx context.Context) {
+	if _, err := s.RelayNow(ctx); err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "proxy: SMS relay sweep failed", "err", err)
 	}
 }
 

@@ -139,6 +139,10 @@ type InteractionKind string
 const (
 	KindCall InteractionKind = "call"
 	KindSMS  InteractionKind = "sms"
+	// KindNotification is an SMS the Service sent a participant itself
+	// (CreateRequest.Notify): From is the pool number it came from, To
+	// the participant.
+	KindNotification InteractionKind = "notification"
 )
 
 // Interaction is one call or one relayed SMS inside a conversation, with

@@ -151,11 +151,14 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			Handler:         mux,
 			AnswerPath:      "/vonage/answer",
 			EventPath:       "/vonage/event",
+			FallbackPath:    "/vonage/fallback",
 			InboundSMSPath:  "/vonage/inbound-sms",
 			SignatureSecret: sandboxSecret,
 			Vonage:          a.vonage,
 			Now:             cfg.Now,
 		}
+		// The simulated SMS API reports delivery as Vonage does.
+		a.vonage.ReceiptsTo(mux, "/vonage/delivery-receipt", sandboxSecret, "")
 		a.sandboxRoutes(mux)
 	}
 
@@ -174,7 +177,8 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			"answer_url", "GET "+base+"/vonage/answer",
 			"event_url", "POST "+base+"/vonage/event",
 			"fallback_url", "GET "+base+"/vonage/fallback",
-			"inbound_sms_url", "POST "+base+"/vonage/inbound-sms")
+			"inbound_sms_url", "POST "+base+"/vonage/inbound-sms",
+			"delivery_receipt_url", "POST "+base+"/vonage/delivery-receipt")
 		if pcfg.SignatureSecret == "" {
 			log.Warn("VONAGE_SIGNATURE_SECRET is not set: webhooks are accepted unsigned")
 		}
@@ -188,7 +192,7 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	go func() {
 		defer wg.Done()
 		if err := a.svc.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
-			log.Error("expiry sweep stopped", "err", err)
+			log.Error("expiry and relay sweeps stopped", "err", err)
 		}
 	}()
 	var once sync.Once

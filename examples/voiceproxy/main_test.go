@@ -239,8 +239,17 @@ func runWalkthrough(t *testing.T, srv *httptest.Server) {
 			}
 		}},
 		{"GET", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
-			if status != http.StatusOK || body["status"] != "active" || len(body["interactions"].([]any)) != 0 {
+			// The interactions so far are the two notifications, delivered.
+			var got []string
+			for _, in := range body["interactions"].([]any) {
+				in := in.(map[string]any)
+				got = append(got, fmt.Sprint(in["kind"], " ", in["status"]))
+			}
+			if status != http.StatusOK || body["status"] != "active" {
 				t.Errorf("get: %d %v", status, body)
+			}
+			if diff := cmp.Diff([]string{"notification delivered", "notification delivered"}, got); diff != "" {
+				t.Errorf("interactions (-want +got):\n%s", diff)
 			}
 		}},
 		{"POST", "/sandbox/calls", func(t *testing.T, status int, body map[string]any) {
@@ -270,7 +279,15 @@ func runWalkthrough(t *testing.T, srv *httptest.Server) {
 					t.Errorf("call without duration or price: %v", in)
 				}
 			}
-			wantIns := []string{"call " + rider + "→" + proxyNum + " completed", "sms " + driver + "→" + proxyNum + " relayed"}
+			notified := func(p string) string { return "notification " + proxyNum + "→" + p + " delivered" }
+			wantIns := []string{notified(driver), notified(rider), "call " + rider + "→" + proxyNum + " completed", "sms " + driver + "→" + proxyNum + " delivered"}
+			// The two notifications are sent at once, in either order.
+			if len(got) >= 2 && got[0] > got[1] {
+				got[0], got[1] = got[1], got[0]
+			}
+			if wantIns[0] > wantIns[1] {
+				wantIns[0], wantIns[1] = wantIns[1], wantIns[0]
+			}
 			if diff := cmp.Diff(wantIns, got); diff != "" {
 				t.Errorf("interactions (-want +got):\n%s", diff)
 			}

@@ -3,9 +3,14 @@ package proxytest
 import (
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
+
+	"github.com/voiceproxy/voiceproxy/sms"
 )
 
 // gsmBasic and gsmExtended are the GSM 03.38 default alphabet and its
@@ -134,6 +139,101 @@ func (v *Vonage) sendSMS(w http.ResponseWriter, params url.Values) {
 		out[i] = m
 	}
 	v.outbox = append(v.outbox, msg)
+	receipts := v.receipts
+	var statuses []Receipt
+	if receipts != nil {
+		for range parts {
+			r := Receipt{Status: "delivered"}
+			if len(v.receiptQueue) > 0 {
+				r, v.receiptQueue = v.receiptQueue[0], v.receiptQueue[1:]
+			}
+			statuses = append(statuses, r)
+		}
+	}
+	at := v.now()
 	v.mu.Unlock()
 	writeJSON(w, http.StatusOK, map[string]any{"message-count": fmt.Sprint(len(parts)), "messages": out})
+	if receipts != nil {
+		// Real receipts come seconds later; these come once the send has
+		// been answered, in the same goroutine, so tests need not wait.
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		for i, st := range statuses {
+			receipts.send(msg, msg.MessageIDs[i], st, at)
+		}
+	}
+}
+
+// Receipt is the outcome a simulated delivery receipt reports.
+type Receipt struct {
+	Status  string // "delivered", "failed", "expired", "rejected", "accepted", "buffered" or "unknown"
+	ErrCode int    // "err-code": 0 for none
+}
+
+// receiptTarget is where delivery receipts go.
+type receiptTarget struct {
+	v      *Vonage
+	h      http.Handler
+	path   string
+	secret string
+	method sms.SigMethod
+}
+
+// ReceiptsTo makes the SMS API post a delivery receipt for each message
+// part it sends, as Vonage posts them to the account's delivery-receipt
+// webhook: a form POST to path of h with msisdn, to, network-code,
+// messageId, price, status, scts, err-code, api-key, message-timestamp and
+// client-ref, signed with "sig" (method, default MD5 hash) when secret is
+// set. Receipts say "delivered" unless FailDelivery queued otherwise.
+// Receipts the handler does not answer 2xx are counted in
+// ReceiptFailures.
+func (v *Vonage) ReceiptsTo(h http.Handler, path, secret string, method sms.SigMethod) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if method == "" {
+		method = sms.MD5Hash
+	}
+	v.receipts = &receiptTarget{v: v, h: h, path: path, secret: secret, method: method}
+}
+
+// FailDelivery queues the outcomes of the next delivery receipts, one per
+// message part sent.
+func (v *Vonage) FailDelivery(rs ...Receipt) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.receiptQueue = append(v.receiptQueue, rs...)
+}
+
+// ReceiptFailures counts delivery receipts that were not answered 2xx.
+func (v *Vonage) ReceiptFailures() int {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.receiptFailures
+}
+
+func (t *receiptTarget) send(msg SentSMS, id string, r Receipt, at time.Time) {
+	p := url.Values{
+		"msisdn": {msg.To}, "to": {msg.From}, "network-code": {simNetworkCode}, "messageId": {id},
+		"price": {SMSPrice}, "status": {r.Status}, "scts": {at.UTC().Format("0601021504")},
+		"err-code": {strconv.Itoa(r.ErrCode)}, "api-key": {t.v.key},
+		"message-timestamp": {at.UTC().Format("2006-01-02 15:04:05")},
+	}
+	if msg.ClientRef != "" {
+		p.Set("client-ref", msg.ClientRef)
+	}
+	if t.secret != "" {
+		p.Set("timestamp", strconv.FormatInt(at.Unix(), 10))
+		p.Set("nonce", newUUID())
+		sms.SignParams(p, t.secret, t.method)
+	}
+	req := httptest.NewRequest(http.MethodPost, t.path, strings.NewReader(p.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec := httptest.NewRecorder()
+	t.h.ServeHTTP(rec, req)
+	if rec.Code < 200 || rec.Code > 299 {
+		t.v.mu.Lock()
+		t.v.receiptFailures++
+		t.v.mu.Unlock()
+	}
 }

@@ -147,9 +147,14 @@ type Vonage struct {
 	outbox   []SentSMS
 	requests []Request
 	failures map[API][]Failure
+	latency  map[API]time.Duration
 	throttle int
-	seq      int
-	balance  float64
+
+	receipts        *receiptTarget
+	receiptQueue    []Receipt
+	receiptFailures int
+	seq             int
+	balance         float64
 }
 
 // Option configures a Vonage.
@@ -292,6 +297,18 @@ func (v *Vonage) Fail(api API, f Failure) {
 	v.failures[api] = append(v.failures[api], f)
 }
 
+// Slow makes every request to api wait d before it is answered (0 stops
+// it), as an API under load does. A client that gives up first sees a
+// timeout, but the request is still carried out.
+func (v *Vonage) Slow(api API, d time.Duration) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.latency == nil {
+		v.latency = map[API]time.Duration{}
+	}
+	v.latency[api] = d
+}
+
 // Throttle makes the next n requests, to any API, throttled the way each
 // API says so: HTTP 429 from the Numbers API, status 1 from Number Insight
 // and message status "1" from the SMS API. Throttle(0) stops it.
@@ -344,6 +361,17 @@ func (v *Vonage) endpoint(api API, h func(http.ResponseWriter, url.Values)) http
 		if err != nil {
 			writeFailure(rec, api, Failure{HTTPStatus: http.StatusBadRequest, Text: "unreadable request"})
 			return
+		}
+		v.mu.Lock()
+		delay := v.latency[api]
+		v.mu.Unlock()
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-r.Context().Done():
+				// The client gave up first; a real API may still act on
+				// the request, and this one does.
+			}
 		}
 		if f, ok := v.takeFailure(api); ok {
 			writeFailure(rec, api, f)

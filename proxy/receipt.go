@@ -1,0 +1,74 @@
+package proxy
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/sms"
+)
+
+// handleDeliveryReceipt records a delivery receipt for an SMS the Service
+// sent (a relay or a notification) on that SMS's interaction, which the
+// receipt's client-ref names, with the message ID as the event's Leg. It
+// answers 200 once recorded, and for receipts of messages it did not send
+// or cannot read; 401 for a bad signature; 503 when the store fails, so
+// that Vonage sends the receipt again.
+func (s *Service) handleDeliveryReceipt(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := s.storeContext(r.Context())
+	defer cancel()
+	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		s.log.WarnContext(ctx, "proxy: delivery receipt unreadable", "err", err)
+		writeEmpty(w, http.StatusOK)
+		return
+	}
+	if !s.authSMS(ctx, w, r, params) {
+		return
+	}
+	dr, err := sms.ParseDeliveryReceipt(params)
+	if err != nil {
+		s.log.WarnContext(ctx, "proxy: delivery receipt malformed", "err", err)
+		writeEmpty(w, http.StatusOK)
+		return
+	}
+	if dr.ClientRef == "" {
+		s.log.DebugContext(ctx, "proxy: delivery receipt without client-ref ignored", "message", dr.MessageID)
+		writeEmpty(w, http.StatusOK)
+		return
+	}
+	// The receipt's price is the send's, already on the send's event.
+	ev := InteractionEvent{Leg: dr.MessageID, Status: receiptStatus(dr.Status), At: s.now(), Network: dr.NetworkCode}
+	if t, err := time.Parse("2006-01-02 15:04:05", dr.MessageTimestamp); err == nil {
+		ev.At = t.UTC()
+	}
+	if dr.ErrCode != 0 {
+		ev.Detail = "err-code " + strconv.Itoa(dr.ErrCode)
+	}
+	switch err := s.store.AddInteractionEvent(ctx, dr.ClientRef, ev); {
+	case errors.Is(err, ErrNotFound):
+		s.log.DebugContext(ctx, "proxy: delivery receipt for an SMS outside any interaction", "message", dr.MessageID)
+	case err != nil:
+		s.log.ErrorContext(ctx, "proxy: record delivery receipt failed", "message", dr.MessageID, "err", err)
+		writeUnavailable(w)
+		return
+	default:
+		s.log.InfoContext(ctx, "proxy: SMS delivery receipt", "interaction", dr.ClientRef, "status", ev.Status)
+	}
+	writeEmpty(w, http.StatusOK)
+}
+
+// receiptStatus maps a receipt's status (SMS API reference, "Delivery
+// receipt": delivered, expired, failed, rejected, accepted, buffered,
+// unknown) to an EventStatus; "failed" becomes EventUndelivered, so it is
+// not taken for the send itself failing.
+func receiptStatus(status string) EventStatus {
+	switch status {
+	case sms.DeliveryFailed:
+		return EventUndelivered
+	case sms.DeliveryRejected:
+		return EventRejected
+	}
+	return EventStatus(status)
+}
