@@ -1,0 +1,78 @@
+package proxy
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestSummarize(t *testing.T) {
+	t.Parallel()
+	in := func(dir string) func(status EventStatus, sec int, extra ...func(*InteractionEvent)) InteractionEvent {
+		leg := map[string]string{"inbound": "leg-in", "outbound": "leg-out", "": "leg"}[dir]
+		return func(status EventStatus, sec int, extra ...func(*InteractionEvent)) InteractionEvent {
+			ev := InteractionEvent{Leg: leg, Status: status, At: at(sec), Direction: dir}
+			for _, f := range extra {
+				f(&ev)
+			}
+			return ev
+		}
+	}
+	caller, callee, undirected := in("inbound"), in("outbound"), in("")
+	dur := func(d int) func(*InteractionEvent) { return func(e *InteractionEvent) { e.Duration = d } }
+	price := func(p string) func(*InteractionEvent) { return func(e *InteractionEvent) { e.Price = p } }
+	detail := func(d string) func(*InteractionEvent) { return func(e *InteractionEvent) { e.Detail = d } }
+	receipt := func(status EventStatus, sec int, id string) InteractionEvent {
+		return InteractionEvent{Leg: id, Status: status, At: at(sec)}
+	}
+	tests := []struct {
+		name string
+		kind InteractionKind
+		evs  []InteractionEvent
+		want Summary
+	}{
+		{"no events", KindCall, nil, Summary{}},
+		{"connected call", KindCall, []InteractionEvent{
+			caller(EventAnswered, 1), callee(EventAnswered, 5),
+			callee(EventCompleted, 65, dur(60), price("0.01")), caller(EventCompleted, 66, dur(65), price("0.02")),
+		}, Summary{Status: EventCompleted, Duration: 60, Price: "0.03000000", At: at(65)}},
+		{"callee unanswered, caller leg completes", KindCall, []InteractionEvent{
+			caller(EventAnswered, 1), callee(EventRinging, 2), caller(EventCompleted, 62, dur(61)), callee(EventUnanswered, 61),
+		}, Summary{Status: EventUnanswered, At: at(61)}},
+		{"callee rejected arrives after the caller's completed", KindCall, []InteractionEvent{
+			caller(EventCompleted, 10, dur(9)), callee(EventRejected, 30, detail("call_rejected")),
+		}, Summary{Status: EventRejected, At: at(30), Detail: "call_rejected"}},
+		{"error, nothing else ended", KindCall, []InteractionEvent{
+			caller(EventStarted, 0), {Status: EventError, At: at(1), Detail: "Invalid NCCO"},
+		}, Summary{Status: EventError, At: at(1), Detail: "Invalid NCCO"}},
+		{"caller leg only (nothing connected)", KindCall, []InteractionEvent{
+			caller(EventAnswered, 1), caller(EventCompleted, 5, dur(4)),
+		}, Summary{Status: EventCompleted, Duration: 4, At: at(5)}},
+		{"callee still ringing", KindCall, []InteractionEvent{
+			caller(EventAnswered, 1), callee(EventRinging, 3),
+		}, Summary{Status: EventRinging, At: at(3)}},
+		{"events without direction read as before", KindCall, []InteractionEvent{
+			undirected(EventCompleted, 30, dur(29)), {Leg: "other", Status: EventBusy, At: at(40)},
+		}, Summary{Status: EventCompleted, Duration: 29, At: at(30)}},
+		{"sms delivered", KindSMS, []InteractionEvent{
+			{Status: EventRelayed, At: at(1), Price: "0.0333"}, receipt(EventDelivered, 0, "M1"),
+		}, Summary{Status: EventDelivered, Price: "0.0333", At: at(0)}},
+		{"sms: one part undelivered outranks a delivered one", KindSMS, []InteractionEvent{
+			{Status: EventRelayed, At: at(1)}, receipt(EventDelivered, 2, "M1"), receipt(EventUndelivered, 3, "M2"),
+		}, Summary{Status: EventUndelivered, At: at(3)}},
+		{"sms send failed", KindSMS, []InteractionEvent{
+			{Status: EventFailed, At: at(1), Detail: "number barred"},
+		}, Summary{Status: EventFailed, At: at(1), Detail: "number barred"}},
+		{"notification sent", KindNotification, []InteractionEvent{{Status: EventSent, At: at(1)}},
+			Summary{Status: EventSent, At: at(1)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := Summarize(Interaction{Kind: tt.kind, Events: tt.evs})
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("summary (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
