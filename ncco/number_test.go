@@ -51,6 +51,8 @@ func TestNormalizeNumberErrors(t *testing.T) {
 		{"00 then too long", "001234567890123456", "16 digits"},
 		{"plus in middle", "44+7700900123", `"+"`},
 		{"two plus", "++447700900123", `"+"`},
+		{"plus then dash", "+-447400000959", `followed by the country code`},
+		{"plus then dot", "+.44 7700 900123", `followed by the country code`},
 		{"national", "07700 900123", "starts with 0"},
 		{"plus zero", "+07700900123", "starts with 0"},
 		{"plus and 00", "+0044 7700 900123", "starts with 0"},

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
 	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
@@ -40,7 +42,10 @@ type CreateRequest struct {
 // CreateConversation validates and normalises both numbers (and checks
 // them with Number Insight when Config.Insight is set), allocates a proxy
 // number for each participant and stores the conversation. Errors:
-// *NumberError (ErrInvalidNumber), ErrSameNumber, *InsightError
+// ErrInvalidRequest (an unknown mode, a TTL or idle timeout out of range,
+// a label or metadata that is not text), *NumberError (ErrInvalidNumber;
+// also ErrPoolNumberParticipant when a participant is one of the pool's
+// numbers), ErrSameNumber, *InsightError
 // (ErrInsightUnavailable), *PoolExhaustedError (ErrPoolExhausted, nothing
 // written), ErrTooManyConflicts. When notifications were asked for and
 // some failed, it returns the stored conversation together with a
@@ -51,10 +56,13 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		mode = ModeBoth
 	}
 	if mode != ModeBoth && mode != ModeVoice && mode != ModeSMS {
-		return Conversation{}, fmt.Errorf("proxy: unknown mode %q", req.Mode)
+		return Conversation{}, fmt.Errorf("%w: unknown mode %q", ErrInvalidRequest, cleanText(string(req.Mode)))
 	}
-	if req.TTL < 0 || req.IdleTimeout < 0 {
-		return Conversation{}, errors.New("proxy: negative TTL or IdleTimeout")
+	if err := checkDurations(req.TTL, req.IdleTimeout); err != nil {
+		return Conversation{}, err
+	}
+	if err := checkTexts(req); err != nil {
+		return Conversation{}, err
 	}
 	a, regionA, err := numplan.Parse(req.A, s.cfg.LenientNumbers)
 	if err != nil {
@@ -66,6 +74,16 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	}
 	if a == b {
 		return Conversation{}, ErrSameNumber
+	}
+	for side, n := range [...]string{SideA: a, SideB: b} {
+		in, err := s.isPoolNumber(ctx, n)
+		if err != nil {
+			return Conversation{}, fmt.Errorf("proxy: list pool numbers: %w", err)
+		}
+		if in {
+			// Calls would loop: the "participant" is one of our numbers.
+			return Conversation{}, &NumberError{Field: Side(side).String(), Input: []string{req.A, req.B}[side], Err: ErrPoolNumberParticipant}
+		}
 	}
 	if err := s.checkInsight(ctx, a, b); err != nil {
 		return Conversation{}, err
@@ -123,6 +141,63 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	return c, nil
 }
 
+// Bounds on a conversation's TTL and idle timeout, checked by
+// CreateConversation: a positive duration under a second would give a
+// conversation that is over before it is stored (a TTL of "1ns"); the
+// upper bound is far beyond any job and inside what every store can
+// represent (SQLite keeps times to the year 2261).
+const (
+	MinTTL = time.Second
+	MaxTTL = 10 * 365 * 24 * time.Hour
+)
+
+// checkDurations checks a CreateRequest's TTL and IdleTimeout (0 means
+// the default, or none).
+func checkDurations(ttl, idle time.Duration) error {
+	for _, d := range [...]struct {
+		name string
+		v    time.Duration
+	}{{"TTL", ttl}, {"IdleTimeout", idle}} {
+		if d.v != 0 && (d.v < MinTTL || d.v > MaxTTL) {
+			return fmt.Errorf("%w: %s %v is outside %v to %v", ErrInvalidRequest, d.name, d.v, MinTTL, MaxTTL)
+		}
+	}
+	return nil
+}
+
+// checkTexts checks that labels and metadata are text every store can
+// keep: valid UTF-8 without NUL bytes (PostgreSQL refuses those).
+func checkTexts(req CreateRequest) error {
+	check := func(what, v string) error {
+		if !isText(v) {
+			return fmt.Errorf("%w: %s is not valid UTF-8 text (or holds a NUL byte)", ErrInvalidRequest, what)
+		}
+		return nil
+	}
+	if err := errors.Join(check("Labels.A", req.Labels.A), check("Labels.B", req.Labels.B)); err != nil {
+		return err
+	}
+	for k, v := range req.Metadata {
+		if err := errors.Join(check("a Metadata key", k), check("Metadata value of "+cleanText(k), v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isText reports whether s is valid UTF-8 without NUL bytes.
+func isText(s string) bool { return utf8.ValidString(s) && !strings.Contains(s, "\x00") }
+
+// cleanText makes s safe to store and quote: invalid UTF-8 and NUL bytes
+// become U+FFFD. Webhook fields pass through it before they are stored,
+// so every store keeps the same audit trail.
+func cleanText(s string) string {
+	if isText(s) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
+}
+
 func cloneMap(m map[string]string) map[string]string {
 	if m == nil {
 		return nil
@@ -138,6 +213,9 @@ func cloneMap(m map[string]string) map[string]string {
 // now (an active one past its deadline reads StatusExpired). ErrNotFound
 // if there is none.
 func (s *Service) Conversation(ctx context.Context, id string) (Conversation, error) {
+	if !isText(id) {
+		return Conversation{}, fmt.Errorf("proxy: conversation %q: %w", cleanText(id), ErrNotFound)
+	}
 	c, err := s.store.Conversation(ctx, id)
 	if err != nil {
 		return Conversation{}, fmt.Errorf("proxy: conversation %s: %w", id, err)
@@ -154,6 +232,14 @@ func (s *Service) Conversations(ctx context.Context, f ListFilter) ([]Conversati
 	now := s.now()
 	if f.Now.IsZero() {
 		f.Now = now
+	}
+	if !isText(f.After) {
+		return nil, "", fmt.Errorf("%w: the cursor is not one this Service gave", ErrInvalidRequest)
+	}
+	switch f.Status {
+	case "", StatusActive, StatusClosed, StatusExpired:
+	default:
+		return nil, "", fmt.Errorf("%w: unknown status %q", ErrInvalidRequest, cleanText(string(f.Status)))
 	}
 	if f.Participant != "" {
 		p, _, err := numplan.Parse(f.Participant, true)
@@ -179,6 +265,9 @@ func (s *Service) Conversations(ctx context.Context, f ListFilter) ([]Conversati
 // none.
 func (s *Service) CloseConversation(ctx context.Context, id string) (Conversation, error) {
 	now := s.now()
+	if !isText(id) {
+		return Conversation{}, fmt.Errorf("proxy: close conversation %q: %w", cleanText(id), ErrNotFound)
+	}
 	c, err := s.store.Conversation(ctx, id)
 	if err != nil {
 		return Conversation{}, fmt.Errorf("proxy: close conversation %s: %w", id, err)
@@ -198,6 +287,9 @@ func (s *Service) CloseConversation(ctx context.Context, id string) (Conversatio
 // Interactions returns a conversation's calls and SMS, oldest first, each
 // with its status history. ErrNotFound if the conversation does not exist.
 func (s *Service) Interactions(ctx context.Context, conversationID string) ([]Interaction, error) {
+	if !isText(conversationID) {
+		return nil, fmt.Errorf("proxy: interactions of %q: %w", cleanText(conversationID), ErrNotFound)
+	}
 	in, err := s.store.Interactions(ctx, conversationID)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: interactions of %s: %w", conversationID, err)

@@ -370,3 +370,36 @@ func TestConcurrentCreateKeepsInvariant(t *testing.T) {
 		seen[p] = true
 	}
 }
+
+// Bad requests are refused before anything is stored, with errors the
+// caller can match.
+func TestCreateConversationRefusesBadInput(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		req  CreateRequest
+		is   error
+	}{
+		{"pool number as A", CreateRequest{A: gbP1, B: gbB}, ErrPoolNumberParticipant},
+		{"pool number as B", CreateRequest{A: gbA, B: "+" + gbP1}, ErrPoolNumberParticipant},
+		{"TTL of 1ns", CreateRequest{A: gbA, B: gbB, TTL: time.Nanosecond}, ErrInvalidRequest},
+		{"TTL past every store", CreateRequest{A: gbA, B: gbB, TTL: 250 * 365 * 24 * time.Hour}, ErrInvalidRequest},
+		{"negative idle timeout", CreateRequest{A: gbA, B: gbB, IdleTimeout: -time.Second}, ErrInvalidRequest},
+		{"unknown mode", CreateRequest{A: gbA, B: gbB, Mode: "fax"}, ErrInvalidRequest},
+		{"NUL in a label", CreateRequest{A: gbA, B: gbB, Labels: Labels{B: "a\x00b"}}, ErrInvalidRequest},
+		{"invalid UTF-8 in metadata", CreateRequest{A: gbA, B: gbB, Metadata: map[string]string{"k": "\xff"}}, ErrInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newTestService(t, gbPool(gbP1), nil)
+			_, err := s.CreateConversation(t.Context(), tt.req)
+			if !errors.Is(err, tt.is) {
+				t.Fatalf("error %v, want %v", err, tt.is)
+			}
+			if cs, _, _ := s.Conversations(t.Context(), ListFilter{}); len(cs) != 0 {
+				t.Errorf("a refused request stored %+v", cs)
+			}
+		})
+	}
+}

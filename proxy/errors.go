@@ -23,6 +23,14 @@ var (
 	// ErrInvalidNumber: a phone number is malformed or not valid. It is
 	// the same value as ncco.ErrInvalidNumber.
 	ErrInvalidNumber = phone.ErrInvalidNumber
+	// ErrPoolNumberParticipant: a participant's number is one of the
+	// pool's numbers; calls to it would loop back into the service.
+	// Matched by the *NumberError CreateConversation returns.
+	ErrPoolNumberParticipant = errors.New("proxy: a pool number cannot be a participant")
+	// ErrInvalidRequest: a request's fields are out of range or not
+	// text (an unknown mode, a TTL under a minute, a label with a NUL
+	// byte); the error says which.
+	ErrInvalidRequest = errors.New("proxy: invalid request")
 	// ErrSameNumber: both participants are the same phone number.
 	ErrSameNumber = errors.New("proxy: participants have the same number")
 	// ErrInsightUnavailable is matched by an *InsightError: the Number

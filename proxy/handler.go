@@ -77,7 +77,21 @@ func (s *Service) readVoice(ctx context.Context, w http.ResponseWriter, r *http.
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook malformed", "err", err)
 		return readMalformed
 	}
+	cleanParams(p)
 	return readOK
+}
+
+// cleanParams makes every field of p text every store can keep (see
+// cleanText), so a NUL byte in a webhook field changes a character of the
+// audit trail, on every store alike, instead of losing the event.
+func cleanParams(p *voice.Params) {
+	for _, f := range [...]*voice.Value{
+		&p.From, &p.To, &p.UUID, &p.ConversationUUID, &p.Status, &p.Direction, &p.Timestamp,
+		&p.Duration, &p.Price, &p.Detail, &p.Reason, &p.RecordingURL, &p.Rate, &p.Network,
+		&p.StartTime, &p.EndTime, &p.DisconnectedBy, &p.OriginalRequest.URL, &p.OriginalRequest.Type,
+	} {
+		*f = voice.Value(cleanText(string(*f)))
+	}
 }
 
 // storeContext bounds the store calls a webhook makes before it answers

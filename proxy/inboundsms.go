@@ -46,6 +46,7 @@ func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
 		writeEmpty(w, http.StatusOK)
 		return
 	}
+	in.Text, in.MessageID, in.ConcatRef = cleanText(in.Text), cleanText(in.MessageID), cleanText(in.ConcatRef)
 	then, err := s.acceptSMS(ctx, in)
 	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: inbound SMS not stored; Vonage will redeliver it", "message", in.MessageID, "err", err)

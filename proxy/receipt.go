@@ -33,6 +33,7 @@ func (s *Service) handleDeliveryReceipt(w http.ResponseWriter, r *http.Request) 
 		writeEmpty(w, http.StatusOK)
 		return
 	}
+	dr.MessageID, dr.ClientRef, dr.NetworkCode = cleanText(dr.MessageID), cleanText(dr.ClientRef), cleanText(dr.NetworkCode)
 	if dr.ClientRef == "" {
 		s.log.DebugContext(ctx, "proxy: delivery receipt without client-ref ignored", "message", dr.MessageID)
 		writeEmpty(w, http.StatusOK)

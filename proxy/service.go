@@ -216,6 +216,8 @@ type Service struct {
 	mux   *http.ServeMux
 	owner string // this instance's name on relay leases
 
+	poolCache poolCache // which numbers are the pool's, for CreateConversation
+
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
 	voiceVerifier       *voice.Verifier // nil when voice webhooks are not verified

@@ -167,6 +167,14 @@ func (v Verifier) Verify(params url.Values) error {
 	if got == "" {
 		return ErrMissingSignature
 	}
+	// Vonage's canonical string escapes "&" and "=" in values only: a
+	// name holding one could pass as several parameters (or several as
+	// one) under the same signature, so such names are refused.
+	for k := range params {
+		if strings.ContainsAny(k, "&=") {
+			return fmt.Errorf("%w: parameter name %q contains & or =", ErrBadSignature, truncateName(k))
+		}
+	}
 	gotRaw, err := hex.DecodeString(got)
 	if err != nil {
 		return fmt.Errorf("%w: not hexadecimal", ErrBadSignature)
@@ -213,4 +221,11 @@ func truncate(s string) string {
 		return s
 	}
 	return s[:limit] + "…"
+}
+
+func truncateName(k string) string {
+	if len(k) > 40 {
+		return k[:40] + "…"
+	}
+	return k
 }

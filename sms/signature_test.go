@@ -188,3 +188,33 @@ func TestSignParamsReplacesSig(t *testing.T) {
 		t.Errorf("sig after SignParams (-want +got):\n%s", diff)
 	}
 }
+
+// A holder of one genuine signed webhook cannot merge or split
+// parameters under its signature: names with "&" or "=" are refused.
+func TestVerifyRefusesAmbiguousNames(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret"
+	now := time.Unix(1_700_000_000, 0)
+	genuine := url.Values{
+		"msisdn": {"447700900101"}, "to": {"447700900001"}, "messageId": {"M1"}, "text": {"part one"},
+		"concat": {"true"}, "concat-ref": {"7"}, "concat-part": {"1"}, "concat-total": {"2"},
+		"timestamp": {"1700000000"}, "nonce": {"n1"},
+	}
+	sms.SignParams(genuine, secret, sms.SHA256)
+	v := sms.Verifier{Secret: secret, Method: sms.SHA256, Now: func() time.Time { return now }}
+	if err := v.Verify(genuine); err != nil {
+		t.Fatalf("genuine: %v", err)
+	}
+	// The canonical string "&concat-part=1&concat-ref=7&concat-total=2"
+	// is the same with these two names merged into one.
+	forged := url.Values{}
+	for k, vs := range genuine {
+		forged[k] = vs
+	}
+	delete(forged, "concat-part")
+	delete(forged, "concat-ref")
+	forged["concat-part=1&concat-ref"] = []string{"7"}
+	if err := v.Verify(forged); !errors.Is(err, sms.ErrBadSignature) || !strings.Contains(err.Error(), "&") {
+		t.Fatalf("merged names: %v, want ErrBadSignature naming the parameter", err)
+	}
+}

@@ -200,6 +200,12 @@ func ParseInbound(v url.Values) (*Inbound, error) {
 		in.ConcatRef = p.required("concat-ref")
 		in.ConcatTotal = p.requiredInt("concat-total", 1)
 		in.ConcatPart = p.requiredInt("concat-part", 1)
+		// A concatenated SMS has at most 255 parts: its UDH counts them
+		// in one octet (3GPP TS 23.040, 9.2.3.24.1).
+		if p.err == nil && in.ConcatTotal > maxConcatParts {
+			p.err = &ParamError{Param: "concat-total", Value: v.Get("concat-total"),
+				Reason: "more than " + strconv.Itoa(maxConcatParts) + " parts", Err: ErrInvalidParam}
+		}
 		if p.err == nil && in.ConcatPart > in.ConcatTotal {
 			p.err = &ParamError{Param: "concat-part", Value: v.Get("concat-part"),
 				Reason: "greater than concat-total " + strconv.Itoa(in.ConcatTotal), Err: ErrInvalidParam}
@@ -210,6 +216,9 @@ func ParseInbound(v url.Values) (*Inbound, error) {
 	}
 	return in, nil
 }
+
+// maxConcatParts is the most parts a concatenated SMS can have.
+const maxConcatParts = 255
 
 // Delivery receipt statuses Vonage documents for DeliveryReceipt.Status.
 const (

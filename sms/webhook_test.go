@@ -297,6 +297,7 @@ func TestParseInboundErrors(t *testing.T) {
 		{"concat no total", concat(func(v url.Values) { v.Del("concat-total") }), "concat-total", sms.ErrMissingParam},
 		{"concat no part", concat(func(v url.Values) { v.Del("concat-part") }), "concat-part", sms.ErrMissingParam},
 		{"concat bad total", concat(func(v url.Values) { v.Set("concat-total", "two") }), "concat-total", sms.ErrInvalidParam},
+		{"concat total past 255", concat(func(v url.Values) { v.Set("concat-total", "99999999999") }), "concat-total", sms.ErrInvalidParam},
 		{"concat zero part", concat(func(v url.Values) { v.Set("concat-part", "0") }), "concat-part", sms.ErrInvalidParam},
 		{"concat part beyond total", concat(func(v url.Values) { v.Set("concat-part", "3") }), "concat-part", sms.ErrInvalidParam},
 		{"concat huge part", concat(func(v url.Values) { v.Set("concat-part", "99999999999999999999") }), "concat-part", sms.ErrInvalidParam},

@@ -119,6 +119,8 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *proxy.PoolExhaustedError
 	switch {
+	case errors.Is(err, proxy.ErrInvalidRequest):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 	case errors.Is(err, proxy.ErrSameNumber):
 		writeError(w, http.StatusBadRequest, "same_number", "a and b are the same phone number")
 	case errors.Is(err, proxy.ErrInvalidNumber):

@@ -364,9 +364,24 @@ func runWalkthrough(t *testing.T, srv *httptest.Server) {
 	}
 }
 
+// Bad input gets the same 4xx and a clear error on every store.
 func TestAPIErrors(t *testing.T) {
 	t.Parallel()
-	srv := newTestApp(t, ":memory:", nil)
+	for _, db := range []string{":memory:", "sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			switch db {
+			case "sqlite":
+				db = filepath.Join(t.TempDir(), "demo.db")
+			case "postgres":
+				db = postgresDSN(t)
+			}
+			testAPIErrors(t, newTestApp(t, db, nil))
+		})
+	}
+}
+
+func testAPIErrors(t *testing.T, srv *httptest.Server) {
 	do := func(method, path, body string) (int, map[string]any) {
 		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
 		resp, err := srv.Client().Do(req)
@@ -403,6 +418,17 @@ func TestAPIErrors(t *testing.T) {
 		{"bad status filter", "GET", "/conversations?status=open", "", 400, "bad_request"},
 		{"bad limit", "GET", "/conversations?limit=0", "", 400, "bad_request"},
 		{"sandbox call without to", "POST", "/sandbox/calls", `{"from":"+447700900123"}`, 400, "bad_request"},
+		{"NUL in the path", "GET", "/conversations/%00", "", 404, "not_found"},
+		{"invalid UTF-8 in the path", "GET", "/conversations/%ff%fe", "", 404, "not_found"},
+		{"close with NUL", "DELETE", "/conversations/a%00b", "", 404, "not_found"},
+		{"NUL in the cursor", "GET", "/conversations?after=%00", "", 400, "bad_request"},
+		{"invalid UTF-8 in the cursor", "GET", "/conversations?after=%ff", "", 400, "bad_request"},
+		{"NUL in a label", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","labels":{"a":"x\u0000y"}}`, 400, "bad_request"},
+		{"NUL in metadata", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","metadata":{"k":"\u0000"}}`, 400, "bad_request"},
+		{"ttl of 1ns", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","ttl":"1ns"}`, 400, "bad_request"},
+		{"ttl past year 2261", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","ttl":"2400000h"}`, 400, "bad_request"},
+		{"a pool number as participant", "POST", "/conversations", `{"a":"+447700900001","b":"+447700900457"}`, 400, "invalid_number"},
+		{"plus then dash", "POST", "/conversations", `{"a":"+-447700900456","b":"+447700900457"}`, 400, "invalid_number"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

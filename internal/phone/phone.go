@@ -35,7 +35,7 @@ const (
 //
 // It rejects, with an error wrapping ErrInvalidNumber, anything that
 // cannot be an international number: an empty string, letters or other
-// symbols, a "+" anywhere but the start, fewer than 7 or more than 15
+// symbols, a "+" anywhere but the start or followed by "-", "." or ")", fewer than 7 or more than 15
 // digits, or digits starting with 0 (a national number such as
 // "07700 900123": add the country code).
 func Normalize(s string) (string, error) {
@@ -49,7 +49,12 @@ func Normalize(s string) (string, error) {
 				return "", Errorf(s, "more than 15 digits")
 			}
 			digits = append(digits, c)
-		case c == ' ' || c == '\t' || c == '-' || c == '.' || c == '(' || c == ')':
+		case c == '-' || c == '.' || c == ')':
+			if plus && len(digits) == 0 {
+				// "+-44…" is a sign and a number, not a phone number.
+				return "", Errorf(s, `"+" must be followed by the country code`)
+			}
+		case c == ' ' || c == '\t' || c == '(':
 		case c == '+':
 			if plus || len(digits) > 0 {
 				return "", Errorf(s, `"+" is only allowed at the start`)

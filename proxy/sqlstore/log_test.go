@@ -94,3 +94,47 @@ func TestStoreFailureLogsNoNumbers(t *testing.T) {
 		})
 	}
 }
+
+// A NUL byte or invalid UTF-8 in a webhook field changes a character of
+// the audit trail, on SQLite and PostgreSQL alike, instead of losing the
+// event (PostgreSQL refuses NUL in text).
+func TestWebhookFieldsWithNULRecorded(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			var store proxy.Store
+			if kind == "sqlite" {
+				store = openSQLite(t, filepath.Join(t.TempDir(), "v.db"))
+			} else {
+				store = newPostgresStore(t)
+			}
+			svc := newService(t, store)
+			if err := svc.AddNumbers(t.Context(), poolNumbers(1)...); err != nil {
+				t.Fatal(err)
+			}
+			c, err := svc.CreateConversation(t.Context(), proxy.CreateRequest{A: "+" + person(1), B: "+" + person(2)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pool := c.Participants[0].ProxyNumber
+			for _, r := range []*http.Request{
+				httptest.NewRequest(http.MethodGet, "/answer?from="+person(1)+"&to="+pool+"&uuid=u%001&conversation_uuid=CON%00-1", nil),
+				httptest.NewRequest(http.MethodGet, "/event?from="+person(1)+"&to="+pool+"&uuid=u%001&conversation_uuid=CON%00-1&status=failed&detail=bad%00%ff", nil),
+			} {
+				rec := httptest.NewRecorder()
+				svc.ServeHTTP(rec, r)
+				if rec.Code >= 300 {
+					t.Fatalf("%s: status %d", r.URL.Path, rec.Code)
+				}
+			}
+			ins, err := svc.Interactions(t.Context(), c.ID)
+			if err != nil || len(ins) != 1 || len(ins[0].Events) != 1 {
+				t.Fatalf("interactions %+v, %v; want the call with its event", ins, err)
+			}
+			if got := ins[0].Events[0].Detail; got != "bad\uFFFD\uFFFD" {
+				t.Errorf("detail %q, want the NUL and the bad byte replaced", got)
+			}
+		})
+	}
+}
