@@ -64,6 +64,21 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	if err := checkTexts(req); err != nil {
 		return Conversation{}, err
 	}
+	// A pool number is refused first: "invalid" by the strict rules or
+	// not, it is ours, and calls to it would loop.
+	for side, input := range [...]string{SideA: req.A, SideB: req.B} {
+		d, err := phone.Normalize(input)
+		if err != nil {
+			return Conversation{}, &NumberError{Field: Side(side).String(), Input: input, Err: err}
+		}
+		in, err := s.isPoolNumber(ctx, d)
+		if err != nil {
+			return Conversation{}, fmt.Errorf("proxy: list pool numbers: %w", err)
+		}
+		if in {
+			return Conversation{}, &NumberError{Field: Side(side).String(), Input: input, Err: ErrPoolNumberParticipant}
+		}
+	}
 	a, regionA, err := numplan.Parse(req.A, s.cfg.LenientNumbers)
 	if err != nil {
 		return Conversation{}, &NumberError{Field: SideA.String(), Input: req.A, Err: err}
@@ -74,16 +89,6 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	}
 	if a == b {
 		return Conversation{}, ErrSameNumber
-	}
-	for side, n := range [...]string{SideA: a, SideB: b} {
-		in, err := s.isPoolNumber(ctx, n)
-		if err != nil {
-			return Conversation{}, fmt.Errorf("proxy: list pool numbers: %w", err)
-		}
-		if in {
-			// Calls would loop: the "participant" is one of our numbers.
-			return Conversation{}, &NumberError{Field: Side(side).String(), Input: []string{req.A, req.B}[side], Err: ErrPoolNumberParticipant}
-		}
 	}
 	if err := s.checkInsight(ctx, a, b); err != nil {
 		return Conversation{}, err
