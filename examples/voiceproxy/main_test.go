@@ -172,13 +172,33 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 }
 
+// localPostgres returns the DSN of the server a developer machine usually
+// has, when it answers, or "".
+func localPostgres() string {
+	const dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&connect_timeout=2"
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	if db.PingContext(ctx) != nil {
+		return ""
+	}
+	return dsn
+}
+
 // postgresDSN returns a DSN for a fresh schema, dropped after the test, on
-// the server VOICEPROXY_TEST_POSTGRES names (the -db postgres:// path of
-// the demo). Without it the test is skipped, or fails under CI=true, as
-// the proxy/sqlstore tests are.
+// the server VOICEPROXY_TEST_POSTGRES names, else the local one when it
+// answers (the -db postgres:// path of the demo). Without either the test
+// is skipped, or fails under CI=true, as the proxy/sqlstore tests are.
 func postgresDSN(t *testing.T) string {
 	t.Helper()
 	base := os.Getenv("VOICEPROXY_TEST_POSTGRES")
+	if base == "" && os.Getenv("CI") != "true" {
+		base = localPostgres()
+	}
 	if base == "" {
 		msg := "set VOICEPROXY_TEST_POSTGRES=postgres://postgres@127.0.0.1:5432/test?sslmode=disable to run the demo on PostgreSQL"
 		if os.Getenv("CI") == "true" {

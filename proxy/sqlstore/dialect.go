@@ -90,6 +90,17 @@ func (c timeCol) Scan(src any) error {
 	return nil
 }
 
+// isBusy reports SQLite's SQLITE_BUSY (or SQLITE_LOCKED): another
+// connection holds the lock.
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		c := se.Code() & 0xff
+		return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+	}
+	return false
+}
+
 // isUnique reports a unique or primary key violation.
 func isUnique(err error) bool {
 	var pe *pgconn.PgError

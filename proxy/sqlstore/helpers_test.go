@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy/sqlstore"
 )
@@ -15,8 +17,34 @@ import (
 // postgresEnv names the variable holding the test PostgreSQL DSN.
 const postgresEnv = "VOICEPROXY_TEST_POSTGRES"
 
-// postgresDSN returns the test DSN. Without one the test is skipped on a
-// developer machine, and fails under CI=true, where .ci/run always sets it.
+// localPostgres is the server a developer machine usually has; the tests
+// use it when VOICEPROXY_TEST_POSTGRES is not set and it answers.
+const localPostgres = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable&connect_timeout=2"
+
+// TestMain finds the PostgreSQL server the tests use (see postgresDSN) and
+// says so when there is none, since go test shows a passing package's
+// skips only with -v.
+func TestMain(m *testing.M) {
+	if os.Getenv(postgresEnv) == "" && os.Getenv("CI") != "true" {
+		if db, err := sql.Open("pgx", localPostgres); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			if db.PingContext(ctx) == nil {
+				os.Setenv(postgresEnv, localPostgres)
+			}
+			cancel()
+			db.Close()
+		}
+		if os.Getenv(postgresEnv) == "" {
+			fmt.Fprintln(os.Stderr, "sqlstore: PostgreSQL tests SKIPPED: no server at 127.0.0.1:5432; set "+postgresEnv+" to run them")
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// postgresDSN returns the test DSN: VOICEPROXY_TEST_POSTGRES, else the
+// local server when TestMain found one. Without one the test is skipped
+// on a developer machine, and fails under CI=true, where .ci/run always
+// sets it.
 func postgresDSN(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv(postgresEnv)

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -142,6 +144,11 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		db.SetConnMaxIdleTime(0)
 		s.w, s.r = db, db
 	} else {
+		// SQLite reports a missing directory as "out of memory (14)".
+		dir := filepath.Dir(path)
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("sqlstore: open sqlite %s: directory %s does not exist (create it first)", path, dir)
+		}
 		wq := url.Values{
 			"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "cache_size(-16384)"},
 			"_txlock": {"immediate"},
@@ -165,13 +172,32 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		r.SetMaxIdleConns(o.maxConns)
 		s.r = r
 	}
-	if err := s.w.PingContext(ctx); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+	// The first connection to a new file switches it to WAL, which needs
+	// the file to itself and fails at once with SQLITE_BUSY (the busy
+	// timeout does not cover it) while another process or Store opens
+	// the same new file. Waiting and trying again settles it.
+	for attempt := 0; ; attempt++ {
+		err = s.w.PingContext(ctx)
+		if err == nil {
+			err = s.migrate(ctx, "")
+		}
+		if err == nil || !isBusy(err) || attempt == 20 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+			continue
+		}
+		break
 	}
-	if err := s.migrate(ctx, ""); err != nil {
+	if err != nil {
 		s.Close()
-		return nil, err
+		if errors.Is(err, ErrSchemaTooNew) || strings.HasPrefix(err.Error(), "sqlstore:") {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
 	}
 	if err := s.prepare(ctx); err != nil {
 		s.Close()

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -371,5 +373,15 @@ func TestInteractionDedupeRace(t *testing.T) {
 	ins, err := stores[1].Interactions(ctx, "c1")
 	if err != nil || len(ins) != 1 {
 		t.Errorf("Interactions = %d, %v; want 1", len(ins), err)
+	}
+}
+
+// A path in a missing directory says so, instead of SQLite's "out of
+// memory (14)".
+func TestOpenSQLiteMissingDirectory(t *testing.T) {
+	t.Parallel()
+	_, err := sqlstore.OpenSQLite(t.Context(), filepath.Join(t.TempDir(), "no", "such", "dir", "v.db"))
+	if err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("OpenSQLite in a missing directory: %v, want it to say the directory does not exist", err)
 	}
 }
