@@ -51,7 +51,10 @@ type curlCmd struct {
 	method   string
 	path     string
 	body     string
-	saveID   bool // ID=$(curl ... | grep -m1 '"id"' | cut -d'"' -f4)
+	// save names the shell variable the output is kept in, as in
+	// ID=$(curl ... | grep -m1 '"id"' | cut -d'"' -f4); field is the
+	// grepped key ("id").
+	save, field string
 	codeOnly bool // -o /dev/null -w '%{http_code}\n'
 }
 
@@ -114,11 +117,11 @@ func walkthrough(t *testing.T) []curlCmd {
 	t.Helper()
 	block := walkthroughBlock(t, "README.md")
 	var cmds []curlCmd
-	saveRe := regexp.MustCompile(`^ID=\$\((curl .*) \| grep -m1 '"id"' \| cut -d'"' -f4\)$`)
+	saveRe := regexp.MustCompile(`^([A-Z]+)=\$\((curl .*) \| grep -m1 '"([a-z_]+)"' \| cut -d'"' -f4\)$`)
 	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
 		c := curlCmd{line: line, method: http.MethodGet}
 		if sm := saveRe.FindStringSubmatch(line); sm != nil {
-			c.saveID, line = true, sm[1]
+			c.save, line, c.field = sm[1], sm[2], sm[3]
 		}
 		words, err := shellWords(line)
 		if err != nil || len(words) == 0 || words[0] != "curl" {
@@ -167,9 +170,23 @@ func TestREADMEWalkthrough(t *testing.T) {
 			case "postgres":
 				db = postgresDSN(t)
 			}
-			runWalkthrough(t, newTestApp(t, db, nil))
+			runWalkthrough(t, newTestApp(t, db, nil), 0, "447700900001")
 		})
 	}
+}
+
+// The walkthrough works on a database an earlier, interrupted run left
+// behind: the rider still holds 447700900001, gets 447700900002, and
+// $PROXY follows.
+func TestREADMEWalkthroughOnAUsedDatabase(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "demo.db")
+	t.Run("interrupted before the DELETE", func(t *testing.T) {
+		runWalkthrough(t, newTestApp(t, db, nil), 6, "447700900001")
+	})
+	t.Run("run again", func(t *testing.T) {
+		runWalkthrough(t, newTestApp(t, db, nil), 0, "447700900002")
+	})
 }
 
 // localPostgres returns the DSN of the server a developer machine usually
@@ -236,11 +253,14 @@ func postgresDSN(t *testing.T) string {
 	return u.String()
 }
 
-func runWalkthrough(t *testing.T, srv *httptest.Server) {
+// runWalkthrough runs the README's commands on srv, the first stop of
+// them (all when stop is 0), and checks each. wantProxy is the proxy
+// number the rider should be given.
+func runWalkthrough(t *testing.T, srv *httptest.Server, stop int, wantProxy string) {
 	cmds := walkthrough(t)
-	const (
-		rider, driver, proxyNum = "447700900123", "447700900456", "447700900001"
-	)
+	const rider, driver = "447700900123", "447700900456"
+	proxyNum := wantProxy
+	vars := map[string]string{} // the shell variables the commands set
 	type check func(t *testing.T, status int, body map[string]any)
 	want := []struct {
 		method, path string
@@ -256,6 +276,14 @@ func runWalkthrough(t *testing.T, srv *httptest.Server) {
 			}
 			if diff := cmp.Diff(wantParts, body["participants"]); diff != "" {
 				t.Errorf("participants (-want +got):\n%s", diff)
+			}
+			if vars["ID"] != body["id"] {
+				t.Errorf("the shell would capture ID %q, the conversation is %v", vars["ID"], body["id"])
+			}
+		}},
+		{"GET", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusOK || vars["PROXY"] != proxyNum {
+				t.Errorf("get: %d; the shell would capture PROXY %q, want the rider's %s", status, vars["PROXY"], proxyNum)
 			}
 		}},
 		{"GET", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
@@ -343,13 +371,20 @@ func runWalkthrough(t *testing.T, srv *httptest.Server) {
 	if len(cmds) != len(want) {
 		t.Fatalf("the README walkthrough has %d commands, this test knows %d: update both together", len(cmds), len(want))
 	}
-	var id string
+	expand := func(s string) string {
+		for k, v := range vars {
+			s = strings.ReplaceAll(s, "$"+k, v)
+		}
+		return s
+	}
 	for i, c := range cmds {
+		if stop > 0 && i == stop {
+			return
+		}
 		if c.method != want[i].method || c.path != want[i].path {
 			t.Fatalf("README step %d is %s %s, this test expects %s %s", i+1, c.method, c.path, want[i].method, want[i].path)
 		}
-		path := strings.ReplaceAll(c.path, "$ID", id)
-		req, err := http.NewRequestWithContext(t.Context(), c.method, srv.URL+path, strings.NewReader(c.body))
+		req, err := http.NewRequestWithContext(t.Context(), c.method, srv.URL+expand(c.path), strings.NewReader(expand(c.body)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -368,17 +403,19 @@ func runWalkthrough(t *testing.T, srv *httptest.Server) {
 				t.Fatalf("step %d (%s): not JSON: %q", i+1, c.line, raw)
 			}
 		}
-		if c.saveID {
-			// What grep -m1 '"id"' | cut -d'"' -f4 picks from the output.
+		if c.save != "" {
+			// What grep -m1 '"field"' | cut -d'"' -f4 picks from the output.
+			got := ""
 			for _, l := range strings.Split(string(raw), "\n") {
-				if strings.Contains(l, `"id"`) {
-					id = strings.Split(l, `"`)[3]
+				if strings.Contains(l, `"`+c.field+`"`) {
+					got = strings.Split(l, `"`)[3]
 					break
 				}
 			}
-			if id == "" || id != body["id"] {
-				t.Fatalf("step %d: the shell would capture ID %q, the conversation is %v", i+1, id, body["id"])
+			if got == "" {
+				t.Fatalf("step %d: the shell would capture %s from nothing: %s", i+1, c.save, raw)
 			}
+			vars[c.save] = got
 		}
 		t.Run(fmt.Sprintf("step %d", i+1), func(t *testing.T) { want[i].check(t, resp.StatusCode, body) })
 	}
