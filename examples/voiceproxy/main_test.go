@@ -47,15 +47,15 @@ func newTestApp(t *testing.T, db string, env map[string]string) *httptest.Server
 
 // curlCmd is one curl command of the README walkthrough.
 type curlCmd struct {
-	line     string
-	method   string
-	path     string
-	body     string
+	line   string
+	method string
+	path   string
+	body   string
 	// save names the shell variable the output is kept in, as in
 	// ID=$(curl ... | grep -m1 '"id"' | cut -d'"' -f4); field is the
 	// grepped key ("id").
 	save, field string
-	codeOnly bool // -o /dev/null -w '%{http_code}\n'
+	codeOnly    bool // -o /dev/null -w '%{http_code}\n'
 }
 
 // shellWords splits a command line on spaces, keeping single-quoted
