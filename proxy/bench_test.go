@@ -117,3 +117,24 @@ func BenchmarkCreateConversation(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkBareAnswer is the baseline for BenchmarkServeAnswer: a bare
+// net/http handler that writes a constant connect NCCO, driven the same
+// way. Their ratio is what the Service costs over answering at all.
+func BenchmarkBareAnswer(b *testing.B) {
+	nccoJSON := []byte(`[{"action":"connect","from":"447700900001","endpoint":[{"type":"phone","number":"447123456789"}]}]`)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.URL.Query().Get("from")
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(nccoJSON)
+	})
+	r := httptest.NewRequest(http.MethodGet, "/answer?from=447100000000&to=447700900000&uuid=aaaaaaaa-bbbb-cccc-dddd-0123456789ab&conversation_uuid=CON-1", nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code)
+		}
+	}
+}

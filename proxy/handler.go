@@ -95,8 +95,12 @@ func cleanParams(p *voice.Params) {
 }
 
 // storeContext bounds the store calls a webhook makes before it answers
-// by Config.StoreTimeout.
+// by Config.StoreTimeout. The in-memory store does no I/O and cannot
+// stall, so for it the answer path spares itself the timer.
 func (s *Service) storeContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.inProcessStore {
+		return ctx, noCancel
+	}
 	return context.WithTimeout(ctx, s.cfg.StoreTimeout)
 }
 
@@ -104,8 +108,14 @@ func (s *Service) storeContext(ctx context.Context) (context.Context, context.Ca
 // Vonage may hang up the request once it has its answer, which must not
 // cancel them, and they get their own Config.StoreTimeout.
 func (s *Service) afterContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.StoreTimeout)
+	ctx = context.WithoutCancel(ctx)
+	if s.inProcessStore {
+		return ctx, noCancel
+	}
+	return context.WithTimeout(ctx, s.cfg.StoreTimeout)
 }
+
+func noCancel() {}
 
 // unavailableBody is the body of a 503: Vonage reads only the status.
 var unavailableBody = []byte(`{"error":"store unavailable","detail":"retry, or use the fallback URL"}` + "\n")
