@@ -19,4 +19,30 @@
 //
 // Every answer of the fake is deterministic and documented on Vonage; the
 // Simulator's documentation lists the webhooks it sends.
+//
+// The Simulator plays the platform's timing and failure rules, as
+// Vonage's Voice API webhook reference and troubleshooting guide and its
+// SMS API reference describe them:
+//   - The answer URL must answer within SocketTimeout (default 5 s). A
+//     timeout, a broken connection or HTTP 429, 503 or 504 is retried
+//     once; any other failure is not. Then the fallback URL is requested
+//     (FallbackPath; NoFallback for an application without one) with the
+//     same parameters plus reason and original_request {url, type
+//     "answer"}, again once more after a retryable failure; when it gives
+//     no NCCO either, the call is dropped (ErrCallDropped). Every request
+//     is listed in CallOutcome.Attempts.
+//   - An event webhook that fails is sent to the fallback URL, with
+//     original_request type "event".
+//   - Each leg sends its own events: the caller's (direction inbound)
+//     completes even when the callee (outbound) never answers; set
+//     CalleeOutcome to make the callee busy, unanswered, rejected,
+//     failed, timed out or cancelled. completed carries duration, rate,
+//     price, network, start_time, end_time and disconnected_by.
+//   - An inbound-SMS part not answered 2xx within SMSTimeout (default
+//     15 s) is redelivered, up to SMSAttempts times (Vonage keeps trying
+//     for 24 hours).
+//   - The fake SMS API can be slowed (Vonage.Slow), made to fail
+//     (Vonage.Fail, FailNext, Throttle), and posts signed delivery
+//     receipts for every part it sends (Vonage.ReceiptsTo), delivered
+//     unless Vonage.FailDelivery queued another outcome.
 package proxytest
