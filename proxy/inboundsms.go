@@ -31,19 +31,8 @@ const multipartMaxAge = 24 * time.Hour
 func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r.Context())
 	defer cancel()
-	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: inbound SMS webhook unreadable", "err", err)
-		writeEmpty(w, http.StatusOK)
-		return
-	}
-	if !s.authSMS(ctx, w, r, params) {
-		return
-	}
-	in, err := sms.ParseInbound(params)
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: inbound SMS webhook malformed", "err", err)
-		writeEmpty(w, http.StatusOK)
+	in, ok := readSMS(ctx, s, w, r, "inbound SMS", sms.ParseInbound)
+	if !ok {
 		return
 	}
 	in.Text, in.MessageID, in.ConcatRef = cleanText(in.Text), cleanText(in.MessageID), cleanText(in.ConcatRef)
@@ -59,6 +48,30 @@ func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
 		defer acancel()
 		then(actx)
 	}
+}
+
+// readSMS reads, authenticates and parses (with parse) an SMS webhook
+// (kind names it in logs). When it returns false it has answered: 401 for
+// a bad signature, 200 for one it cannot read, which redelivering would
+// not mend.
+func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *http.Request, kind string, parse func(url.Values) (T, error)) (T, bool) {
+	var zero T
+	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
+	if err != nil {
+		s.log.WarnContext(ctx, "proxy: "+kind+" webhook unreadable", "err", err)
+		writeEmpty(w, http.StatusOK)
+		return zero, false
+	}
+	if !s.authSMS(ctx, w, r, params) {
+		return zero, false
+	}
+	v, err := parse(params)
+	if err != nil {
+		s.log.WarnContext(ctx, "proxy: "+kind+" webhook malformed", "err", err)
+		writeEmpty(w, http.StatusOK)
+		return zero, false
+	}
+	return v, true
 }
 
 // authSMS checks an SMS webhook's "sig" when a secret is set (answering

@@ -18,19 +18,8 @@ import (
 func (s *Service) handleDeliveryReceipt(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r.Context())
 	defer cancel()
-	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: delivery receipt unreadable", "err", err)
-		writeEmpty(w, http.StatusOK)
-		return
-	}
-	if !s.authSMS(ctx, w, r, params) {
-		return
-	}
-	dr, err := sms.ParseDeliveryReceipt(params)
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: delivery receipt malformed", "err", err)
-		writeEmpty(w, http.StatusOK)
+	dr, ok := readSMS(ctx, s, w, r, "delivery receipt", sms.ParseDeliveryReceipt)
+	if !ok {
 		return
 	}
 	dr.MessageID, dr.ClientRef, dr.NetworkCode = cleanText(dr.MessageID), cleanText(dr.ClientRef), cleanText(dr.NetworkCode)
