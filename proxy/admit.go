@@ -3,6 +3,8 @@ package proxy
 import (
 	"context"
 	"time"
+
+	"github.com/voiceproxy/voiceproxy/internal/phone"
 )
 
 // admission is what admit decided for an inbound call or SMS that routed
@@ -45,7 +47,7 @@ func (s *Service) admit(ctx context.Context, kind InteractionKind, from, to, tex
 		}
 	}
 	if a.refused != "" {
-		s.log.InfoContext(ctx, "proxy: "+string(kind)+" refused", "conversation", c.ID, "reason", a.refused)
+		s.log.InfoContext(ctx, "proxy: "+string(kind)+" refused", "conversation", c.ID, "reason", phone.Redact(a.refused))
 	}
 	return a, nil
 }

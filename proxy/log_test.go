@@ -2,11 +2,14 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/voiceproxy/voiceproxy/sms"
 )
 
 // lockedBuffer is a goroutine-safe log sink.
@@ -71,6 +74,36 @@ func TestStoreErrorsLoggedWithoutNumbers(t *testing.T) {
 	out := buf.String()
 	if !strings.Contains(out, "unreachable") {
 		t.Fatalf("the store errors were not logged:\n%s", out)
+	}
+	for _, n := range []string{gbA, gbB} {
+		if strings.Contains(out, n) {
+			t.Errorf("logs contain participant number %s:\n%s", n, out)
+		}
+	}
+}
+
+// A relay that fails with an error quoting the recipient, and an
+// Intercept reason quoting a number, are logged with the numbers masked.
+func TestRelayAndRefusalLogsWithoutNumbers(t *testing.T) {
+	t.Parallel()
+	var buf lockedBuffer
+	quoting := &sms.ValidationError{Field: "To", Reason: gbB + " is barred"}
+	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
+		c.SMS = &fakeSMS{fail: map[string]error{gbB: quoting}}
+		c.Intercept = func(_ context.Context, in Inbound) error {
+			if in.Kind == KindCall {
+				return errors.New("caller " + gbA + " is on hold")
+			}
+			return nil
+		}
+	})
+	mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
+	serve(s, smsGET(inboundParams(gbA, gbP1, "m1", "hi")))
+	serve(s, answerGET("/answer", gbA, gbP1, "u1"))
+	out := buf.String()
+	if !strings.Contains(out, "is barred") || !strings.Contains(out, "on hold") {
+		t.Fatalf("the relay failure and the refusal were not logged:\n%s", out)
 	}
 	for _, n := range []string{gbA, gbB} {
 		if strings.Contains(out, n) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voiceproxy/voiceproxy/internal/phone"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
 
@@ -80,7 +81,7 @@ func (s *Service) runRelay(ctx context.Context, j RelayJob) {
 	attempts := j.Attempts + 1
 	if retry && attempts < s.cfg.RelayAttempts {
 		next := ev.At.Add(relayBackoff(attempts))
-		s.log.WarnContext(ctx, "proxy: SMS relay failed; will retry", "interaction", j.ID, "attempt", attempts, "next", next, "detail", ev.Detail)
+		s.log.WarnContext(ctx, "proxy: SMS relay failed; will retry", "interaction", j.ID, "attempt", attempts, "next", next, "detail", phone.Redact(ev.Detail))
 		if err := s.store.RetryRelay(ctx, j.ID, s.owner, next); err != nil {
 			s.log.ErrorContext(ctx, "proxy: reschedule SMS relay failed; it is retried when its lease ends", "interaction", j.ID, "err", err)
 		}
@@ -96,7 +97,7 @@ func (s *Service) runRelay(ctx context.Context, j RelayJob) {
 	if ev.Status == EventRelayed {
 		s.log.InfoContext(ctx, "proxy: SMS relayed", "conversation", j.ConversationID, "interaction", j.ID)
 	} else {
-		s.log.WarnContext(ctx, "proxy: SMS not relayed", "conversation", j.ConversationID, "interaction", j.ID, "detail", ev.Detail)
+		s.log.WarnContext(ctx, "proxy: SMS not relayed", "conversation", j.ConversationID, "interaction", j.ID, "detail", phone.Redact(ev.Detail))
 	}
 	if s.cfg.OnInteraction != nil {
 		s.notifyInteraction(ctx, j.ConversationID, j.ID)
