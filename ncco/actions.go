@@ -1,6 +1,9 @@
 package ncco
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // Action names, as written in the JSON "action" field.
 const (
@@ -12,6 +15,7 @@ const (
 	KindInput        = "input"
 	KindNotify       = "notify"
 	KindWait         = "wait"
+	KindTransfer     = "transfer"
 )
 
 // Values of the eventMethod fields.
@@ -44,6 +48,10 @@ type Talk struct {
 	Style *int `json:"style,omitempty"`
 	// Premium selects the premium voice of the language and style.
 	Premium bool `json:"premium,omitempty"`
+	// VoiceName is the voice by name ("Kimberly"). Deprecated by Vonage
+	// in favour of Language and Style, and still accepted: it is kept so
+	// that NCCOs using it survive a round trip.
+	VoiceName string `json:"voiceName,omitempty"`
 }
 
 // maxTalkText is the documented limit on talk text, in characters.
@@ -280,6 +288,9 @@ type Conversation struct {
 	EventURL []string `json:"eventUrl,omitempty"`
 	// EventMethod is "GET" or "POST" (the default).
 	EventMethod string `json:"eventMethod,omitempty"`
+	// Transcription transcribes the conversation's recording (with Record
+	// set), as a record action's transcription does.
+	Transcription *Transcription `json:"transcription,omitempty"`
 }
 
 // Kind returns "conversation".
@@ -309,8 +320,17 @@ func (cv Conversation) problems() []*ValidationError {
 			}
 		}
 	}
+	// The reference: mute cannot be combined with canSpeak (a muted
+	// caller is heard by nobody).
+	if cv.Mute && cv.CanSpeak != nil {
+		c.add("mute", "cannot be combined with canSpeak")
+	}
 	c.urls("eventUrl", cv.EventURL, false)
 	c.method("eventMethod", cv.EventMethod)
+	if t := cv.Transcription; t != nil {
+		c.urls("transcription.eventUrl", t.EventURL, false)
+		c.method("transcription.eventMethod", t.EventMethod)
+	}
 	return c.ps
 }
 
@@ -363,9 +383,11 @@ func (n Notify) MarshalJSON() ([]byte, error) {
 
 // Wait pauses the NCCO for a while.
 type Wait struct {
-	// Timeout is the pause in seconds, 0.1–7200. 0 = absent (Vonage's
-	// default, 10 s); 0 is not a valid pause, so no pointer is needed.
-	Timeout float64 `json:"timeout,omitempty"`
+	// Timeout is the pause in seconds, 0.1–7200 (NCCO reference, wait).
+	// Nil: absent, Vonage's default of 10 s. A pointer, so that a timeout
+	// of 0 read from JSON is kept (and refused by Validate) instead of
+	// turning into the 10-second default on the way out.
+	Timeout *float64 `json:"timeout,omitempty"`
 }
 
 // Kind returns "wait".
@@ -376,8 +398,8 @@ func (w Wait) Validate() error { return validateAlone(KindWait, w.problems()) }
 
 func (w Wait) problems() []*ValidationError {
 	var c checker
-	if w.Timeout != 0 {
-		c.floatRange("timeout", w.Timeout, 0.1, 7200)
+	if w.Timeout != nil {
+		c.floatRange("timeout", *w.Timeout, 0.1, 7200)
 	}
 	return c.ps
 }
@@ -389,4 +411,54 @@ func (w Wait) MarshalJSON() ([]byte, error) {
 		Action string `json:"action"`
 		fields
 	}{KindWait, fields(w)})
+}
+
+// Transfer moves the call's legs from their conversation into another,
+// existing one (NCCO reference, transfer).
+type Transfer struct {
+	// ConversationID is the conversation to move into. Required.
+	ConversationID string `json:"conversationId"`
+	// CanHear lists the leg UUIDs the moved legs can hear. Nil: all; an
+	// empty, non-nil slice: none.
+	CanHear []string `json:"canHear,omitzero"`
+	// CanSpeak lists the leg UUIDs that can hear the moved legs. Nil: all;
+	// an empty, non-nil slice: none.
+	CanSpeak []string `json:"canSpeak,omitzero"`
+	// Mute mutes the moved legs; not with CanSpeak.
+	Mute bool `json:"mute,omitempty"`
+}
+
+// Kind returns "transfer".
+func (Transfer) Kind() string { return KindTransfer }
+
+// Validate checks conversationId (required), the leg UUID lists, and that
+// mute is not combined with canSpeak.
+func (t Transfer) Validate() error { return validateAlone(KindTransfer, t.problems()) }
+
+func (t Transfer) problems() []*ValidationError {
+	var c checker
+	if t.ConversationID == "" {
+		c.add("conversationId", "required: must not be empty")
+	}
+	for _, f := range []struct {
+		name string
+		ids  []string
+	}{{"canHear", t.CanHear}, {"canSpeak", t.CanSpeak}} {
+		if slices.Contains(f.ids, "") {
+			c.add(f.name, "empty leg UUID")
+		}
+	}
+	if t.Mute && t.CanSpeak != nil {
+		c.add("mute", "cannot be combined with canSpeak")
+	}
+	return c.ps
+}
+
+// MarshalJSON writes the transfer with "action":"transfer".
+func (t Transfer) MarshalJSON() ([]byte, error) {
+	type fields Transfer
+	return json.Marshal(struct {
+		Action string `json:"action"`
+		fields
+	}{KindTransfer, fields(t)})
 }

@@ -111,8 +111,10 @@ func (cn Connect) problems() []*ValidationError {
 			c.add("from", "must be empty when randomFromNumber is true")
 		}
 	}
-	if cn.Timeout < 0 {
-		c.addf("timeout", "%d is negative", cn.Timeout)
+	// NCCO reference, connect: timeout is 3–7200 seconds (0 here: absent,
+	// Vonage's 60).
+	if cn.Timeout != 0 && (cn.Timeout < 3 || cn.Timeout > 7200) {
+		c.addf("timeout", "%d is outside 3–7200", cn.Timeout)
 	}
 	if cn.Limit < 0 || cn.Limit > 7200 {
 		c.addf("limit", "%d is outside 0–7200", cn.Limit)
@@ -155,6 +157,9 @@ func (cn *Connect) UnmarshalJSON(data []byte) error {
 	var wire struct {
 		fields
 		Endpoint []json.RawMessage `json:"endpoint"`
+		// The Node SDK writes advancedMachineDetection; the reference
+		// documents advanced_machine_detection, which is what is written.
+		AMDCamel *AdvancedMachineDetection `json:"advancedMachineDetection"`
 	}
 	if err := json.Unmarshal(data, &wire); err != nil {
 		var te *json.UnmarshalTypeError
@@ -165,6 +170,9 @@ func (cn *Connect) UnmarshalJSON(data []byte) error {
 		return asUnmarshalError(KindConnect, "", err)
 	}
 	out := Connect(wire.fields)
+	if out.AdvancedMachineDetection == nil {
+		out.AdvancedMachineDetection = wire.AMDCamel
+	}
 	out.Endpoint = nil
 	if wire.Endpoint != nil {
 		out.Endpoint = make([]Endpoint, 0, len(wire.Endpoint))
@@ -364,17 +372,57 @@ const (
 type WebSocketEndpoint struct {
 	// URI of the server, ws:// or wss://. Required.
 	URI string `json:"uri"`
-	// ContentType is the audio format, e.g. "audio/l16;rate=16000".
+	// ContentType is the audio format, e.g. "audio/l16;rate=16000". The
+	// reference writes the key "content-type", as this package does; the
+	// Node SDK's "contentType" is read too.
 	ContentType string `json:"content-type,omitempty"`
 	// Headers are sent to the server as JSON in the first message; values
 	// may be any JSON.
 	Headers map[string]any `json:"headers,omitempty"`
+	// Authorization sets the Authorization header of the WebSocket
+	// handshake: Vonage's own JWT (type "vonage") or a value of yours
+	// ("custom").
+	Authorization *WebSocketAuthorization `json:"authorization,omitempty"`
+}
+
+// WebSocketAuthorization is a websocket endpoint's authorization.
+type WebSocketAuthorization struct {
+	// Type is AuthorizationVonage (the JWT Vonage signs webhooks with, as
+	// "Bearer <JWT>") or AuthorizationCustom (Value, sent as is).
+	Type string `json:"type"`
+	// Value is the header's value, for AuthorizationCustom only.
+	Value string `json:"value,omitempty"`
+}
+
+// Values of WebSocketAuthorization.Type.
+const (
+	AuthorizationVonage = "vonage"
+	AuthorizationCustom = "custom"
+)
+
+// UnmarshalJSON reads the endpoint, taking "contentType" (the Node SDK's
+// spelling) when "content-type" is absent.
+func (w *WebSocketEndpoint) UnmarshalJSON(data []byte) error {
+	type fields WebSocketEndpoint
+	var wire struct {
+		fields
+		ContentTypeCamel string `json:"contentType"`
+	}
+	if err := json.Unmarshal(data, &wire); err != nil {
+		return err
+	}
+	*w = WebSocketEndpoint(wire.fields)
+	if w.ContentType == "" {
+		w.ContentType = wire.ContentTypeCamel
+	}
+	return nil
 }
 
 // Type returns "websocket".
 func (WebSocketEndpoint) Type() string { return TypeWebSocket }
 
-// Validate checks the URI (ws:// or wss://) and content-type.
+// Validate checks the URI (ws:// or wss://), content-type and
+// authorization.
 func (w WebSocketEndpoint) Validate() error { return endpointError(TypeWebSocket, w.problems()) }
 
 func (w WebSocketEndpoint) problems() []*ValidationError {
@@ -383,6 +431,20 @@ func (w WebSocketEndpoint) problems() []*ValidationError {
 		c.addf("uri", "%q is not a ws:// or wss:// URI", short(w.URI))
 	}
 	c.oneOf("content-type", w.ContentType, ContentType8kHz, ContentType16kHz, ContentType24kHz)
+	if a := w.Authorization; a != nil {
+		switch a.Type {
+		case AuthorizationVonage:
+			if a.Value != "" {
+				c.add("authorization.value", "only with type custom")
+			}
+		case AuthorizationCustom:
+			if a.Value == "" {
+				c.add("authorization.value", "required with type custom")
+			}
+		default:
+			c.addf("authorization.type", "%q, want vonage or custom", short(a.Type))
+		}
+	}
 	return c.ps
 }
 
@@ -395,10 +457,16 @@ func (w WebSocketEndpoint) MarshalJSON() ([]byte, error) {
 	}{TypeWebSocket, fields(w)})
 }
 
-// SIPEndpoint is a SIP URI.
+// SIPEndpoint is a SIP URI, or a user at one of the account's SIP trunk
+// domains.
 type SIPEndpoint struct {
-	// URI is the SIP URI, sip: or sips:. Required.
-	URI string `json:"uri"`
+	// URI is the SIP URI, sip: or sips:. Required unless Domain is set.
+	URI string `json:"uri,omitempty"`
+	// Domain is the name of a SIP domain configured on the account (the
+	// trunk form), and User the user to call there. Either URI or Domain,
+	// not both.
+	Domain string `json:"domain,omitempty"`
+	User   string `json:"user,omitempty"`
 	// Headers are sent as X- headers on the SIP INVITE.
 	Headers map[string]string `json:"headers,omitempty"`
 	// StandardHeaders are standard SIP headers to set on the INVITE.
@@ -414,13 +482,21 @@ type SIPStandardHeaders struct {
 // Type returns "sip".
 func (SIPEndpoint) Type() string { return TypeSIP }
 
-// Validate checks the URI (sip: or sips:) and the header names.
+// Validate checks the URI (sip: or sips:) or domain, and the header
+// names.
 func (s SIPEndpoint) Validate() error { return endpointError(TypeSIP, s.problems()) }
 
 func (s SIPEndpoint) problems() []*ValidationError {
 	var c checker
-	if !isSIPURI(s.URI) {
+	switch {
+	case s.Domain != "" && s.URI != "":
+		c.add("uri", "either uri or domain, not both")
+	case s.Domain != "":
+	case !isSIPURI(s.URI):
 		c.addf("uri", "%q is not a sip: or sips: URI", short(s.URI))
+	}
+	if s.User != "" && s.Domain == "" {
+		c.add("user", "only with domain")
 	}
 	for k := range s.Headers {
 		if k == "" {

@@ -33,7 +33,8 @@ func goldenCases() map[string]ncco.NCCO {
 			Style:    ptr(0),
 			Premium:  true,
 		}, ncco.Input{Type: []string{ncco.InputDTMF}}},
-		"stream_minimal": {ncco.Stream{StreamURL: []string{"https://example.com/hold.mp3"}}},
+		"talk_voice_name": {ncco.Talk{Text: "Hello", VoiceName: "Amy"}},
+		"stream_minimal":  {ncco.Stream{StreamURL: []string{"https://example.com/hold.mp3"}}},
 		"stream_full": {ncco.Stream{
 			StreamURL: []string{"https://example.com/menu.mp3"},
 			Level:     ptr(0.0),
@@ -68,10 +69,18 @@ func goldenCases() map[string]ncco.NCCO {
 			Record:         true,
 			CanSpeak:       []string{"6a4d6af0-55a6-4667-be90-8614e4c8e83c"},
 			CanHear:        []string{}, // hears nobody: written as []
-			Mute:           true,
 			EventURL:       []string{"https://example.com/conversation-events"},
 			EventMethod:    ncco.MethodGET,
+			Transcription:  &ncco.Transcription{Language: "en-GB", EventURL: []string{"https://example.com/transcripts"}},
 		}},
+		"conversation_muted": {ncco.Conversation{Name: "room-42", Mute: true}},
+		"transfer_minimal":   {ncco.Transfer{ConversationID: "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab"}},
+		"transfer_full": {ncco.Transfer{
+			ConversationID: "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
+			CanHear:        []string{"6a4d6af0-55a6-4667-be90-8614e4c8e83c"},
+			CanSpeak:       []string{},
+		}},
+		"transfer_muted":  {ncco.Transfer{ConversationID: "CON-aaaaaaaa-bbbb-cccc-dddd-0123456789ab", Mute: true}},
 		"connect_minimal": {ncco.Connect{Endpoint: []ncco.Endpoint{ncco.PhoneEndpoint{Number: "447700900123"}}}},
 		"connect_phone_full": {ncco.Connect{
 			Endpoint: []ncco.Endpoint{ncco.PhoneEndpoint{
@@ -112,6 +121,12 @@ func goldenCases() map[string]ncco.NCCO {
 			},
 		}}}},
 		"connect_websocket_minimal": {ncco.Connect{Endpoint: []ncco.Endpoint{ncco.WebSocketEndpoint{URI: "ws://example.com/socket"}}}},
+		"connect_websocket_authorized": {ncco.Connect{Endpoint: []ncco.Endpoint{
+			ncco.WebSocketEndpoint{URI: "wss://example.com/socket", Authorization: &ncco.WebSocketAuthorization{Type: ncco.AuthorizationVonage}},
+		}}, ncco.Connect{Endpoint: []ncco.Endpoint{
+			ncco.WebSocketEndpoint{URI: "wss://example.com/socket", Authorization: &ncco.WebSocketAuthorization{Type: ncco.AuthorizationCustom, Value: "Bearer abc123"}},
+		}}},
+		"connect_sip_trunk": {ncco.Connect{Endpoint: []ncco.Endpoint{ncco.SIPEndpoint{Domain: "my-trunk", User: "alice"}}}},
 		"connect_sip": {ncco.Connect{Endpoint: []ncco.Endpoint{ncco.SIPEndpoint{
 			URI:             "sips:alice@sip.example.com;transport=tls",
 			Headers:         map[string]string{"X-Order": "1234"},
@@ -133,7 +148,7 @@ func goldenCases() map[string]ncco.NCCO {
 				StartTimeout: 10,
 				MaxDuration:  60,
 				SaveAudio:    true,
-				Sensitivity:  ptr(0),
+				Sensitivity:  ptr(10),
 			},
 			Mode:        ncco.InputModeSynchronous,
 			EventURL:    []string{"https://example.com/input"},
@@ -146,7 +161,8 @@ func goldenCases() map[string]ncco.NCCO {
 			EventMethod: ncco.MethodGET,
 		}},
 		"wait_minimal": {ncco.Wait{}},
-		"wait_full":    {ncco.Wait{Timeout: 0.5}},
+		"wait_full":    {ncco.Wait{Timeout: ptr(0.5)}},
+		"wait_longest": {ncco.Wait{Timeout: ptr(7200.0)}},
 		"masked_call": {
 			ncco.Talk{Text: "Connecting you now.", Language: "en-GB"},
 			ncco.Connect{

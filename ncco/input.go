@@ -67,7 +67,8 @@ type SpeechSettings struct {
 	// SaveAudio keeps a recording of the speech and sends its URL with
 	// the input.
 	SaveAudio bool `json:"saveAudio,omitempty"`
-	// Sensitivity of voice activity detection, 0–100. Nil: Vonage's
+	// Sensitivity of voice activity detection, 10–100 (NCCO reference,
+	// input). Nil: Vonage's
 	// default; 0 is a valid value, hence the pointer.
 	Sensitivity *int `json:"sensitivity,omitempty"`
 }
@@ -78,7 +79,7 @@ func (Input) Kind() string { return KindInput }
 // Validate checks that type names dtmf, speech or both (once each) and
 // matches the settings given, the DTMF ranges (timeOut 0–10, maxDigits
 // 1–20), the speech ranges (endOnSilence 0.4–10, startTimeout and
-// maxDuration 1–60, sensitivity 0–100), mode, and the URLs.
+// maxDuration 1–60, sensitivity 10–100), mode, and the URLs.
 func (in Input) Validate() error { return validateAlone(KindInput, in.problems()) }
 
 func (in Input) problems() []*ValidationError {
@@ -123,7 +124,7 @@ func (in Input) problems() []*ValidationError {
 		}
 		c.intRange("speech.startTimeout", s.StartTimeout, 1, 60)
 		c.intRange("speech.maxDuration", s.MaxDuration, 1, 60)
-		c.ptrIntRange("speech.sensitivity", s.Sensitivity, 0, 100)
+		c.ptrIntRange("speech.sensitivity", s.Sensitivity, 10, 100)
 	}
 	c.oneOf("mode", in.Mode, InputModeSynchronous, InputModeAsynchronous)
 	if in.Mode == InputModeAsynchronous {

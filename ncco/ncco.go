@@ -9,7 +9,7 @@ import (
 )
 
 // Action is one step of an NCCO: Record, Conversation, Connect, Talk,
-// Stream, Input, Notify or Wait. The set is closed: only this package's
+// Stream, Input, Notify, Wait or Transfer. The set is closed: only this package's
 // types implement Action.
 //
 // Use the structs as values (ncco.Talk{...}); pointers to them work too.
@@ -71,8 +71,11 @@ func (n *NCCO) UnmarshalJSON(data []byte) error {
 // this package does not know (wrapping ErrUnknownAction or
 // ErrUnknownEndpoint), or has a field of the wrong JSON type.
 //
-// Fields that Vonage's reference does not document are ignored, as Vonage
-// itself does; they are not kept, so they do not survive a round trip.
+// Fields this package does not know are ignored, as Vonage itself ignores
+// fields it does not document; they are not kept, so they do not survive
+// a round trip. UnmarshalStrict refuses them instead, naming where they
+// are. Other spellings the SDKs write ("contentType", and
+// "advancedMachineDetection") are read as the documented keys.
 // Unmarshal does not validate: call Validate on the result for that.
 func Unmarshal(data []byte) (NCCO, error) {
 	var raws []json.RawMessage
@@ -109,6 +112,7 @@ var actionDecoders = map[string]func([]byte) (Action, error){
 	KindInput:        decodeAs[Input],
 	KindNotify:       decodeAs[Notify],
 	KindWait:         decodeAs[Wait],
+	KindTransfer:     decodeAs[Transfer],
 }
 
 // decodeAs decodes data into a T. T's own UnmarshalJSON, if any, runs.
@@ -158,6 +162,8 @@ func deref(a Action) Action {
 	case *Notify:
 		return *v
 	case *Wait:
+		return *v
+	case *Transfer:
 		return *v
 	}
 	return a
@@ -232,8 +238,44 @@ func (n NCCO) Validate() error {
 			p.Action = a.Kind()
 			errs = append(errs, p)
 		}
+		if bargesIn(a) && !inputFollows(n[i+1:]) {
+			// NCCO reference, talk: with bargeIn, the next non-talk action
+			// must be an input.
+			errs = append(errs, &ValidationError{Index: i, Action: a.Kind(), Field: "bargeIn",
+				Reason: "true, but the next action that is not a talk is not an input"})
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// bargesIn reports a talk or stream with bargeIn set.
+func bargesIn(a Action) bool {
+	switch v := a.(type) {
+	case Talk:
+		return v.BargeIn
+	case *Talk:
+		return v.BargeIn
+	case Stream:
+		return v.BargeIn
+	case *Stream:
+		return v.BargeIn
+	}
+	return false
+}
+
+// inputFollows reports whether the first action of rest that is not a
+// talk is an input.
+func inputFollows(rest NCCO) bool {
+	for _, a := range rest {
+		switch a.(type) {
+		case Talk, *Talk:
+			continue
+		case Input, *Input:
+			return true
+		}
+		return false
+	}
+	return false
 }
 
 // validateAlone implements Action.Validate for an action outside an NCCO.

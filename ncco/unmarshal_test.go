@@ -83,7 +83,7 @@ func TestUnmarshalLenient(t *testing.T) {
 	}{
 		{
 			"unknown fields ignored",
-			`[{"action":"talk","text":"hi","voiceName":"Amy","future":{"x":1}}]`,
+			`[{"action":"talk","text":"hi","newOption":"Amy","future":{"x":1}}]`,
 			ncco.NCCO{ncco.Talk{Text: "hi"}},
 		},
 		{

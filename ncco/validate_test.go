@@ -128,11 +128,27 @@ func TestActionValidate(t *testing.T) {
 		{"input urls", ncco.Input{Type: []string{"dtmf"}, EventURL: []string{"example.com"}, EventMethod: "PATCH"}, []string{"eventUrl[0]", "eventMethod"}},
 		{"notify empty", ncco.Notify{}, []string{"payload", "eventUrl"}},
 		{"notify method", ncco.Notify{Payload: map[string]any{}, EventURL: []string{"https://example.com"}, EventMethod: "DELETE"}, []string{"eventMethod"}},
-		{"wait low", ncco.Wait{Timeout: 0.05}, []string{"timeout"}},
-		{"wait high", ncco.Wait{Timeout: 7200.5}, []string{"timeout"}},
-		{"wait negative", ncco.Wait{Timeout: -1}, []string{"timeout"}},
-		{"wait edges", ncco.Wait{Timeout: 7200}, nil},
+		{"wait low", ncco.Wait{Timeout: ptr(0.05)}, []string{"timeout"}},
+		{"wait high", ncco.Wait{Timeout: ptr(7200.5)}, []string{"timeout"}},
+		{"wait negative", ncco.Wait{Timeout: ptr(-1.0)}, []string{"timeout"}},
+		{"wait edges", ncco.Wait{Timeout: ptr(7200.0)}, nil},
+		{"wait zero read from JSON", ncco.Wait{Timeout: ptr(0.0)}, []string{"timeout"}},
 		{"pointer action", &ncco.Talk{Text: "hi"}, nil},
+		{"connect timeout too short", ncco.Connect{Endpoint: phone("447700900123"), Timeout: 2}, []string{"timeout"}},
+		{"connect timeout too long", ncco.Connect{Endpoint: phone("447700900123"), Timeout: 7201}, []string{"timeout"}},
+		{"connect timeout edges", ncco.Connect{Endpoint: phone("447700900123"), Timeout: 3}, nil},
+		{"speech sensitivity under 10", ncco.Input{Type: []string{"speech"}, Speech: &ncco.SpeechSettings{Sensitivity: ptr(9)}}, []string{"speech.sensitivity"}},
+		{"conversation mute with canSpeak", ncco.Conversation{Name: "r", Mute: true, CanSpeak: []string{}}, []string{"mute"}},
+		{"conversation transcription url", ncco.Conversation{Name: "r", Record: true, Transcription: &ncco.Transcription{EventURL: []string{"nope"}}}, []string{"transcription.eventUrl[0]"}},
+		{"transfer empty", ncco.Transfer{}, []string{"conversationId"}},
+		{"transfer mute with canSpeak", ncco.Transfer{ConversationID: "c", Mute: true, CanSpeak: []string{"x"}}, []string{"mute"}},
+		{"transfer empty leg", ncco.Transfer{ConversationID: "c", CanHear: []string{""}}, []string{"canHear"}},
+		{"websocket auth type", ncco.Connect{Endpoint: []ncco.Endpoint{ncco.WebSocketEndpoint{URI: "wss://e.com", Authorization: &ncco.WebSocketAuthorization{Type: "basic"}}}}, []string{"endpoint[0].authorization.type"}},
+		{"websocket custom auth without value", ncco.Connect{Endpoint: []ncco.Endpoint{ncco.WebSocketEndpoint{URI: "wss://e.com", Authorization: &ncco.WebSocketAuthorization{Type: ncco.AuthorizationCustom}}}}, []string{"endpoint[0].authorization.value"}},
+		{"websocket vonage auth with value", ncco.Connect{Endpoint: []ncco.Endpoint{ncco.WebSocketEndpoint{URI: "wss://e.com", Authorization: &ncco.WebSocketAuthorization{Type: ncco.AuthorizationVonage, Value: "x"}}}}, []string{"endpoint[0].authorization.value"}},
+		{"sip uri and domain", ncco.Connect{Endpoint: []ncco.Endpoint{ncco.SIPEndpoint{URI: "sip:a@b.com", Domain: "trunk"}}}, []string{"endpoint[0].uri"}},
+		{"sip user without domain", ncco.Connect{Endpoint: []ncco.Endpoint{ncco.SIPEndpoint{URI: "sip:a@b.com", User: "a"}}}, []string{"endpoint[0].user"}},
+		{"sip domain only", ncco.Connect{Endpoint: []ncco.Endpoint{ncco.SIPEndpoint{Domain: "trunk"}}}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -233,5 +249,35 @@ func TestEndpointValidateAlone(t *testing.T) {
 		if err := e.Validate(); err != nil {
 			t.Errorf("%s: Validate = %v", e.Type(), err)
 		}
+	}
+}
+
+// NCCO reference, talk: with bargeIn, the next action that is not a talk
+// must be an input.
+func TestBargeInNeedsInput(t *testing.T) {
+	t.Parallel()
+	barge := ncco.Talk{Text: "Press 1", BargeIn: true}
+	tests := []struct {
+		name string
+		n    ncco.NCCO
+		ok   bool
+	}{
+		{"input next", ncco.NCCO{barge, ncco.Input{Type: []string{ncco.InputDTMF}}}, true},
+		{"talks then input", ncco.NCCO{barge, ncco.Talk{Text: "or 2"}, ncco.Input{Type: []string{ncco.InputDTMF}}}, true},
+		{"last action", ncco.NCCO{barge}, false},
+		{"connect next", ncco.NCCO{barge, ncco.Connect{Endpoint: phone("447700900123")}}, false},
+		{"stream barge-in", ncco.NCCO{ncco.Stream{StreamURL: []string{"https://e.com/a.mp3"}, BargeIn: true}, ncco.Wait{}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			err := tt.n.Validate()
+			if tt.ok != (err == nil) {
+				t.Fatalf("Validate = %v, want ok %v", err, tt.ok)
+			}
+			if !tt.ok && !strings.Contains(err.Error(), "bargeIn") {
+				t.Errorf("error %v does not name bargeIn", err)
+			}
+		})
 	}
 }
