@@ -66,9 +66,8 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) Option {
 }
 
 // WithBasicAuth sends the credentials in an HTTP Basic Authorization
-// header, as Vonage's current Numbers API reference describes, instead of
-// the api_key/api_secret parameters of the published API description
-// (query string for GET, form body for POST).
+// header, as the official SDKs do, instead of the api_key and api_secret
+// query parameters the published API description gives every operation.
 func WithBasicAuth() Option {
 	return func(c *config) error {
 		c.basicAuth = true

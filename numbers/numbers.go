@@ -58,27 +58,46 @@ func (c *Client) Search(ctx context.Context, country string, opts SearchOptions)
 // to connect is tried again. An *Error matching ErrMethodFailed (420) means
 // Vonage refused; see ErrMethodFailed for the usual reasons.
 // Vonage API: POST https://rest.nexmo.com/number/buy.
-func (c *Client) Buy(ctx context.Context, country, msisdn string) error {
-	return c.numberAction(ctx, "/number/buy", country, msisdn)
+func (c *Client) Buy(ctx context.Context, country, msisdn string, opts ...ActionOption) error {
+	return c.numberAction(ctx, "/number/buy", country, msisdn, opts)
 }
 
 // Cancel ends the account's rental of msisdn in country. Like Buy, it is
 // never retried once Vonage may have acted on it.
 // Vonage API: POST https://rest.nexmo.com/number/cancel.
-func (c *Client) Cancel(ctx context.Context, country, msisdn string) error {
-	return c.numberAction(ctx, "/number/cancel", country, msisdn)
+func (c *Client) Cancel(ctx context.Context, country, msisdn string, opts ...ActionOption) error {
+	return c.numberAction(ctx, "/number/cancel", country, msisdn, opts)
 }
 
-func (c *Client) numberAction(ctx context.Context, path, country, msisdn string) error {
+// ActionOption adds to a Buy or Cancel request.
+type ActionOption func(url.Values)
+
+// ForSubaccount buys or cancels the number for the subaccount with this
+// API key (the target_api_key parameter) instead of for the account
+// itself.
+func ForSubaccount(apiKey string) ActionOption {
+	return func(form url.Values) {
+		if apiKey != "" {
+			form.Set("target_api_key", apiKey)
+		}
+	}
+}
+
+func (c *Client) numberAction(ctx context.Context, path, country, msisdn string, opts []ActionOption) error {
 	form, err := numberForm(country, msisdn)
 	if err != nil {
 		return err
+	}
+	for _, o := range opts {
+		o(form)
 	}
 	return c.do(ctx, http.MethodPost, path, nil, form, false, nil)
 }
 
 // Update changes a number's routing: link it to an application (AppID) or
-// set its webhooks and voice forwarding. Only non-empty fields are sent.
+// set its webhooks and voice forwarding. Only non-empty fields are sent,
+// and moHttpUrl empty when ClearMoHTTPURL asks for it (which removes the
+// inbound-SMS webhook).
 // Setting the same values twice is harmless, so Update is retried like a
 // read.
 // Vonage API: POST https://rest.nexmo.com/number/update.
@@ -97,6 +116,12 @@ func (c *Client) Update(ctx context.Context, req UpdateRequest) error {
 	}
 	if (req.MessagesCallbackType == "") != (req.MessagesCallbackValue == "") {
 		return fmt.Errorf("%w: messagesCallbackType and messagesCallbackValue must be set together", ErrInvalidRequest)
+	}
+	if req.ClearMoHTTPURL && req.MoHTTPURL != "" {
+		return fmt.Errorf("%w: MoHTTPURL and ClearMoHTTPURL together", ErrInvalidRequest)
+	}
+	if req.ClearMoHTTPURL {
+		form.Set("moHttpUrl", "")
 	}
 	for _, kv := range [...][2]string{
 		{"app_id", req.AppID},
@@ -196,13 +221,12 @@ func (c *Client) ListAll(ctx context.Context, opts ListOptions) ([]OwnedNumber, 
 	}
 }
 
-// do sends one request. GETs carry the credentials in the query, POSTs in
-// the form body (or both in a Basic header with WithBasicAuth).
+// do sends one request. The credentials go in the query string, for POSTs
+// too, as the published API description's security schemes say (api_key
+// and api_secret "in: query" for every operation); or in a Basic header
+// with WithBasicAuth.
 func (c *Client) do(ctx context.Context, method, path string, q, form url.Values, idempotent bool, out any) error {
 	auth := rest.AuthQuery
-	if method == http.MethodPost {
-		auth = rest.AuthForm
-	}
 	if c.basicAuth {
 		auth = rest.AuthBasic
 	}

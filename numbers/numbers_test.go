@@ -118,16 +118,34 @@ func TestRequests(t *testing.T) {
 			call: func(ctx context.Context, c *numbers.Client) (any, error) {
 				return nil, c.Buy(ctx, "GB", "+447700900000")
 			},
-			want: seen{Method: "POST", Path: "/number/buy", Query: url.Values{},
-				Form: creds(url.Values{"country": {"GB"}, "msisdn": {"447700900000"}})},
+			// Credentials in the query for every operation, as the API
+			// description's security schemes say.
+			want: seen{Method: "POST", Path: "/number/buy", Query: creds(nil),
+				Form: url.Values{"country": {"GB"}, "msisdn": {"447700900000"}}},
+		},
+		{
+			name: "buy for a subaccount", method: http.MethodPost, path: "/number/buy", fixture: "success.json",
+			call: func(ctx context.Context, c *numbers.Client) (any, error) {
+				return nil, c.Buy(ctx, "GB", "447700900000", numbers.ForSubaccount("1a2345b7"))
+			},
+			want: seen{Method: "POST", Path: "/number/buy", Query: creds(nil),
+				Form: url.Values{"country": {"GB"}, "msisdn": {"447700900000"}, "target_api_key": {"1a2345b7"}}},
 		},
 		{
 			name: "cancel", method: http.MethodPost, path: "/number/cancel", fixture: "success.json",
 			call: func(ctx context.Context, c *numbers.Client) (any, error) {
 				return nil, c.Cancel(ctx, "gb", "447700900000")
 			},
-			want: seen{Method: "POST", Path: "/number/cancel", Query: url.Values{},
-				Form: creds(url.Values{"country": {"GB"}, "msisdn": {"447700900000"}})},
+			want: seen{Method: "POST", Path: "/number/cancel", Query: creds(nil),
+				Form: url.Values{"country": {"GB"}, "msisdn": {"447700900000"}}},
+		},
+		{
+			name: "cancel for a subaccount", method: http.MethodPost, path: "/number/cancel", fixture: "success.json",
+			call: func(ctx context.Context, c *numbers.Client) (any, error) {
+				return nil, c.Cancel(ctx, "GB", "447700900000", numbers.ForSubaccount("1a2345b7"))
+			},
+			want: seen{Method: "POST", Path: "/number/cancel", Query: creds(nil),
+				Form: url.Values{"country": {"GB"}, "msisdn": {"447700900000"}, "target_api_key": {"1a2345b7"}}},
 		},
 		{
 			name: "update with every field", method: http.MethodPost, path: "/number/update", fixture: "success.json",
@@ -144,7 +162,7 @@ func TestRequests(t *testing.T) {
 					MessagesCallbackValue: "aaaaaaaa-bbbb-cccc-dddd-0123456789ab",
 				})
 			},
-			want: seen{Method: "POST", Path: "/number/update", Query: url.Values{}, Form: creds(url.Values{
+			want: seen{Method: "POST", Path: "/number/update", Query: creds(nil), Form: url.Values{
 				"country": {"GB"}, "msisdn": {"447700900000"},
 				"app_id":                {"aaaaaaaa-bbbb-cccc-dddd-0123456789ab"},
 				"moHttpUrl":             {"https://example.com/webhooks/inbound-sms"},
@@ -154,15 +172,23 @@ func TestRequests(t *testing.T) {
 				"voiceStatusCallback":   {"https://example.com/webhooks/status"},
 				"messagesCallbackType":  {"app"},
 				"messagesCallbackValue": {"aaaaaaaa-bbbb-cccc-dddd-0123456789ab"},
-			})},
+			}},
 		},
 		{
 			name: "update link to application only, empty fields omitted", method: http.MethodPost, path: "/number/update", fixture: "success.json",
 			call: func(ctx context.Context, c *numbers.Client) (any, error) {
 				return nil, c.Update(ctx, numbers.UpdateRequest{Country: "GB", MSISDN: "447700900000", AppID: "app-1"})
 			},
-			want: seen{Method: "POST", Path: "/number/update", Query: url.Values{},
-				Form: creds(url.Values{"country": {"GB"}, "msisdn": {"447700900000"}, "app_id": {"app-1"}})},
+			want: seen{Method: "POST", Path: "/number/update", Query: creds(nil),
+				Form: url.Values{"country": {"GB"}, "msisdn": {"447700900000"}, "app_id": {"app-1"}}},
+		},
+		{
+			name: "update clears the inbound-SMS webhook", method: http.MethodPost, path: "/number/update", fixture: "success.json",
+			call: func(ctx context.Context, c *numbers.Client) (any, error) {
+				return nil, c.Update(ctx, numbers.UpdateRequest{Country: "GB", MSISDN: "447700900000", ClearMoHTTPURL: true})
+			},
+			want: seen{Method: "POST", Path: "/number/update", Query: creds(nil),
+				Form: url.Values{"country": {"GB"}, "msisdn": {"447700900000"}, "moHttpUrl": {""}}},
 		},
 		{
 			name: "list with every option", method: http.MethodGet, path: "/account/numbers", fixture: "list.json",
@@ -553,6 +579,9 @@ func TestInputValidation(t *testing.T) {
 		{"update messages value without type", func(ctx context.Context, c *numbers.Client) error {
 			return c.Update(ctx, numbers.UpdateRequest{Country: "GB", MSISDN: "447700900000", MessagesCallbackValue: "app"})
 		}},
+		{"update sets and clears the inbound-SMS webhook", func(ctx context.Context, c *numbers.Client) error {
+			return c.Update(ctx, numbers.UpdateRequest{Country: "GB", MSISDN: "447700900000", MoHTTPURL: "https://e.com", ClearMoHTTPURL: true})
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -611,5 +640,23 @@ func TestOwnedNumberHasFeature(t *testing.T) {
 	n := owned(1)
 	if !n.HasFeature(numbers.FeatureVoice) || n.HasFeature(numbers.FeatureMMS) {
 		t.Errorf("HasFeature wrong for %v", n.Features)
+	}
+}
+
+// A POST carries the secret in its query string now: errors still never
+// show it.
+func TestSecretNotInPOSTErrors(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport()
+	mt.RegisterNoResponder(httpmock.NewErrorResponder(errors.New("connection reset by peer")))
+	err := newClient(t, mt, numbers.WithMaxRetries(0)).Buy(context.Background(), "GB", "447700900000")
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("Buy error %q: want an error without the secret", err)
+	}
+	mt2 := httpmock.NewMockTransport()
+	mt2.RegisterNoResponder(httpmock.NewStringResponder(500, `{"error-code":"500","error-code-label":"boom"}`))
+	err = newClient(t, mt2, numbers.WithMaxRetries(0)).Update(context.Background(), numbers.UpdateRequest{Country: "GB", MSISDN: "447700900000", AppID: "a"})
+	if err == nil || strings.Contains(err.Error(), secret) {
+		t.Fatalf("Update error %q: want an error without the secret", err)
 	}
 }

@@ -140,6 +140,10 @@ type UpdateRequest struct {
 	AppID string
 	// MoHTTPURL is the inbound-SMS webhook; Vonage checks it answers 200.
 	MoHTTPURL string
+	// ClearMoHTTPURL removes the inbound-SMS webhook (sends moHttpUrl
+	// empty, which the API description says removes it). Not with
+	// MoHTTPURL.
+	ClearMoHTTPURL bool
 	// MoSMPPSysType is the SMPP system type for inbound messages.
 	MoSMPPSysType string
 	// VoiceCallbackType is "sip", "tel" or "app"; needs VoiceCallbackValue.
