@@ -17,8 +17,13 @@ var (
 	ErrInvalidRequest = errors.New("insight: invalid request")
 	// ErrAuth: status 4, or HTTP 401/403. Bad or disabled api_key/api_secret.
 	ErrAuth = errors.New("insight: invalid credentials")
-	// ErrInternal: status 5, or HTTP 5xx. Vonage failed to process the lookup.
+	// ErrInternal: HTTP 5xx. Vonage failed to process the lookup.
 	ErrInternal = errors.New("insight: internal error")
+	// ErrInvalidNumber: status 5, which the API description words
+	// "Internal Error - the format of the recipient address is not
+	// valid": the number itself was refused, so this is bad input, not an
+	// outage. It matches ErrInvalidRequest too.
+	ErrInvalidNumber = errors.New("insight: the number's format is not valid")
 	// ErrInsufficientCredit: status 9, "partner quota exceeded": the
 	// account lacks credit for the lookup.
 	ErrInsufficientCredit = errors.New("insight: insufficient credit")
@@ -75,9 +80,14 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying HTTP error, if any.
 func (e *Error) Unwrap() error { return e.cause }
 
-// Is reports whether target is the sentinel for e's status.
+// Is reports whether target is the sentinel for e's status (status 5
+// matches ErrInvalidRequest as well as ErrInvalidNumber).
 func (e *Error) Is(target error) bool {
-	return target != nil && e.sentinel() == target
+	if target == nil {
+		return false
+	}
+	s := e.sentinel()
+	return s == target || (s == ErrInvalidNumber && target == ErrInvalidRequest)
 }
 
 func (e *Error) sentinel() error {
@@ -90,7 +100,7 @@ func (e *Error) sentinel() error {
 	case 4:
 		return ErrAuth
 	case 5:
-		return ErrInternal
+		return ErrInvalidNumber
 	case 9:
 		return ErrInsufficientCredit
 	case 19:

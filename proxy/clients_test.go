@@ -170,6 +170,10 @@ func TestInsightCheck(t *testing.T) {
 	}{
 		{name: "both valid"},
 		{name: "B invalid", ins: fakeInsight{errs: map[string]error{gbB: invalid}}, wantIs: []error{ErrInvalidNumber, insight.ErrInvalidRequest}, field: "B"},
+		// Status 5 reads "the format of the recipient address is not
+		// valid": a bad number, not an outage.
+		{name: "A's format refused (status 5)", ins: fakeInsight{errs: map[string]error{gbA: &insight.Error{HTTPStatus: 200, Status: 5, StatusMessage: "Internal Error"}}},
+			wantIs: []error{ErrInvalidNumber, insight.ErrInvalidNumber}, wantNotIs: ErrInsightUnavailable, field: "A"},
 		{name: "outage is not invalid", ins: fakeInsight{errs: map[string]error{gbA: outage}}, wantIs: []error{ErrInsightUnavailable, insight.ErrInternal}, wantNotIs: ErrInvalidNumber, field: "A"},
 		{name: "bounded by the context", ins: fakeInsight{delay: time.Minute}, timeout: 20 * time.Millisecond, wantIs: []error{ErrInsightUnavailable, context.DeadlineExceeded}, wantNotIs: ErrInvalidNumber},
 	}
