@@ -126,8 +126,17 @@ type Message struct {
 	// Text is the body; long texts are split into parts by Vonage.
 	Text string
 	// ClientRef is an optional reference of at most 40 characters, echoed
-	// in the response and the delivery receipt.
+	// in the response and the delivery receipt. 40 is the limit the
+	// published API description gives (newer SDKs accept up to 100; no
+	// Vonage reference we could find raises it, so a longer one is
+	// refused here rather than by Vonage).
 	ClientRef string
+	// EntityID and ContentID are the registrations some countries'
+	// regulators require on every SMS (India's DLT: the principal
+	// entity ID and the content template ID); sent as entity-id and
+	// content-id.
+	EntityID  string
+	ContentID string
 	// Callback optionally overrides the account's delivery-receipt URL.
 	Callback string
 	// TTL is how long delivery is attempted; 0 leaves Vonage's default
@@ -284,6 +293,15 @@ func (m Message) form() (url.Values, error) {
 			return nil, &ValidationError{Field: "ClientRef", Reason: "longer than 40 characters"}
 		}
 		v.Set("client-ref", m.ClientRef)
+	}
+	for _, f := range [...]struct{ name, key, v string }{{"EntityID", "entity-id", m.EntityID}, {"ContentID", "content-id", m.ContentID}} {
+		if f.v == "" {
+			continue
+		}
+		if len(f.v) > 64 || strings.ContainsAny(f.v, " \t\r\n") {
+			return nil, &ValidationError{Field: f.name, Reason: "not a registration ID (at most 64 characters, no spaces)"}
+		}
+		v.Set(f.key, f.v)
 	}
 	if m.Callback != "" {
 		u, err := url.Parse(m.Callback)

@@ -30,6 +30,16 @@ var (
 	ErrNonWhitelisted     = errors.New("sms: non-whitelisted destination, demo account (status 29)")
 	ErrSignatureAndSecret = errors.New("sms: signature and API secret disallowed (status 32)")
 	ErrNumberDeactivated  = errors.New("sms: number de-activated (status 33)")
+
+	// Statuses Vonage no longer uses (Java SDK's MessageStatus marks
+	// them so; the 2021 API description lists none of them), named so
+	// that an old or unexpected answer still reads as what it was.
+	ErrCommsFailure        = errors.New("sms: communication failure (status 13, no longer used)")
+	ErrInvalidTTL          = errors.New("sms: invalid TTL (status 16, no longer used)")
+	ErrNumberUnreachable   = errors.New("sms: number unreachable (status 17, no longer used)")
+	ErrTooManyDestinations = errors.New("sms: too many destinations (status 18, no longer used)")
+	ErrFacilityNotAllowed  = errors.New("sms: facility not allowed (status 19, no longer used)")
+	ErrInvalidMessageClass = errors.New("sms: invalid message class (status 20, no longer used)")
 )
 
 // Other client errors, matched with errors.Is.
@@ -81,6 +91,18 @@ func statusSentinel(status string) error {
 		return ErrSignatureAndSecret
 	case "33":
 		return ErrNumberDeactivated
+	case "13":
+		return ErrCommsFailure
+	case "16":
+		return ErrInvalidTTL
+	case "17":
+		return ErrNumberUnreachable
+	case "18":
+		return ErrTooManyDestinations
+	case "19":
+		return ErrFacilityNotAllowed
+	case "20":
+		return ErrInvalidMessageClass
 	}
 	return nil
 }
