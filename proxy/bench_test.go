@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/voiceproxy/voiceproxy/internal/voice"
 )
 
 // benchParticipant is the i-th distinct participant number, valid for
@@ -136,5 +138,46 @@ func BenchmarkBareAnswer(b *testing.B) {
 		if w.Code != http.StatusOK {
 			b.Fatal(w.Code)
 		}
+	}
+}
+
+// BenchmarkServeAnswerSigned is BenchmarkServeAnswer with signature
+// verification on, each request carrying its own JWT (signed before the
+// timer runs), as Vonage sends them.
+func BenchmarkServeAnswerSigned(b *testing.B) {
+	for _, n := range []int{1_000, 1_000_000} {
+		b.Run(fmt.Sprintf("conversations=%d", n), func(b *testing.B) {
+			s, queries := benchService(b, n)
+			s.voiceVerifier = &voice.Verifier{Secrets: []voice.Secret{{Value: "bench-secret"}}, Replay: replayGuard{s.store}, Tolerance: time.Hour}
+			signer := WebhookSigner{Secret: "bench-secret", Now: func() time.Time { return testNow }}
+			const batch = 4096
+			reqs := make([]*http.Request, batch)
+			refill := func(round int) {
+				for i := range reqs {
+					r := httptest.NewRequest(http.MethodGet, "/answer?"+queries[i%len(queries)]+strconv.Itoa(round*batch+i), nil)
+					if err := signer.Sign(r, nil); err != nil {
+						b.Fatal(err)
+					}
+					reqs[i] = r
+				}
+			}
+			refill(0)
+			i := 0
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if i%batch == 0 && i > 0 {
+					b.StopTimer()
+					refill(i / batch)
+					b.StartTimer()
+				}
+				w := httptest.NewRecorder()
+				s.ServeHTTP(w, reqs[i%batch])
+				if w.Code != http.StatusOK || w.Body.Len() < 60 {
+					b.Fatalf("answer: %d %s", w.Code, w.Body)
+				}
+				i++
+			}
+		})
 	}
 }

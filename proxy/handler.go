@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/voice"
@@ -31,9 +32,13 @@ func (s *Service) routes() {
 // request; net/http does not modify header slices it is handed.
 var jsonContentType = []string{"application/json"}
 
-// writeJSON answers 200 with a JSON body.
+// writeJSON answers 200 with a JSON body of known length, so that the
+// answer goes out in one write (not chunked) and a Flush after it hands
+// the client the whole answer.
 func writeJSON(w http.ResponseWriter, b []byte) {
-	w.Header()["Content-Type"] = jsonContentType
+	h := w.Header()
+	h["Content-Type"] = jsonContentType
+	h["Content-Length"] = []string{strconv.Itoa(len(b))}
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(b)
 }
