@@ -148,7 +148,7 @@ func BenchmarkServeAnswerSigned(b *testing.B) {
 	for _, n := range []int{1_000, 1_000_000} {
 		b.Run(fmt.Sprintf("conversations=%d", n), func(b *testing.B) {
 			s, queries := benchService(b, n)
-			s.voiceVerifier = &voice.Verifier{Secrets: []voice.Secret{{Value: "bench-secret"}}, Replay: replayGuard{s.store}, Tolerance: time.Hour}
+			s.voiceVerifier = &voice.Verifier{Secrets: []voice.Secret{{Value: "bench-secret"}}, Replay: replayGuard{store: s.store}, Tolerance: time.Hour}
 			signer := WebhookSigner{Secret: "bench-secret", Now: func() time.Time { return testNow }}
 			const batch = 4096
 			reqs := make([]*http.Request, batch)

@@ -170,13 +170,20 @@ func (s *Service) unauthorized(ctx context.Context, w http.ResponseWriter, r *ht
 }
 
 // replayGuard claims signed webhooks' jti in the Store, so a replay is
-// refused by every instance sharing it.
-type replayGuard struct{ store Store }
+// refused by every instance sharing it. With a store that can claim in
+// batches, concurrent claims are grouped (see claimGroup).
+type replayGuard struct {
+	store Store
+	group *claimGroup
+}
 
 var _ voice.ReplayGuard = replayGuard{}
 
 // Claim claims key with Store.ClaimNonce; its ErrConflict means a replay.
 func (g replayGuard) Claim(ctx context.Context, key string, now, expires time.Time) (bool, error) {
+	if g.group != nil {
+		return g.group.claim(ctx, NonceClaim{Key: key, Now: now, Expires: expires})
+	}
 	switch err := g.store.ClaimNonce(ctx, key, now, expires); {
 	case err == nil:
 		return true, nil

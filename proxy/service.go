@@ -220,6 +220,7 @@ type Service struct {
 	// inProcessStore: the store is the memory store, which does no I/O,
 	// so webhooks need no deadline on it.
 	inProcessStore bool
+	calls          writeBehind // answered calls' records, for stores that do I/O
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
@@ -303,6 +304,7 @@ func New(cfg Config) (*Service, error) {
 		owner: newID(cfg.Now()),
 	}
 	_, s.inProcessStore = cfg.Store.(*memoryStore)
+	s.calls.s = s
 	var secrets []voice.Secret
 	if cfg.SignatureSecret != "" {
 		secrets = append(secrets, voice.Secret{Value: cfg.SignatureSecret})
@@ -318,7 +320,10 @@ func New(cfg Config) (*Service, error) {
 			Secrets:       secrets,
 			ApplicationID: cfg.ApplicationID,
 			Tolerance:     cfg.WebhookTolerance,
-			Replay:        replayGuard{cfg.Store},
+			Replay:        replayGuard{store: cfg.Store},
+		}
+		if b, ok := cfg.Store.(BatchNonceClaimer); ok {
+			s.voiceVerifier.Replay = replayGuard{store: cfg.Store, group: &claimGroup{b: b, timeout: cfg.StoreTimeout}}
 		}
 	}
 	if cfg.SMSSignatureSecret != "" {

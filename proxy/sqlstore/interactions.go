@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
@@ -271,3 +272,129 @@ func (s *Store) ClaimNonce(ctx context.Context, key string, now, expires time.Ti
 	}
 	return nil
 }
+
+// AddInteractions stores many interactions in one statement, skipping
+// those whose ID, or kind and external ID, exist, and returns the ones it
+// stored (proxy.BatchInteractionAdder). One whose conversation does not
+// exist fails the whole batch (the Service then stores them one by one).
+func (s *Store) AddInteractions(ctx context.Context, ins []proxy.Interaction) ([]proxy.Interaction, error) {
+	if len(ins) == 0 {
+		return nil, nil
+	}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at) VALUES `)
+	args := make([]any, 0, 8*len(ins))
+	for i, in := range ins {
+		if in.ID == "" {
+			return nil, fmt.Errorf("sqlstore: add interactions: empty ID")
+		}
+		created, err := s.d.t(in.CreatedAt)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: add interaction %q: %w", in.ID, err)
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		n := len(args)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
+		args = append(args, in.ID, in.ConversationID, string(in.Kind), in.ExternalID, in.From, in.To, in.Text, created)
+	}
+	b.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
+	rows, err := s.w.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		if isForeignKey(err) {
+			return nil, fmt.Errorf("sqlstore: add interactions: a conversation does not exist: %w", proxy.ErrNotFound)
+		}
+		return nil, fmt.Errorf("sqlstore: add interactions: %w", err)
+	}
+	defer rows.Close()
+	stored := map[string]bool{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("sqlstore: add interactions: %w", err)
+		}
+		stored[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		if isForeignKey(err) {
+			return nil, fmt.Errorf("sqlstore: add interactions: a conversation does not exist: %w", proxy.ErrNotFound)
+		}
+		return nil, fmt.Errorf("sqlstore: add interactions: %w", err)
+	}
+	out := make([]proxy.Interaction, 0, len(stored))
+	for _, in := range ins {
+		if stored[in.ID] {
+			in.Events = []proxy.InteractionEvent{}
+			out = append(out, in)
+		}
+	}
+	return out, nil
+}
+
+var _ proxy.BatchInteractionAdder = (*Store)(nil)
+
+// ClaimNonces claims many keys in one statement (proxy.BatchNonceClaimer):
+// fresh[i] reports whether claims[i] was recorded, as ClaimNonce would
+// have. A key repeated in the batch is fresh for its first claim only.
+func (s *Store) ClaimNonces(ctx context.Context, claims []proxy.NonceClaim) ([]bool, error) {
+	fresh := make([]bool, len(claims))
+	if len(claims) == 0 {
+		return fresh, nil
+	}
+	first := make(map[string]int, len(claims))
+	var b strings.Builder
+	b.WriteString(`INSERT INTO vp_nonces (key, expires_at) VALUES `)
+	args := make([]any, 0, 2*len(claims)+1)
+	// All claims of a batch are judged at the earliest now among them:
+	// a claim that is live for any of them counts as live, so grouping
+	// never lets a replay through sooner than ClaimNonce would.
+	now := claims[0].Now
+	for _, c := range claims[1:] {
+		if c.Now.Before(now) {
+			now = c.Now
+		}
+	}
+	n, err := s.d.t(now)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
+	}
+	args = append(args, n)
+	for i, c := range claims {
+		if _, dup := first[c.Key]; dup {
+			continue
+		}
+		first[c.Key] = i
+		exp, err := s.d.t(c.Expires)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
+		}
+		if len(args) > 1 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "($%d, $%d)", len(args)+1, len(args)+2)
+		args = append(args, c.Key, exp)
+	}
+	b.WriteString(` ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE vp_nonces.expires_at <= $1 RETURNING key`)
+	rows, err := s.w.QueryContext(ctx, b.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key string
+		if err := rows.Scan(&key); err != nil {
+			return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
+		}
+		if i, ok := first[key]; ok {
+			fresh[i] = true
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
+	}
+	return fresh, nil
+}
+
+var _ proxy.BatchNonceClaimer = (*Store)(nil)
