@@ -138,7 +138,7 @@ func (v *Vonage) sendSMS(w http.ResponseWriter, params url.Values) {
 		}
 		out[i] = m
 	}
-	v.outbox = append(v.outbox, msg)
+	v.outbox = keepLast(append(v.outbox, msg), maxKept)
 	receipts := v.receipts
 	var statuses []Receipt
 	if receipts != nil {

@@ -243,7 +243,21 @@ func (v *Vonage) AddOwned(nums ...OwnedNumber) {
 	}
 }
 
-// Outbox lists the SMS the account sent, oldest first.
+// maxKept bounds the request log and the outbox: a long-running sandbox
+// keeps the latest maxKept of each, not everything it ever saw.
+const maxKept = 10000
+
+// keepLast drops the oldest entries of s beyond n, in batches so that the
+// copy is rare.
+func keepLast[T any](s []T, n int) []T {
+	if len(s) <= n+n/4 {
+		return s
+	}
+	return append(s[:0:0], s[len(s)-n:]...)
+}
+
+// Outbox lists the SMS the account sent, oldest first (the latest 10,000
+// or so in a long run).
 func (v *Vonage) Outbox() []SentSMS {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -256,7 +270,8 @@ func (v *Vonage) Outbox() []SentSMS {
 	return out
 }
 
-// Requests lists every request answered, oldest first.
+// Requests lists the requests answered, oldest first (the latest 10,000
+// or so in a long run).
 func (v *Vonage) Requests() []Request {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -354,7 +369,7 @@ func (v *Vonage) endpoint(api API, h func(http.ResponseWriter, url.Values)) http
 		rec := &statusRecorder{ResponseWriter: w}
 		defer func() {
 			v.mu.Lock()
-			v.requests = append(v.requests, Request{API: api, Method: r.Method, Path: r.URL.Path, Status: rec.status})
+			v.requests = keepLast(append(v.requests, Request{API: api, Method: r.Method, Path: r.URL.Path, Status: rec.status}), maxKept)
 			v.mu.Unlock()
 		}()
 		params, err := readParams(r)

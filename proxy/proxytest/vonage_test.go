@@ -345,3 +345,21 @@ func TestServerOverHTTP(t *testing.T) {
 		t.Errorf("basic auth: %d", resp.StatusCode)
 	}
 }
+
+// A long-running sandbox keeps a bounded request log and outbox.
+func TestVonageLogsAreBounded(t *testing.T) {
+	t.Parallel()
+	v := proxytest.NewVonage()
+	c := v.Client()
+	for i := range 13000 {
+		req, _ := http.NewRequest(http.MethodGet, proxytest.InProcessURL+"/account/numbers?api_key="+proxytest.APIKey+"&api_secret="+proxytest.APISecret, nil)
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		resp.Body.Close()
+	}
+	if n := len(v.Requests()); n > 12500 || n < 10000 {
+		t.Errorf("request log holds %d entries after 13000 requests, want about 10000", n)
+	}
+}
