@@ -119,7 +119,7 @@ type memParticipant struct {
 	released []memRelease
 	// sticky: counterpart → the most recent conversation (by CreatedAt)
 	// with it.
-	sticky map[string]*memConv
+	sticky memSticky
 }
 
 // memRelease: the latest release of a proxy number (at t1, with
@@ -223,11 +223,8 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 	for i := range 2 {
 		p := s.parts[mc.p[i].Number]
 		cp := mc.p[1-i].Number
-		if p.sticky == nil {
-			p.sticky = make(map[string]*memConv, 1)
-		}
-		if o := p.sticky[cp]; o == nil || !mc.created.Before(o.created) {
-			p.sticky[cp] = mc
+		if o := p.sticky.get(cp); o == nil || !mc.created.Before(o.created) {
+			p.sticky.set(cp, mc)
 		}
 	}
 
@@ -303,8 +300,8 @@ func (s *memoryStore) drop(c *memConv, cutoff time.Time) {
 		if j, ok := slices.BinarySearchFunc(p.history, c.id, func(e *memConv, id string) int { return cmp.Compare(e.id, id) }); ok {
 			p.history = slices.Delete(p.history, j, j+1)
 		}
-		if cp := c.p[1-i].Number; p.sticky[cp] == c {
-			delete(p.sticky, cp)
+		if cp := c.p[1-i].Number; p.sticky.get(cp) == c {
+			p.sticky.del(cp)
 		}
 		p.released = slices.DeleteFunc(p.released, func(r memRelease) bool { return !r.t1.After(cutoff) })
 		if len(p.active) == 0 && len(p.history) == 0 && len(p.released) == 0 {
@@ -437,4 +434,71 @@ func (s *memoryStore) Touch(ctx context.Context, id string, at time.Time) error 
 	}
 	c.lastAct = at
 	return nil
+}
+
+// memSticky maps a participant's counterparts to their latest
+// conversation together. Most participants have one or a few
+// counterparts, so it is a short list, a map only past memStickyList
+// entries: a map per participant was half the store's memory.
+type memSticky struct {
+	list []memStickyEntry
+	m    map[string]*memConv
+}
+
+type memStickyEntry struct {
+	counterpart string
+	c           *memConv
+}
+
+const memStickyList = 8
+
+func (s *memSticky) get(cp string) *memConv {
+	if s.m != nil {
+		return s.m[cp]
+	}
+	for _, e := range s.list {
+		if e.counterpart == cp {
+			return e.c
+		}
+	}
+	return nil
+}
+
+func (s *memSticky) set(cp string, c *memConv) {
+	if s.m != nil {
+		s.m[cp] = c
+		return
+	}
+	for i := range s.list {
+		if s.list[i].counterpart == cp {
+			s.list[i].c = c
+			return
+		}
+	}
+	if len(s.list) < memStickyList {
+		s.list = append(s.list, memStickyEntry{cp, c})
+		return
+	}
+	s.m = make(map[string]*memConv, 2*memStickyList)
+	for _, e := range s.list {
+		s.m[e.counterpart] = e.c
+	}
+	s.m[cp] = c
+	s.list = nil
+}
+
+func (s *memSticky) del(cp string) {
+	if s.m != nil {
+		delete(s.m, cp)
+		return
+	}
+	for i := range s.list {
+		if s.list[i].counterpart == cp {
+			last := len(s.list) - 1
+			s.list[i] = s.list[last]
+			s.list[last] = memStickyEntry{}
+			s.list = s.list[:last]
+			return
+		}
+	}
 }

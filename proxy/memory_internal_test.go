@@ -171,3 +171,35 @@ func TestMemoryStoreBoundedUnderSteadyTraffic(t *testing.T) {
 		t.Errorf("%d nonce claims kept, want only the live ones", nonces)
 	}
 }
+
+// memSticky behaves as a map through its switch from a list to a map.
+func TestMemSticky(t *testing.T) {
+	t.Parallel()
+	var s memSticky
+	model := map[string]*memConv{}
+	convs := make([]*memConv, 40)
+	for i := range convs {
+		convs[i] = &memConv{id: fmt.Sprint(i)}
+	}
+	for i := range 200 {
+		cp := fmt.Sprint("cp", (i*7)%23)
+		switch i % 5 {
+		case 4:
+			s.del(cp)
+			delete(model, cp)
+		default:
+			c := convs[i%len(convs)]
+			s.set(cp, c)
+			model[cp] = c
+		}
+		for k := range 23 {
+			cp := fmt.Sprint("cp", k)
+			if got, want := s.get(cp), model[cp]; got != want {
+				t.Fatalf("step %d: get(%s) = %v, want %v", i, cp, got, want)
+			}
+		}
+	}
+	if s.m == nil {
+		t.Error("23 counterparts and still a list: the map path went untested")
+	}
+}

@@ -252,7 +252,7 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 				blocked.add(r.proxy)
 			}
 		}
-		if c := p.sticky[q.Counterpart]; c != nil {
+		if c := p.sticky.get(q.Counterpart); c != nil {
 			pn := memLegOf(c, q.Participant)
 			if m := s.nums[pn]; m != nil && fits(m) && !blocked.has(pn) {
 				sticky = m
