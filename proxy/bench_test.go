@@ -151,7 +151,9 @@ type benchWriter struct {
 	body []byte
 }
 
-func newBenchWriter() *benchWriter { return &benchWriter{h: http.Header{}, body: make([]byte, 0, 1024)} }
+func newBenchWriter() *benchWriter {
+	return &benchWriter{h: http.Header{}, body: make([]byte, 0, 1024)}
+}
 
 func (w *benchWriter) reset() {
 	clear(w.h)
