@@ -164,12 +164,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	for _, db := range []string{":memory:", "sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			switch db {
-			case "sqlite":
-				db = filepath.Join(t.TempDir(), "demo.db")
-			case "postgres":
-				db = postgresDSN(t)
-			}
+			db = testDB(t, db)
 			runWalkthrough(t, newTestApp(t, db, nil), 0, "447700900001")
 		})
 	}
@@ -204,6 +199,19 @@ func localPostgres() string {
 		return ""
 	}
 	return dsn
+}
+
+// testDB turns ":memory:", "sqlite" or "postgres" into the demo's -db
+// value for a fresh database of that kind.
+func testDB(t *testing.T, kind string) string {
+	t.Helper()
+	switch kind {
+	case "sqlite":
+		return filepath.Join(t.TempDir(), "demo.db")
+	case "postgres":
+		return postgresDSN(t)
+	}
+	return kind
 }
 
 // postgresDSN returns a DSN for a fresh schema, dropped after the test, on
@@ -427,12 +435,7 @@ func TestAPIErrors(t *testing.T) {
 	for _, db := range []string{":memory:", "sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			switch db {
-			case "sqlite":
-				db = filepath.Join(t.TempDir(), "demo.db")
-			case "postgres":
-				db = postgresDSN(t)
-			}
+			db = testDB(t, db)
 			testAPIErrors(t, newTestApp(t, db, nil))
 		})
 	}

@@ -2,12 +2,10 @@ package sqlstore_test
 
 import (
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
-	"github.com/voiceproxy/voiceproxy/proxy/sqlstore"
 )
 
 // AddInteractions stores a batch in one statement, skipping what exists
@@ -18,12 +16,7 @@ func TestAddInteractions(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			var s *sqlstore.Store
-			if kind == "sqlite" {
-				s = openSQLite(t, filepath.Join(t.TempDir(), "v.db"))
-			} else {
-				s = newPostgresStore(t)
-			}
+			s := openKind(t, kind)
 			ctx := t.Context()
 			now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			if err := s.AddNumbers(ctx, poolNumbers(1)...); err != nil {
@@ -73,12 +66,7 @@ func TestClaimNonces(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			var s *sqlstore.Store
-			if kind == "sqlite" {
-				s = openSQLite(t, filepath.Join(t.TempDir(), "v.db"))
-			} else {
-				s = newPostgresStore(t)
-			}
+			s := openKind(t, kind)
 			ctx := t.Context()
 			t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 			claim := func(key string, at time.Time) proxy.NonceClaim {

@@ -132,3 +132,13 @@ var backends = []struct {
 	{"sqlite-memory", newSQLiteMemoryStore},
 	{"postgres", newPostgresStore},
 }
+
+// openKind opens an empty store of the kind, "sqlite" (a file) or
+// "postgres" (a fresh schema).
+func openKind(t *testing.T, kind string) *sqlstore.Store {
+	t.Helper()
+	if kind == "sqlite" {
+		return openSQLite(t, filepath.Join(t.TempDir(), "v.db"))
+	}
+	return newPostgresStore(t)
+}

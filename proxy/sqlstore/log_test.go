@@ -103,13 +103,7 @@ func TestWebhookFieldsWithNULRecorded(t *testing.T) {
 	for _, kind := range []string{"sqlite", "postgres"} {
 		t.Run(kind, func(t *testing.T) {
 			t.Parallel()
-			var store proxy.Store
-			if kind == "sqlite" {
-				store = openSQLite(t, filepath.Join(t.TempDir(), "v.db"))
-			} else {
-				store = newPostgresStore(t)
-			}
-			svc := newService(t, store)
+			svc := newService(t, openKind(t, kind))
 			if err := svc.AddNumbers(t.Context(), poolNumbers(1)...); err != nil {
 				t.Fatal(err)
 			}
