@@ -22,7 +22,7 @@
 //	}
 //	err = svc.AddNumbers(ctx, proxy.PoolNumber{MSISDN: "447700900001", Voice: true, SMS: true})
 //	mux.Handle("/vonage/", http.StripPrefix("/vonage", svc))
-//	go svc.Run(ctx) // expire conversations in the background
+//	go svc.Run(ctx) // expire conversations, retry SMS relays
 //	conv, err := svc.CreateConversation(ctx, proxy.CreateRequest{
 //		A: rider, B: driver, TTL: 2 * time.Hour, Notify: true,
 //	})

@@ -206,8 +206,9 @@ type Call struct {
 
 // Service runs proxied conversations: it allocates proxy numbers, routes
 // Vonage's webhooks and records interactions. It is an http.Handler
-// serving GET|POST /answer, /fallback, /event and /inbound-sms relative to
-// where it is mounted (use http.StripPrefix). Safe for concurrent use.
+// serving GET|POST /answer, /fallback, /event, /inbound-sms and
+// /delivery-receipt relative to where it is mounted (use
+// http.StripPrefix). Safe for concurrent use.
 type Service struct {
 	cfg   Config
 	store Store
