@@ -4,6 +4,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sync"
 	"testing"
@@ -133,6 +135,21 @@ func TestPostgresOutage(t *testing.T) {
 	}
 	if took > 5*time.Second {
 		t.Errorf("the outage call took %v: the store deadline did not bound it", took)
+	}
+	// An inbound SMS the store cannot take is answered 503, for Vonage to
+	// redeliver; so is an event (Vonage then tries the fallback URL).
+	sim.SMSAttempts = 1
+	if out, err := sim.SendSMS(ctx, from, to, "are you there?"); err == nil || out.HTTPStatus[0] != http.StatusServiceUnavailable {
+		t.Errorf("inbound SMS during the outage: %+v, %v; want 503", out, err)
+	}
+	ev := httptest.NewRequest(http.MethodGet, "/event?from="+from+"&to="+to+"&uuid=u9&conversation_uuid=CON-9&status=started", nil)
+	if err := (proxy.WebhookSigner{Secret: secret, ApplicationID: proxytest.ApplicationID}).Sign(ev, nil); err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	svc.ServeHTTP(rec, ev)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("event during the outage: %d, want 503", rec.Code)
 	}
 
 	gate.setShut(false)
