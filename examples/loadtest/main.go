@@ -14,7 +14,7 @@
 // Flags: -stores (memory, sqlite, postgres), -conversations (a list),
 // -conns (keep-alive connections, default 16), -duration (per turn,
 // default 2s), -rounds (default 3), -pg (a PostgreSQL DSN; each run uses
-// a fresh schema, dropped after). Every request loop is bounded by
+// a fresh schema, dropped after), -cpuprofile (a file for go tool pprof). Every request loop is bounded by
 // -duration and stops by itself; all traffic stays on 127.0.0.1.
 package main
 
@@ -32,6 +32,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +59,7 @@ type config struct {
 	duration      time.Duration
 	rounds        int
 	pg            string
+	cpuProfile    string
 }
 
 func parseFlags(args []string) (config, error) {
@@ -69,6 +71,7 @@ func parseFlags(args []string) (config, error) {
 	fs.DurationVar(&c.duration, "duration", 2*time.Second, "length of each turn")
 	fs.IntVar(&c.rounds, "rounds", 3, "rounds (each a bare turn and a Service turn)")
 	fs.StringVar(&c.pg, "pg", os.Getenv("VOICEPROXY_TEST_POSTGRES"), "PostgreSQL DSN for -stores postgres")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -105,6 +108,17 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	cfg, err := parseFlags(args)
 	if err != nil {
 		return err
+	}
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	const format = "%-9s %13s %10s %9s %15s %9s %14s %7s\n"
 	fmt.Fprintf(out, format, "store", "conversations", "answers/s", "p99", "bare answers/s", "bare p99", "ratio to bare", "errors")
