@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,7 +89,7 @@ func (s *Service) runRelay(ctx context.Context, j RelayJob) {
 		return
 	}
 	if retry {
-		ev.Detail = "gave up after " + itoa(attempts) + " attempts: " + ev.Detail
+		ev.Detail = "gave up after " + strconv.Itoa(attempts) + " attempts: " + ev.Detail
 	}
 	if err := s.store.FinishRelay(ctx, j.ID, s.owner, ev); err != nil {
 		s.log.ErrorContext(ctx, "proxy: record SMS relay outcome failed", "interaction", j.ID, "err", err)
@@ -176,18 +177,4 @@ func relayBackoff(n int) time.Duration {
 		d *= 2
 	}
 	return min(d, relayBackoffMax)
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,7 +52,7 @@ func TestWriteBehindRecordsAnsweredCalls(t *testing.T) {
 	c := mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
 	const calls = 50
 	for i := range calls {
-		if w := serve(s, answerGET("/answer", gbA, gbP1, "u"+itoa(i))); w.Code != 200 {
+		if w := serve(s, answerGET("/answer", gbA, gbP1, "u"+strconv.Itoa(i))); w.Code != 200 {
 			t.Fatalf("answer %d: %d", i, w.Code)
 		}
 	}
@@ -144,7 +145,7 @@ func TestClaimGroup(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			// Every key is claimed twice: one of the two is a replay.
-			fresh, err := g.Claim(t.Context(), "k"+itoa(i/2), testNow, testNow.Add(time.Minute))
+			fresh, err := g.Claim(t.Context(), "k"+strconv.Itoa(i/2), testNow, testNow.Add(time.Minute))
 			if err != nil {
 				t.Errorf("Claim: %v", err)
 			}
