@@ -119,14 +119,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 		// A redelivered answer webhook, or an event webhook that came
 		// first, finds the interaction there already. Should this write
 		// be lost, the call's event webhooks create it from the route.
-		in := s.callInteraction(c, from, to, &p, now)
-		if s.inProcessStore {
-			if _, err := s.addInteraction(rctx, in); err != nil {
-				s.log.ErrorContext(rctx, "proxy: record call failed", "conversation", c.ID, "err", err)
-			}
-		} else {
-			s.calls.add(rctx, in)
-		}
+		s.calls.add(rctx, s.callInteraction(c, from, to, &p, now))
 	}
 	s.touch(rctx, c, now)
 }

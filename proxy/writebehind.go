@@ -27,8 +27,8 @@ const (
 	writeBehindQueue = 16384
 )
 
-// writeBehind records answered calls' interactions in batches, after the
-// answer, for stores that do I/O: the connection that carried the answer
+// writeBehind records answered calls' interactions after the answer: at
+// once on the in-memory store, in batches on stores that do I/O: the connection that carried the answer
 // webhook is free for Vonage's next request at once, and many inserts
 // share a round trip. What it has not written when the process stops is
 // not lost for good: the call's event webhooks create the interaction
@@ -40,8 +40,13 @@ type writeBehind struct {
 	running bool
 }
 
-// add queues in, or stores it at once when the queue is full.
+// add queues in; on the in-memory store, which does no I/O, or when the
+// queue is full, it stores it at once.
 func (w *writeBehind) add(ctx context.Context, in Interaction) {
+	if w.s.inProcessStore {
+		w.s.recordCall(ctx, in)
+		return
+	}
 	w.mu.Lock()
 	if w.queue == nil {
 		w.queue = make(chan Interaction, writeBehindQueue)
@@ -50,9 +55,7 @@ func (w *writeBehind) add(ctx context.Context, in Interaction) {
 	case w.queue <- in:
 	default:
 		w.mu.Unlock()
-		if _, err := w.s.addInteraction(ctx, in); err != nil {
-			w.s.log.ErrorContext(ctx, "proxy: record call failed", "conversation", in.ConversationID, "err", err)
-		}
+		w.s.recordCall(ctx, in)
 		return
 	}
 	if !w.running {
@@ -102,6 +105,7 @@ func (w *writeBehind) run(ctx context.Context) {
 // by one.
 func (w *writeBehind) flush(ctx context.Context, batch []Interaction) {
 	s := w.s
+	// A batch is one statement, bigger than a webhook's: more time.
 	wctx, cancel := context.WithTimeout(ctx, 4*s.cfg.StoreTimeout)
 	defer cancel()
 	if b, ok := s.store.(BatchInteractionAdder); ok {
@@ -115,9 +119,15 @@ func (w *writeBehind) flush(ctx context.Context, batch []Interaction) {
 		s.log.WarnContext(wctx, "proxy: batch of call records failed; storing them one by one", "calls", len(batch), "err", err)
 	}
 	for _, in := range batch {
-		if _, err := s.addInteraction(wctx, in); err != nil {
-			s.log.ErrorContext(wctx, "proxy: record call failed", "conversation", in.ConversationID, "err", err)
-		}
+		s.recordCall(wctx, in)
+	}
+}
+
+// recordCall stores an answered call's interaction now, logging a failure
+// (the call's event webhooks make it again from the route).
+func (s *Service) recordCall(ctx context.Context, in Interaction) {
+	if _, err := s.addInteraction(ctx, in); err != nil {
+		s.log.ErrorContext(ctx, "proxy: record call failed", "conversation", in.ConversationID, "err", err)
 	}
 }
 
