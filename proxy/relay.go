@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strconv"
 	"strings"
@@ -40,8 +41,7 @@ const (
 // relayNow tries the job id, if it is still due and not held by another
 // instance.
 func (s *Service) relayNow(ctx context.Context, id string) {
-	now := s.now()
-	jobs, err := s.store.ClaimRelays(ctx, RelayClaim{Owner: s.owner, Now: now, LeaseUntil: now.Add(relayLease), ID: id})
+	jobs, err := s.claimRelays(ctx, id, 0)
 	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: claim SMS relay failed; Run will retry it", "interaction", id, "err", err)
 		return
@@ -57,8 +57,7 @@ func (s *Service) relayNow(ctx context.Context, id string) {
 func (s *Service) RelayNow(ctx context.Context) (int, error) {
 	total := 0
 	for {
-		now := s.now()
-		jobs, err := s.store.ClaimRelays(ctx, RelayClaim{Owner: s.owner, Now: now, LeaseUntil: now.Add(relayLease), Limit: relayBatch})
+		jobs, err := s.claimRelays(ctx, "", relayBatch)
 		if err != nil {
 			return total, err
 		}
@@ -72,6 +71,16 @@ func (s *Service) RelayNow(ctx context.Context) (int, error) {
 			return total, ctx.Err()
 		}
 	}
+}
+
+// claimRelays leases this instance the due jobs (job id only, when set).
+func (s *Service) claimRelays(ctx context.Context, id string, limit int) ([]RelayJob, error) {
+	now := s.now()
+	jobs, err := s.store.ClaimRelays(ctx, RelayClaim{Owner: s.owner, Now: now, LeaseUntil: now.Add(relayLease), Limit: limit, ID: id})
+	if err != nil {
+		return nil, fmt.Errorf("proxy: claim SMS relays: %w", err)
+	}
+	return jobs, nil
 }
 
 // runRelay sends one leased job and stores the outcome: done (relayed, or
