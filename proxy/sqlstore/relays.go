@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
@@ -83,26 +85,16 @@ func (s *Store) ClaimRelays(ctx context.Context, q proxy.RelayClaim) ([]proxy.Re
 		return nil, fmt.Errorf("sqlstore: claim relays: %w", err)
 	}
 	// RETURNING gives no order.
-	sortJobs(jobs)
+	slices.SortFunc(jobs, func(a, b proxy.RelayJob) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
 	if jobs == nil {
 		jobs = []proxy.RelayJob{}
 	}
 	return jobs, nil
-}
-
-func sortJobs(jobs []proxy.RelayJob) {
-	for i := 1; i < len(jobs); i++ {
-		for j := i; j > 0 && jobLess(jobs[j], jobs[j-1]); j-- {
-			jobs[j], jobs[j-1] = jobs[j-1], jobs[j]
-		}
-	}
-}
-
-func jobLess(a, b proxy.RelayJob) bool {
-	if !a.CreatedAt.Equal(b.CreatedAt) {
-		return a.CreatedAt.Before(b.CreatedAt)
-	}
-	return a.ID < b.ID
 }
 
 // FinishRelay deletes a leased job and records its outcome in one
