@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,15 +80,15 @@ func TestClaimNonces(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if want := []bool{true, true, false, true}; !equalBools(fresh, want) {
+			if want := []bool{true, true, false, true}; !slices.Equal(fresh, want) {
 				t.Errorf("first batch %v, want %v", fresh, want)
 			}
 			fresh, err = s.ClaimNonces(ctx, []proxy.NonceClaim{claim("a", t0.Add(30*time.Second)), claim("c", t0.Add(30*time.Second))})
-			if err != nil || !equalBools(fresh, []bool{false, true}) {
+			if err != nil || !slices.Equal(fresh, []bool{false, true}) {
 				t.Errorf("second batch %v, %v; want a replayed, c fresh", fresh, err)
 			}
 			fresh, err = s.ClaimNonces(ctx, []proxy.NonceClaim{claim("a", t0.Add(2*time.Minute))})
-			if err != nil || !equalBools(fresh, []bool{true}) {
+			if err != nil || !slices.Equal(fresh, []bool{true}) {
 				t.Errorf("after expiry %v, %v; want fresh again", fresh, err)
 			}
 			if err := s.ClaimNonce(ctx, "c", t0.Add(31*time.Second), t0.Add(time.Hour)); !errors.Is(err, proxy.ErrConflict) {
@@ -95,16 +96,4 @@ func TestClaimNonces(t *testing.T) {
 			}
 		})
 	}
-}
-
-func equalBools(a, b []bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
