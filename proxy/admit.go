@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
+	"github.com/voiceproxy/voiceproxy/internal/voice"
 )
 
 // admission is what admit decided for an inbound call or SMS that routed
@@ -29,9 +31,10 @@ const (
 // conversation in use at now, finds the sender's side, and decides
 // whether the conversation carries it: its Mode first, then
 // Config.Intercept. The error is the store's: ErrNotFound (wrapped) when
-// nothing routes.
-func (s *Service) admit(ctx context.Context, kind InteractionKind, from, to, text string, now time.Time) (admission, error) {
-	c, err := s.store.Route(ctx, from, to, now)
+// nothing routes. A claim with a Key is the webhook's replay claim, made
+// with the route (see route); voice.ErrReplayed when it was claimed.
+func (s *Service) admit(ctx context.Context, kind InteractionKind, from, to, text string, now time.Time, claim voice.Claim) (admission, error) {
+	c, err := s.route(ctx, from, to, now, claim)
 	if err != nil {
 		return admission{}, err
 	}
@@ -50,4 +53,45 @@ func (s *Service) admit(ctx context.Context, kind InteractionKind, from, to, tex
 		s.log.InfoContext(ctx, "proxy: "+string(kind)+" refused", "conversation", c.ID, "reason", phone.Redact(a.refused))
 	}
 	return a, nil
+}
+
+// route finds the conversation in use at now with the leg (from, to),
+// claiming claim (when it has a Key) on the way: with a RouteClaimer
+// store, both in one grouped round trip; else claim first, then
+// Store.Route. A replay is voice.ErrReplayed, nothing routed; a route of
+// an empty from only claims, and answers ErrNotFound.
+func (s *Service) route(ctx context.Context, from, to string, now time.Time, claim voice.Claim) (Conversation, error) {
+	notFound := func() error {
+		return fmt.Errorf("%w: caller or dialed number missing or not digits", ErrNotFound)
+	}
+	if s.routeClaims != nil && (claim.Key != "" || from != "") {
+		res, err := s.routeClaims.do(ctx, RouteClaim{
+			Nonce:       NonceClaim{Key: claim.Key, Now: now, Expires: claim.Expires},
+			Participant: from, ProxyNumber: to, Now: now,
+		})
+		switch {
+		case err != nil:
+			return Conversation{}, fmt.Errorf("proxy: claim and route: %w", err)
+		case !res.Fresh:
+			return Conversation{}, voice.ErrReplayed
+		case from == "":
+			return Conversation{}, notFound()
+		case !res.Found:
+			return Conversation{}, fmt.Errorf("proxy: no active conversation has the leg %s -> %s: %w", phone.Mask(from), to, ErrNotFound)
+		}
+		return res.Conversation, nil
+	}
+	if claim.Key != "" {
+		fresh, err := s.voiceVerifier.Replay.Claim(ctx, claim.Key, now, claim.Expires)
+		if err != nil {
+			return Conversation{}, fmt.Errorf("proxy: claim jti: %w", err)
+		}
+		if !fresh {
+			return Conversation{}, voice.ErrReplayed
+		}
+	}
+	if from == "" {
+		return Conversation{}, notFound()
+	}
+	return s.store.Route(ctx, from, to, now)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 
@@ -43,7 +42,9 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 		kind = "fallback"
 	}
 	var p voice.Params
-	switch s.readVoice(ctx, w, r, kind, &p) {
+	// The jti is claimed with the route, in one round trip (see route).
+	var claim voice.Claim
+	switch s.readVoice(ctx, w, r, kind, &p, &claim) {
 	case readAnswered:
 		return
 	case readMalformed:
@@ -57,6 +58,16 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 		s.log.WarnContext(ctx, "proxy: fallback URL requested", "reason", string(p.Reason),
 			"original_type", string(p.OriginalRequest.Type), "call", string(p.UUID))
 		if p.OriginalRequest.IsEvent() {
+			switch _, err := s.route(ctx, "", "", s.now(), claim); {
+			case errors.Is(err, voice.ErrReplayed):
+				s.unauthorized(ctx, w, r, err, "voice")
+				return
+			case err != nil && !errors.Is(err, ErrNotFound):
+				// The fallback is Vonage's last try: a 503 would gain nothing.
+				s.log.ErrorContext(ctx, "proxy: event from the fallback URL not recorded: replay check failed", "call", string(p.UUID), "err", err)
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
 			if err := s.recordCallEvent(ctx, &p); err != nil {
 				s.log.ErrorContext(ctx, "proxy: event from the fallback URL not recorded", "call", string(p.UUID), "err", err)
 			}
@@ -66,17 +77,21 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	}
 
 	// Route and decide.
-	var err error
 	from, okFrom := phone.FromWebhook(string(p.From))
 	to, okTo := phone.FromWebhook(string(p.To))
 	now := s.now()
 	var a admission
+	var err error
 	if okFrom && okTo {
-		a, err = s.admit(ctx, KindCall, from, to, "", now)
+		a, err = s.admit(ctx, KindCall, from, to, "", now, claim)
 	} else {
-		err = fmt.Errorf("%w: caller or dialed number missing or not digits", ErrNotFound)
+		_, err = s.route(ctx, "", "", now, claim) // claims the jti; ErrNotFound
 	}
 	if err != nil {
+		if errors.Is(err, voice.ErrReplayed) {
+			s.unauthorized(ctx, w, r, err, "voice")
+			return
+		}
 		if errors.Is(err, ErrNotFound) {
 			s.unknownCall(ctx, w, Call{From: from, To: to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, err)
 			return

@@ -21,7 +21,7 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r.Context())
 	defer cancel()
 	var p voice.Params
-	switch s.readVoice(ctx, w, r, "event", &p) {
+	switch s.readVoice(ctx, w, r, "event", &p, nil) {
 	case readAnswered:
 		return
 	case readMalformed:

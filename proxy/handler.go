@@ -63,14 +63,17 @@ const (
 
 // readVoice reads, authenticates and parses a voice webhook (kind names it
 // in logs) into p. It answers 401 itself for a bad signature; the other
-// outcomes are the caller's to answer.
-func (s *Service) readVoice(ctx context.Context, w http.ResponseWriter, r *http.Request, kind string, p *voice.Params) readResult {
+// outcomes are the caller's to answer. With a non-nil deferred, a signed
+// webhook's jti is not claimed but returned there, for the caller to
+// claim with its route (see RouteClaimer); deferred.Key stays "" when
+// the webhook is not verified.
+func (s *Service) readVoice(ctx context.Context, w http.ResponseWriter, r *http.Request, kind string, p *voice.Params, deferred *voice.Claim) readResult {
 	body, err := s.readBody(w, r)
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook body unreadable", "err", err)
 		return readMalformed
 	}
-	if err := s.authVoice(ctx, r, body); err != nil {
+	if err := s.authVoice(ctx, r, body, deferred); err != nil {
 		if !errors.Is(err, voice.ErrUnauthorized) {
 			s.log.ErrorContext(ctx, "proxy: "+kind+" webhook: replay check failed", "err", err)
 			return readUnavailable
@@ -134,13 +137,19 @@ func writeUnavailable(w http.ResponseWriter) {
 }
 
 // authVoice checks a voice webhook's signature when a secret is set; when
-// not, it logs a warning once and accepts.
-func (s *Service) authVoice(ctx context.Context, r *http.Request, body []byte) error {
+// not, it logs a warning once and accepts. With a non-nil deferred it
+// checks the token but leaves its replay claim there (see readVoice).
+func (s *Service) authVoice(ctx context.Context, r *http.Request, body []byte, deferred *voice.Claim) error {
 	if s.voiceVerifier == nil {
 		s.warnUnsignedOnce.Do(func() {
 			s.log.WarnContext(ctx, "proxy: no SignatureSecret set; voice webhooks are not verified")
 		})
 		return nil
+	}
+	if deferred != nil {
+		c, err := s.voiceVerifier.Check(r, body, s.now())
+		*deferred = c
+		return err
 	}
 	return s.voiceVerifier.Verify(ctx, r, body, s.now())
 }
@@ -171,10 +180,10 @@ func (s *Service) unauthorized(ctx context.Context, w http.ResponseWriter, r *ht
 
 // replayGuard claims signed webhooks' jti in the Store, so a replay is
 // refused by every instance sharing it. With a store that can claim in
-// batches, concurrent claims are grouped (see claimGroup).
+// batches, concurrent claims are grouped (see group).
 type replayGuard struct {
 	store Store
-	group *claimGroup
+	group *group[NonceClaim, bool] // over BatchNonceClaimer.ClaimNonces
 }
 
 var _ voice.ReplayGuard = replayGuard{}
@@ -182,7 +191,7 @@ var _ voice.ReplayGuard = replayGuard{}
 // Claim claims key with Store.ClaimNonce; its ErrConflict means a replay.
 func (g replayGuard) Claim(ctx context.Context, key string, now, expires time.Time) (bool, error) {
 	if g.group != nil {
-		return g.group.claim(ctx, NonceClaim{Key: key, Now: now, Expires: expires})
+		return g.group.do(ctx, NonceClaim{Key: key, Now: now, Expires: expires})
 	}
 	switch err := g.store.ClaimNonce(ctx, key, now, expires); {
 	case err == nil:

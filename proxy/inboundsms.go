@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
+	"github.com/voiceproxy/voiceproxy/internal/voice"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
 
@@ -121,7 +122,7 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 		return nil, err
 	}
 
-	a, err := s.admit(ctx, KindSMS, from, to, text, now)
+	a, err := s.admit(ctx, KindSMS, from, to, text, now, voice.Claim{})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return s.unknownSMS(ctx, in, from, to, err), nil

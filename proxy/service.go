@@ -222,6 +222,9 @@ type Service struct {
 	// so webhooks need no deadline on it.
 	inProcessStore bool
 	calls          writeBehind // answered calls' records, for stores that do I/O
+	// routeClaims: for a RouteClaimer store, the answer webhook's one
+	// round trip (nonce claim and route), grouped; nil otherwise.
+	routeClaims *group[RouteClaim, RouteClaimResult]
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
@@ -305,6 +308,9 @@ func New(cfg Config) (*Service, error) {
 		owner: newID(cfg.Now()),
 	}
 	_, s.inProcessStore = cfg.Store.(*memoryStore)
+	if rc, ok := cfg.Store.(RouteClaimer); ok {
+		s.routeClaims = newGroup("ClaimRoutes", cfg.StoreTimeout, rc.ClaimRoutes)
+	}
 	s.calls.s = s
 	var secrets []voice.Secret
 	if cfg.SignatureSecret != "" {
@@ -324,7 +330,7 @@ func New(cfg Config) (*Service, error) {
 			Replay:        replayGuard{store: cfg.Store},
 		}
 		if b, ok := cfg.Store.(BatchNonceClaimer); ok {
-			s.voiceVerifier.Replay = replayGuard{store: cfg.Store, group: &claimGroup{b: b, timeout: cfg.StoreTimeout}}
+			s.voiceVerifier.Replay = replayGuard{store: cfg.Store, group: newGroup("ClaimNonces", cfg.StoreTimeout, b.ClaimNonces)}
 		}
 	}
 	if cfg.SMSSignatureSecret != "" {

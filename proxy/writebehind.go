@@ -146,30 +146,64 @@ type BatchNonceClaimer interface {
 	ClaimNonces(ctx context.Context, claims []NonceClaim) (fresh []bool, err error)
 }
 
-// claimGroup claims webhook nonces in groups, as a database groups
-// commits: a claim that arrives while a group is being written waits for
-// the next one, which takes every claim that arrived meanwhile in one
-// round trip. A lone claim goes at once, so grouping adds no delay; each
-// caller still hears whether its own claim was fresh before it answers,
-// so replay protection is what ClaimNonce gives.
-type claimGroup struct {
-	b       BatchNonceClaimer
+// RouteClaim is one request of ClaimRoutes: claim Nonce (unless its Key
+// is "") and route (Participant, ProxyNumber) at Now, as Store.Route
+// would (no route is looked up when Participant is "").
+type RouteClaim struct {
+	Nonce                    NonceClaim
+	Participant, ProxyNumber string
+	Now                      time.Time
+}
+
+// RouteClaimResult answers one RouteClaim: whether its nonce was fresh
+// (true when it had none), and the conversation it routes to (Found
+// false when none does: what Store.Route reports as ErrNotFound).
+type RouteClaimResult struct {
+	Fresh        bool
+	Found        bool
+	Conversation Conversation
+}
+
+// RouteClaimer is a Store that claims signed answer webhooks' nonces and
+// routes their calls together, for many webhooks in one round trip: each
+// result is what ClaimNonces and Route would have answered, the nonce
+// claimed whether or not the call routes. sqlstore.Store implements it;
+// with it the answer webhook of a signed call makes one store round trip
+// before it answers instead of two.
+type RouteClaimer interface {
+	ClaimRoutes(ctx context.Context, reqs []RouteClaim) ([]RouteClaimResult, error)
+}
+
+// group sends requests to a batch call in groups, as a database groups
+// commits: a request that arrives while a group is in flight waits for
+// the next one, which takes every request that arrived meanwhile in one
+// round trip. A lone request goes at once, so grouping adds no delay, and
+// each caller hears its own answer before it goes on: grouped nonce
+// claims refuse replays exactly as ClaimNonce does.
+type group[Req, Res any] struct {
+	call    func(context.Context, []Req) ([]Res, error)
+	name    string // of call, in errors
 	timeout time.Duration
 
 	mu       sync.Mutex
-	pending  []*claimRequest
+	pending  []*groupRequest[Req, Res]
 	flushing bool
 }
 
-type claimRequest struct {
-	c     NonceClaim
-	done  chan struct{}
-	fresh bool
-	err   error
+type groupRequest[Req, Res any] struct {
+	req  Req
+	done chan struct{}
+	res  Res
+	err  error
 }
 
-func (g *claimGroup) claim(ctx context.Context, c NonceClaim) (bool, error) {
-	r := &claimRequest{c: c, done: make(chan struct{})}
+func newGroup[Req, Res any](name string, timeout time.Duration, call func(context.Context, []Req) ([]Res, error)) *group[Req, Res] {
+	return &group[Req, Res]{call: call, name: name, timeout: timeout}
+}
+
+// do sends req in the next group and waits for its answer or ctx.
+func (g *group[Req, Res]) do(ctx context.Context, req Req) (Res, error) {
+	r := &groupRequest[Req, Res]{req: req, done: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, r)
 	lead := !g.flushing
@@ -180,14 +214,15 @@ func (g *claimGroup) claim(ctx context.Context, c NonceClaim) (bool, error) {
 	}
 	select {
 	case <-r.done:
-		return r.fresh, r.err
+		return r.res, r.err
 	case <-ctx.Done():
-		return false, ctx.Err()
+		var zero Res
+		return zero, ctx.Err()
 	}
 }
 
-// flush writes groups until none is waiting.
-func (g *claimGroup) flush(ctx context.Context) {
+// flush sends groups until none is waiting.
+func (g *group[Req, Res]) flush(ctx context.Context) {
 	for {
 		g.mu.Lock()
 		batch := g.pending
@@ -198,20 +233,20 @@ func (g *claimGroup) flush(ctx context.Context) {
 			return
 		}
 		g.mu.Unlock()
-		claims := make([]NonceClaim, len(batch))
+		reqs := make([]Req, len(batch))
 		for i, r := range batch {
-			claims[i] = r.c
+			reqs[i] = r.req
 		}
 		fctx, cancel := context.WithTimeout(ctx, g.timeout)
-		fresh, err := g.b.ClaimNonces(fctx, claims)
+		res, err := g.call(fctx, reqs)
 		cancel()
-		if err == nil && len(fresh) != len(batch) {
-			err = fmt.Errorf("proxy: ClaimNonces answered %d claims for %d", len(fresh), len(batch))
+		if err == nil && len(res) != len(batch) {
+			err = fmt.Errorf("proxy: %s answered %d requests for %d", g.name, len(res), len(batch))
 		}
 		for i, r := range batch {
 			r.err = err
 			if err == nil {
-				r.fresh = fresh[i]
+				r.res = res[i]
 			}
 			close(r.done)
 		}

@@ -136,7 +136,7 @@ func (b *batchClaims) ClaimNonces(ctx context.Context, cs []NonceClaim) ([]bool,
 func TestClaimGroup(t *testing.T) {
 	t.Parallel()
 	store := &batchClaims{Store: NewMemoryStore(), delay: 2 * time.Millisecond}
-	g := replayGuard{store: store, group: &claimGroup{b: store, timeout: time.Second}}
+	g := replayGuard{store: store, group: newGroup("ClaimNonces", time.Second, store.ClaimNonces)}
 	const callers = 64
 	var wg sync.WaitGroup
 	var freshCount atomic.Int32

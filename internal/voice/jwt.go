@@ -102,17 +102,49 @@ type Verifier struct {
 	Replay        ReplayGuard   // remembers each jti
 }
 
-// Verify checks the token of r, whose body (already read) is body: HS256
-// with one of the Secrets; iss "Vonage"; iat a number within Tolerance of
-// now in either direction; exp and nbf, when present, honoured to within
-// 30 seconds of clock skew; payload_hash, the hex SHA-256 of the body,
-// required when there is a body, and checked against the raw query string
-// (or an empty body) on a GET when present; application_id when
-// ApplicationID is set; and a jti not seen before, claimed through Replay
-// so the check holds across instances. Every failure of the token wraps
-// ErrUnauthorized; a failing Replay returns its error, wrapped, without
+// ErrReplayed is the ErrUnauthorized of a token whose jti was claimed
+// already: a replay, or a request Vonage sent twice with one token.
+var ErrReplayed = fmt.Errorf("%w: jti replayed", ErrUnauthorized)
+
+// Claim is the replay claim a verified token asks for: its jti's key,
+// remembered until Expires (as long as the token could still pass the iat
+// check).
+type Claim struct {
+	Key     string
+	Expires time.Time
+}
+
+// Verify checks the token of r, whose body (already read) is body, as
+// Check does, and claims its jti through Replay so the check holds across
+// instances. Every failure of the token wraps ErrUnauthorized (a replay
+// is ErrReplayed); a failing Replay returns its error, wrapped, without
 // ErrUnauthorized: the webhook is genuine, the store is not answering.
 func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, now time.Time) error {
+	c, err := v.Check(r, body, now)
+	if err != nil {
+		return err
+	}
+	fresh, err := v.Replay.Claim(ctx, c.Key, now, c.Expires)
+	if err != nil {
+		return fmt.Errorf("claim jti: %w", err)
+	}
+	if !fresh {
+		return ErrReplayed
+	}
+	return nil
+}
+
+// Check checks everything of r's token but replay, and returns the claim
+// its jti asks for, for a caller that claims it together with other work
+// (the answer webhook claims it with the call's route, in one round
+// trip): HS256 with one of the Secrets; iss "Vonage"; iat a number within
+// Tolerance of now in either direction; exp and nbf, when present,
+// honoured to within 30 seconds of clock skew; payload_hash, the hex
+// SHA-256 of the body, required when there is a body, and checked against
+// the raw query string (or an empty body) on a GET when present;
+// application_id when ApplicationID is set; and a jti. Every failure
+// wraps ErrUnauthorized.
+func (v *Verifier) Check(r *http.Request, body []byte, now time.Time) (Claim, error) {
 	tolerance := v.Tolerance
 	if tolerance == 0 {
 		tolerance = DefaultTolerance
@@ -120,37 +152,29 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, now
 	auth := r.Header.Get("Authorization")
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || tok == "" {
-		return fmt.Errorf("%w: missing bearer token", ErrUnauthorized)
+		return Claim{}, fmt.Errorf("%w: missing bearer token", ErrUnauthorized)
 	}
 	c, err := v.parse(tok, now)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnauthorized, err)
+		return Claim{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
 	if c.Issuer != "Vonage" {
-		return fmt.Errorf("%w: iss %q is not Vonage", ErrUnauthorized, truncate(c.Issuer))
+		return Claim{}, fmt.Errorf("%w: iss %q is not Vonage", ErrUnauthorized, truncate(c.Issuer))
 	}
 	iat := c.issuedAt
 	if age := now.Sub(iat); age > tolerance || age < -tolerance {
-		return fmt.Errorf("%w: iat %s outside the %s window", ErrUnauthorized, iat.UTC().Format(time.RFC3339), tolerance)
+		return Claim{}, fmt.Errorf("%w: iat %s outside the %s window", ErrUnauthorized, iat.UTC().Format(time.RFC3339), tolerance)
 	}
 	if v.ApplicationID != "" && c.ApplicationID != v.ApplicationID {
-		return fmt.Errorf("%w: application_id %q does not match", ErrUnauthorized, truncate(c.ApplicationID))
+		return Claim{}, fmt.Errorf("%w: application_id %q does not match", ErrUnauthorized, truncate(c.ApplicationID))
 	}
 	if err := checkPayloadHash(c.PayloadHash, r, body); err != nil {
-		return fmt.Errorf("%w: %v", ErrUnauthorized, err)
+		return Claim{}, fmt.Errorf("%w: %v", ErrUnauthorized, err)
 	}
 	if c.ID == "" {
-		return fmt.Errorf("%w: no jti claim", ErrUnauthorized)
+		return Claim{}, fmt.Errorf("%w: no jti claim", ErrUnauthorized)
 	}
-	// Remember the jti as long as its token could still pass the iat check.
-	fresh, err := v.Replay.Claim(ctx, "voice-jwt:"+c.ID, now, iat.Add(tolerance+time.Second))
-	if err != nil {
-		return fmt.Errorf("claim jti: %w", err)
-	}
-	if !fresh {
-		return fmt.Errorf("%w: jti replayed", ErrUnauthorized)
-	}
-	return nil
+	return Claim{Key: "voice-jwt:" + c.ID, Expires: iat.Add(tolerance + time.Second)}, nil
 }
 
 // parse verifies tok's HS256 signature with the secrets its api_key claim

@@ -97,3 +97,88 @@ func TestClaimNonces(t *testing.T) {
 		})
 	}
 }
+
+// ClaimRoutes answers each request as ClaimNonces and Route would, in one
+// call: fresh or replayed, routed or not (no leg, an expired
+// conversation, a request with no participant), the nonce claimed either
+// way; and a batch with no nonce, or no route, works alone.
+func TestClaimRoutes(t *testing.T) {
+	t.Parallel()
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			s := openKind(t, kind)
+			ctx := t.Context()
+			t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+			nums := poolNumbers(2)
+			if err := s.AddNumbers(ctx, nums...); err != nil {
+				t.Fatal(err)
+			}
+			conv := func(id string, a, b int, proxyNum string, expires time.Time) proxy.Conversation {
+				return proxy.Conversation{ID: id, Status: proxy.StatusActive, Mode: proxy.ModeBoth,
+					Participants: [2]proxy.Participant{{Number: person(a), ProxyNumber: proxyNum}, {Number: person(b), ProxyNumber: proxyNum}},
+					CreatedAt:    t0, ExpiresAt: expires, LastActivityAt: t0}
+			}
+			for _, c := range []proxy.Conversation{
+				conv("live", 1, 2, nums[0].MSISDN, t0.Add(time.Hour)),
+				conv("expiring", 3, 4, nums[1].MSISDN, t0.Add(time.Minute)),
+			} {
+				if err := s.CreateConversation(ctx, c); err != nil {
+					t.Fatal(err)
+				}
+			}
+			req := func(key string, who int, proxyNum string, at time.Time) proxy.RouteClaim {
+				r := proxy.RouteClaim{ProxyNumber: proxyNum, Now: at}
+				if key != "" {
+					r.Nonce = proxy.NonceClaim{Key: key, Now: at, Expires: at.Add(time.Minute)}
+				}
+				if who > 0 {
+					r.Participant = person(who)
+				}
+				return r
+			}
+			type got struct {
+				fresh, found bool
+				id           string
+			}
+			check := func(name string, reqs []proxy.RouteClaim, want []got) {
+				t.Helper()
+				res, err := s.ClaimRoutes(ctx, reqs)
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				var g []got
+				for _, r := range res {
+					g = append(g, got{r.Fresh, r.Found, r.Conversation.ID})
+				}
+				if !slices.Equal(g, want) {
+					t.Errorf("%s: %+v, want %+v", name, g, want)
+				}
+			}
+			later := t0.Add(2 * time.Minute) // "expiring" has expired
+			check("first", []proxy.RouteClaim{
+				req("a", 1, nums[0].MSISDN, t0),    // routes
+				req("b", 2, nums[0].MSISDN, t0),    // the other side routes
+				req("a", 1, nums[0].MSISDN, t0),    // repeated in the batch
+				req("c", 9, nums[0].MSISDN, t0),    // no such leg
+				req("d", 3, nums[1].MSISDN, later), // conversation expired
+				req("e", 0, "", t0),                // claim only
+				req("", 4, nums[1].MSISDN, t0),     // route only
+			}, []got{{true, true, "live"}, {true, true, "live"}, {false, true, "live"}, {true, false, ""}, {true, false, ""}, {true, false, ""}, {true, true, "expiring"}})
+			check("replays", []proxy.RouteClaim{req("c", 1, nums[0].MSISDN, t0), req("e", 0, "", t0)},
+				[]got{{false, true, "live"}, {false, false, ""}})
+			check("no nonce", []proxy.RouteClaim{req("", 2, nums[0].MSISDN, t0)}, []got{{true, true, "live"}})
+			check("no route", []proxy.RouteClaim{req("f", 0, "", t0)}, []got{{true, false, ""}})
+			if err := s.ClaimNonce(ctx, "d", t0, t0.Add(time.Hour)); !errors.Is(err, proxy.ErrConflict) {
+				t.Errorf("ClaimNonce of a key ClaimRoutes took for an unrouted call: %v, want ErrConflict", err)
+			}
+			res, err := s.ClaimRoutes(ctx, []proxy.RouteClaim{req("g", 1, nums[0].MSISDN, t0)})
+			if err != nil || !res[0].Found {
+				t.Fatal(res, err)
+			}
+			if c := res[0].Conversation; c.Participants[0].Number != person(1) || c.Participants[1].ProxyNumber != nums[0].MSISDN || !c.ExpiresAt.Equal(t0.Add(time.Hour)) {
+				t.Errorf("routed conversation %+v, want it whole", c)
+			}
+		})
+	}
+}

@@ -122,6 +122,30 @@ func BenchmarkLarge(b *testing.B) {
 					}
 				}
 			})
+			// ClaimRoutes: one group of the signed answer webhook's
+			// round trip, a nonce claim and a route per call.
+			var seq atomic.Int64
+			for _, size := range []int{1, 16} {
+				b.Run(fmt.Sprintf("ClaimRoutes/%d", size), func(b *testing.B) {
+					r := rand.New(rand.NewPCG(7, uint64(size)))
+					reqs := make([]proxy.RouteClaim, size)
+					b.ReportAllocs()
+					for b.Loop() {
+						for i := range reqs {
+							c := convs[r.IntN(len(convs))]
+							reqs[i] = proxy.RouteClaim{
+								Nonce:       proxy.NonceClaim{Key: fmt.Sprintf("bench-%d", seq.Add(1)), Now: now, Expires: now.Add(5 * time.Minute)},
+								Participant: c.Participants[0].Number, ProxyNumber: c.Participants[0].ProxyNumber, Now: now,
+							}
+						}
+						res, err := s.ClaimRoutes(ctx, reqs)
+						if err != nil || !res[0].Fresh || !res[0].Found {
+							b.Fatalf("ClaimRoutes = %+v, %v", res, err)
+						}
+					}
+					b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*size), "ns/call")
+				})
+			}
 			b.Run("Candidates", func(b *testing.B) {
 				r := rand.New(rand.NewPCG(5, 6))
 				for b.Loop() {

@@ -27,6 +27,9 @@ type dialect struct {
 	lockMessage string
 	// legSeq is the vp_legs column giving insertion order (as "s").
 	legSeq string
+	// timeCast follows a time placeholder where its type cannot be
+	// inferred (a VALUES list).
+	timeCast string
 }
 
 var (
@@ -42,6 +45,7 @@ var (
 		noLimit:       nil,
 		lockMessage:   "SELECT pg_advisory_xact_lock(hashtext($1))",
 		legSeq:        "s.seq",
+		timeCast:      "::timestamptz",
 	}
 )
 

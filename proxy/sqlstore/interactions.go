@@ -342,42 +342,11 @@ func (s *Store) ClaimNonces(ctx context.Context, claims []proxy.NonceClaim) ([]b
 	if len(claims) == 0 {
 		return fresh, nil
 	}
-	first := make(map[string]int, len(claims))
-	var b strings.Builder
-	b.WriteString(`INSERT INTO vp_nonces (key, expires_at) VALUES `)
-	args := make([]any, 0, 2*len(claims)+1)
-	// All claims of a batch are judged at the earliest now among them:
-	// a claim that is live for any of them counts as live, so grouping
-	// never lets a replay through sooner than ClaimNonce would.
-	now := claims[0].Now
-	for _, c := range claims[1:] {
-		if c.Now.Before(now) {
-			now = c.Now
-		}
-	}
-	n, err := s.d.t(now)
+	nc, err := s.nonceClaims(claims)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
 	}
-	args = append(args, n)
-	for i, c := range claims {
-		if _, dup := first[c.Key]; dup {
-			continue
-		}
-		first[c.Key] = i
-		exp, err := s.d.t(c.Expires)
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
-		}
-		if len(args) > 1 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "($%d, $%d)", len(args)+1, len(args)+2)
-		args = append(args, c.Key, exp)
-	}
-	b.WriteString(` ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
-		WHERE vp_nonces.expires_at <= $1 RETURNING key`)
-	rows, err := s.w.QueryContext(ctx, b.String(), args...)
+	rows, err := s.w.QueryContext(ctx, nc.query, nc.args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
 	}
@@ -387,14 +356,72 @@ func (s *Store) ClaimNonces(ctx context.Context, claims []proxy.NonceClaim) ([]b
 		if err := rows.Scan(&key); err != nil {
 			return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
 		}
-		if i, ok := first[key]; ok {
-			fresh[i] = true
-		}
+		nc.claimed(key, fresh)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
 	}
 	return fresh, nil
+}
+
+// nonceClaim is the one INSERT that claims a batch of nonces, returning
+// the keys it claimed.
+type nonceClaim struct {
+	query string
+	args  []any
+	first map[string]int // key -> index of its first claim in the batch
+}
+
+// claimed marks the claim of key, returned by the INSERT, fresh.
+func (nc nonceClaim) claimed(key string, fresh []bool) {
+	if i, ok := nc.first[key]; ok {
+		fresh[i] = true
+	}
+}
+
+// nonceClaims builds the INSERT claiming claims; those with an empty Key
+// are left out. It is "" when none is left.
+func (s *Store) nonceClaims(claims []proxy.NonceClaim) (nonceClaim, error) {
+	nc := nonceClaim{first: make(map[string]int, len(claims))}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO vp_nonces (key, expires_at) VALUES `)
+	args := make([]any, 0, 2*len(claims)+1)
+	// All claims of a batch are judged at the earliest now among them:
+	// a claim that is live for any of them counts as live, so grouping
+	// never lets a replay through sooner than ClaimNonce would.
+	var now time.Time
+	for _, c := range claims {
+		if c.Key != "" && (now.IsZero() || c.Now.Before(now)) {
+			now = c.Now
+		}
+	}
+	if now.IsZero() {
+		return nc, nil
+	}
+	n, err := s.d.t(now)
+	if err != nil {
+		return nc, err
+	}
+	args = append(args, n)
+	for i, c := range claims {
+		if _, dup := nc.first[c.Key]; dup || c.Key == "" {
+			continue
+		}
+		nc.first[c.Key] = i
+		exp, err := s.d.t(c.Expires)
+		if err != nil {
+			return nc, err
+		}
+		if len(args) > 1 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "($%d, $%d)", len(args)+1, len(args)+2)
+		args = append(args, c.Key, exp)
+	}
+	b.WriteString(` ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+		WHERE vp_nonces.expires_at <= $1 RETURNING key`)
+	nc.query, nc.args = b.String(), args
+	return nc, nil
 }
 
 var _ proxy.BatchNonceClaimer = (*Store)(nil)

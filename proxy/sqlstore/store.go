@@ -59,6 +59,7 @@ type Store struct {
 	// an SQLite lookup's cost.
 	routeStmt, candidatesStmt                                 *sql.Stmt // on r
 	releaseStaleStmt, insertConvStmt, insertLegStmt, loadStmt *sql.Stmt // on w
+	writerStmts                                               stmtCache // generated SQL on w (SQLite's ClaimRoutes)
 }
 
 // Option configures OpenSQLite or OpenPostgres.
@@ -285,7 +286,7 @@ func (s *Store) Close() error {
 			err = errors.Join(err, st.Close())
 		}
 	}
-	err = errors.Join(err, s.w.Close())
+	err = errors.Join(err, s.writerStmts.close(), s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
