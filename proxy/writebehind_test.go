@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -164,5 +165,99 @@ func TestClaimGroup(t *testing.T) {
 	store.fail = errors.New("database down")
 	if _, err := g.Claim(t.Context(), "z", testNow, testNow.Add(time.Minute)); err == nil || !strings.Contains(err.Error(), "database down") {
 		t.Errorf("Claim with the store down: %v, want its error", err)
+	}
+}
+
+// routeClaims is a RouteClaimer over a memory store that counts its round
+// trips and refuses the separate Route and ClaimNonce the answer webhook
+// must not make beside it.
+type routeClaims struct {
+	Store
+	mu           sync.Mutex
+	trips, other int
+	fail         error
+}
+
+func (r *routeClaims) ClaimRoutes(ctx context.Context, reqs []RouteClaim) ([]RouteClaimResult, error) {
+	r.mu.Lock()
+	r.trips++
+	fail := r.fail
+	r.mu.Unlock()
+	if fail != nil {
+		return nil, fail
+	}
+	out := make([]RouteClaimResult, len(reqs))
+	for i, q := range reqs {
+		out[i].Fresh = q.Nonce.Key == "" || r.Store.ClaimNonce(ctx, q.Nonce.Key, q.Nonce.Now, q.Nonce.Expires) == nil
+		if q.Participant != "" {
+			c, err := r.Store.Route(ctx, q.Participant, q.ProxyNumber, q.Now)
+			out[i].Found, out[i].Conversation = err == nil, c
+		}
+	}
+	return out, nil
+}
+
+func (r *routeClaims) Route(ctx context.Context, from, to string, now time.Time) (Conversation, error) {
+	r.mu.Lock()
+	r.other++
+	r.mu.Unlock()
+	return r.Store.Route(ctx, from, to, now)
+}
+
+func (r *routeClaims) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+	r.mu.Lock()
+	r.other++
+	r.mu.Unlock()
+	return r.Store.ClaimNonce(ctx, key, now, expires)
+}
+
+// With a RouteClaimer store, a signed answer webhook makes one store
+// round trip before it answers (claim and route together); a replay of it
+// is refused; a call to no route still has its jti claimed; and a store
+// that fails answers 503, nothing connected.
+func TestAnswerOneRoundTrip(t *testing.T) {
+	t.Parallel()
+	store := &routeClaims{Store: NewMemoryStore()}
+	const secret = "voice-secret"
+	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Store, c.SignatureSecret = store, secret })
+	mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
+	signer := WebhookSigner{Secret: secret, Now: func() time.Time { return testNow }}
+	signed := func(from string) *http.Request {
+		r := answerGET("/answer", from, gbP1, "u1")
+		if err := signer.Sign(r, nil); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := signed(gbA)
+	store.mu.Lock()
+	before, otherBefore := store.trips, store.other
+	store.mu.Unlock()
+	w := serve(s, r)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), gbB) {
+		t.Fatalf("answer %d %s, want a connect to B", w.Code, w.Body)
+	}
+	store.mu.Lock()
+	trips, other := store.trips-before, store.other-otherBefore
+	store.mu.Unlock()
+	if trips != 1 || other != 0 {
+		t.Errorf("answer made %d ClaimRoutes and %d other route/nonce calls, want 1 and 0", trips, other)
+	}
+	replay := r.Clone(t.Context())
+	if w := serve(s, replay); w.Code != http.StatusUnauthorized || !strings.Contains(w.Body.String(), "replayed") {
+		t.Errorf("replayed answer %d %s, want 401 replayed", w.Code, w.Body)
+	}
+	unknown := signed("447700900999")
+	if w := serve(s, unknown); w.Code != http.StatusOK || strings.Contains(w.Body.String(), "connect") {
+		t.Errorf("call to no route %d %s, want the spoken NCCO", w.Code, w.Body)
+	}
+	if w := serve(s, unknown.Clone(t.Context())); w.Code != http.StatusUnauthorized {
+		t.Errorf("replay of a call to no route %d, want 401", w.Code)
+	}
+	store.mu.Lock()
+	store.fail = errors.New("database down")
+	store.mu.Unlock()
+	if w := serve(s, signed(gbA)); w.Code != http.StatusServiceUnavailable {
+		t.Errorf("answer with the store down %d %s, want 503", w.Code, w.Body)
 	}
 }
