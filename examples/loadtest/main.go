@@ -32,6 +32,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -120,8 +121,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	const format = "%-9s %13s %10s %9s %15s %9s %14s %7s\n"
-	fmt.Fprintf(out, format, "store", "conversations", "answers/s", "p99", "bare answers/s", "bare p99", "ratio to bare", "errors")
+	const format = "%-9s %13s %10s %9s %15s %9s %14s %7s %11s\n"
+	fmt.Fprintf(out, format, "store", "conversations", "answers/s", "p99", "bare answers/s", "bare p99", "ratio to bare", "errors", "RSS B/conv")
 	for _, kind := range cfg.stores {
 		for _, n := range cfg.conversations {
 			row, err := measure(ctx, cfg, kind, n)
@@ -130,7 +131,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			}
 			fmt.Fprintf(out, format, kind, strconv.Itoa(n),
 				fmt.Sprintf("%.0f", row.svc.perSec), ms(row.svc.p99), fmt.Sprintf("%.0f", row.bare.perSec), ms(row.bare.p99),
-				fmt.Sprintf("%.2f", row.svc.perSec/row.bare.perSec), strconv.Itoa(row.svc.errors))
+				fmt.Sprintf("%.2f", row.svc.perSec/row.bare.perSec), strconv.Itoa(row.svc.errors), row.rssPerConv)
 		}
 	}
 	return nil
@@ -139,8 +140,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 // ms writes a latency in milliseconds.
 func ms(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
 
-// row is the medians of one configuration.
-type row struct{ svc, bare result }
+// row is the medians of one configuration, and the resident memory each
+// seeded conversation added to the process ("-" where not measured: SQL
+// stores keep them on disk, and only Linux says).
+type row struct {
+	svc, bare  result
+	rssPerConv string
+}
 
 // secret signs the webhooks; the Service verifies them, as in production.
 const secret = "loadtest-signature-secret"
@@ -158,9 +164,14 @@ func measure(ctx context.Context, cfg config, kind string, n int) (row, error) {
 	if err != nil {
 		return row{}, err
 	}
+	rssBefore, rssOK := residentBytes()
 	legs, err := seed(ctx, store, n)
 	if err != nil {
 		return row{}, err
+	}
+	perConv := "-"
+	if rssAfter, ok := residentBytes(); ok && rssOK && kind == "memory" {
+		perConv = fmt.Sprintf("%.0f", float64(rssAfter-rssBefore)/float64(n))
 	}
 	svcURL, stopSvc, err := serve(svc)
 	if err != nil {
@@ -185,7 +196,25 @@ func measure(ctx context.Context, cfg config, kind string, n int) (row, error) {
 		}
 		bares, svcs = append(bares, b), append(svcs, s)
 	}
-	return row{svc: median(svcs), bare: median(bares)}, nil
+	return row{svc: median(svcs), bare: median(bares), rssPerConv: perConv}, nil
+}
+
+// residentBytes is the process's resident set (VmRSS of
+// /proc/self/status) after a collection that returns freed memory to the
+// system; false where that file does not exist.
+func residentBytes() (int64, bool) {
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, false
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb * 1024, err == nil
+		}
+	}
+	return 0, false
 }
 
 // openStore opens a fresh store of the kind.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -21,8 +22,13 @@ func TestRunPrintsRatios(t *testing.T) {
 	}
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
-		if len(f) != 8 || f[len(f)-1] != "0" || f[6] == "0.00" {
-			t.Errorf("row %q: want 8 columns, a ratio and no errors", l)
+		if len(f) != 9 || f[7] != "0" || f[6] == "0.00" {
+			t.Errorf("row %q: want 9 columns, a ratio and no errors", l)
+			continue
+		}
+		_, err := strconv.ParseFloat(f[8], 64)
+		if (f[0] == "memory") != (err == nil) || f[0] != "memory" && f[8] != "-" {
+			t.Errorf("row %q: RSS per conversation %q, want a number for memory only", l, f[8])
 		}
 	}
 }
