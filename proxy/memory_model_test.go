@@ -10,6 +10,7 @@ import (
 	"time"
 
 	gocmp "github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
 )
@@ -282,7 +283,8 @@ func runModel(t *testing.T, r *rand.Rand) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := gocmp.Diff(m.pool, nums, cmpEmpty); diff != "" {
+	// The model keeps no leg counts; Candidates checks the loads.
+	if diff := gocmp.Diff(m.pool, nums, cmpEmpty, cmpopts.IgnoreFields(proxy.PoolNumber{}, "Legs")); diff != "" {
 		t.Errorf("Numbers at the end (-model +store):\n%s", diff)
 	}
 }

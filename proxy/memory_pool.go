@@ -94,6 +94,10 @@ func (s *memoryStore) AddNumbers(ctx context.Context, nums ...PoolNumber) error 
 			m = &memNum{}
 			s.nums[n.MSISDN] = m
 		}
+		n.Legs = 0
+		if n.Bought.IsZero() {
+			n.Bought, n.MonthlyCost = m.n.Bought, m.n.MonthlyCost
+		}
 		if m.inPool {
 			if m.n.Country != n.Country {
 				s.groupFor(m.n.Country).remove(m.slot())
@@ -159,6 +163,7 @@ func (s *memoryStore) Pool(ctx context.Context) ([]PoolNumber, error) {
 	out := make([]PoolNumber, len(s.pool))
 	for i, m := range s.pool {
 		out[i] = m.n
+		out[i].Legs = int(m.load)
 	}
 	return out, nil
 }

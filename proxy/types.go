@@ -11,6 +11,16 @@ type PoolNumber struct {
 	Country string // ISO 3166-1 alpha-2, upper case: "GB"
 	Voice   bool   // can make and receive calls
 	SMS     bool   // can send and receive SMS
+	// Bought is when the pool autopilot bought the number, zero for a
+	// number added otherwise; MonthlyCost is its monthly rental (EUR) as
+	// the Numbers API's search gave it. The autopilot's budget counts
+	// them. AddNumbers keeps a number's Bought and MonthlyCost when it is
+	// given them zero.
+	Bought      time.Time
+	MonthlyCost float64
+	// Legs is how many legs in use the number carries, as Store.Pool
+	// reports it; AddNumbers ignores it.
+	Legs int
 }
 
 // Mode says what a conversation may carry.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
 )
@@ -20,27 +21,35 @@ func (s *Store) AddNumbers(ctx context.Context, nums ...proxy.PoolNumber) error 
 	if len(nums) == 0 {
 		return nil
 	}
+	// A zero bought_at ($5 = $7) keeps what the row has.
 	update := `UPDATE vp_numbers SET country = $2, voice = $3, sms = $4, in_pool = TRUE,
-		pool_order = CASE WHEN in_pool THEN pool_order ELSE ` + s.d.nextPoolOrder + ` END
+		pool_order = CASE WHEN in_pool THEN pool_order ELSE ` + s.d.nextPoolOrder + ` END,
+		monthly_cost = CASE WHEN $5` + s.d.timeCast + ` = $7` + s.d.timeCast + ` THEN monthly_cost ELSE $6 END,
+		bought_at = CASE WHEN $5` + s.d.timeCast + ` = $7` + s.d.timeCast + ` THEN bought_at ELSE $5 END
 		WHERE msisdn = $1`
 	// A number new to the table may already carry legs (conversations
 	// created with it before it joined the pool): count them once here,
 	// after which the counter is maintained.
-	insert := `INSERT INTO vp_numbers (msisdn, country, voice, sms, in_pool, pool_order, active_legs)
+	insert := `INSERT INTO vp_numbers (msisdn, country, voice, sms, in_pool, pool_order, active_legs, bought_at, monthly_cost)
 		VALUES ($1, $2, $3, $4, TRUE, ` + s.d.nextPoolOrder + `,
-			(SELECT COUNT(*) FROM vp_legs WHERE proxy_number = $1 AND active))
+			(SELECT COUNT(*) FROM vp_legs WHERE proxy_number = $1 AND active), $5, $6)
 		ON CONFLICT (msisdn) DO NOTHING`
+	zero, _ := s.d.t(time.Time{})
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		for _, n := range nums {
+			bought, err := s.d.t(n.Bought)
+			if err != nil {
+				return fmt.Errorf("number %s: bought: %w", n.MSISDN, err)
+			}
 			for {
-				res, err := tx.ExecContext(ctx, update, n.MSISDN, n.Country, n.Voice, n.SMS)
+				res, err := tx.ExecContext(ctx, update, n.MSISDN, n.Country, n.Voice, n.SMS, bought, n.MonthlyCost, zero)
 				if err != nil {
 					return err
 				}
 				if k, err := res.RowsAffected(); err != nil || k > 0 {
 					break
 				}
-				res, err = tx.ExecContext(ctx, insert, n.MSISDN, n.Country, n.Voice, n.SMS)
+				res, err = tx.ExecContext(ctx, insert, n.MSISDN, n.Country, n.Voice, n.SMS, bought, n.MonthlyCost)
 				if err != nil {
 					return err
 				}
@@ -77,7 +86,7 @@ func (s *Store) RemoveNumber(ctx context.Context, msisdn string) error {
 
 // Pool lists the pool in pool order.
 func (s *Store) Pool(ctx context.Context) ([]proxy.PoolNumber, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT msisdn, country, voice, sms FROM vp_numbers WHERE in_pool ORDER BY pool_order")
+	rows, err := s.r.QueryContext(ctx, "SELECT msisdn, country, voice, sms, bought_at, monthly_cost, active_legs FROM vp_numbers WHERE in_pool ORDER BY pool_order")
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: numbers: %w", err)
 	}
@@ -85,7 +94,7 @@ func (s *Store) Pool(ctx context.Context) ([]proxy.PoolNumber, error) {
 	nums := []proxy.PoolNumber{}
 	for rows.Next() {
 		var n proxy.PoolNumber
-		if err := rows.Scan(&n.MSISDN, &n.Country, &n.Voice, &n.SMS); err != nil {
+		if err := rows.Scan(&n.MSISDN, &n.Country, &n.Voice, &n.SMS, timeCol{&n.Bought}, &n.MonthlyCost, &n.Legs); err != nil {
 			return nil, fmt.Errorf("sqlstore: numbers: %w", err)
 		}
 		nums = append(nums, n)

@@ -41,6 +41,24 @@ var numberTests = []test{
 		q = proxy.CandidateQuery{Participant: alice, Counterpart: bob, Country: "GB", Now: base, ReleasedAfter: base}
 		f.wantCandidates(q, gb1)
 	}},
+	{"BoughtCostAndLegs", func(f *fixture) {
+		// What the autopilot bought is kept, also through an update that
+		// does not say it; Legs counts the legs in use on each number.
+		bought := gbNumber(gb1)
+		bought.Bought, bought.MonthlyCost = base.Add(-time.Hour), 1.25
+		f.addNumbers(bought, gbNumber(gb2))
+		f.addNumbers(gbNumber(gb1))
+		f.create(conv("c1", alice, gb1, bob, gb1, base, time.Hour), conv("c2", carol, gb1, dave, gb2, base, time.Hour))
+		got, err := f.s.Pool(f.ctx)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		bought.Legs = 3
+		want := []proxy.PoolNumber{bought, {MSISDN: gb2, Country: "GB", Voice: true, SMS: true, Legs: 1}}
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+			f.t.Errorf("Pool() mismatch (-want +got):\n%s", diff)
+		}
+	}},
 	{"ReturnedSliceIsACopy", func(f *fixture) {
 		f.addNumbers(gbNumber(gb1))
 		got, err := f.s.Pool(f.ctx)
