@@ -265,6 +265,9 @@ func (s *memoryStore) end(c *memConv, status Status, at time.Time) {
 	for i := range 2 {
 		s.dropLeg(c.p[i].Number, c.p[i].ProxyNumber, c)
 		s.adjustLoad(c.p[i].ProxyNumber, -1)
+		if m := s.nums[c.p[i].ProxyNumber]; m != nil && at.After(m.lastUsed) {
+			m.lastUsed = at
+		}
 		p := s.parts[c.p[i].Number]
 		if j := slices.Index(p.active, c); j >= 0 {
 			last := len(p.active) - 1

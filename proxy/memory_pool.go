@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // memNum is one number of the pool, or one that was removed from it but
@@ -14,6 +15,8 @@ type memNum struct {
 	pos    int32 // pool order, index in byPos; meaningful while inPool
 	load   int32 // legs in active-status conversations
 	inPool bool
+	// lastUsed is when a leg on it was last released.
+	lastUsed time.Time
 }
 
 func (m *memNum) slot() memSlot { return memSlot{m.load, m.pos} }
@@ -94,7 +97,7 @@ func (s *memoryStore) AddNumbers(ctx context.Context, nums ...PoolNumber) error 
 			m = &memNum{}
 			s.nums[n.MSISDN] = m
 		}
-		n.Legs = 0
+		n.Legs, n.LastUsed = 0, time.Time{}
 		if n.Bought.IsZero() {
 			n.Bought, n.MonthlyCost = m.n.Bought, m.n.MonthlyCost
 		}
@@ -163,7 +166,7 @@ func (s *memoryStore) Pool(ctx context.Context) ([]PoolNumber, error) {
 	out := make([]PoolNumber, len(s.pool))
 	for i, m := range s.pool {
 		out[i] = m.n
-		out[i].Legs = int(m.load)
+		out[i].Legs, out[i].LastUsed = int(m.load), m.lastUsed
 	}
 	return out, nil
 }

@@ -18,9 +18,11 @@ type PoolNumber struct {
 	// given them zero.
 	Bought      time.Time
 	MonthlyCost float64
-	// Legs is how many legs in use the number carries, as Store.Pool
-	// reports it; AddNumbers ignores it.
-	Legs int
+	// Legs is how many legs in use the number carries, and LastUsed when
+	// a leg on it was last released (zero if none ever was), as
+	// Store.Pool reports them; AddNumbers ignores both.
+	Legs     int
+	LastUsed time.Time
 }
 
 // Mode says what a conversation may carry.

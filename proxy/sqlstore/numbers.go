@@ -86,7 +86,9 @@ func (s *Store) RemoveNumber(ctx context.Context, msisdn string) error {
 
 // Pool lists the pool in pool order.
 func (s *Store) Pool(ctx context.Context) ([]proxy.PoolNumber, error) {
-	rows, err := s.r.QueryContext(ctx, "SELECT msisdn, country, voice, sms, bought_at, monthly_cost, active_legs FROM vp_numbers WHERE in_pool ORDER BY pool_order")
+	rows, err := s.r.QueryContext(ctx, `SELECT n.msisdn, n.country, n.voice, n.sms, n.bought_at, n.monthly_cost, n.active_legs,
+		(SELECT MAX(l.released_at) FROM vp_legs l WHERE l.proxy_number = n.msisdn AND NOT l.active)
+		FROM vp_numbers n WHERE n.in_pool ORDER BY n.pool_order`)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: numbers: %w", err)
 	}
@@ -94,7 +96,7 @@ func (s *Store) Pool(ctx context.Context) ([]proxy.PoolNumber, error) {
 	nums := []proxy.PoolNumber{}
 	for rows.Next() {
 		var n proxy.PoolNumber
-		if err := rows.Scan(&n.MSISDN, &n.Country, &n.Voice, &n.SMS, timeCol{&n.Bought}, &n.MonthlyCost, &n.Legs); err != nil {
+		if err := rows.Scan(&n.MSISDN, &n.Country, &n.Voice, &n.SMS, timeCol{&n.Bought}, &n.MonthlyCost, &n.Legs, timeCol{&n.LastUsed}); err != nil {
 			return nil, fmt.Errorf("sqlstore: numbers: %w", err)
 		}
 		nums = append(nums, n)

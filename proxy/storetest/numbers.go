@@ -58,6 +58,20 @@ var numberTests = []test{
 		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 			f.t.Errorf("Pool() mismatch (-want +got):\n%s", diff)
 		}
+		// Ending c2 releases a leg on each number: LastUsed says when.
+		end := base.Add(10 * time.Minute)
+		if _, err := f.s.EndConversation(f.ctx, "c2", proxy.StatusClosed, end); err != nil {
+			f.t.Fatal(err)
+		}
+		got, err = f.s.Pool(f.ctx)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		bought.Legs, bought.LastUsed = 2, end
+		want = []proxy.PoolNumber{bought, {MSISDN: gb2, Country: "GB", Voice: true, SMS: true, LastUsed: end}}
+		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
+			f.t.Errorf("Pool() after a close mismatch (-want +got):\n%s", diff)
+		}
 	}},
 	{"ReturnedSliceIsACopy", func(f *fixture) {
 		f.addNumbers(gbNumber(gb1))
