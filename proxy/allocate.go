@@ -39,6 +39,18 @@ func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode
 	if err != nil {
 		return "", fmt.Errorf("proxy: candidates for participant %s: %w", side, err)
 	}
+	// With the autopilot, a participant out of numbers in their country
+	// gets one bought there before any from another country.
+	var grown error
+	if len(cands) == 0 && s.autopilot != nil {
+		if grown = s.grow(ctx, region, mode, reasonExhausted); grown == nil {
+			if cands, err = s.store.Candidates(ctx, query); err != nil {
+				return "", fmt.Errorf("proxy: candidates for participant %s: %w", side, err)
+			}
+		}
+	} else if s.autopilot != nil && len(cands) <= s.autopilot.Headroom && region != "" {
+		s.buyAhead(ctx, region, mode)
+	}
 	if len(cands) == 0 && region != "" && s.cfg.GeoMatch == GeoFallback {
 		query.Country = ""
 		if cands, err = s.store.Candidates(ctx, query); err != nil {
@@ -46,7 +58,7 @@ func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode
 		}
 	}
 	if len(cands) == 0 {
-		return "", &PoolExhaustedError{Side: side, Country: query.Country}
+		return "", &PoolExhaustedError{Side: side, Country: query.Country, Autopilot: grown}
 	}
 	if attempt == 0 {
 		return cands[0].PoolNumber.MSISDN, nil

@@ -20,6 +20,18 @@ var (
 	ErrConflict = errors.New("proxy: conflict")
 	// ErrPoolExhausted: no proxy number is left for a participant.
 	ErrPoolExhausted = errors.New("proxy: number pool exhausted")
+	// ErrNumberBeingBought: the pool autopilot (on this instance or
+	// another) is buying a number for the country; retry in a moment.
+	ErrNumberBeingBought = errors.New("proxy: a number is being bought for this country; retry shortly")
+	// ErrPoolBudget: the pool autopilot may not buy (see *BudgetError).
+	ErrPoolBudget = errors.New("proxy: pool autopilot budget reached")
+	// ErrPurchaseFailed: the pool autopilot's purchase failed (see
+	// *PurchaseError); the country is not tried again for
+	// Autopilot.Backoff.
+	ErrPurchaseFailed = errors.New("proxy: number purchase failed")
+	// ErrNoNumbersForSale: the Numbers API offers no number with the
+	// features needed in the country.
+	ErrNoNumbersForSale = errors.New("proxy: no number for sale")
 	// ErrInvalidNumber: a phone number is malformed or not valid. It is
 	// the same value as ncco.ErrInvalidNumber.
 	ErrInvalidNumber = phone.ErrInvalidNumber
@@ -100,18 +112,71 @@ func (e *InsightError) Unwrap() []error { return []error{ErrInsightUnavailable, 
 type PoolExhaustedError struct {
 	Side    Side   // the participant left without a number
 	Country string // the country asked for; "" when any country was allowed
+	// Autopilot says why the pool autopilot did not add a number
+	// (ErrNumberBeingBought, *BudgetError, *PurchaseError); nil when it
+	// is off.
+	Autopilot error
 }
 
-// Error names the participant (by side, never by number) and country.
+// Error names the participant (by side, never by number) and country,
+// and why the autopilot did not help.
 func (e *PoolExhaustedError) Error() string {
-	if e.Country == "" {
-		return fmt.Sprintf("proxy: number pool exhausted for participant %s", e.Side)
+	msg := fmt.Sprintf("proxy: number pool exhausted for participant %s", e.Side)
+	if e.Country != "" {
+		msg += fmt.Sprintf(" (country %s)", e.Country)
 	}
-	return fmt.Sprintf("proxy: number pool exhausted for participant %s (country %s)", e.Side, e.Country)
+	if e.Autopilot != nil {
+		msg += ": autopilot: " + e.Autopilot.Error()
+	}
+	return msg
 }
 
-// Unwrap returns ErrPoolExhausted.
-func (e *PoolExhaustedError) Unwrap() error { return ErrPoolExhausted }
+// Unwrap returns ErrPoolExhausted and the autopilot's error.
+func (e *PoolExhaustedError) Unwrap() []error {
+	if e.Autopilot == nil {
+		return []error{ErrPoolExhausted}
+	}
+	return []error{ErrPoolExhausted, e.Autopilot}
+}
+
+// BudgetError says which of the Autopilot's limits stopped a purchase.
+// It matches ErrPoolBudget.
+type BudgetError struct {
+	Country string
+	Limit   string  // "MaxNumbers", "MaxPerCountry", "MaxPurchasesPerHour", "MonthlyBudget"
+	Value   float64 // the limit's value
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("%v: %s %g reached (country %s)", ErrPoolBudget, e.Limit, e.Value, e.Country)
+}
+
+// Unwrap returns ErrPoolBudget.
+func (e *BudgetError) Unwrap() error { return ErrPoolBudget }
+
+// PurchaseError is a failed purchase by the pool autopilot: the search,
+// the buy (Vonage answers 420 when the number was taken meanwhile, the
+// country needs documents, or the balance does not cover the first
+// month), or linking it to the application (the number is then
+// cancelled again). It matches ErrPurchaseFailed and Err (a
+// *numbers.Error, or ErrNoNumbersForSale).
+type PurchaseError struct {
+	Country string
+	MSISDN  string // "" when no number was chosen
+	Reason  string
+	Err     error
+}
+
+func (e *PurchaseError) Error() string {
+	msg := fmt.Sprintf("%v: %s (country %s", ErrPurchaseFailed, e.Reason, e.Country)
+	if e.MSISDN != "" {
+		msg += ", number " + e.MSISDN
+	}
+	return msg + "): " + e.Err.Error()
+}
+
+// Unwrap returns ErrPurchaseFailed and Err.
+func (e *PurchaseError) Unwrap() []error { return []error{ErrPurchaseFailed, e.Err} }
 
 // NotifyError reports that the notification SMS of one or both
 // participants failed. The conversation was created and is returned

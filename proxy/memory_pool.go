@@ -171,6 +171,19 @@ func (s *memoryStore) Pool(ctx context.Context) ([]PoolNumber, error) {
 	return out, nil
 }
 
+// NumberLegs counts the legs in use on msisdn.
+func (s *memoryStore) NumberLegs(ctx context.Context, msisdn string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if m := s.nums[msisdn]; m != nil {
+		return int(m.load), nil
+	}
+	return 0, nil
+}
+
 // adjustLoad changes a number's load, keeping the sorted groups sorted.
 func (s *memoryStore) adjustLoad(msisdn string, delta int32) {
 	m := s.nums[msisdn]

@@ -43,6 +43,11 @@ type Config struct {
 	Insight NumberChecker
 	// Numbers is used by SyncNumbers. Default nil: SyncNumbers fails.
 	Numbers NumbersAPI
+	// Autopilot, when set, buys numbers when allocation finds none for a
+	// participant and releases idle ones it bought (see Autopilot).
+	// Default nil: CreateConversation fails with a *PoolExhaustedError
+	// and the pool is what the host adds.
+	Autopilot *Autopilot
 
 	// LenientNumbers accepts participant numbers that have a possible
 	// length for their country code but are not in an assigned range
@@ -225,6 +230,8 @@ type Service struct {
 	// routeClaims: for a RouteClaimer store, the answer webhook's one
 	// round trip (nonce claim and route), grouped; nil otherwise.
 	routeClaims *group[RouteClaim, RouteClaimResult]
+	// autopilot is Config.Autopilot with its defaults; nil when off.
+	autopilot *Autopilot
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
@@ -308,6 +315,13 @@ func New(cfg Config) (*Service, error) {
 		owner: newID(cfg.Now()),
 	}
 	_, s.inProcessStore = cfg.Store.(*memoryStore)
+	if cfg.Autopilot != nil {
+		a, err := autopilotConfig(*cfg.Autopilot)
+		if err != nil {
+			return nil, err
+		}
+		s.autopilot = &a
+	}
 	if rc, ok := cfg.Store.(RouteClaimer); ok {
 		s.routeClaims = newGroup("ClaimRoutes", cfg.StoreTimeout, rc.ClaimRoutes)
 	}
@@ -379,6 +393,9 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) runSweep(ctx context.Context) {
 	if _, err := s.ExpireNow(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "proxy: expiry sweep failed", "err", err)
+	}
+	if _, err := s.ReleaseIdleNumbers(ctx); err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "proxy: idle number release failed", "err", err)
 	}
 }
 

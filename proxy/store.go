@@ -34,6 +34,9 @@ type Store interface {
 	// Pool lists the pool in pool order (the order numbers were first
 	// added). An empty pool is an empty slice and no error.
 	Pool(ctx context.Context) ([]PoolNumber, error)
+	// NumberLegs counts the legs in use on msisdn, whether or not it is
+	// in the pool (0 for a number never seen).
+	NumberLegs(ctx context.Context, msisdn string) (int, error)
 
 	// Candidates lists the pool numbers that participant q.Participant may
 	// be given for a new conversation with q.Counterpart, best first. See

@@ -120,7 +120,7 @@ func (v *Vonage) search(w http.ResponseWriter, params url.Values) {
 	}
 	v.mu.Lock()
 	var matches []AvailableNumber
-	for _, n := range Available(country) {
+	for _, n := range v.forSale(country) {
 		if v.ownedIndex(n.MSISDN) >= 0 ||
 			(params.Get("type") != "" && params.Get("type") != n.Type) ||
 			!hasFeatures(n.Features, params.Get("features")) ||
@@ -147,16 +147,32 @@ func (v *Vonage) buy(w http.ResponseWriter, params url.Values) {
 		writeFailure(w, APINumberBuy, Failure{HTTPStatus: http.StatusBadRequest, Text: "country and msisdn are required"})
 		return
 	}
-	i := slices.IndexFunc(Available(country), func(n AvailableNumber) bool { return n.MSISDN == msisdn })
 	v.mu.Lock()
 	defer v.mu.Unlock()
+	sale := v.forSale(country)
+	i := slices.IndexFunc(sale, func(n AvailableNumber) bool { return n.MSISDN == msisdn })
 	if i < 0 || v.ownedIndex(msisdn) >= 0 {
-		writeFailure(w, APINumberBuy, Failure{HTTPStatus: 420})
+		writeFailure(w, APINumberBuy, Failure{HTTPStatus: 420, Text: "method failed: the number is not for sale or is owned already"})
 		return
 	}
-	a := Available(country)[i]
+	a := sale[i]
+	if cost, _ := strconv.ParseFloat(a.Cost, 64); cost > v.balance {
+		writeFailure(w, APINumberBuy, Failure{HTTPStatus: 420, Text: "method failed: the balance does not cover the first month"})
+		return
+	}
+	v.charge(a.Cost)
 	v.owned = append(v.owned, OwnedNumber{Country: a.Country, MSISDN: a.MSISDN, Type: a.Type, Features: a.Features})
 	writeNumbersOK(w)
+}
+
+// forSale is Available(country) cut to the country's stock (WithStock).
+// Call with v.mu held.
+func (v *Vonage) forSale(country string) []AvailableNumber {
+	all := Available(country)
+	if n, ok := v.stock[country]; ok && n < len(all) {
+		return all[:max(n, 0)]
+	}
+	return all
 }
 
 // ownedFor finds the owned number named by params (country and msisdn);

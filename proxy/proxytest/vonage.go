@@ -128,8 +128,11 @@ type Failure struct {
 //     mobile with its last two digits 00–99 (valid ones only). Numbers
 //     ending in 9 are landlines with VOICE only; the others are mobile-lvn
 //     with SMS and VOICE. Owned numbers are not for sale.
-//   - Buying a number that is owned or not for sale, and cancelling or
-//     updating one not owned, answers HTTP 420 "method failed".
+//   - Buying a number that is owned or not for sale (see WithStock), or
+//     whose monthly cost the balance does not cover, and cancelling or
+//     updating one not owned, answers HTTP 420 "method failed" (the
+//     Numbers API description's response420: the label says what
+//     happened). A purchase charges the number's monthly cost.
 //   - Number Insight reports status 3 for numbers libphonenumber rejects,
 //     except the GB drama range 447700900000–447700900999, which it treats
 //     as valid mobiles. Valid numbers are reachable, not ported, not
@@ -155,6 +158,7 @@ type Vonage struct {
 	receiptFailures int
 	seq             int
 	balance         float64
+	stock           map[string]int // numbers for sale per country, when limited
 }
 
 // Option configures a Vonage.
@@ -175,6 +179,20 @@ func WithOwnedNumbers(nums ...OwnedNumber) Option {
 	}
 }
 
+// WithBalance sets the account balance at start (EUR; default
+// StartBalance).
+func WithBalance(eur float64) Option {
+	return func(v *Vonage) { v.balance = eur }
+}
+
+// WithStock limits the numbers for sale in country to its first n of
+// Available (default: all of them), as when a country's numbers are
+// scarce. Bought numbers count against the stock: once n are owned,
+// searches there find none.
+func WithStock(country string, n int) Option {
+	return func(v *Vonage) { v.stock[strings.ToUpper(country)] = n }
+}
+
 // WithClock sets the clock used for timestamps (default time.Now).
 func WithClock(now func() time.Time) Option {
 	return func(v *Vonage) { v.now = now }
@@ -184,7 +202,7 @@ func WithClock(now func() time.Time) Option {
 func NewVonage(opts ...Option) *Vonage {
 	v := &Vonage{
 		key: APIKey, secret: APISecret, now: time.Now,
-		failures: map[API][]Failure{}, balance: StartBalance,
+		failures: map[API][]Failure{}, balance: StartBalance, stock: map[string]int{},
 	}
 	for _, o := range opts {
 		o(v)

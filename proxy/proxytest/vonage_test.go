@@ -307,7 +307,7 @@ func TestFailuresAndThrottle(t *testing.T) {
 
 func TestConcurrentUse(t *testing.T) {
 	t.Parallel()
-	v := proxytest.NewVonage()
+	v := proxytest.NewVonage(proxytest.WithBalance(100)) // ten numbers cost 12.50
 	c := v.Client()
 	var wg sync.WaitGroup
 	for i := range 20 {

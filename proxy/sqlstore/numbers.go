@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -105,6 +106,19 @@ func (s *Store) Pool(ctx context.Context) ([]proxy.PoolNumber, error) {
 		return nil, fmt.Errorf("sqlstore: numbers: %w", err)
 	}
 	return nums, nil
+}
+
+// NumberLegs counts the legs in use on msisdn, in the pool or not.
+func (s *Store) NumberLegs(ctx context.Context, msisdn string) (int, error) {
+	var n int
+	err := s.w.QueryRowContext(ctx, "SELECT active_legs FROM vp_numbers WHERE msisdn = $1", msisdn).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: legs of number %s: %w", msisdn, err)
+	}
+	return n, nil
 }
 
 // candidatesSQL (with the dialect's legSeq for %[1]s) selects and orders

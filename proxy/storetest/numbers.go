@@ -58,6 +58,19 @@ var numberTests = []test{
 		if diff := cmp.Diff(want, got, cmpOpts); diff != "" {
 			f.t.Errorf("Pool() mismatch (-want +got):\n%s", diff)
 		}
+		for num, want := range map[string]int{gb1: 3, gb2: 1, gb3: 0} {
+			if n, err := f.s.NumberLegs(f.ctx, num); err != nil || n != want {
+				f.t.Errorf("NumberLegs(%s) = %d, %v; want %d", num, n, err, want)
+			}
+		}
+		// A number out of the pool still counts its legs.
+		if err := f.s.RemoveNumber(f.ctx, gb2); err != nil {
+			f.t.Fatal(err)
+		}
+		if n, err := f.s.NumberLegs(f.ctx, gb2); err != nil || n != 1 {
+			f.t.Errorf("NumberLegs of a removed number = %d, %v; want 1", n, err)
+		}
+		f.addNumbers(gbNumber(gb2))
 		// Ending c2 releases a leg on each number: LastUsed says when.
 		end := base.Add(10 * time.Minute)
 		if _, err := f.s.EndConversation(f.ctx, "c2", proxy.StatusClosed, end); err != nil {
