@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/rest"
@@ -433,7 +434,91 @@ func (s *Service) poolChanged(ctx context.Context, c PoolChange) {
 	} else {
 		s.log.InfoContext(ctx, "proxy: autopilot: "+string(c.Kind), "country", c.Country, "number", c.MSISDN, "monthly_cost", c.MonthlyCost, "reason", c.Reason)
 	}
+	s.poolStats.add(c)
 	if s.autopilot.OnPoolChange != nil {
 		s.autopilot.OnPoolChange(ctx, c)
 	}
+}
+
+// CountryStatus is one country's part of the pool, for operators.
+type CountryStatus struct {
+	Country string
+	Numbers int // in the pool
+	// Bought are those the autopilot bought, BoughtLastHour those bought
+	// in the last hour (the MaxPurchasesPerHour window), MonthlyCost
+	// their monthly rental (EUR).
+	Bought, BoughtLastHour int
+	MonthlyCost            float64
+	ActiveLegs             int // legs in use on the country's numbers
+	BusiestLegs            int // legs in use on its busiest number
+	IdleNumbers            int // numbers carrying no leg
+	// Purchases, PurchaseFailures, Releases and ReleaseFailures are what
+	// this Service's autopilot did since it started (other instances
+	// count their own).
+	Purchases, PurchaseFailures, Releases, ReleaseFailures int
+}
+
+// PoolStatus sums the pool up per country, in country order.
+func (s *Service) PoolStatus(ctx context.Context) ([]CountryStatus, error) {
+	pool, err := s.store.Pool(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: pool status: %w", err)
+	}
+	now := s.now()
+	by := map[string]*CountryStatus{}
+	for _, n := range pool {
+		c := by[n.Country]
+		if c == nil {
+			c = &CountryStatus{Country: n.Country}
+			by[n.Country] = c
+		}
+		c.Numbers++
+		c.ActiveLegs += n.Legs
+		c.BusiestLegs = max(c.BusiestLegs, n.Legs)
+		if n.Legs == 0 {
+			c.IdleNumbers++
+		}
+		if !n.Bought.IsZero() {
+			c.Bought++
+			c.MonthlyCost += n.MonthlyCost
+			if n.Bought.After(now.Add(-time.Hour)) {
+				c.BoughtLastHour++
+			}
+		}
+	}
+	s.poolStats.mu.Lock()
+	for country, k := range s.poolStats.counts {
+		c := by[country]
+		if c == nil {
+			c = &CountryStatus{Country: country}
+			by[country] = c
+		}
+		c.Purchases, c.PurchaseFailures = k[PoolBought], k[PoolBuyFailed]
+		c.Releases, c.ReleaseFailures = k[PoolReleased], k[PoolReleaseFailed]
+	}
+	s.poolStats.mu.Unlock()
+	out := make([]CountryStatus, 0, len(by))
+	for _, c := range by {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b CountryStatus) int { return strings.Compare(a.Country, b.Country) })
+	return out, nil
+}
+
+// poolStats counts the autopilot's changes per country and kind.
+type poolStats struct {
+	mu     sync.Mutex
+	counts map[string]map[PoolChangeKind]int
+}
+
+func (p *poolStats) add(c PoolChange) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.counts == nil {
+		p.counts = map[string]map[PoolChangeKind]int{}
+	}
+	if p.counts[c.Country] == nil {
+		p.counts[c.Country] = map[PoolChangeKind]int{}
+	}
+	p.counts[c.Country][c.Kind]++
 }

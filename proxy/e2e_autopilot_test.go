@@ -111,6 +111,14 @@ func TestE2EAutopilotBuysForAFifthConversation(t *testing.T) {
 	if rec.list[0].Reason != "exhausted" || rec.list[0].MSISDN != bought {
 		t.Errorf("purchase reported as %+v", rec.list[0])
 	}
+	st, err := svc.PoolStatus(t.Context())
+	if err != nil || len(st) != 1 {
+		t.Fatalf("PoolStatus = %+v, %v; want GB alone", st, err)
+	}
+	if want := (proxy.CountryStatus{Country: "GB", Numbers: 5, Bought: 1, BoughtLastHour: 1, MonthlyCost: 1.25,
+		ActiveLegs: 10, BusiestLegs: 2, Purchases: 1}); st[0] != want {
+		t.Errorf("PoolStatus = %+v, want %+v", st[0], want)
+	}
 	sim := &proxytest.Simulator{Handler: svc, Vonage: v, Now: clock.Now}
 	out, err := sim.PlaceCall(t.Context(), driver[1:], bought)
 	if err != nil || out.Connected != last.Participants[proxy.SideB].Number || out.CallerID != bought {

@@ -232,6 +232,7 @@ type Service struct {
 	routeClaims *group[RouteClaim, RouteClaimResult]
 	// autopilot is Config.Autopilot with its defaults; nil when off.
 	autopilot *Autopilot
+	poolStats poolStats
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
