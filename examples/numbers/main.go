@@ -7,10 +7,12 @@
 //	go run ./examples/numbers link GB 447700900001
 //	go run ./examples/numbers list
 //	go run ./examples/numbers cancel GB 447700900001
+//	go run ./examples/numbers status -db voiceproxy.db
 //
 // It reads VONAGE_API_KEY, VONAGE_API_SECRET and (for link and list)
 // VONAGE_APPLICATION_ID. With -sandbox it talks to the in-process
 // simulated Vonage instead, which starts with the demo's sandbox pool.
+// status reads the pool from the service's database instead of Vonage.
 //
 // Exit codes: 0 success, 1 API or runtime error, 2 usage error.
 package main
@@ -27,7 +29,9 @@ import (
 	"text/tabwriter"
 
 	"github.com/voiceproxy/voiceproxy/numbers"
+	"github.com/voiceproxy/voiceproxy/proxy"
 	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
+	"github.com/voiceproxy/voiceproxy/proxy/sqlstore"
 )
 
 const usage = `Usage: numbers [-sandbox] <command> [arguments]
@@ -46,6 +50,10 @@ Commands:
                           application when VONAGE_APPLICATION_ID is set
                           (--all for every number)
   cancel COUNTRY MSISDN   give a number back
+  status [-db PATH|URL]   the pool per country as the service's store has it:
+                          numbers, legs in use, the busiest number, what the
+                          pool autopilot bought (default -db voiceproxy.db;
+                          a postgres:// URL for PostgreSQL)
 
 Environment:
   VONAGE_API_KEY, VONAGE_API_SECRET   your account's credentials
@@ -145,6 +153,9 @@ func runErr(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 		fs.StringVar(&o.app, "app", "", "only numbers linked to this application")
 		fs.BoolVar(&o.all, "all", false, "every number, linked or not")
 		wantArgs = 0
+	case "status":
+		fs.StringVar(&o.db, "db", "voiceproxy.db", "the service's SQLite file or PostgreSQL URL")
+		wantArgs = 0
 	case "help":
 		return flag.ErrHelp
 	default:
@@ -167,6 +178,9 @@ func runErr(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 		pos[1] = strings.TrimPrefix(pos[1], "+")
 	}
 
+	if cmd == "status" {
+		return poolStatus(ctx, o.db, stdout)
+	}
 	client, appID, err := newClient(sandbox, getenv)
 	if err != nil {
 		return err
@@ -194,6 +208,45 @@ type options struct {
 	country                string // list
 	size                   int    // search
 	all                    bool   // list
+	db                     string // status
+}
+
+// poolStatus prints the pool per country from the service's store.
+func poolStatus(ctx context.Context, db string, stdout io.Writer) error {
+	var (
+		store *sqlstore.Store
+		err   error
+	)
+	switch {
+	case strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://"):
+		store, err = sqlstore.OpenPostgres(ctx, db)
+	case db == "" || db == ":memory:":
+		return usageError{"status needs the service's database (-db): an in-memory store cannot be read from outside"}
+	default:
+		if _, serr := os.Stat(db); serr != nil {
+			return fmt.Errorf("status: no database at %s (-db names the service's SQLite file or PostgreSQL URL)", db)
+		}
+		store, err = sqlstore.OpenSQLite(ctx, db)
+	}
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	defer store.Close()
+	svc, err := proxy.New(proxy.Config{Store: store})
+	if err != nil {
+		return err
+	}
+	st, err := svc.PoolStatus(ctx)
+	if err != nil {
+		return fmt.Errorf("status: %w", err)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "COUNTRY\tNUMBERS\tLEGS IN USE\tBUSIEST NUMBER\tIDLE\tBOUGHT\tBOUGHT LAST HOUR\tMONTHLY (EUR)")
+	for _, c := range st {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%.2f\n", c.Country, c.Numbers, c.ActiveLegs, c.BusiestLegs, c.IdleNumbers, c.Bought, c.BoughtLastHour, c.MonthlyCost)
+	}
+	tw.Flush()
+	return nil
 }
 
 // call runs one API command and prints its result.

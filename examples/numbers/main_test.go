@@ -2,8 +2,13 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/sqlstore"
 )
 
 func runCLI(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
@@ -86,5 +91,49 @@ func TestUsageErrors(t *testing.T) {
 				t.Errorf("stderr = %q, want %q and the usage", errOut, tt.wantErr)
 			}
 		})
+	}
+}
+
+// status prints the pool per country from an SQLite file the service
+// wrote; a missing file or an in-memory store is refused.
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "svc.db")
+	store, err := sqlstore.OpenSQLite(t.Context(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := proxy.New(proxy.Config{Store: store, LenientNumbers: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = svc.AddNumbers(t.Context(),
+		proxy.PoolNumber{MSISDN: "447700900001", Voice: true, SMS: true},
+		proxy.PoolNumber{MSISDN: "447700900002", Voice: true, SMS: true, Bought: time.Now(), MonthlyCost: 1.25},
+		proxy.PoolNumber{MSISDN: "12015550101", Voice: true, SMS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.CreateConversation(t.Context(), proxy.CreateRequest{A: "+447700900123", B: "+447700900456"}); err != nil {
+		t.Fatal(err)
+	}
+	store.Close()
+
+	code, out, errOut := runCLI(t, nil, "status", "-db", db)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "COUNTRY") {
+		t.Fatalf("status printed:\n%s\nwant a header and two countries", out)
+	}
+	if got := strings.Fields(lines[1]); strings.Join(got, " ") != "GB 2 2 2 1 1 1 1.25" {
+		t.Errorf("GB row %q, want 2 numbers, 2 legs, the busiest with 2, 1 idle, 1 bought (in the last hour), 1.25 EUR", lines[1])
+	}
+	if code, _, errOut := runCLI(t, nil, "status", "-db", filepath.Join(t.TempDir(), "none.db")); code != 1 || !strings.Contains(errOut, "no database at") {
+		t.Errorf("status of a missing file: exit %d, %q", code, errOut)
+	}
+	if code, _, errOut := runCLI(t, nil, "status", "-db", ":memory:"); code != 2 || !strings.Contains(errOut, "in-memory") {
+		t.Errorf("status of :memory:: exit %d, %q", code, errOut)
 	}
 }

@@ -125,6 +125,13 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, "same_number", "a and b are the same phone number")
 	case errors.Is(err, proxy.ErrInvalidNumber):
 		writeError(w, http.StatusBadRequest, "invalid_number", err.Error())
+	case errors.Is(err, proxy.ErrNumberBeingBought):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "number_being_bought", "a number is being bought for this participant's country; retry in a few seconds")
+	case errors.Is(err, proxy.ErrPoolBudget):
+		writeError(w, http.StatusConflict, "pool_budget", err.Error())
+	case errors.Is(err, proxy.ErrPurchaseFailed):
+		writeError(w, http.StatusBadGateway, "purchase_failed", err.Error())
 	case errors.As(err, &pe) || errors.Is(err, proxy.ErrPoolExhausted):
 		writeError(w, http.StatusConflict, "pool_exhausted", "no proxy number is free for this participant; add numbers to the pool or close conversations")
 	case errors.Is(err, proxy.ErrNotFound):
@@ -282,15 +289,42 @@ func (a *app) listNumbers(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
+	status, err := a.svc.PoolStatus(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	type numberJSON struct {
-		MSISDN  string `json:"msisdn"`
-		Country string `json:"country"`
-		Voice   bool   `json:"voice"`
-		SMS     bool   `json:"sms"`
+		MSISDN      string     `json:"msisdn"`
+		Country     string     `json:"country"`
+		Voice       bool       `json:"voice"`
+		SMS         bool       `json:"sms"`
+		Legs        int        `json:"legs"`
+		Bought      *time.Time `json:"bought_at,omitempty"`
+		MonthlyCost float64    `json:"monthly_cost,omitempty"`
 	}
 	out := make([]numberJSON, 0, len(pool))
 	for _, n := range pool {
-		out = append(out, numberJSON{n.MSISDN, n.Country, n.Voice, n.SMS})
+		j := numberJSON{MSISDN: n.MSISDN, Country: n.Country, Voice: n.Voice, SMS: n.SMS, Legs: n.Legs, MonthlyCost: n.MonthlyCost}
+		if !n.Bought.IsZero() {
+			j.Bought = &n.Bought
+		}
+		out = append(out, j)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"numbers": out})
+	type countryJSON struct {
+		Country     string  `json:"country"`
+		Numbers     int     `json:"numbers"`
+		ActiveLegs  int     `json:"active_legs"`
+		BusiestLegs int     `json:"busiest_number_legs"`
+		IdleNumbers int     `json:"idle_numbers"`
+		Bought      int     `json:"bought"`
+		MonthlyCost float64 `json:"monthly_cost"`
+		Purchases   int     `json:"purchases"`
+		Releases    int     `json:"releases"`
+	}
+	countries := make([]countryJSON, 0, len(status))
+	for _, c := range status {
+		countries = append(countries, countryJSON{c.Country, c.Numbers, c.ActiveLegs, c.BusiestLegs, c.IdleNumbers, c.Bought, c.MonthlyCost, c.Purchases, c.Releases})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"numbers": out, "countries": countries})
 }

@@ -99,7 +99,8 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		}
 	} else {
 		key, secret, appID = proxytest.APIKey, proxytest.APISecret, proxytest.ApplicationID
-		a.vonage = proxytest.NewVonage(proxytest.WithOwnedNumbers(proxytest.SandboxNumbers()...), proxytest.WithClock(cfg.Now))
+		a.vonage = proxytest.NewVonage(proxytest.WithOwnedNumbers(proxytest.SandboxNumbers()...), proxytest.WithClock(cfg.Now),
+			proxytest.WithBalance(50)) // notifications, relays and a few purchases
 		smsOpts = []sms.Option{sms.WithHTTPClient(a.vonage.Client()), sms.WithBaseURL(proxytest.InProcessURL)}
 		numbersOpts = []numbers.Option{numbers.WithHTTPClient(a.vonage.Client()), numbers.WithBaseURL(proxytest.InProcessURL)}
 		insightOpts = []insight.Option{insight.WithHTTPClient(a.vonage.Client()), insight.WithBaseURL(proxytest.InProcessURL)}
@@ -123,6 +124,19 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		return nil, nil, err
 	}
 	pcfg.SMS, pcfg.Numbers, pcfg.Insight = smsClient, numbersClient, insightClient
+	if !live || env("VOICEPROXY_AUTOPILOT") == "on" {
+		// The pool autopilot: numbers bought when a participant has none
+		// left in their country, idle ones given back after a day. In
+		// sandbox mode it buys from the simulated Vonage.
+		pcfg.Autopilot = &proxy.Autopilot{
+			Numbers: numbersClient, ApplicationID: appID,
+			MaxNumbers: 20, MaxPerCountry: 10, MaxPurchasesPerHour: 5, MonthlyBudget: 25,
+			ReleaseIdle: 24 * time.Hour, Floor: 4,
+			OnPoolChange: func(ctx context.Context, c proxy.PoolChange) {
+				log.InfoContext(ctx, "pool changed", "kind", c.Kind, "country", c.Country, "number", c.MSISDN, "reason", c.Reason, "err", c.Err)
+			},
+		}
+	}
 
 	a.svc, err = proxy.New(pcfg)
 	if err != nil {

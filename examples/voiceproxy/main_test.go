@@ -90,32 +90,41 @@ func shellWords(s string) ([]string, error) {
 
 // walkthroughBlock returns the shell block of the "## Walkthrough" section
 // of the README at path.
-func walkthroughBlock(t *testing.T, path string) string {
+func walkthroughBlock(t *testing.T, path, heading string) string {
 	t.Helper()
 	readme, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := regexp.MustCompile("(?s)## Walkthrough.*?```sh\n(.*?)```").FindSubmatch(readme)
+	m := regexp.MustCompile("(?s)## " + regexp.QuoteMeta(heading) + "\n.*?```sh\n(.*?)```").FindSubmatch(readme)
 	if m == nil {
-		t.Fatalf("%s has no walkthrough code block", path)
+		t.Fatalf("%s has no code block under %q", path, heading)
 	}
 	return string(m[1])
 }
+
+// The README sections whose sh blocks are run as walkthroughs.
+const (
+	mainWalkthrough      = "Walkthrough"
+	autopilotWalkthrough = "Pool autopilot"
+)
 
 // The repository's README shows the same walkthrough as this program's
 // README, which TestREADMEWalkthrough runs: neither can drift alone.
 func TestTopLevelREADMEWalkthroughIsTheTestedOne(t *testing.T) {
 	t.Parallel()
-	if diff := cmp.Diff(walkthroughBlock(t, "README.md"), walkthroughBlock(t, "../../README.md")); diff != "" {
-		t.Fatalf("the walkthroughs of README.md and ../../README.md differ (-examples/voiceproxy +top level):\n%s", diff)
+	for _, h := range []string{mainWalkthrough, autopilotWalkthrough} {
+		if diff := cmp.Diff(walkthroughBlock(t, "README.md", h), walkthroughBlock(t, "../../README.md", h)); diff != "" {
+			t.Errorf("the %q walkthroughs of README.md and ../../README.md differ (-examples/voiceproxy +top level):\n%s", h, diff)
+		}
 	}
 }
 
-// walkthrough reads the curl commands of the README's walkthrough.
-func walkthrough(t *testing.T) []curlCmd {
+// walkthrough reads the curl commands of the README's walkthrough under
+// heading.
+func walkthrough(t *testing.T, heading string) []curlCmd {
 	t.Helper()
-	block := walkthroughBlock(t, "README.md")
+	block := walkthroughBlock(t, "README.md", heading)
 	var cmds []curlCmd
 	saveRe := regexp.MustCompile(`^([A-Z]+)=\$\((curl .*) \| grep -m1 '"([a-z_]+)"' \| cut -d'"' -f4\)$`)
 	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
@@ -265,7 +274,7 @@ func postgresDSN(t *testing.T) string {
 // them (all when stop is 0), and checks each. wantProxy is the proxy
 // number the rider should be given.
 func runWalkthrough(t *testing.T, srv *httptest.Server, stop int, wantProxy string) {
-	cmds := walkthrough(t)
+	cmds := walkthrough(t, mainWalkthrough)
 	const rider, driver = "447700900123", "447700900456"
 	proxyNum := wantProxy
 	vars := map[string]string{} // the shell variables the commands set
@@ -376,6 +385,24 @@ func runWalkthrough(t *testing.T, srv *httptest.Server, stop int, wantProxy stri
 			}
 		}},
 	}
+	checks := make([]step, len(want))
+	for i, w := range want {
+		checks[i] = step{w.method, w.path, w.check}
+	}
+	runSteps(t, srv, cmds, checks, vars, stop)
+}
+
+// step is what one walkthrough command must be and show.
+type step struct {
+	method, path string
+	check        func(t *testing.T, status int, body map[string]any)
+}
+
+// runSteps runs cmds against srv, as the shell would (vars are the
+// variables they set), checking each with its step; it stops before step
+// stop when stop > 0.
+func runSteps(t *testing.T, srv *httptest.Server, cmds []curlCmd, want []step, vars map[string]string, stop int) {
+	t.Helper()
 	if len(cmds) != len(want) {
 		t.Fatalf("the README walkthrough has %d commands, this test knows %d: update both together", len(cmds), len(want))
 	}
@@ -453,9 +480,10 @@ func testAPIErrors(t *testing.T, srv *httptest.Server) {
 		_ = json.NewDecoder(resp.Body).Decode(&m)
 		return resp.StatusCode, m
 	}
-	// Fill the pool for one participant: 4 GB numbers, then 4 US ones
-	// (the fallback to any country).
-	for i := range 8 {
+	// Fill the pool for one participant: the 4 GB numbers, 5 more the
+	// autopilot buys (its MaxPurchasesPerHour), then the 4 US ones (the
+	// fallback to any country).
+	for i := range 13 {
 		if code, body := do("POST", "/conversations", fmt.Sprintf(`{"a":"+447700900123","b":"+4477009002%02d"}`, i)); code != http.StatusCreated {
 			t.Fatalf("conversation %d: %d %v", i, code, body)
 		}
@@ -472,7 +500,7 @@ func testAPIErrors(t *testing.T, srv *httptest.Server) {
 		{"bad ttl", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","ttl":"soon"}`, 400, "bad_request"},
 		{"bad mode", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","mode":"fax"}`, 400, "bad_request"},
 		{"not json", "POST", "/conversations", `a=1`, 400, "bad_request"},
-		{"pool exhausted", "POST", "/conversations", `{"a":"+447700900123","b":"+447700900999"}`, 409, "pool_exhausted"},
+		{"pool exhausted, autopilot at its limit", "POST", "/conversations", `{"a":"+447700900123","b":"+447700900999"}`, 409, "pool_budget"},
 		{"unknown conversation", "GET", "/conversations/nope", "", 404, "not_found"},
 		{"close unknown", "DELETE", "/conversations/nope", "", 404, "not_found"},
 		{"bad status filter", "GET", "/conversations?status=open", "", 400, "bad_request"},
@@ -679,4 +707,64 @@ func TestLiveMode(t *testing.T) {
 	if err != nil || out.Connected != "447400654321" {
 		t.Errorf("signed call: %+v, %v", out, err)
 	}
+}
+
+// TestREADMEAutopilotWalkthrough runs the README's pool autopilot
+// walkthrough: a participant's fifth concurrent conversation gets a
+// number bought for it, and GET /numbers shows it.
+func TestREADMEAutopilotWalkthrough(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{":memory:", "sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			runAutopilotWalkthrough(t, newTestApp(t, testDB(t, db), nil))
+		})
+	}
+}
+
+func runAutopilotWalkthrough(t *testing.T, srv *httptest.Server) {
+	const bought = "447700900000" // the first GB number the sandbox sells
+	created := func(want string) func(t *testing.T, status int, body map[string]any) {
+		return func(t *testing.T, status int, body map[string]any) {
+			ps, _ := body["participants"].([]any)
+			if status != http.StatusCreated || len(ps) != 2 {
+				t.Fatalf("create: %d %v", status, body)
+			}
+			if got := ps[0].(map[string]any)["proxy_number"]; got != want {
+				t.Errorf("the participant's proxy number is %v, want %s", got, want)
+			}
+		}
+	}
+	var steps []step
+	for i := range 5 {
+		want := fmt.Sprintf("44770090000%d", i+1)
+		if i == 4 {
+			want = bought
+		}
+		steps = append(steps, step{"POST", "/conversations", created(want)})
+	}
+	steps = append(steps, step{"GET", "/numbers", func(t *testing.T, status int, body map[string]any) {
+		nums, _ := body["numbers"].([]any)
+		var got map[string]any
+		for _, n := range nums {
+			if n := n.(map[string]any); n["msisdn"] == bought {
+				got = n
+			}
+		}
+		if status != http.StatusOK || got == nil || got["bought_at"] == nil || got["monthly_cost"] != 1.25 {
+			t.Fatalf("numbers: %d, the bought one %v; want it with bought_at and monthly_cost 1.25", status, got)
+		}
+		var gb map[string]any
+		for _, c := range body["countries"].([]any) {
+			if c := c.(map[string]any); c["country"] == "GB" {
+				gb = c
+			}
+		}
+		want := map[string]any{"country": "GB", "numbers": 5.0, "active_legs": 10.0, "busiest_number_legs": 2.0,
+			"idle_numbers": 0.0, "bought": 1.0, "monthly_cost": 1.25, "purchases": 1.0, "releases": 0.0}
+		if diff := cmp.Diff(want, gb); diff != "" {
+			t.Errorf("GB status (-want +got):\n%s", diff)
+		}
+	}})
+	runSteps(t, srv, walkthrough(t, autopilotWalkthrough), steps, map[string]string{}, 0)
 }
