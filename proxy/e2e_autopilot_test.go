@@ -324,3 +324,42 @@ func TestAutopilotConfigRefused(t *testing.T) {
 		}
 	}
 }
+
+// With Headroom, a participant given one of their last numbers gets a
+// number bought in the background, so their next conversation does not
+// wait for a purchase.
+func TestE2EAutopilotBuysAhead(t *testing.T) {
+	t.Parallel()
+	clock := &e2eClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	v := proxytest.NewVonage(proxytest.WithClock(clock.Now), proxytest.WithOwnedNumbers(proxytest.SandboxNumbers()...))
+	rec := &changes{}
+	svc := autopilotService(t, proxy.NewMemoryStore(), v, clock.Now, rec, func(a *proxy.Autopilot) { a.Headroom = 2 })
+	for _, n := range proxytest.SandboxNumbers()[:3] {
+		if err := svc.AddNumbers(t.Context(), proxy.PoolNumber{MSISDN: n.MSISDN, Voice: true, SMS: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := svc.CreateConversation(t.Context(), proxy.CreateRequest{A: gbPerson(1), B: gbPerson(2)}); err != nil {
+		t.Fatal(err)
+	}
+	if n := v.Count(proxytest.APINumberBuy); n != 0 {
+		t.Fatalf("%d purchases with three numbers free, want 0", n)
+	}
+	// Two numbers left for gbPerson(1): within the headroom.
+	if _, err := svc.CreateConversation(t.Context(), proxy.CreateRequest{A: gbPerson(1), B: gbPerson(3)}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for v.Count(proxytest.APINumberBuy) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := v.Count(proxytest.APINumberBuy); n != 1 {
+		t.Fatalf("%d purchases after the headroom was reached, want 1 in the background", n)
+	}
+	for time.Now().Before(deadline) && len(rec.kinds()) == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rec.list[0].Kind != proxy.PoolBought || rec.list[0].Reason != "headroom" {
+		t.Errorf("change %+v, want a purchase for headroom", rec.list[0])
+	}
+}
