@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -191,6 +192,8 @@ type CallOutcome struct {
 	Duration int `json:"duration"`
 	// Events lists the event webhooks sent, in order.
 	Events []CallEvent `json:"events"`
+	// Inputs lists the input actions the call met (PlaceCallWith).
+	Inputs []InputOutcome `json:"inputs,omitempty"`
 }
 
 // SMSOutcome is what happened to a simulated inbound SMS.
@@ -414,6 +417,30 @@ func (s *Simulator) socketTimeout() time.Duration {
 // is not one Vonage would run. The outcome is returned in every case
 // where a request was answered, so tests can look at what was answered.
 func (s *Simulator) PlaceCall(ctx context.Context, from, to string) (*CallOutcome, error) {
+	return s.PlaceCallWith(ctx, from, to, CallOptions{})
+}
+
+// CallOptions are what the caller does during a simulated call.
+type CallOptions struct {
+	// Digits are the keys pressed at each input action the call meets, in
+	// order ("1234#"); "" lets that input time out, as does an input
+	// met once Digits has run out.
+	Digits []string
+}
+
+// maxNCCOs bounds how many NCCOs one simulated call runs (an input's
+// answer replaces the NCCO; a service could loop).
+const maxNCCOs = 10
+
+// PlaceCallWith is PlaceCall with the caller pressing keys (opts.Digits).
+// An input action with "dtmf" in its type collects the next entry of
+// Digits and sends the input event Vonage sends (Voice API; the fields
+// as the .NET SDK's MultiInput and DtmfResult models name them: uuid,
+// conversation_uuid, from, to, timestamp, and dtmf {digits, timed_out})
+// to the input's eventUrl, POSTed as JSON, to its path and query on the
+// Handler (or on BaseURL's host). The NCCO that answers replaces the rest
+// of the call's NCCO, as on Vonage. Each input is in CallOutcome.Inputs.
+func (s *Simulator) PlaceCallWith(ctx context.Context, from, to string, opts CallOptions) (*CallOutcome, error) {
 	from, to = strings.TrimPrefix(from, "+"), strings.TrimPrefix(to, "+")
 	out := &CallOutcome{UUID: newUUID(), ConversationUUID: "CON-" + newUUID()}
 	params := map[string]string{"from": from, "to": to, "uuid": out.UUID, "conversation_uuid": out.ConversationUUID}
@@ -421,37 +448,110 @@ func (s *Simulator) PlaceCall(ctx context.Context, from, to string) (*CallOutcom
 	if err != nil {
 		return out, err
 	}
-	out.Raw = json.RawMessage(bytes.TrimSpace(body))
-	n, err := ncco.Unmarshal(body)
-	if err != nil {
-		return out, fmt.Errorf("proxytest: answer is not an NCCO: %w", err)
-	}
-	out.NCCO = n
-	if err := n.Validate(); err != nil {
-		return out, fmt.Errorf("proxytest: answer NCCO would be rejected: %w", err)
-	}
 	var connectQuery string
 	talkSeconds := 0
-	for _, a := range n {
-		switch a := a.(type) {
-		case ncco.Talk:
-			out.Talk = append(out.Talk, a.Text)
-			talkSeconds += 1 + len(a.Text)/15 // about 15 characters a second
-		case *ncco.Talk:
-			out.Talk = append(out.Talk, a.Text)
-			talkSeconds += 1 + len(a.Text)/15
-		case ncco.Record, *ncco.Record:
-			out.Recorded = true
-		case ncco.Connect:
-			s.connect(out, a, &connectQuery)
-		case *ncco.Connect:
-			s.connect(out, *a, &connectQuery)
+	digits := opts.Digits
+	for range maxNCCOs {
+		out.Raw = json.RawMessage(bytes.TrimSpace(body))
+		n, err := ncco.Unmarshal(body)
+		if err != nil {
+			return out, fmt.Errorf("proxytest: answer is not an NCCO: %w", err)
 		}
-		if out.Connected != "" {
-			break // a connect runs until the call ends
+		out.NCCO = n
+		if err := n.Validate(); err != nil {
+			return out, fmt.Errorf("proxytest: answer NCCO would be rejected: %w", err)
+		}
+		var input *ncco.Input
+	actions:
+		for _, a := range n {
+			switch a := a.(type) {
+			case ncco.Talk:
+				out.Talk = append(out.Talk, a.Text)
+				talkSeconds += 1 + len(a.Text)/15 // about 15 characters a second
+			case *ncco.Talk:
+				out.Talk = append(out.Talk, a.Text)
+				talkSeconds += 1 + len(a.Text)/15
+			case ncco.Record, *ncco.Record:
+				out.Recorded = true
+			case ncco.Connect:
+				s.connect(out, a, &connectQuery)
+			case *ncco.Connect:
+				s.connect(out, *a, &connectQuery)
+			case ncco.Input:
+				input = &a
+			case *ncco.Input:
+				input = a
+			}
+			if out.Connected != "" || (input != nil && slices.Contains(input.Type, "dtmf")) {
+				break actions // a connect runs until the call ends; an input waits for keys
+			}
+			input = nil
+		}
+		if input == nil {
+			return out, s.callEvents(ctx, out, from, to, talkSeconds, connectQuery)
+		}
+		pressed := ""
+		if len(digits) > 0 {
+			pressed, digits = digits[0], digits[1:]
+		}
+		talkSeconds += 1 + len(pressed)
+		if body, err = s.sendInput(ctx, out, *input, from, to, pressed); err != nil {
+			return out, err
 		}
 	}
-	return out, s.callEvents(ctx, out, from, to, talkSeconds, connectQuery)
+	return out, fmt.Errorf("proxytest: the call ran %d NCCOs without ending", maxNCCOs)
+}
+
+// InputOutcome is one input action a simulated call met.
+type InputOutcome struct {
+	Digits     string `json:"digits"`
+	TimedOut   bool   `json:"timed_out"`
+	Path       string `json:"path"` // of the eventUrl the input went to
+	HTTPStatus int    `json:"http_status"`
+}
+
+// sendInput sends the input event of in to its eventUrl and returns the
+// NCCO that answers it.
+func (s *Simulator) sendInput(ctx context.Context, out *CallOutcome, in ncco.Input, from, to, pressed string) ([]byte, error) {
+	if len(in.EventURL) == 0 {
+		return nil, errors.New("proxytest: an input action without eventUrl would send its input to the application's event URL, which answers no NCCO")
+	}
+	u, err := url.Parse(in.EventURL[0])
+	if err != nil {
+		return nil, fmt.Errorf("proxytest: input eventUrl: %w", err)
+	}
+	payload := map[string]any{
+		"from": from, "to": to, "uuid": out.UUID, "conversation_uuid": out.ConversationUUID,
+		"timestamp": s.now().UTC().Format("2006-01-02T15:04:05.000Z"),
+		"dtmf":      map[string]any{"digits": pressed, "timed_out": pressed == ""},
+	}
+	b, _ := json.Marshal(payload)
+	status, body, err := s.sendTo(ctx, u, b)
+	res := InputOutcome{Digits: pressed, TimedOut: pressed == "", Path: u.Path, HTTPStatus: status}
+	out.Inputs = append(out.Inputs, res)
+	out.HTTPStatus = status
+	if err != nil {
+		return nil, fmt.Errorf("proxytest: input webhook %s: %w", u.Path, err)
+	}
+	if status < 200 || status > 299 {
+		return nil, webhookErr(u.Path, status, body)
+	}
+	return body, nil
+}
+
+// sendTo POSTs a signed JSON body to the path and query of an absolute
+// URL from an NCCO, on the Handler or on BaseURL's host.
+func (s *Simulator) sendTo(ctx context.Context, u *url.URL, body []byte) (int, []byte, error) {
+	if s.Handler == nil && s.BaseURL != "" {
+		b, err := url.Parse(s.BaseURL)
+		if err != nil {
+			return 0, nil, err
+		}
+		sim := *s // the same settings, aimed at the host
+		sim.BaseURL = b.Scheme + "://" + b.Host
+		return sim.send(ctx, http.MethodPost, u.Path, u.Query(), body, "application/json", true, s.socketTimeout())
+	}
+	return s.send(ctx, http.MethodPost, u.Path, u.Query(), body, "application/json", true, s.socketTimeout())
 }
 
 // connect notes a connect's phone endpoint and the query string of its

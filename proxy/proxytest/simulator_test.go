@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -261,5 +262,98 @@ func TestSimulatorOverHTTP(t *testing.T) {
 	}
 	if _, err := (&proxytest.Simulator{}).PlaceCall(context.Background(), "1", "2"); err == nil {
 		t.Error("a Simulator with no target placed a call")
+	}
+}
+
+// pinService answers every call with a spoken prompt and a DTMF input
+// whose answer connects on the right digits, prompts again on wrong ones
+// (twice in all), and speaks a refusal otherwise.
+type pinService struct {
+	mu     sync.Mutex
+	inputs []map[string]any
+	auth   []string
+}
+
+func (p *pinService) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	prompt := func(attempt int) string {
+		return `[{"action":"talk","text":"Enter your PIN"},{"action":"input","type":["dtmf"],"dtmf":{"maxDigits":4},` +
+			`"eventUrl":["https://proxy.example.com/vonage/input?attempt=` + strconv.Itoa(attempt) + `"]}]`
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case "/vonage/answer":
+		io.WriteString(w, prompt(1))
+	case "/vonage/input":
+		var in map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&in)
+		p.mu.Lock()
+		p.inputs = append(p.inputs, in)
+		p.auth = append(p.auth, r.Header.Get("Authorization"))
+		p.mu.Unlock()
+		dtmf, _ := in["dtmf"].(map[string]any)
+		attempt, _ := strconv.Atoi(r.URL.Query().Get("attempt"))
+		switch {
+		case dtmf["digits"] == "1234":
+			io.WriteString(w, `[{"action":"connect","from":"447700900001","endpoint":[{"type":"phone","number":"447400123456"}]}]`)
+		case attempt < 2 && dtmf["timed_out"] == false:
+			io.WriteString(w, prompt(attempt+1))
+		default:
+			io.WriteString(w, `[{"action":"talk","text":"Goodbye"}]`)
+		}
+	default:
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// A call that meets an input action sends the keys pressed to its
+// eventUrl (signed, with Vonage's fields) and runs the NCCO that answers:
+// right digits connect, wrong ones are prompted again, none time out; in
+// process and over HTTP (the eventUrl's path on BaseURL's host).
+func TestPlaceCallWithDigits(t *testing.T) {
+	t.Parallel()
+	svc := &pinService{}
+	srv := httptest.NewServer(svc)
+	defer srv.Close()
+	for name, sim := range map[string]*proxytest.Simulator{
+		"in process": {Handler: svc, AnswerPath: "/vonage/answer", EventPath: "/vonage/event", SignatureSecret: "s"},
+		"over HTTP":  {BaseURL: srv.URL + "/vonage", Client: srv.Client(), SignatureSecret: "s"},
+	} {
+		for _, tt := range []struct {
+			digits    []string
+			connected string
+			inputs    []proxytest.InputOutcome
+		}{
+			{[]string{"1234"}, "447400123456", []proxytest.InputOutcome{{Digits: "1234", Path: "/vonage/input", HTTPStatus: 200}}},
+			{[]string{"9999", "1234"}, "447400123456", []proxytest.InputOutcome{{Digits: "9999", Path: "/vonage/input", HTTPStatus: 200}, {Digits: "1234", Path: "/vonage/input", HTTPStatus: 200}}},
+			{[]string{"9999", "8888"}, "", []proxytest.InputOutcome{{Digits: "9999", Path: "/vonage/input", HTTPStatus: 200}, {Digits: "8888", Path: "/vonage/input", HTTPStatus: 200}}},
+			{nil, "", []proxytest.InputOutcome{{TimedOut: true, Path: "/vonage/input", HTTPStatus: 200}}},
+		} {
+			out, err := sim.PlaceCallWith(t.Context(), "447400654321", "447700900001", proxytest.CallOptions{Digits: tt.digits})
+			if err != nil {
+				t.Fatalf("%s, %v: %v", name, tt.digits, err)
+			}
+			if out.Connected != tt.connected {
+				t.Errorf("%s, %v: connected %q, want %q", name, tt.digits, out.Connected, tt.connected)
+			}
+			if diff := cmp.Diff(tt.inputs, out.Inputs); diff != "" {
+				t.Errorf("%s, %v: inputs (-want +got):\n%s", name, tt.digits, diff)
+			}
+			if tt.connected == "" && (len(out.Talk) == 0 || out.Talk[len(out.Talk)-1] != "Goodbye") {
+				t.Errorf("%s, %v: talk %v, want the refusal last", name, tt.digits, out.Talk)
+			}
+		}
+	}
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	in := svc.inputs[0]
+	for _, k := range []string{"from", "to", "uuid", "conversation_uuid", "timestamp", "dtmf"} {
+		if in[k] == nil {
+			t.Errorf("input event has no %q: %v", k, in)
+		}
+	}
+	for _, a := range svc.auth {
+		if !strings.HasPrefix(a, "Bearer ") {
+			t.Errorf("input event not signed: Authorization %q", a)
+		}
 	}
 }
