@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -361,5 +363,91 @@ func TestE2EAutopilotBuysAhead(t *testing.T) {
 	}
 	if rec.list[0].Kind != proxy.PoolBought || rec.list[0].Reason != "headroom" {
 		t.Errorf("change %+v, want a purchase for headroom", rec.list[0])
+	}
+}
+
+// poolFailingStore fails Pool (what the autopilot reads first) when told.
+type poolFailingStore struct {
+	proxy.Store
+	mu   sync.Mutex
+	fail error
+}
+
+func (s *poolFailingStore) Pool(ctx context.Context) ([]proxy.PoolNumber, error) {
+	s.mu.Lock()
+	fail := s.fail
+	s.mu.Unlock()
+	if fail != nil {
+		return nil, fail
+	}
+	return s.Store.Pool(ctx)
+}
+
+// The autopilot's unhappy paths lose nothing: a store that fails, a
+// Numbers API that fails or times out, and a purchase whose linking fails
+// (the number is cancelled again) each fail the create with the cause,
+// and leave the pool and the account as they were.
+func TestE2EAutopilotFailuresLeaveNothingHalfDone(t *testing.T) {
+	t.Parallel()
+	clock := &e2eClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	v := proxytest.NewVonage(proxytest.WithClock(clock.Now))
+	rec := &changes{}
+	store := &poolFailingStore{Store: proxy.NewMemoryStore()}
+	svc := autopilotService(t, store, v, clock.Now, rec, func(a *proxy.Autopilot) { a.Backoff = time.Second })
+	req := proxy.CreateRequest{A: gbPerson(1), B: gbPerson(2)}
+	nothing := func(what string) {
+		t.Helper()
+		if pool, err := store.Store.Pool(t.Context()); err != nil || len(pool) != 0 {
+			t.Errorf("%s: pool %v, %v; want it empty", what, pool, err)
+		}
+		if owned := v.Owned(); len(owned) != 0 {
+			t.Errorf("%s: the account owns %v; want nothing", what, owned)
+		}
+	}
+
+	store.mu.Lock()
+	store.fail = errors.New("database down")
+	store.mu.Unlock()
+	if _, err := svc.CreateConversation(t.Context(), req); err == nil || !strings.Contains(err.Error(), "database down") {
+		t.Errorf("create with the store failing: %v; want the store's error", err)
+	}
+	store.mu.Lock()
+	store.fail = nil
+	store.mu.Unlock()
+	nothing("store down")
+
+	v.FailNext(proxytest.APINumberSearch, http.StatusInternalServerError)
+	v.FailNext(proxytest.APINumberSearch, http.StatusInternalServerError)
+	v.FailNext(proxytest.APINumberSearch, http.StatusInternalServerError)
+	v.FailNext(proxytest.APINumberSearch, http.StatusInternalServerError)
+	if _, err := svc.CreateConversation(t.Context(), req); !errors.Is(err, proxy.ErrPurchaseFailed) || !errors.Is(err, numbers.ErrServer) {
+		t.Errorf("create with the search failing: %v; want ErrPurchaseFailed and numbers.ErrServer", err)
+	}
+	nothing("search failing")
+
+	clock.Advance(2 * time.Second) // past the backoff
+	v.FailNext(proxytest.APINumberUpdate, 420)
+	_, err := svc.CreateConversation(t.Context(), req)
+	var pe *proxy.PurchaseError
+	if !errors.As(err, &pe) || pe.MSISDN == "" || !strings.Contains(pe.Reason, "linking") {
+		t.Errorf("create with the linking failing: %v; want a *PurchaseError naming the number and the linking", err)
+	}
+	if n := v.Count(proxytest.APINumberCancel); n != 1 {
+		t.Errorf("%d cancels after a failed link, want 1", n)
+	}
+	nothing("linking failing")
+
+	clock.Advance(2 * time.Second)
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	v.Slow(proxytest.APINumberSearch, time.Second)
+	if _, err := svc.CreateConversation(ctx, req); !errors.Is(err, proxy.ErrPoolExhausted) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("create whose context ends during the search: %v; want ErrPoolExhausted and the deadline", err)
+	}
+	v.Slow(proxytest.APINumberSearch, 0)
+	nothing("search too slow")
+	want := []proxy.PoolChangeKind{proxy.PoolBuyFailed, proxy.PoolBuyFailed, proxy.PoolBuyFailed}
+	if got := rec.kinds(); !slices.Equal(got, want) {
+		t.Errorf("pool changes %v, want %v (a store failure is no purchase)", got, want)
 	}
 }
