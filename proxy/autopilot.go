@@ -144,25 +144,21 @@ func autopilotConfig(a Autopilot) (Autopilot, error) {
 	case a.Headroom > candidateLimit:
 		return a, fmt.Errorf("proxy: Config.Autopilot.Headroom %d is over %d", a.Headroom, candidateLimit)
 	}
-	if a.MaxNumbers == 0 {
-		a.MaxNumbers = defaultAutopilotMaxNumbers
-	}
-	if a.MaxPerCountry == 0 {
-		a.MaxPerCountry = defaultAutopilotMaxPerCountry
-	}
-	if a.MaxPurchasesPerHour == 0 {
-		a.MaxPurchasesPerHour = defaultAutopilotPerHour
-	}
-	if a.Wait == 0 {
-		a.Wait = defaultAutopilotWait
-	}
-	if a.Backoff == 0 {
-		a.Backoff = defaultAutopilotBackoff
-	}
-	if a.ReleaseGrace == 0 {
-		a.ReleaseGrace = defaultReleaseGrace
-	}
+	setDefault(&a.MaxNumbers, defaultAutopilotMaxNumbers)
+	setDefault(&a.MaxPerCountry, defaultAutopilotMaxPerCountry)
+	setDefault(&a.MaxPurchasesPerHour, defaultAutopilotPerHour)
+	setDefault(&a.Wait, defaultAutopilotWait)
+	setDefault(&a.Backoff, defaultAutopilotBackoff)
+	setDefault(&a.ReleaseGrace, defaultReleaseGrace)
 	return a, nil
+}
+
+// setDefault sets *v to def when it is the zero value.
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
 }
 
 // features are the Numbers API features a conversation of mode needs.
