@@ -42,14 +42,25 @@ func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode
 	// With the autopilot, a participant out of numbers in their country
 	// gets one bought there before any from another country.
 	var grown error
-	if len(cands) == 0 && s.autopilot != nil {
-		if grown = s.grow(ctx, region, mode, reasonExhausted); grown == nil {
-			if cands, err = s.store.Candidates(ctx, query); err != nil {
-				return "", fmt.Errorf("proxy: candidates for participant %s: %w", side, err)
+	if s.autopilot != nil {
+		// more reports whether the participant now has more than min
+		// candidates: whether the need is met after all.
+		more := func(min int) func(context.Context) (bool, error) {
+			return func(ctx context.Context) (bool, error) {
+				cs, err := s.store.Candidates(ctx, query)
+				return len(cs) > min, err
 			}
 		}
-	} else if s.autopilot != nil && len(cands) <= s.autopilot.Headroom && region != "" {
-		s.buyAhead(ctx, region, mode)
+		switch {
+		case len(cands) == 0:
+			if grown = s.grow(ctx, region, mode, reasonExhausted, more(0)); grown == nil {
+				if cands, err = s.store.Candidates(ctx, query); err != nil {
+					return "", fmt.Errorf("proxy: candidates for participant %s: %w", side, err)
+				}
+			}
+		case len(cands) <= s.autopilot.Headroom && region != "":
+			s.buyAhead(ctx, region, mode, more(s.autopilot.Headroom))
+		}
 	}
 	if len(cands) == 0 && region != "" && s.cfg.GeoMatch == GeoFallback {
 		query.Country = ""

@@ -199,10 +199,14 @@ func summarise(pool []PoolNumber, country string, now time.Time) countryPool {
 
 // grow buys a number for country with the features mode needs, or waits
 // for the purchase another instance is making, and returns nil once the
-// country's pool has grown: the caller allocates again. Errors:
-// *BudgetError (ErrPoolBudget), ErrNumberBeingBought, *PurchaseError
+// country's pool has grown: the caller allocates again. enough reports
+// whether the pool as it is now already meets the need; it is asked after
+// the pool is read, so a number another instance added after the caller
+// looked for candidates, and before that read, is seen and not bought
+// twice (the lease covers what is added after). Errors: *BudgetError
+// (ErrPoolBudget), ErrNumberBeingBought, *PurchaseError
 // (ErrPurchaseFailed), or the store's.
-func (s *Service) grow(ctx context.Context, country string, mode Mode, reason string) error {
+func (s *Service) grow(ctx context.Context, country string, mode Mode, reason string, enough func(context.Context) (bool, error)) error {
 	a := s.autopilot
 	if country == "" {
 		return &PurchaseError{Reason: "the participant's country is not known", Err: ErrNoNumbersForSale}
@@ -213,6 +217,12 @@ func (s *Service) grow(ctx context.Context, country string, mode Mode, reason st
 		return fmt.Errorf("proxy: autopilot: list pool: %w", err)
 	}
 	p := summarise(pool, country, now)
+	switch ok, err := enough(ctx); {
+	case err != nil:
+		return fmt.Errorf("proxy: autopilot: %w", err)
+	case ok:
+		return nil
+	}
 	switch {
 	case p.total >= a.MaxNumbers:
 		return &BudgetError{Country: country, Limit: "MaxNumbers", Value: float64(a.MaxNumbers)}
@@ -319,12 +329,18 @@ func (s *Service) awaitGrowth(ctx context.Context, country string, had int) erro
 	}
 }
 
-// buyAhead grows country's pool in the background (Autopilot.Headroom).
-func (s *Service) buyAhead(ctx context.Context, country string, mode Mode) {
+// buyAhead grows country's pool in the background (Autopilot.Headroom),
+// one purchase at a time per country on this instance (the store's lease
+// settles it between instances).
+func (s *Service) buyAhead(ctx context.Context, country string, mode Mode, enough func(context.Context) (bool, error)) {
+	if _, busy := s.buyingAhead.LoadOrStore(country, struct{}{}); busy {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.autopilot.Backoff)
 	go func() {
 		defer cancel()
-		if err := s.grow(ctx, country, mode, reasonHeadroom); err != nil && !errors.Is(err, ErrNumberBeingBought) {
+		defer s.buyingAhead.Delete(country)
+		if err := s.grow(ctx, country, mode, reasonHeadroom, enough); err != nil && !errors.Is(err, ErrNumberBeingBought) {
 			s.log.WarnContext(ctx, "proxy: autopilot: buying ahead failed", "country", country, "err", err)
 		}
 	}()

@@ -231,8 +231,9 @@ type Service struct {
 	// round trip (nonce claim and route), grouped; nil otherwise.
 	routeClaims *group[RouteClaim, RouteClaimResult]
 	// autopilot is Config.Autopilot with its defaults; nil when off.
-	autopilot *Autopilot
-	poolStats poolStats
+	autopilot   *Autopilot
+	poolStats   poolStats
+	buyingAhead sync.Map // country -> struct{}: a buy-ahead in flight
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
