@@ -62,6 +62,8 @@ func NewMemoryStore(opts ...MemoryOption) Store {
 		convs:      make(map[string]*memConv),
 		legs:       make(map[memLegNum]*memConv),
 		legsStr:    make(map[memLegKey]*memConv),
+		pins:       make(map[string]*memConv),
+		pinsByLeg:  make(map[memLegKey][]*memConv),
 		parts:      make(map[string]*memParticipant),
 		ints:       make(map[string]*memInteraction),
 		intsByExt:  make(map[memExtKey]*memInteraction),
@@ -99,7 +101,12 @@ type memoryStore struct {
 	// strings (no pointers to chase or scan), else by the strings.
 	legs    map[memLegNum]*memConv
 	legsStr map[memLegKey]*memConv
-	parts   map[string]*memParticipant
+	// pins maps a shared number and PIN (memPINKey) to the active-status
+	// PIN conversation holding it; pinsByLeg lists a participant's
+	// active-status PIN conversations per shared number.
+	pins      map[string]*memConv
+	pinsByLeg map[memLegKey][]*memConv
+	parts     map[string]*memParticipant
 	// expiry queues active conversations by a lower bound of their
 	// deadline (Touch only moves deadlines later; the sweep re-queues on
 	// a stale bound); ended queues ended ones by EndedAt for retention.

@@ -21,6 +21,7 @@ type memConv struct {
 	lastAct time.Time
 	ended   time.Time
 	idle    time.Duration
+	pin     string // a shared-number conversation's PIN; it holds no legs
 }
 
 func (c *memConv) deadline() time.Time { return deadline(c.expires, c.lastAct, c.idle) }
@@ -40,6 +41,7 @@ func (c *memConv) value() Conversation {
 		IdleTimeout:    c.idle,
 		LastActivityAt: c.lastAct,
 		EndedAt:        c.ended,
+		PIN:            c.pin,
 	}
 	if len(c.meta) > 0 {
 		out.Metadata = make(map[string]string, len(c.meta)/2)
@@ -163,14 +165,27 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 	if k0 == k1 {
 		return fmt.Errorf("proxy: conversation %s: both legs are %s via %s: %w", c.ID, k0.participant, k0.proxy, ErrConflict)
 	}
+	if c.PIN != "" && k0.proxy != k1.proxy {
+		return fmt.Errorf("proxy: conversation %s: a PIN conversation's participants share one proxy number", c.ID)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.convs[c.ID]; ok {
 		return fmt.Errorf("proxy: conversation %s exists: %w", c.ID, ErrConflict)
 	}
-	for _, k := range [2]memLegKey{k0, k1} {
-		if o := s.leg(k.participant, k.proxy); o != nil && o.inUse(c.CreatedAt) {
-			return fmt.Errorf("proxy: leg %s via %s is in use: %w", k.participant, k.proxy, ErrConflict)
+	active := c.Status == StatusActive || c.Status == ""
+	if c.PIN != "" {
+		if o := s.pins[memPINKey(k0.proxy, c.PIN)]; active && o != nil && o.status == StatusActive {
+			if o.inUse(c.CreatedAt) {
+				return fmt.Errorf("proxy: PIN of conversation %s is in use on %s: %w", c.ID, k0.proxy, ErrConflict)
+			}
+			s.end(o, StatusExpired, o.deadline()) // as the sweep would; its PIN is free
+		}
+	} else {
+		for _, k := range [2]memLegKey{k0, k1} {
+			if o := s.leg(k.participant, k.proxy); o != nil && o.inUse(c.CreatedAt) {
+				return fmt.Errorf("proxy: leg %s via %s is in use: %w", k.participant, k.proxy, ErrConflict)
+			}
 		}
 	}
 
@@ -183,6 +198,7 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		lastAct: c.LastActivityAt,
 		ended:   c.EndedAt,
 		idle:    c.IdleTimeout,
+		pin:     c.PIN,
 	}
 	if len(c.Metadata) > 0 {
 		keys := make([]string, 0, len(c.Metadata))
@@ -229,8 +245,10 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 	}
 
 	if mc.status != StatusActive {
-		for i := range 2 {
-			s.parts[mc.p[i].Number].release(mc.p[i].ProxyNumber, mc.ended, mc.p[1-i].Number)
+		if mc.pin == "" {
+			for i := range 2 {
+				s.parts[mc.p[i].Number].release(mc.p[i].ProxyNumber, mc.ended, mc.p[1-i].Number)
+			}
 		}
 		s.ended.Push(mc.ended, mc)
 		return nil
@@ -240,8 +258,16 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		if i == 0 || mc.p[0].Number != mc.p[1].Number {
 			p.active = append(p.active, mc)
 		}
-		s.setLeg(mc.p[i].Number, mc.p[i].ProxyNumber, mc)
+		if mc.pin == "" {
+			s.setLeg(mc.p[i].Number, mc.p[i].ProxyNumber, mc)
+		} else {
+			k := memLegKey{mc.p[i].Number, mc.p[i].ProxyNumber}
+			s.pinsByLeg[k] = append(s.pinsByLeg[k], mc)
+		}
 		s.adjustLoad(mc.p[i].ProxyNumber, 1)
+	}
+	if mc.pin != "" {
+		s.pins[memPINKey(mc.p[0].ProxyNumber, mc.pin)] = mc
 	}
 	s.expiry.Push(mc.deadline(), mc)
 	return nil
@@ -262,7 +288,20 @@ func (p *memParticipant) release(proxy string, at time.Time, counterpart string)
 func (s *memoryStore) end(c *memConv, status Status, at time.Time) {
 	c.status = status
 	c.ended = at
+	if c.pin != "" {
+		if k := memPINKey(c.p[0].ProxyNumber, c.pin); s.pins[k] == c {
+			delete(s.pins, k)
+		}
+	}
 	for i := range 2 {
+		if c.pin != "" {
+			k := memLegKey{c.p[i].Number, c.p[i].ProxyNumber}
+			if l := slices.DeleteFunc(s.pinsByLeg[k], func(o *memConv) bool { return o == c }); len(l) > 0 {
+				s.pinsByLeg[k] = l
+			} else {
+				delete(s.pinsByLeg, k)
+			}
+		}
 		s.dropLeg(c.p[i].Number, c.p[i].ProxyNumber, c)
 		s.adjustLoad(c.p[i].ProxyNumber, -1)
 		if m := s.nums[c.p[i].ProxyNumber]; m != nil && at.After(m.lastUsed) {
@@ -275,7 +314,9 @@ func (s *memoryStore) end(c *memConv, status Status, at time.Time) {
 			p.active[last] = nil
 			p.active = p.active[:last]
 		}
-		p.release(c.p[i].ProxyNumber, at, c.p[1-i].Number)
+		if c.pin == "" { // a PIN conversation held no leg to release
+			p.release(c.p[i].ProxyNumber, at, c.p[1-i].Number)
+		}
 	}
 	s.ended.Push(at, c)
 }
@@ -339,6 +380,42 @@ func (s *memoryStore) Route(ctx context.Context, participant, proxyNumber string
 		return Conversation{}, ErrNotFound
 	}
 	return c.value(), nil
+}
+
+// memPINKey indexes a PIN conversation by its shared number and PIN.
+func memPINKey(proxy, pin string) string { return proxy + "#" + pin }
+
+// RoutePIN returns the PIN conversation in use at now on proxyNumber
+// with pin.
+func (s *memoryStore) RoutePIN(ctx context.Context, proxyNumber, pin string, now time.Time) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.pins[memPINKey(proxyNumber, pin)]
+	if c == nil || !c.inUse(now) {
+		return Conversation{}, ErrNotFound
+	}
+	return c.value(), nil
+}
+
+// PINConversations lists the PIN conversations in use at now that
+// participant reaches through the shared number proxyNumber, by ID.
+func (s *memoryStore) PINConversations(ctx context.Context, participant, proxyNumber string, now time.Time) ([]Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := []Conversation{}
+	for _, c := range s.pinsByLeg[memLegKey{participant, proxyNumber}] {
+		if c.inUse(now) {
+			out = append(out, c.value())
+		}
+	}
+	slices.SortFunc(out, func(a, b Conversation) int { return cmp.Compare(a.ID, b.ID) })
+	return out, nil
 }
 
 // ListConversations returns one page of conversations by ID.

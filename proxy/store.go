@@ -35,8 +35,18 @@ type Store interface {
 	// added). An empty pool is an empty slice and no error.
 	Pool(ctx context.Context) ([]PoolNumber, error)
 	// NumberLegs counts the legs in use on msisdn, whether or not it is
-	// in the pool (0 for a number never seen).
+	// in the pool (0 for a number never seen); each participant of a PIN
+	// conversation in use on it counts as one.
 	NumberLegs(ctx context.Context, msisdn string) (int, error)
+
+	// RoutePIN returns the PIN conversation (Conversation.PIN) in use at
+	// now whose shared number is proxyNumber and whose PIN is pin.
+	// ErrNotFound (wrapped) when none is.
+	RoutePIN(ctx context.Context, proxyNumber, pin string, now time.Time) (Conversation, error)
+	// PINConversations lists the PIN conversations in use at now in which
+	// participant reaches the other through the shared number
+	// proxyNumber, in ID order; an empty slice when none.
+	PINConversations(ctx context.Context, participant, proxyNumber string, now time.Time) ([]Conversation, error)
 
 	// Candidates lists the pool numbers that participant q.Participant may
 	// be given for a new conversation with q.Counterpart, best first. See
@@ -47,7 +57,12 @@ type Store interface {
 	// of it is written or none. It returns ErrConflict, writing nothing,
 	// when c.ID exists or when either leg's (Number, ProxyNumber) is held
 	// by another conversation in use at c.CreatedAt. Legs of conversations
-	// not in use at c.CreatedAt do not conflict.
+	// not in use at c.CreatedAt do not conflict. A PIN conversation (PIN
+	// set; both participants on one ProxyNumber) holds no legs: it
+	// conflicts when another PIN conversation in use at c.CreatedAt has
+	// the same shared number and PIN. While in use it counts in the shared
+	// number's load (one per participant) and keeps its participants from
+	// being given the shared number as a direct leg (Candidates).
 	CreateConversation(ctx context.Context, c Conversation) error
 	// Conversation returns the conversation with this ID, in whatever
 	// status. ErrNotFound if there is none.

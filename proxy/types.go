@@ -96,6 +96,33 @@ type Conversation struct {
 	LastActivityAt time.Time
 	// EndedAt is when it was closed or expired; zero while active.
 	EndedAt time.Time
+	// PIN, when set, makes it a shared-number conversation (AccessPIN):
+	// both participants have the same ProxyNumber, shared with other PIN
+	// conversations, and enter these digits after dialling it. The
+	// conversation holds no legs; among conversations in use, a shared
+	// number's PINs are unique.
+	PIN string
+}
+
+// Access is how a conversation's participants reach each other.
+type Access string
+
+const (
+	// AccessDirect: each participant dials their own proxy number, which
+	// routes by itself (the default).
+	AccessDirect Access = "direct"
+	// AccessPIN: both dial one shared number and enter the
+	// conversation's PIN.
+	AccessPIN Access = "pin"
+)
+
+// Access reports AccessPIN for a conversation with a PIN, else
+// AccessDirect.
+func (c Conversation) Access() Access {
+	if c.PIN != "" {
+		return AccessPIN
+	}
+	return AccessDirect
 }
 
 // Deadline is when the conversation stops routing if nothing else ends it:

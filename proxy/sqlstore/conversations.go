@@ -14,7 +14,7 @@ import (
 )
 
 const convCols = `c.id, c.status, c.mode, c.a_number, c.a_proxy, c.a_label, c.b_number, c.b_proxy, c.b_label,
-	c.metadata, c.created_at, c.expires_at, c.idle_timeout_ns, c.last_activity_at, c.ended_at`
+	c.metadata, c.created_at, c.expires_at, c.idle_timeout_ns, c.last_activity_at, c.ended_at, c.pin`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -28,7 +28,7 @@ func scanConversation(r rowScanner) (proxy.Conversation, error) {
 	)
 	a, b := &c.Participants[0], &c.Participants[1]
 	err := r.Scan(&c.ID, &status, &mode, &a.Number, &a.ProxyNumber, &a.Label, &b.Number, &b.ProxyNumber, &b.Label,
-		&meta, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt}, timeCol{&c.EndedAt})
+		&meta, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt}, timeCol{&c.EndedAt}, &c.PIN)
 	if err != nil {
 		return c, err
 	}
@@ -80,7 +80,19 @@ func (s *Store) releaseLegs(ctx context.Context, tx *sql.Tx, id string, at any, 
 		}
 		d[num]--
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("release legs of %s: %w", id, err)
+	}
+	// A PIN conversation holds no legs: its participants count on the
+	// shared number until it ends.
+	var shared string
+	switch err := tx.QueryRowContext(ctx, "SELECT a_proxy FROM vp_conversations WHERE id = $1 AND pin <> ''", id).Scan(&shared); {
+	case err == nil:
+		d[shared] -= 2
+	case !errors.Is(err, sql.ErrNoRows):
+		return fmt.Errorf("release PIN conversation %s: %w", id, err)
+	}
+	return nil
 }
 
 // expireTx marks conversation id expired at its deadline and releases its
@@ -115,8 +127,8 @@ const releaseStaleSQL = `UPDATE vp_legs SET active = FALSE,
 	RETURNING proxy_number`
 
 const insertConvSQL = `INSERT INTO vp_conversations (id, status, mode, a_number, a_proxy, a_label,
-	b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+	b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline, pin)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 
 const insertLegSQL = `INSERT INTO vp_legs (conversation_id, side, participant, proxy_number, counterpart, created_at, active, released_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
@@ -172,6 +184,9 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 	if a.Number == "" || b.Number == "" || a.ProxyNumber == "" || b.ProxyNumber == "" {
 		return errors.New("a participant number or proxy number is empty")
 	}
+	if c.PIN != "" && a.ProxyNumber != b.ProxyNumber {
+		return errors.New("a PIN conversation's participants share one proxy number")
+	}
 	meta := []byte("null") // no metadata reads back as nil, as with the memory store
 	if len(c.Metadata) > 0 {
 		var err error
@@ -206,19 +221,33 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 	})
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		d := loadDeltas{}
-		if active {
+		switch {
+		case active && c.PIN != "":
+			if err := s.freePIN(ctx, tx, a.ProxyNumber, c.PIN, created, d); err != nil {
+				return err
+			}
+		case active:
 			if err := s.releaseStaleLegs(ctx, tx, legs, created, d); err != nil {
 				return err
 			}
 		}
 		_, err := tx.StmtContext(ctx, s.insertConvStmt).ExecContext(ctx,
 			c.ID, string(c.Status), string(c.Mode), a.Number, a.ProxyNumber, a.Label, b.Number, b.ProxyNumber, b.Label,
-			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline)
+			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline, c.PIN)
 		if isUnique(err) {
+			if c.PIN != "" {
+				return fmt.Errorf("ID exists, or the PIN is in use on %s: %w", a.ProxyNumber, proxy.ErrConflict)
+			}
 			return fmt.Errorf("ID exists: %w", proxy.ErrConflict)
 		}
 		if err != nil {
 			return err
+		}
+		if c.PIN != "" {
+			if active {
+				d[a.ProxyNumber] += 2
+			}
+			return d.apply(ctx, s, tx)
 		}
 		insertLeg := tx.StmtContext(ctx, s.insertLegStmt)
 		for _, l := range legs {
@@ -236,6 +265,70 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 		}
 		return d.apply(ctx, s, tx)
 	})
+}
+
+// freePIN expires the PIN conversation holding (proxyNumber, pin) if its
+// deadline passed by now (as the sweep would), so that its PIN can be
+// taken; one still in use makes the insert that follows conflict.
+func (s *Store) freePIN(ctx context.Context, tx *sql.Tx, proxyNumber, pin string, now any, d loadDeltas) error {
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM vp_conversations
+		WHERE a_proxy = $1 AND pin = $2 AND status = 'active' AND deadline <= $3`, proxyNumber, pin, now).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("free PIN: %w", err)
+	}
+	_, err = s.expireTx(ctx, tx, id, now, d)
+	return err
+}
+
+// RoutePIN returns the PIN conversation in use at now on proxyNumber
+// with pin.
+func (s *Store) RoutePIN(ctx context.Context, proxyNumber, pin string, now time.Time) (proxy.Conversation, error) {
+	n, err := s.d.t(now)
+	if err != nil {
+		return proxy.Conversation{}, fmt.Errorf("sqlstore: route PIN on %s: %w", proxyNumber, err)
+	}
+	c, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+convCols+` FROM vp_conversations c
+		WHERE c.a_proxy = $1 AND c.pin = $2 AND c.pin <> '' AND c.status = 'active' AND c.deadline > $3`, proxyNumber, pin, n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("sqlstore: route PIN on %s: %w", proxyNumber, proxy.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("sqlstore: route PIN on %s: %w", proxyNumber, err)
+	}
+	return c, nil
+}
+
+// PINConversations lists the PIN conversations in use at now that
+// participant reaches through proxyNumber, by ID.
+func (s *Store) PINConversations(ctx context.Context, participant, proxyNumber string, now time.Time) ([]proxy.Conversation, error) {
+	n, err := s.d.t(now)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: PIN conversations: %w", err)
+	}
+	rows, err := s.r.QueryContext(ctx, "SELECT "+convCols+` FROM vp_conversations c
+		WHERE c.pin <> '' AND c.status = 'active' AND c.deadline > $3
+			AND ((c.a_number = $1 AND c.a_proxy = $2) OR (c.b_number = $1 AND c.b_proxy = $2))
+		ORDER BY c.id`, participant, proxyNumber, n)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: PIN conversations: %w", err)
+	}
+	defer rows.Close()
+	out := []proxy.Conversation{}
+	for rows.Next() {
+		c, err := scanConversation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlstore: PIN conversations: %w", err)
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: PIN conversations: %w", err)
+	}
+	return out, nil
 }
 
 // Conversation returns the conversation with this ID.
@@ -301,7 +394,7 @@ func (s *Store) ListConversations(ctx context.Context, f proxy.ListFilter) ([]pr
 	}
 	if f.Participant != "" {
 		args = append(args, f.Participant)
-		fmt.Fprintf(&q, " AND c.id IN (SELECT conversation_id FROM vp_legs WHERE participant = $%d)", len(args))
+		fmt.Fprintf(&q, " AND (c.id IN (SELECT conversation_id FROM vp_legs WHERE participant = $%[1]d) OR (c.pin <> '' AND (c.a_number = $%[1]d OR c.b_number = $%[1]d)))", len(args))
 	}
 	args = append(args, limit+1)
 	fmt.Fprintf(&q, " ORDER BY c.id LIMIT $%d", len(args))

@@ -124,7 +124,8 @@ func (s *Store) NumberLegs(ctx context.Context, msisdn string) (int, error) {
 // candidatesSQL (with the dialect's legSeq for %[1]s) selects and orders
 // candidates in one query. A number is left out when the participant
 // holds an in-use leg on it, or released a leg on it after $6 in a
-// conversation with someone other than $2. A leg still active but past its conversation's deadline counts as released at
+// conversation with someone other than $2, and likewise for the PIN
+// conversations it has on the number (active-status, not swept). A leg still active but past its conversation's deadline counts as released at
 // the deadline. Load is the maintained count of active legs. The limit is
 // applied while reading: a bound LIMIT makes SQLite re-plan the statement
 // on every call, which costs more than reading a pool's rows.
@@ -148,6 +149,13 @@ WHERE n.in_pool
 				(l.active AND c.deadline > $7)
 				OR (l.counterpart <> $2 AND (CASE WHEN l.active THEN c.deadline ELSE l.released_at END) > $6)
 			)
+	)
+	AND NOT EXISTS (
+		SELECT 1 FROM vp_conversations pc
+		WHERE pc.pin <> '' AND pc.status = 'active' AND pc.a_proxy = n.msisdn
+			AND (pc.a_number = $1 OR pc.b_number = $1)
+			AND (pc.deadline > $7
+				OR (pc.deadline > $6 AND (CASE WHEN pc.a_number = $1 THEN pc.b_number ELSE pc.a_number END) <> $2))
 	)
 ORDER BY sticky DESC, n.active_legs, n.pool_order`
 

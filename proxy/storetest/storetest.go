@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore func(t *testing.T) proxy.Store) {
 		{"MessageParts", messagePartTests},
 		{"Nonces", nonceTests},
 		{"Relays", relayTests},
+		{"PIN", pinTests},
 		{"Concurrent", concurrentTests},
 	}
 	for _, g := range groups {
