@@ -38,6 +38,12 @@ func (s *Service) admit(ctx context.Context, kind InteractionKind, from, to, tex
 	if err != nil {
 		return admission{}, err
 	}
+	return s.decide(ctx, kind, c, from, to, text), nil
+}
+
+// decide is admit's policy for the conversation c that (from, to) routed
+// to.
+func (s *Service) decide(ctx context.Context, kind InteractionKind, c Conversation, from, to, text string) admission {
 	a := admission{conv: c, sender: c.sideOf(from, to)}
 	switch {
 	case kind == KindCall && c.Mode == ModeSMS:
@@ -52,7 +58,7 @@ func (s *Service) admit(ctx context.Context, kind InteractionKind, from, to, tex
 	if a.refused != "" {
 		s.log.InfoContext(ctx, "proxy: "+string(kind)+" refused", "conversation", c.ID, "reason", phone.Redact(a.refused))
 	}
-	return a, nil
+	return a
 }
 
 // route finds the conversation in use at now with the leg (from, to),

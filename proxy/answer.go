@@ -93,6 +93,17 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 			return
 		}
 		if errors.Is(err, ErrNotFound) {
+			if okFrom && okTo {
+				// A shared number the caller has PIN conversations on?
+				switch asked, perr := s.answerPIN(ctx, w, r, from, to, now); {
+				case asked && perr == nil:
+					return
+				case perr != nil:
+					s.log.ErrorContext(ctx, "proxy: PIN conversations lookup failed", "err", perr, "call", string(p.UUID))
+					s.storeFailed(w, fallback)
+					return
+				}
+			}
 			s.unknownCall(ctx, w, Call{From: from, To: to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, err)
 			return
 		}

@@ -63,17 +63,27 @@ const (
 	defaultNotifyVoice = "Call this number to reach {label}."
 	defaultNotifySMS   = "Text this number to reach {label}."
 	defaultLabel       = "your contact"
+	// A PIN conversation's, which must give the PIN.
+	defaultNotifyPINBoth  = "Call this number and enter PIN {pin}, or text it, to reach {label}."
+	defaultNotifyPINVoice = "Call this number and enter PIN {pin} to reach {label}."
 )
 
 // notifyText is the notification for the participant on side.
 func (s *Service) notifyText(c Conversation, side Side) string {
 	tmpl := s.cfg.NotifyTemplate
+	if c.PIN != "" {
+		tmpl = s.cfg.NotifyPINTemplate
+	}
 	if tmpl == "" {
-		switch c.Mode {
-		case ModeVoice:
-			tmpl = defaultNotifyVoice
-		case ModeSMS:
+		switch {
+		case c.Mode == ModeSMS:
 			tmpl = defaultNotifySMS
+		case c.PIN != "" && c.Mode == ModeVoice:
+			tmpl = defaultNotifyPINVoice
+		case c.PIN != "":
+			tmpl = defaultNotifyPINBoth
+		case c.Mode == ModeVoice:
+			tmpl = defaultNotifyVoice
 		default:
 			tmpl = defaultNotifyBoth
 		}
@@ -82,7 +92,7 @@ func (s *Service) notifyText(c Conversation, side Side) string {
 	if label == "" {
 		label = s.cfg.DefaultLabel
 	}
-	return strings.ReplaceAll(tmpl, "{label}", label)
+	return strings.NewReplacer("{label}", label, "{pin}", c.PIN).Replace(tmpl)
 }
 
 // notifyOne texts the participant on side from its proxy number and

@@ -37,6 +37,14 @@ type CreateRequest struct {
 	// Notify sends each participant an SMS from its proxy number saying
 	// how to reach the other (needs Config.SMS).
 	Notify bool
+	// Access is AccessDirect (the default: each participant gets a
+	// proxy number of their own) or AccessPIN (both share one number of
+	// the pool and enter a PIN; for countries where numbers are scarce).
+	Access Access
+	// PIN is a PIN conversation's PIN, 4 to 8 digits, unique among the
+	// shared number's conversations in use (ErrPINInUse otherwise).
+	// Default "": one of Config.PINLength digits is generated.
+	PIN string
 }
 
 // CreateConversation validates and normalises both numbers (and checks
@@ -60,6 +68,21 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	}
 	if err := checkDurations(req.TTL, req.IdleTimeout); err != nil {
 		return Conversation{}, err
+	}
+	access := req.Access
+	switch {
+	case access == "":
+		access = AccessDirect
+	case access != AccessDirect && access != AccessPIN:
+		return Conversation{}, fmt.Errorf("%w: unknown access %q", ErrInvalidRequest, cleanText(string(req.Access)))
+	}
+	if req.PIN != "" {
+		if access != AccessPIN {
+			return Conversation{}, fmt.Errorf("%w: a PIN is for AccessPIN conversations", ErrInvalidRequest)
+		}
+		if err := checkPIN(req.PIN); err != nil {
+			return Conversation{}, err
+		}
 	}
 	if err := checkTexts(req); err != nil {
 		return Conversation{}, err
@@ -98,21 +121,9 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		ttl = s.cfg.DefaultTTL
 	}
 
-	var c Conversation
-	for attempt := 0; ; attempt++ {
-		if attempt == maxAllocAttempts {
-			return Conversation{}, fmt.Errorf("%w after %d attempts", ErrTooManyConflicts, maxAllocAttempts)
-		}
+	newConv := func(pa, pb string) Conversation {
 		now := s.now()
-		pa, err := s.pick(ctx, SideA, a, b, regionA, mode, now, attempt)
-		if err != nil {
-			return Conversation{}, err
-		}
-		pb, err := s.pick(ctx, SideB, b, a, regionB, mode, now, attempt)
-		if err != nil {
-			return Conversation{}, err
-		}
-		c = Conversation{
+		return Conversation{
 			ID:     newID(now),
 			Status: StatusActive,
 			Mode:   mode,
@@ -126,16 +137,23 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 			IdleTimeout:    req.IdleTimeout,
 			LastActivityAt: now,
 		}
-		err = s.store.CreateConversation(ctx, c)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, ErrConflict) {
-			return Conversation{}, fmt.Errorf("proxy: store conversation: %w", err)
-		}
-		s.log.DebugContext(ctx, "proxy: allocation collided, retrying", "attempt", attempt+1)
 	}
-	s.log.InfoContext(ctx, "proxy: conversation created", "conversation", c.ID, "mode", c.Mode, "expires_at", c.ExpiresAt)
+	var c Conversation
+	if access == AccessPIN {
+		if c, err = s.createPIN(ctx, newConv("", ""), req.PIN, regionA); err != nil {
+			return Conversation{}, err
+		}
+	} else if c, err = s.allocate(ctx, a, b, regionA, regionB, mode, newConv); err != nil {
+		var pe *PoolExhaustedError
+		if !errors.As(err, &pe) || !s.cfg.PINWhenExhausted {
+			return Conversation{}, err
+		}
+		s.log.InfoContext(ctx, "proxy: pool exhausted; creating a PIN conversation", "reason", err)
+		if c, err = s.createPIN(ctx, newConv("", ""), "", regionA); err != nil {
+			return Conversation{}, errors.Join(pe, err)
+		}
+	}
+	s.log.InfoContext(ctx, "proxy: conversation created", "conversation", c.ID, "mode", c.Mode, "access", c.Access(), "expires_at", c.ExpiresAt)
 	s.log.DebugContext(ctx, "proxy: conversation legs", "conversation", c.ID,
 		"a", phone.Mask(a), "a_proxy", c.Participants[SideA].ProxyNumber, "b", phone.Mask(b), "b_proxy", c.Participants[SideB].ProxyNumber)
 	if req.Notify {
@@ -144,6 +162,33 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		}
 	}
 	return c, nil
+}
+
+// allocate picks a proxy number for each participant and stores the
+// conversation newConv makes of them, going round again when another
+// writer took a number first.
+func (s *Service) allocate(ctx context.Context, a, b, regionA, regionB string, mode Mode, newConv func(pa, pb string) Conversation) (Conversation, error) {
+	for attempt := range maxAllocAttempts {
+		now := s.now()
+		pa, err := s.pick(ctx, SideA, a, b, regionA, mode, now, attempt)
+		if err != nil {
+			return Conversation{}, err
+		}
+		pb, err := s.pick(ctx, SideB, b, a, regionB, mode, now, attempt)
+		if err != nil {
+			return Conversation{}, err
+		}
+		c := newConv(pa, pb)
+		err = s.store.CreateConversation(ctx, c)
+		if err == nil {
+			return c, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return Conversation{}, fmt.Errorf("proxy: store conversation: %w", err)
+		}
+		s.log.DebugContext(ctx, "proxy: allocation collided, retrying", "attempt", attempt+1)
+	}
+	return Conversation{}, fmt.Errorf("%w after %d attempts", ErrTooManyConflicts, maxAllocAttempts)
 }
 
 // Bounds on a conversation's TTL and idle timeout, checked by

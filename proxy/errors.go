@@ -20,6 +20,9 @@ var (
 	ErrConflict = errors.New("proxy: conflict")
 	// ErrPoolExhausted: no proxy number is left for a participant.
 	ErrPoolExhausted = errors.New("proxy: number pool exhausted")
+	// ErrPINInUse: CreateRequest.PIN is taken by a conversation in use
+	// on every shared number that could carry the conversation.
+	ErrPINInUse = errors.New("proxy: PIN in use on the shared number")
 	// ErrNumberBeingBought: the pool autopilot (on this instance or
 	// another) is buying a number for the country; retry in a moment.
 	ErrNumberBeingBought = errors.New("proxy: a number is being bought for this country; retry shortly")

@@ -25,6 +25,7 @@ func (s *Service) routes() {
 		s.mux.HandleFunc(m+" /event", s.handleEvent)
 		s.mux.HandleFunc(m+" /inbound-sms", s.handleInboundSMS)
 		s.mux.HandleFunc(m+" /delivery-receipt", s.handleDeliveryReceipt)
+		s.mux.HandleFunc(m+" /input", s.handleInput)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -123,10 +124,25 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 	}
 
 	a, err := s.admit(ctx, KindSMS, from, to, text, now, voice.Claim{})
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return s.unknownSMS(ctx, in, from, to, err), nil
+	if errors.Is(err, ErrNotFound) {
+		// A shared number: the sender's one PIN conversation there
+		// carries it; with several, nothing tells which.
+		pins, perr := s.store.PINConversations(ctx, from, to, now)
+		if perr != nil {
+			return nil, perr
 		}
+		pins = slices.DeleteFunc(pins, func(c Conversation) bool { return c.Mode == ModeVoice })
+		switch len(pins) {
+		case 0:
+			return s.unknownSMS(ctx, in, from, to, err), nil
+		case 1:
+			a, err = s.decide(ctx, KindSMS, pins[0], from, to, text), nil
+		default:
+			s.log.InfoContext(ctx, "proxy: SMS to a shared number with several PIN conversations", "message", in.MessageID, "conversations", len(pins))
+			return s.reply(in, from, to, s.cfg.PINSMSReply), nil
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
 	c := a.conv
@@ -207,11 +223,17 @@ func (s *Service) assemble(ctx context.Context, in *sms.Inbound, from, to string
 func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to string, why error) func(context.Context) {
 	s.log.InfoContext(ctx, "proxy: SMS to unknown route", "message", in.MessageID)
 	s.log.DebugContext(ctx, "proxy: unknown SMS route", "from", phone.Mask(from), "to", to, "reason", why)
-	if s.cfg.SMSAutoReply == "" || s.cfg.SMS == nil || !phone.IsDigits(from) || !phone.IsDigits(to) {
+	return s.reply(in, from, to, s.cfg.SMSAutoReply)
+}
+
+// reply returns the sending of text to the sender of in, from the number
+// texted, for after the answer; nil when there is nothing to send.
+func (s *Service) reply(in *sms.Inbound, from, to, text string) func(context.Context) {
+	if text == "" || s.cfg.SMS == nil || !phone.IsDigits(from) || !phone.IsDigits(to) {
 		return nil
 	}
 	return func(ctx context.Context) {
-		if _, err := s.cfg.SMS.Send(ctx, sms.Message{From: to, To: from, Text: s.cfg.SMSAutoReply}); err != nil {
+		if _, err := s.cfg.SMS.Send(ctx, sms.Message{From: to, To: from, Text: text}); err != nil {
 			s.log.WarnContext(ctx, "proxy: SMS auto-reply failed", "message", in.MessageID, "err", err)
 		}
 	}

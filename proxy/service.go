@@ -161,9 +161,51 @@ type Config struct {
 	// number to reach {label}." (both), "Call this number…" (voice),
 	// "Text this number…" (sms).
 	NotifyTemplate string
+	// NotifyPINTemplate is a PIN conversation's notification; "{pin}"
+	// is replaced with its PIN, "{label}" as in NotifyTemplate. Default,
+	// by mode: "Call this number and enter PIN {pin}, or text it, to
+	// reach {label}." (both), "Call this number and enter PIN {pin} to
+	// reach {label}." (voice), "Text this number to reach {label}." (sms).
+	NotifyPINTemplate string
 	// DefaultLabel names a participant without a label. Default "your
 	// contact".
 	DefaultLabel string
+
+	// PIN conversations (CreateRequest.Access AccessPIN): both
+	// participants dial one shared number and enter a PIN.
+	//
+	// PINLength is the length of generated PINs, 4 to 8. Default 6.
+	PINLength int
+	// PINWhenExhausted creates a PIN conversation when the pool has no
+	// number left for a participant (and the autopilot, if on, could not
+	// buy one). Default false: a *PoolExhaustedError.
+	PINWhenExhausted bool
+	// PINAttempts is how many PINs one call may try before it is refused.
+	// Default 3.
+	PINAttempts int
+	// PINMaxFailures is how many wrong PINs a caller may enter (in any
+	// number of calls, on any instance) before they are locked out for
+	// PINLockout; PINMaxNumberFailures the same for all callers of one
+	// shared number. Defaults 5 and 30.
+	PINMaxFailures, PINMaxNumberFailures int
+	// PINLockout is how long a lock-out lasts. Default 15 minutes.
+	PINLockout time.Duration
+	// PINPrompt is spoken to ask for the PIN, PINRetryPrompt after a
+	// wrong one, PINLockedText to a caller locked out. Defaults: "Please
+	// enter your PIN, then press hash.", "That PIN is not right. Please
+	// enter it again, then press hash.", "Too many wrong PINs. Please try
+	// again later.".
+	PINPrompt, PINRetryPrompt, PINLockedText string
+	// PINSMSReply is sent back, from the shared number, to an SMS whose
+	// sender has several PIN conversations on that number (nothing says
+	// which one it is for). Default "You have more than one conversation
+	// on this number: please use the app, or call and enter your PIN.".
+	PINSMSReply string
+	// InputURL is the absolute URL of this handler's /input webhook,
+	// where Vonage sends the PIN a caller keyed in. Default: derived
+	// from the answer webhook's request (its scheme, from TLS or
+	// X-Forwarded-Proto, host and path, with /input for /answer).
+	InputURL string
 
 	// Intercept, when set, is asked before each call is connected and
 	// each SMS relayed; a non-nil error blocks it (the caller hears
@@ -304,6 +346,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.RelayAttempts == 0 {
 		cfg.RelayAttempts = defaultRelayAttempts
+	}
+	if err := pinConfig(&cfg); err != nil {
+		return nil, err
 	}
 	if cfg.RelayInterval == 0 {
 		cfg.RelayInterval = defaultRelayInterval

@@ -1,0 +1,148 @@
+package proxy
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+)
+
+// This file is shared-number (PIN) access: conversations whose two
+// participants dial one number of the pool, shared with other PIN
+// conversations, and key in the conversation's PIN (see pinanswer.go for
+// the calls and inboundsms.go for the SMS).
+
+// PIN defaults.
+const (
+	defaultPINLength           = 6
+	defaultPINAttempts         = 3
+	defaultPINMaxFailures      = 5
+	defaultPINNumberFailures   = 30
+	defaultPINLockout          = 15 * time.Minute
+	defaultPINPrompt           = "Please enter your PIN, then press hash."
+	defaultPINRetryPrompt      = "That PIN is not right. Please enter it again, then press hash."
+	defaultPINLockedText       = "Too many wrong PINs. Please try again later."
+	defaultPINSMSReply         = "You have more than one conversation on this number: please use the app, or call and enter your PIN."
+	minPINLength, maxPINLength = 4, 8
+	// pinTries bounds how many generated PINs CreateConversation tries
+	// on one number before the next.
+	pinTries = 5
+)
+
+// pinConfig checks and completes the PIN settings of cfg.
+func pinConfig(cfg *Config) error {
+	if cfg.PINLength != 0 && (cfg.PINLength < minPINLength || cfg.PINLength > maxPINLength) {
+		return fmt.Errorf("proxy: Config.PINLength %d is not %d to %d", cfg.PINLength, minPINLength, maxPINLength)
+	}
+	if cfg.PINAttempts < 0 || cfg.PINMaxFailures < 0 || cfg.PINMaxNumberFailures < 0 || cfg.PINLockout < 0 {
+		return errors.New("proxy: negative PIN attempts, failures or lock-out in Config")
+	}
+	setDefault(&cfg.PINLength, defaultPINLength)
+	setDefault(&cfg.PINAttempts, defaultPINAttempts)
+	setDefault(&cfg.PINMaxFailures, defaultPINMaxFailures)
+	setDefault(&cfg.PINMaxNumberFailures, defaultPINNumberFailures)
+	setDefault(&cfg.PINLockout, defaultPINLockout)
+	setDefault(&cfg.PINPrompt, defaultPINPrompt)
+	setDefault(&cfg.PINRetryPrompt, defaultPINRetryPrompt)
+	setDefault(&cfg.PINLockedText, defaultPINLockedText)
+	setDefault(&cfg.PINSMSReply, defaultPINSMSReply)
+	return nil
+}
+
+// checkPIN checks a host-given PIN: 4 to 8 digits.
+func checkPIN(pin string) error {
+	ok := len(pin) >= minPINLength && len(pin) <= maxPINLength
+	for i := 0; ok && i < len(pin); i++ {
+		ok = pin[i] >= '0' && pin[i] <= '9'
+	}
+	if !ok {
+		return fmt.Errorf("%w: PIN must be %d to %d digits", ErrInvalidRequest, minPINLength, maxPINLength)
+	}
+	return nil
+}
+
+// newPIN returns n random decimal digits.
+func newPIN(n int) (string, error) {
+	b := make([]byte, n)
+	ten := big.NewInt(10)
+	for i := range b {
+		d, err := rand.Int(rand.Reader, ten)
+		if err != nil {
+			return "", err
+		}
+		b[i] = byte('0' + d.Int64())
+	}
+	return string(b), nil
+}
+
+// createPIN stores a PIN conversation between a and b (digits, region of
+// a) on a shared number: a pool number with the features mode needs, in
+// a's country when one has them (else any), on which neither participant
+// holds a direct leg in use, least loaded first. A generated PIN taken on
+// that number is drawn again; a host's PIN taken there moves on to the
+// next number, and ErrPINInUse when it is taken on all of them.
+func (s *Service) createPIN(ctx context.Context, c Conversation, pin, region string) (Conversation, error) {
+	pool, err := s.store.Pool(ctx)
+	if err != nil {
+		return Conversation{}, fmt.Errorf("proxy: list pool for a PIN conversation: %w", err)
+	}
+	now := c.CreatedAt
+	a, b := c.Participants[SideA].Number, c.Participants[SideB].Number
+	usable := func(n PoolNumber, country string) bool {
+		if (c.Mode != ModeSMS && !n.Voice) || (c.Mode != ModeVoice && !n.SMS) || (country != "" && n.Country != country) {
+			return false
+		}
+		for _, p := range [...]string{a, b} {
+			switch _, err := s.store.Route(ctx, p, n.MSISDN, now); {
+			case err == nil:
+				return false // a direct leg: calls from p would route there
+			case !errors.Is(err, ErrNotFound):
+				return false
+			}
+		}
+		return true
+	}
+	var shared []PoolNumber
+	for _, country := range []string{region, ""} {
+		for _, n := range pool {
+			if usable(n, country) {
+				shared = append(shared, n)
+			}
+		}
+		if len(shared) > 0 || region == "" {
+			break
+		}
+	}
+	if len(shared) == 0 {
+		return Conversation{}, &PoolExhaustedError{Side: SideA, Country: region}
+	}
+	slices.SortStableFunc(shared, func(x, y PoolNumber) int { return x.Legs - y.Legs })
+	for _, n := range shared {
+		c.Participants[SideA].ProxyNumber, c.Participants[SideB].ProxyNumber = n.MSISDN, n.MSISDN
+		for range pinTries {
+			c.PIN = pin
+			if c.PIN == "" {
+				if c.PIN, err = newPIN(s.cfg.PINLength); err != nil {
+					return Conversation{}, fmt.Errorf("proxy: generate PIN: %w", err)
+				}
+			}
+			err = s.store.CreateConversation(ctx, c)
+			if err == nil {
+				return c, nil
+			}
+			if !errors.Is(err, ErrConflict) {
+				return Conversation{}, fmt.Errorf("proxy: store conversation: %w", err)
+			}
+			if pin != "" {
+				break // the host's PIN is taken here: try the next number
+			}
+		}
+	}
+	if pin != "" {
+		return Conversation{}, ErrPINInUse
+	}
+	return Conversation{}, fmt.Errorf("%w: no free PIN found on %d shared numbers", ErrTooManyConflicts, len(shared))
+}
