@@ -22,6 +22,8 @@ type createBody struct {
 	Labels   map[string]string `json:"labels"`       // "a" and "b"
 	Metadata map[string]string `json:"metadata"`
 	Notify   bool              `json:"notify"`
+	Access   proxy.Access      `json:"access"` // "direct" (default) or "pin"
+	PIN      string            `json:"pin"`    // a PIN conversation's PIN; "" to generate one
 }
 
 type participantJSON struct {
@@ -56,6 +58,8 @@ type conversationJSON struct {
 	ID           string             `json:"id"`
 	Status       proxy.Status       `json:"status"`
 	Mode         proxy.Mode         `json:"mode"`
+	Access       proxy.Access       `json:"access"`
+	PIN          string             `json:"pin,omitempty"`
 	CreatedAt    time.Time          `json:"created_at"`
 	ExpiresAt    time.Time          `json:"expires_at"`
 	EndedAt      *time.Time         `json:"ended_at,omitempty"`
@@ -66,7 +70,7 @@ type conversationJSON struct {
 
 func (a *app) conversationJSON(c proxy.Conversation) conversationJSON {
 	out := conversationJSON{
-		ID: c.ID, Status: c.StatusAt(a.now()), Mode: c.Mode,
+		ID: c.ID, Status: c.StatusAt(a.now()), Mode: c.Mode, Access: c.Access(), PIN: c.PIN,
 		CreatedAt: c.CreatedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(), Metadata: c.Metadata,
 	}
 	if !c.EndedAt.IsZero() {
@@ -125,6 +129,8 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadRequest, "same_number", "a and b are the same phone number")
 	case errors.Is(err, proxy.ErrInvalidNumber):
 		writeError(w, http.StatusBadRequest, "invalid_number", err.Error())
+	case errors.Is(err, proxy.ErrPINInUse):
+		writeError(w, http.StatusConflict, "pin_in_use", "that PIN is in use on every shared number that could carry the conversation; choose another or let one be generated")
 	case errors.Is(err, proxy.ErrNumberBeingBought):
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "number_being_bought", "a number is being bought for this participant's country; retry in a few seconds")
@@ -186,7 +192,7 @@ func (a *app) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := proxy.CreateRequest{A: body.A, B: body.B, Mode: body.Mode, Metadata: body.Metadata, Notify: body.Notify,
-		Labels: proxy.Labels{A: body.Labels["a"], B: body.Labels["b"]}}
+		Labels: proxy.Labels{A: body.Labels["a"], B: body.Labels["b"]}, Access: body.Access, PIN: body.PIN}
 	for _, d := range []struct {
 		name, text string
 		dst        *time.Duration

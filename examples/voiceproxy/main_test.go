@@ -107,13 +107,14 @@ func walkthroughBlock(t *testing.T, path, heading string) string {
 const (
 	mainWalkthrough      = "Walkthrough"
 	autopilotWalkthrough = "Pool autopilot"
+	pinWalkthrough       = "Shared numbers with a PIN"
 )
 
 // The repository's README shows the same walkthrough as this program's
 // README, which TestREADMEWalkthrough runs: neither can drift alone.
 func TestTopLevelREADMEWalkthroughIsTheTestedOne(t *testing.T) {
 	t.Parallel()
-	for _, h := range []string{mainWalkthrough, autopilotWalkthrough} {
+	for _, h := range []string{mainWalkthrough, autopilotWalkthrough, pinWalkthrough} {
 		if diff := cmp.Diff(walkthroughBlock(t, "README.md", h), walkthroughBlock(t, "../../README.md", h)); diff != "" {
 			t.Errorf("the %q walkthroughs of README.md and ../../README.md differ (-examples/voiceproxy +top level):\n%s", h, diff)
 		}
@@ -767,4 +768,57 @@ func runAutopilotWalkthrough(t *testing.T, srv *httptest.Server) {
 		}
 	}})
 	runSteps(t, srv, walkthrough(t, autopilotWalkthrough), steps, map[string]string{}, 0)
+}
+
+// TestREADMEPINWalkthrough runs the README's PIN walkthrough: a PIN
+// conversation connects after the right digits and refuses the wrong
+// ones.
+func TestREADMEPINWalkthrough(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{":memory:", "sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			runPINWalkthrough(t, newTestApp(t, testDB(t, db), nil))
+		})
+	}
+}
+
+func runPINWalkthrough(t *testing.T, srv *httptest.Server) {
+	const a, b = "447700900321", "447700900654"
+	vars := map[string]string{}
+	talk := func(body map[string]any) []any { l, _ := body["talk"].([]any); return l }
+	steps := []step{
+		{"POST", "/conversations", func(t *testing.T, status int, body map[string]any) {
+			ps, _ := body["participants"].([]any)
+			if status != http.StatusCreated || body["access"] != "pin" || body["pin"] != "2468" || len(ps) != 2 {
+				t.Fatalf("create: %d %v", status, body)
+			}
+			if ps[0].(map[string]any)["proxy_number"] != ps[1].(map[string]any)["proxy_number"] {
+				t.Errorf("participants %v: want one shared number", ps)
+			}
+		}},
+		{"GET", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusOK || vars["SHARED"] == "" {
+				t.Errorf("get: %d, SHARED %q", status, vars["SHARED"])
+			}
+		}},
+		{"POST", "/sandbox/calls", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusOK || body["connected"] != b || body["caller_id"] != vars["SHARED"] ||
+				len(talk(body)) != 1 || talk(body)[0] != "Please enter your PIN, then press hash." {
+				t.Errorf("call with the PIN: %d %v", status, body)
+			}
+		}},
+		{"POST", "/sandbox/calls", func(t *testing.T, status int, body map[string]any) {
+			l := talk(body)
+			if status != http.StatusOK || body["connected"] != nil || len(l) != 4 || l[3] != "Sorry, the number you have called is not in service." {
+				t.Errorf("call with wrong PINs: %d %v", status, body)
+			}
+		}},
+		{"DELETE", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusNoContent {
+				t.Errorf("delete: %d", status)
+			}
+		}},
+	}
+	runSteps(t, srv, walkthrough(t, pinWalkthrough), steps, vars, 0)
 }

@@ -19,6 +19,9 @@ func (a *app) sandboxRoutes(mux *http.ServeMux) {
 type sandboxCallBody struct {
 	From string `json:"from"`
 	To   string `json:"to"`
+	// Digits are the keys pressed at each input action (a PIN prompt),
+	// e.g. ["123456#"].
+	Digits []string `json:"digits"`
 }
 
 type sandboxSMSBody struct {
@@ -49,7 +52,7 @@ func (a *app) sandboxCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", `"from" and "to" are required`)
 		return
 	}
-	out, err := a.sim.PlaceCall(r.Context(), body.From, body.To)
+	out, err := a.sim.PlaceCallWith(r.Context(), body.From, body.To, proxytest.CallOptions{Digits: body.Digits})
 	if out == nil {
 		a.fail(w, r, err)
 		return
