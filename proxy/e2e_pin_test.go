@@ -215,3 +215,33 @@ func TestE2EPINSMS(t *testing.T) {
 		t.Errorf("SMS with two PIN conversations: sent %+v; want the reply to B", out.Relayed)
 	}
 }
+
+// Wrong PINs count across instances: two Services sharing one store,
+// the caller's failures split between them, lock the caller out on both.
+func TestE2EPINLockoutAcrossInstances(t *testing.T) {
+	t.Parallel()
+	var cfg proxy.Config
+	e := pinEnv(t, func(c *proxy.Config) {
+		c.PINMaxFailures = 2
+		cfg = *c
+	})
+	other, err := proxy.New(cfg) // the same store, clock and secrets
+	if err != nil {
+		t.Fatal(err)
+	}
+	const a, b = "447400123456", "447400654321"
+	c := e.create(t, proxy.CreateRequest{A: "+" + a, B: "+" + b, Access: proxy.AccessPIN})
+	shared := c.Participants[0].ProxyNumber
+	sim2 := *e.sim
+	sim2.Handler = other
+	if _, err := e.sim.PlaceCallWith(t.Context(), a, shared, proxytest.CallOptions{Digits: []string{"0000"}}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := sim2.PlaceCallWith(t.Context(), a, shared, proxytest.CallOptions{Digits: []string{"1111"}})
+	if err != nil || out.Talk[len(out.Talk)-1] != pinLocked {
+		t.Fatalf("second wrong PIN, on the other instance: %+v, %v; want the lock-out", out, err)
+	}
+	if out := e.call(t, a, shared); !slices.Equal(out.Talk, []string{pinLocked}) {
+		t.Errorf("next call on the first instance: %q, want the lock-out", out.Talk)
+	}
+}
