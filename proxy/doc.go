@@ -5,8 +5,8 @@
 // from a pool of Vonage numbers, so that a (participant, proxy number)
 // pair identifies one active conversation; a pool of N numbers lets each
 // participant hold N conversations at once. The Service is an
-// http.Handler for Vonage's answer, fallback, event and inbound-SMS
-// webhooks: a call from a participant to its proxy number is connected to
+// http.Handler for Vonage's answer, fallback, event, input, inbound-SMS
+// and delivery-receipt webhooks: a call from a participant to its proxy number is connected to
 // the other participant, shown the other leg's proxy number as caller ID,
 // and an SMS is relayed the same way. Calls and SMS are recorded as
 // interactions with their status history. Conversations end when closed,
@@ -27,6 +27,13 @@
 //		A: rider, B: driver, TTL: 2 * time.Hour, Notify: true,
 //	})
 //
+// Where numbers are scarce, a conversation may instead share one pool
+// number with others and be reached with a PIN (CreateRequest.Access
+// AccessPIN): callers key it in at an input prompt, served by the /input
+// webhook. Config.Autopilot buys numbers when a participant has none left
+// in their country and gives back idle ones.
+//
 // The Store interface keeps all state; several Service instances sharing
-// one database enforce the allocation invariant through it.
+// one database enforce the allocation invariant, PIN uniqueness, purchase
+// leases and PIN lock-outs through it.
 package proxy

@@ -253,7 +253,7 @@ type Call struct {
 
 // Service runs proxied conversations: it allocates proxy numbers, routes
 // Vonage's webhooks and records interactions. It is an http.Handler
-// serving GET|POST /answer, /fallback, /event, /inbound-sms and
+// serving GET|POST /answer, /fallback, /event, /input, /inbound-sms and
 // /delivery-receipt relative to where it is mounted (use
 // http.StripPrefix). Safe for concurrent use.
 type Service struct {

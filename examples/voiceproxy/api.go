@@ -173,7 +173,7 @@ func (a *app) routes(mux *http.ServeMux) {
 func (a *app) index(w http.ResponseWriter, r *http.Request) {
 	routes := []string{
 		"POST /conversations", "GET /conversations", "GET /conversations/{id}", "DELETE /conversations/{id}",
-		"GET /numbers", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt",
+		"GET /numbers", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt",
 	}
 	if a.sim != nil {
 		routes = append(routes, "POST /sandbox/calls", "POST /sandbox/sms", "GET /sandbox/outbox")
