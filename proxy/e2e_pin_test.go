@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -243,5 +244,27 @@ func TestE2EPINLockoutAcrossInstances(t *testing.T) {
 	}
 	if out := e.call(t, a, shared); !slices.Equal(out.Talk, []string{pinLocked}) {
 		t.Errorf("next call on the first instance: %q, want the lock-out", out.Talk)
+	}
+}
+
+// routeFailingStore fails Route.
+type routeFailingStore struct{ proxy.Store }
+
+func (routeFailingStore) Route(context.Context, string, string, time.Time) (proxy.Conversation, error) {
+	return proxy.Conversation{}, errors.New("database down")
+}
+
+// A store failing while a shared number is chosen fails the create with
+// its error, not as an exhausted pool, and stores nothing.
+func TestE2EPINCreateStoreFailure(t *testing.T) {
+	t.Parallel()
+	store := proxy.NewMemoryStore()
+	e := pinEnv(t, func(c *proxy.Config) { c.Store = routeFailingStore{store} })
+	_, err := e.svc.CreateConversation(t.Context(), proxy.CreateRequest{A: "+447400123456", B: "+447400654321", Access: proxy.AccessPIN})
+	if err == nil || errors.Is(err, proxy.ErrPoolExhausted) || !strings.Contains(err.Error(), "database down") {
+		t.Errorf("create with the store failing: %v; want its error", err)
+	}
+	if cs, _, _ := store.ListConversations(t.Context(), proxy.ListFilter{}); len(cs) != 0 {
+		t.Errorf("stored %v, want nothing", cs)
 	}
 }

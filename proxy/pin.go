@@ -91,24 +91,32 @@ func (s *Service) createPIN(ctx context.Context, c Conversation, pin, region str
 	}
 	now := c.CreatedAt
 	a, b := c.Participants[SideA].Number, c.Participants[SideB].Number
-	usable := func(n PoolNumber, country string) bool {
+	// usable: the number has the features, and neither participant holds
+	// a direct leg on it (calls from them would route there, never to
+	// the PIN prompt). One Route per participant and number: PIN access
+	// is for small pools.
+	usable := func(n PoolNumber, country string) (bool, error) {
 		if (c.Mode != ModeSMS && !n.Voice) || (c.Mode != ModeVoice && !n.SMS) || (country != "" && n.Country != country) {
-			return false
+			return false, nil
 		}
 		for _, p := range [...]string{a, b} {
 			switch _, err := s.store.Route(ctx, p, n.MSISDN, now); {
 			case err == nil:
-				return false // a direct leg: calls from p would route there
+				return false, nil
 			case !errors.Is(err, ErrNotFound):
-				return false
+				return false, fmt.Errorf("proxy: route for a PIN conversation: %w", err)
 			}
 		}
-		return true
+		return true, nil
 	}
 	var shared []PoolNumber
 	for _, country := range []string{region, ""} {
 		for _, n := range pool {
-			if usable(n, country) {
+			ok, err := usable(n, country)
+			if err != nil {
+				return Conversation{}, err
+			}
+			if ok {
 				shared = append(shared, n)
 			}
 		}
