@@ -1,10 +1,14 @@
 package proxy_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -266,5 +270,60 @@ func TestE2EPINCreateStoreFailure(t *testing.T) {
 	}
 	if cs, _, _ := store.ListConversations(t.Context(), proxy.ListFilter{}); len(cs) != 0 {
 		t.Errorf("stored %v, want nothing", cs)
+	}
+}
+
+// pinFailingStore fails PINConversations and RoutePIN when told.
+type pinFailingStore struct {
+	proxy.Store
+	fail *atomic.Bool
+}
+
+func (s pinFailingStore) PINConversations(ctx context.Context, p, n string, now time.Time) ([]proxy.Conversation, error) {
+	if s.fail.Load() {
+		return nil, errors.New("database down")
+	}
+	return s.Store.PINConversations(ctx, p, n, now)
+}
+
+// The PIN webhooks with the store down: the answer webhook answers 503
+// (Vonage retries, then the fallback URL); the input webhook, which
+// Vonage does not retry, speaks the refusal; a bad signature on the input
+// webhook is refused 401. Nothing is connected.
+func TestE2EPINStoreOutage(t *testing.T) {
+	t.Parallel()
+	var fail atomic.Bool
+	e := pinEnv(t, func(c *proxy.Config) { c.Store = pinFailingStore{c.Store, &fail} })
+	const a, b = "447400123456", "447400654321"
+	c := e.create(t, proxy.CreateRequest{A: "+" + a, B: "+" + b, Access: proxy.AccessPIN})
+	shared := c.Participants[0].ProxyNumber
+	fail.Store(true)
+	out, err := e.sim.PlaceCallWith(t.Context(), a, shared, proxytest.CallOptions{Digits: []string{c.PIN}})
+	if err != nil || out.Connected != "" || out.Attempts[0].Status != http.StatusServiceUnavailable || !out.Fallback {
+		t.Errorf("call with the store down: %+v, %v; want 503, then the fallback URL, nothing connected", out, err)
+	}
+
+	input := func(sign bool) *httptest.ResponseRecorder {
+		body := []byte(`{"from":"` + a + `","to":"` + shared + `","uuid":"u1","conversation_uuid":"CON-1","dtmf":{"digits":"` + c.PIN + `","timed_out":false}}`)
+		r := httptest.NewRequest(http.MethodPost, "/input?attempt=1", bytes.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if sign {
+			if err := (proxy.WebhookSigner{Secret: "pin-secret", ApplicationID: proxytest.ApplicationID, Now: e.clock.Now}).Sign(r, body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := httptest.NewRecorder()
+		e.svc.ServeHTTP(w, r)
+		return w
+	}
+	if w := input(true); w.Code != http.StatusOK || strings.Contains(w.Body.String(), "connect") || !strings.Contains(w.Body.String(), notInService) {
+		t.Errorf("input with the store down: %d %s; want the spoken refusal", w.Code, w.Body)
+	}
+	fail.Store(false)
+	if w := input(false); w.Code != http.StatusUnauthorized {
+		t.Errorf("unsigned input: %d, want 401", w.Code)
+	}
+	if w := input(true); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"connect"`) {
+		t.Errorf("input with the store back: %d %s; want the connect", w.Code, w.Body)
 	}
 }
