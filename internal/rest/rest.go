@@ -43,6 +43,10 @@ const (
 	AuthBasic
 	// AuthNone sends no credentials.
 	AuthNone
+	// AuthBearer sends "Authorization: Bearer <token>", the token from
+	// Config.Token, asked afresh for every attempt (the Voice API's
+	// application JWT).
+	AuthBearer
 )
 
 // Config configures a Client. Zero fields take the defaults written in
@@ -51,9 +55,12 @@ type Config struct {
 	// BaseURL is the API's scheme and host, optionally with a path prefix,
 	// e.g. "https://api.nexmo.com". Required.
 	BaseURL string
-	// APIKey and APISecret are the account credentials. Both required.
+	// APIKey and APISecret are the account credentials. Both required,
+	// unless Token is set and the client only sends AuthBearer requests.
 	APIKey    string
 	APISecret string
+	// Token mints the bearer token of AuthBearer requests.
+	Token func() (string, error)
 	// HTTPClient sends the requests. Nil: a client with DefaultTimeout.
 	HTTPClient *http.Client
 	// Retry is the retry policy. The zero value means DefaultRetryPolicy.
@@ -73,6 +80,7 @@ type Client struct {
 	base   *url.URL
 	key    string
 	secret string
+	token  func() (string, error)
 	hc     *http.Client
 	retry  RetryPolicy
 	sleep  func(context.Context, time.Duration) error
@@ -84,10 +92,10 @@ var ErrConfig = errors.New("rest: invalid configuration")
 
 // New validates cfg and returns a Client.
 func New(cfg Config) (*Client, error) {
-	if cfg.APIKey == "" {
+	if cfg.Token == nil && cfg.APIKey == "" {
 		return nil, fmt.Errorf("%w: empty api key", ErrConfig)
 	}
-	if cfg.APISecret == "" {
+	if cfg.Token == nil && cfg.APISecret == "" {
 		return nil, fmt.Errorf("%w: empty api secret", ErrConfig)
 	}
 	base, err := url.Parse(strings.TrimRight(cfg.BaseURL, "/"))
@@ -105,6 +113,7 @@ func New(cfg Config) (*Client, error) {
 		base:   base,
 		key:    cfg.APIKey,
 		secret: cfg.APISecret,
+		token:  cfg.Token,
 		hc:     cfg.HTTPClient,
 		retry:  policy,
 		sleep:  cfg.Sleep,
@@ -135,6 +144,12 @@ type Request struct {
 	// Form, when non-nil, is sent as an application/x-www-form-urlencoded
 	// body. AuthForm creates it when nil.
 	Form url.Values
+	// JSON, when non-nil, is sent as an application/json body (not with
+	// Form).
+	JSON []byte
+	// Base, when set, replaces the client's base URL for this request:
+	// an absolute http(s) URL, such as the region_url of a call.
+	Base *url.URL
 	// Auth says where the credentials go.
 	Auth AuthMode
 	// Idempotent allows retrying after the request may have reached the
@@ -306,8 +321,12 @@ func (c *Client) once(ctx context.Context, req *Request) (*Response, error) {
 // build creates the *http.Request for one attempt and the redacted form of
 // its URL for error messages.
 func (c *Client) build(ctx context.Context, req *Request) (*http.Request, string, error) {
-	u := *c.base
-	u.Path = c.base.Path + "/" + strings.TrimLeft(req.Path, "/")
+	base := c.base
+	if req.Base != nil {
+		base = req.Base
+	}
+	u := *base
+	u.Path = strings.TrimRight(base.Path, "/") + "/" + strings.TrimLeft(req.Path, "/")
 	u.RawPath = ""
 	q := cloneValues(req.Query)
 	form := req.Form
@@ -330,8 +349,11 @@ func (c *Client) build(ctx context.Context, req *Request) (*http.Request, string
 		u.RawQuery = q.Encode()
 	}
 	var body io.Reader
-	if form != nil {
+	switch {
+	case form != nil:
 		body = strings.NewReader(form.Encode())
+	case req.JSON != nil:
+		body = bytes.NewReader(req.JSON)
 	}
 	method := req.Method
 	if method == "" {
@@ -344,11 +366,24 @@ func (c *Client) build(ctx context.Context, req *Request) (*http.Request, string
 	}
 	hreq.Header.Set("User-Agent", UserAgent)
 	hreq.Header.Set("Accept", "application/json")
-	if form != nil {
+	switch {
+	case form != nil:
 		hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	case req.JSON != nil:
+		hreq.Header.Set("Content-Type", "application/json")
 	}
-	if req.Auth == AuthBasic {
+	switch req.Auth {
+	case AuthBasic:
 		hreq.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(c.key+":"+c.secret)))
+	case AuthBearer:
+		if c.token == nil {
+			return nil, redacted, fmt.Errorf("%w: AuthBearer without Config.Token", ErrConfig)
+		}
+		tok, err := c.token()
+		if err != nil {
+			return nil, redacted, fmt.Errorf("rest: mint token for %s %s: %w", method, redacted, err)
+		}
+		hreq.Header.Set("Authorization", "Bearer "+tok)
 	}
 	return hreq, redacted, nil
 }
