@@ -136,7 +136,8 @@ func New(cfg Config) (*Client, error) {
 type Request struct {
 	// Method is the HTTP method, e.g. http.MethodGet.
 	Method string
-	// Path is appended to the base URL, e.g. "/ni/basic/json".
+	// Path is appended to the base URL, e.g. "/ni/basic/json"; "" is the
+	// base URL itself.
 	Path string
 	// Query holds URL query parameters (never the secret unless Auth is
 	// AuthQuery, in which case Do adds it).
@@ -326,7 +327,9 @@ func (c *Client) build(ctx context.Context, req *Request) (*http.Request, string
 		base = req.Base
 	}
 	u := *base
-	u.Path = strings.TrimRight(base.Path, "/") + "/" + strings.TrimLeft(req.Path, "/")
+	if p := strings.TrimLeft(req.Path, "/"); p != "" {
+		u.Path = strings.TrimRight(base.Path, "/") + "/" + p
+	}
 	u.RawPath = ""
 	q := cloneValues(req.Query)
 	form := req.Form

@@ -1,0 +1,370 @@
+package voice
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/voiceproxy/voiceproxy/internal/rest"
+	"github.com/voiceproxy/voiceproxy/ncco"
+)
+
+// This file is the Voice API's REST client: create a call, read one, and
+// control one in progress (hang up, mute, earmuff, transfer), on the
+// shared internal/rest core. Requests carry an application JWT (Vonage's
+// "Authentication: JWTs" guide; the Voice API description's bearerAuth):
+// RS256 with the application's private key, claims application_id, iat,
+// jti and exp, minted afresh for every attempt.
+
+// DefaultAPIURL is the Voice API's calls endpoint (the API description's
+// server). A call's own region_url (from its answer webhook) replaces the
+// scheme and host for requests about that call.
+const DefaultAPIURL = "https://api.nexmo.com/v1/calls"
+
+// tokenLifetime is how long a minted application JWT is valid: one
+// request's worth, with room for a slow network.
+const tokenLifetime = 5 * time.Minute
+
+// Sentinels matched with errors.Is against an *APIError.
+var (
+	ErrAPIAuth      = errors.New("voice: API authentication failed") // 401: bad JWT, key or application
+	ErrAPIForbidden = errors.New("voice: API request forbidden")     // 403
+	ErrCallNotFound = errors.New("voice: call not found")            // 404: unknown UUID, or the call has ended
+	ErrAPIConflict  = errors.New("voice: API request conflicts")     // 409: the call's state refuses it
+	ErrAPIThrottled = errors.New("voice: API request throttled")     // 429 (retried first)
+	ErrAPIServer    = errors.New("voice: API server error")          // 5xx
+	ErrAPIRequest   = errors.New("voice: API request refused")       // any other 4xx
+	ErrPrivateKey   = errors.New("voice: application private key unusable")
+)
+
+// APIError is a Voice API answer with an error status. Title and Detail
+// are the body's (an RFC 7807 problem document) when it has them.
+type APIError struct {
+	HTTPStatus    int
+	Title, Detail string
+	sentinel      error
+	http          *rest.HTTPError
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%v (HTTP %d)", e.sentinel, e.HTTPStatus)
+	if e.Title != "" {
+		msg += ": " + e.Title
+	}
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	return msg
+}
+
+// Unwrap returns the sentinel and the HTTP error.
+func (e *APIError) Unwrap() []error { return []error{e.sentinel, e.http} }
+
+func sentinelFor(status int) error {
+	switch {
+	case status == http.StatusUnauthorized:
+		return ErrAPIAuth
+	case status == http.StatusForbidden:
+		return ErrAPIForbidden
+	case status == http.StatusNotFound:
+		return ErrCallNotFound
+	case status == http.StatusConflict:
+		return ErrAPIConflict
+	case status == http.StatusTooManyRequests:
+		return ErrAPIThrottled
+	case status >= 500:
+		return ErrAPIServer
+	}
+	return ErrAPIRequest
+}
+
+// checkResponse turns an error status into an *APIError; a 429 is marked
+// retryable (the request was refused, not acted on).
+func checkResponse(r *rest.Response) error {
+	if r.StatusCode >= 200 && r.StatusCode < 300 {
+		return nil
+	}
+	e := &APIError{HTTPStatus: r.StatusCode, sentinel: sentinelFor(r.StatusCode), http: r.HTTPError()}
+	var body struct {
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+	}
+	if json.Unmarshal(r.Body, &body) == nil {
+		e.Title, e.Detail = truncate(body.Title), body.Detail
+		if len(e.Detail) > 200 {
+			e.Detail = e.Detail[:200] + "…"
+		}
+	}
+	if r.StatusCode == http.StatusTooManyRequests {
+		return rest.Retryable(e)
+	}
+	return e
+}
+
+// ClientOption configures NewClient.
+type ClientOption func(*clientConfig) error
+
+type clientConfig struct {
+	rest rest.Config
+	now  func() time.Time
+}
+
+// WithAPIURL sets the calls endpoint (tests, a proxy).
+func WithAPIURL(u string) ClientOption {
+	return func(c *clientConfig) error { c.rest.BaseURL = u; return nil }
+}
+
+// WithHTTPClient sets the HTTP client.
+func WithHTTPClient(hc *http.Client) ClientOption {
+	return func(c *clientConfig) error { return c.rest.SetHTTPClient("voice", hc) }
+}
+
+// WithMaxRetries sets how often a failed request that may be retried is
+// tried again; 0 never.
+func WithMaxRetries(n int) ClientOption {
+	return func(c *clientConfig) error { return c.rest.SetMaxRetries("voice", n) }
+}
+
+// WithSleep replaces the wait between retries (tests).
+func WithSleep(sleep func(ctx context.Context, d time.Duration) error) ClientOption {
+	return func(c *clientConfig) error { c.rest.Sleep = sleep; return nil }
+}
+
+// WithClock sets the clock of the JWT's iat and exp.
+func WithClock(now func() time.Time) ClientOption {
+	return func(c *clientConfig) error { c.now = now; return nil }
+}
+
+// Client calls the Voice API as one Vonage application. It is safe for
+// concurrent use.
+type Client struct {
+	rest  *rest.Client
+	appID string
+	key   *rsa.PrivateKey
+	now   func() time.Time
+}
+
+// ParsePrivateKey reads an application's private key as the dashboard
+// and the CLI write it: a PEM "PRIVATE KEY" (PKCS #8) or "RSA PRIVATE
+// KEY" (PKCS #1) block.
+func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
+	block, _ := pem.Decode(pemBytes)
+	if block == nil {
+		return nil, fmt.Errorf("%w: no PEM block", ErrPrivateKey)
+	}
+	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return k, nil
+	}
+	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPrivateKey, err)
+	}
+	rk, ok := k.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%w: a %T, not an RSA key", ErrPrivateKey, k)
+	}
+	return rk, nil
+}
+
+// NewClient returns a Voice API client for the application applicationID
+// whose private key is privateKeyPEM.
+func NewClient(applicationID string, privateKeyPEM []byte, opts ...ClientOption) (*Client, error) {
+	if strings.TrimSpace(applicationID) == "" {
+		return nil, errors.New("voice: empty application ID")
+	}
+	key, err := ParsePrivateKey(privateKeyPEM)
+	if err != nil {
+		return nil, err
+	}
+	cfg := clientConfig{rest: rest.Config{BaseURL: DefaultAPIURL}, now: time.Now}
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	c := &Client{appID: applicationID, key: key, now: cfg.now}
+	cfg.rest.Token = c.Token
+	if c.rest, err = rest.New(cfg.rest); err != nil {
+		return nil, fmt.Errorf("voice: %w", err)
+	}
+	return c, nil
+}
+
+// Token mints an application JWT for one request.
+func (c *Client) Token() (string, error) {
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return "", err
+	}
+	now := c.now()
+	return jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
+		"application_id": c.appID,
+		"iat":            now.Unix(),
+		"exp":            now.Add(tokenLifetime).Unix(),
+		"jti":            hex.EncodeToString(id[:]),
+	}).SignedString(c.key)
+}
+
+// regionBase is the calls endpoint in a call's region: region is the
+// answer webhook's region_url ("https://api-us-3.vonage.com"), "" for
+// the client's default.
+func regionBase(region string) (*url.URL, error) {
+	if region == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(strings.TrimRight(region, "/"))
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("%w: region_url %q is not an absolute URL", ErrAPIRequest, truncate(region))
+	}
+	u.Path += "/v1/calls"
+	return u, nil
+}
+
+// Endpoint is a phone endpoint of a call to create (to, from).
+type Endpoint struct {
+	Type   string `json:"type"` // "phone"
+	Number string `json:"number"`
+}
+
+// Phone is a phone Endpoint.
+func Phone(number string) Endpoint { return Endpoint{Type: "phone", Number: number} }
+
+// CreateCallRequest is the body of POST /v1/calls (the API description's
+// CreateCallRequestBase with an NCCO or an answer URL).
+type CreateCallRequest struct {
+	To               []Endpoint `json:"to"`
+	From             *Endpoint  `json:"from,omitempty"`
+	RandomFromNumber bool       `json:"random_from_number,omitempty"`
+	NCCO             ncco.NCCO  `json:"ncco,omitempty"`
+	AnswerURL        []string   `json:"answer_url,omitempty"`
+	AnswerMethod     string     `json:"answer_method,omitempty"`
+	EventURL         []string   `json:"event_url,omitempty"`
+	EventMethod      string     `json:"event_method,omitempty"`
+	MachineDetection string     `json:"machine_detection,omitempty"` // "continue" or "hangup"
+	LengthTimer      int        `json:"length_timer,omitempty"`      // seconds, 1–7200
+	RingingTimer     int        `json:"ringing_timer,omitempty"`     // seconds, 1–120
+}
+
+// validate checks what Vonage would refuse.
+func (r CreateCallRequest) validate() error {
+	switch {
+	case len(r.To) == 0:
+		return errors.New("no to endpoint")
+	case (r.NCCO == nil) == (len(r.AnswerURL) == 0):
+		return errors.New("exactly one of NCCO and AnswerURL is needed")
+	case r.From != nil && r.RandomFromNumber:
+		return errors.New("from and random_from_number cannot be used together")
+	case r.From == nil && !r.RandomFromNumber:
+		return errors.New("from or random_from_number is needed")
+	case r.LengthTimer < 0 || r.LengthTimer > 7200:
+		return fmt.Errorf("length_timer %d is not 1 to 7200", r.LengthTimer)
+	case r.RingingTimer < 0 || r.RingingTimer > 120:
+		return fmt.Errorf("ringing_timer %d is not 1 to 120", r.RingingTimer)
+	}
+	if r.NCCO != nil {
+		return r.NCCO.Validate()
+	}
+	return nil
+}
+
+// CallInfo is what the Voice API says of a call (CreateCallResponse and
+// GetCallResponse; the fields both share).
+type CallInfo struct {
+	UUID             string `json:"uuid"`
+	ConversationUUID string `json:"conversation_uuid"`
+	Status           string `json:"status"`
+	Direction        string `json:"direction"`
+	Rate             string `json:"rate,omitempty"`
+	Price            string `json:"price,omitempty"`
+	Duration         string `json:"duration,omitempty"`
+}
+
+// CreateCall creates an outbound call. It is never retried once Vonage
+// may have accepted it (a 5xx or a timeout returns the error): a second
+// try could ring the phone twice.
+func (c *Client) CreateCall(ctx context.Context, req CreateCallRequest) (*CallInfo, error) {
+	if err := req.validate(); err != nil {
+		return nil, fmt.Errorf("%w: create call: %v", ErrAPIRequest, err)
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("voice: create call: %w", err)
+	}
+	var out CallInfo
+	if err := c.rest.Do(ctx, &rest.Request{Method: http.MethodPost, Path: "", JSON: body, Auth: rest.AuthBearer, Check: checkResponse}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Call reads a call. region is its region_url ("" for the default).
+func (c *Client) Call(ctx context.Context, uuid, region string) (*CallInfo, error) {
+	base, err := regionBase(region)
+	if err != nil {
+		return nil, err
+	}
+	var out CallInfo
+	if err := c.rest.Do(ctx, &rest.Request{Method: http.MethodGet, Path: "/" + url.PathEscape(uuid), Base: base, Auth: rest.AuthBearer, Check: checkResponse}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Call control actions of PUT /v1/calls/{uuid}.
+const (
+	ActionHangup    = "hangup"
+	ActionMute      = "mute"
+	ActionUnmute    = "unmute"
+	ActionEarmuff   = "earmuff"
+	ActionUnearmuff = "unearmuff"
+)
+
+// Control applies one of the Action constants to a call in progress. They
+// may be repeated harmlessly, so a failure that may pass is retried. A
+// call that has ended answers ErrCallNotFound.
+func (c *Client) Control(ctx context.Context, uuid, region, action string) error {
+	switch action {
+	case ActionHangup, ActionMute, ActionUnmute, ActionEarmuff, ActionUnearmuff:
+	default:
+		return fmt.Errorf("%w: unknown call action %q", ErrAPIRequest, truncate(action))
+	}
+	body, _ := json.Marshal(map[string]string{"action": action})
+	return c.update(ctx, uuid, region, body, true)
+}
+
+// Transfer moves a call in progress to a new NCCO. It is not retried
+// after it may have been applied (the NCCO would start over).
+func (c *Client) Transfer(ctx context.Context, uuid, region string, n ncco.NCCO) error {
+	if err := n.Validate(); err != nil {
+		return fmt.Errorf("%w: transfer: %v", ErrAPIRequest, err)
+	}
+	body, err := json.Marshal(map[string]any{"action": "transfer", "destination": map[string]any{"type": "ncco", "ncco": n}})
+	if err != nil {
+		return fmt.Errorf("voice: transfer: %w", err)
+	}
+	return c.update(ctx, uuid, region, body, false)
+}
+
+func (c *Client) update(ctx context.Context, uuid, region string, body []byte, idempotent bool) error {
+	if uuid == "" {
+		return fmt.Errorf("%w: empty call UUID", ErrAPIRequest)
+	}
+	base, err := regionBase(region)
+	if err != nil {
+		return err
+	}
+	return c.rest.Do(ctx, &rest.Request{Method: http.MethodPut, Path: "/" + url.PathEscape(uuid), Base: base, JSON: body,
+		Auth: rest.AuthBearer, Idempotent: idempotent, Check: checkResponse}, nil)
+}

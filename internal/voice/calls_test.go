@@ -1,0 +1,216 @@
+package voice
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/jarcoal/httpmock"
+
+	"github.com/voiceproxy/voiceproxy/ncco"
+)
+
+var (
+	testKeyOnce sync.Once
+	testKey     *rsa.PrivateKey
+)
+
+// testKeyPEM is an RSA key for the tests, PKCS #8 as the dashboard
+// writes it, made once.
+func testKeyPEM(t *testing.T) []byte {
+	t.Helper()
+	testKeyOnce.Do(func() {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			panic(err)
+		}
+		testKey = k
+	})
+	der, err := x509.MarshalPKCS8PrivateKey(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+}
+
+var testClock = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func newCallsClient(t *testing.T, mt *httpmock.MockTransport) *Client {
+	t.Helper()
+	c, err := NewClient("app-1", testKeyPEM(t), WithHTTPClient(&http.Client{Transport: mt}),
+		WithClock(func() time.Time { return testClock }),
+		WithSleep(func(context.Context, time.Duration) error { return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// checkJWT verifies r's bearer token with the public key and returns its
+// jti: RS256, application_id, iat, exp after iat.
+func checkJWT(t *testing.T, r *http.Request) string {
+	t.Helper()
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		t.Fatalf("no bearer token: %q", r.Header.Get("Authorization"))
+	}
+	claims := jwt.MapClaims{}
+	_, err := jwt.ParseWithClaims(tok, claims, func(tk *jwt.Token) (any, error) { return &testKey.PublicKey, nil },
+		jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(func() time.Time { return testClock }))
+	if err != nil {
+		t.Fatalf("token does not verify: %v", err)
+	}
+	iat, _ := claims.GetIssuedAt()
+	exp, _ := claims.GetExpirationTime()
+	if claims["application_id"] != "app-1" || iat == nil || !iat.Equal(testClock) || exp == nil || !exp.After(iat.Time) {
+		t.Errorf("claims %v: want application_id app-1, iat now, exp after", claims)
+	}
+	jti, _ := claims["jti"].(string)
+	if jti == "" {
+		t.Errorf("no jti in %v", claims)
+	}
+	return jti
+}
+
+// CreateCall posts the call as the API description shapes it, signed with
+// a fresh application JWT, and is not retried after a 5xx.
+func TestCreateCall(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport()
+	var jtis []string
+	calls := 0
+	mt.RegisterResponder(http.MethodPost, DefaultAPIURL, func(r *http.Request) (*http.Response, error) {
+		calls++
+		jtis = append(jtis, checkJWT(t, r))
+		var body map[string]any
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &body); err != nil || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("body %s: %v", b, err)
+		}
+		to, _ := body["to"].([]any)
+		if len(to) != 1 || to[0].(map[string]any)["number"] != "447700900123" || body["from"].(map[string]any)["number"] != "447700900001" {
+			t.Errorf("body %s: want to and from as phone endpoints", b)
+		}
+		if calls == 2 {
+			return httpmock.NewStringResponse(500, `{"title":"Internal Error"}`), nil
+		}
+		return httpmock.NewStringResponse(201, `{"uuid":"u1","status":"started","direction":"outbound","conversation_uuid":"CON-1"}`), nil
+	})
+	c := newCallsClient(t, mt)
+	req := CreateCallRequest{To: []Endpoint{Phone("447700900123")}, From: &Endpoint{Type: "phone", Number: "447700900001"},
+		NCCO: ncco.NCCO{ncco.Talk{Text: "Connecting you"}}, LengthTimer: 600}
+	got, err := c.CreateCall(t.Context(), req)
+	if err != nil || got.UUID != "u1" || got.ConversationUUID != "CON-1" {
+		t.Fatalf("CreateCall = %+v, %v", got, err)
+	}
+	_, err = c.CreateCall(t.Context(), req)
+	if !errors.Is(err, ErrAPIServer) || calls != 2 {
+		t.Errorf("CreateCall after a 500: %v after %d requests; want ErrAPIServer, not retried", err, calls)
+	}
+	if len(jtis) == 2 && jtis[0] == jtis[1] {
+		t.Error("two requests carried the same jti")
+	}
+	for _, bad := range []CreateCallRequest{
+		{From: req.From, NCCO: req.NCCO},
+		{To: req.To, From: req.From},
+		{To: req.To, NCCO: req.NCCO},
+		{To: req.To, From: req.From, RandomFromNumber: true, NCCO: req.NCCO},
+		{To: req.To, From: req.From, NCCO: req.NCCO, RingingTimer: 121},
+		{To: req.To, From: req.From, NCCO: ncco.NCCO{ncco.Talk{}}},
+	} {
+		if _, err := c.CreateCall(t.Context(), bad); !errors.Is(err, ErrAPIRequest) {
+			t.Errorf("CreateCall(%+v) = %v, want ErrAPIRequest before sending", bad, err)
+		}
+	}
+	if calls != 2 {
+		t.Errorf("%d requests; refused calls must not be sent", calls)
+	}
+}
+
+// Requests about one call go to its region; each error family has its
+// sentinel; a 429 and a 5xx on an idempotent action are retried.
+func TestControlRegionsAndErrors(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport()
+	const region = "https://api-us-3.vonage.com"
+	status := map[string][]int{}
+	var mu sync.Mutex
+	mt.RegisterRegexpResponder(http.MethodPut, mustRegexp(`^https://api-us-3\.vonage\.com/v1/calls/.+$`), func(r *http.Request) (*http.Response, error) {
+		checkJWT(t, r)
+		uuid := r.URL.Path[len("/v1/calls/"):]
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		codes := status[uuid]
+		code := 204
+		if len(codes) > 0 {
+			code, status[uuid] = codes[0], codes[1:]
+		}
+		if code == 204 && !strings.Contains(string(b), `"action"`) {
+			code = 400
+		}
+		return httpmock.NewStringResponse(code, `{"title":"T","detail":"D"}`), nil
+	})
+	mt.RegisterResponder(http.MethodGet, region+"/v1/calls/u-get", httpmock.NewStringResponder(200, `{"uuid":"u-get","status":"answered","direction":"inbound"}`))
+	c := newCallsClient(t, mt)
+	status["ok"] = nil
+	status["throttled"] = []int{429, 204}
+	status["flaky"] = []int{503, 204}
+	for _, uuid := range []string{"ok", "throttled", "flaky"} {
+		if err := c.Control(t.Context(), uuid, region, ActionHangup); err != nil {
+			t.Errorf("hang up %s: %v", uuid, err)
+		}
+	}
+	for code, want := range map[int]error{401: ErrAPIAuth, 403: ErrAPIForbidden, 404: ErrCallNotFound, 409: ErrAPIConflict, 400: ErrAPIRequest} {
+		status["e"] = []int{code}
+		err := c.Control(t.Context(), "e", region, ActionMute)
+		var ae *APIError
+		if !errors.Is(err, want) || !errors.As(err, &ae) || ae.HTTPStatus != code || ae.Title != "T" {
+			t.Errorf("HTTP %d: %v, want %v with its title", code, err, want)
+		}
+	}
+	status["t"] = []int{503}
+	if err := c.Transfer(t.Context(), "t", region, ncco.NCCO{ncco.Talk{Text: "Goodbye"}}); !errors.Is(err, ErrAPIServer) {
+		t.Errorf("transfer after a 503: %v, want ErrAPIServer (not retried)", err)
+	}
+	info, err := c.Call(t.Context(), "u-get", region)
+	if err != nil || info.Status != "answered" {
+		t.Errorf("Call in its region = %+v, %v", info, err)
+	}
+	if err := c.Control(t.Context(), "x", region, "explode"); !errors.Is(err, ErrAPIRequest) {
+		t.Errorf("unknown action: %v", err)
+	}
+	if err := c.Control(t.Context(), "x", "not a url", ActionHangup); !errors.Is(err, ErrAPIRequest) {
+		t.Errorf("bad region: %v", err)
+	}
+}
+
+// A key that is not an RSA private key in PEM is refused by NewClient.
+func TestNewClientKeys(t *testing.T) {
+	t.Parallel()
+	if _, err := NewClient("app", []byte("not a key")); !errors.Is(err, ErrPrivateKey) {
+		t.Errorf("garbage key: %v", err)
+	}
+	testKeyPEM(t)
+	pkcs1 := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(testKey)})
+	if _, err := NewClient("app", pkcs1); err != nil {
+		t.Errorf("PKCS #1 key: %v", err)
+	}
+	if _, err := NewClient("", pkcs1); err == nil {
+		t.Error("empty application ID accepted")
+	}
+}
+
+func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }
