@@ -332,8 +332,7 @@ const (
 )
 
 // Control applies one of the Action constants to a call in progress. They
-// may be repeated harmlessly, so a failure that may pass is retried. A
-// call that has ended answers ErrCallNotFound.
+// may be repeated harmlessly, so a failure that may pass is retried.
 func (c *Client) Control(ctx context.Context, uuid, region, action string) error {
 	switch action {
 	case ActionHangup, ActionMute, ActionUnmute, ActionEarmuff, ActionUnearmuff:
