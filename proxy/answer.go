@@ -128,10 +128,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	}
 
 	// Answer, then record.
-	bp := answerBufs.Get().(*[]byte)
-	*bp = s.appendAnswer((*bp)[:0], other.ProxyNumber, other.Number)
-	writeJSON(w, *bp)
-	answerBufs.Put(bp)
+	s.writeConnect(w, other)
 	// Let Vonage have the NCCO while the call is recorded.
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()

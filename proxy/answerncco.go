@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -118,6 +119,15 @@ func (s *Service) answerNCCO(from, number string) ncco.NCCO {
 	c.From = from
 	c.Endpoint = []ncco.Endpoint{ncco.PhoneEndpoint{Number: number}}
 	return append(n, c)
+}
+
+// writeConnect answers 200 with the NCCO connecting the caller to other,
+// shown other's proxy number.
+func (s *Service) writeConnect(w http.ResponseWriter, other Participant) {
+	bp := answerBufs.Get().(*[]byte)
+	*bp = s.appendAnswer((*bp)[:0], other.ProxyNumber, other.Number)
+	writeJSON(w, *bp)
+	answerBufs.Put(bp)
 }
 
 // answerBufs recycles answer encoding buffers.

@@ -286,6 +286,13 @@ func (s pinFailingStore) PINConversations(ctx context.Context, p, n string, now 
 	return s.Store.PINConversations(ctx, p, n, now)
 }
 
+func (s pinFailingStore) RoutePIN(ctx context.Context, n, pin string, now time.Time) (proxy.Conversation, error) {
+	if s.fail.Load() {
+		return proxy.Conversation{}, errors.New("database down")
+	}
+	return s.Store.RoutePIN(ctx, n, pin, now)
+}
+
 // The PIN webhooks with the store down: the answer webhook answers 503
 // (Vonage retries, then the fallback URL); the input webhook, which
 // Vonage does not retry, speaks the refusal; a bad signature on the input
@@ -325,5 +332,43 @@ func TestE2EPINStoreOutage(t *testing.T) {
 	}
 	if w := input(true); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"connect"`) {
 		t.Errorf("input with the store back: %d %s; want the connect", w.Code, w.Body)
+	}
+}
+
+// An input webhook that is not JSON, or whose caller is not a phone
+// number, gets the spoken refusal (200: Vonage does not retry it); an
+// unreadable attempt counter counts as the first attempt.
+func TestE2EPINInputMalformed(t *testing.T) {
+	t.Parallel()
+	e := pinEnv(t, nil)
+	const a, b = "447400123456", "447400654321"
+	c := e.create(t, proxy.CreateRequest{A: "+" + a, B: "+" + b, Access: proxy.AccessPIN})
+	shared := c.Participants[0].ProxyNumber
+	post := func(query, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/input"+query, strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		if err := (proxy.WebhookSigner{Secret: "pin-secret", ApplicationID: proxytest.ApplicationID, Now: e.clock.Now}).Sign(r, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+		w := httptest.NewRecorder()
+		e.svc.ServeHTTP(w, r)
+		return w
+	}
+	for name, body := range map[string]string{
+		"not JSON":       `{"from":`,
+		"caller missing": `{"to":"` + shared + `","dtmf":{"digits":"` + c.PIN + `"}}`,
+		"caller letters": `{"from":"abc","to":"` + shared + `","dtmf":{"digits":"` + c.PIN + `"}}`,
+	} {
+		if w := post("?attempt=1", body); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), notInService) {
+			t.Errorf("%s: %d %s; want the spoken refusal", name, w.Code, w.Body)
+		}
+	}
+	w := post("?attempt=x", `{"from":"`+a+`","to":"`+shared+`","conversation_uuid":"CON-m","dtmf":{"digits":"0000"}}`)
+	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "attempt=2") {
+		t.Errorf("wrong PIN with an unreadable attempt: %d %s; want the retry prompt for attempt 2", w.Code, w.Body)
+	}
+	// The older input action sends the digits as a string.
+	if w := post("", `{"from":"`+a+`","to":"`+shared+`","dtmf":"`+c.PIN+`#"}`); !strings.Contains(w.Body.String(), `"connect"`) {
+		t.Errorf("digits as a string: %s; want the connect", w.Body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,13 +39,7 @@ func (s *Service) pinCalls(ctx context.Context, from, to string, now time.Time) 
 	if err != nil {
 		return nil, err
 	}
-	out := cs[:0]
-	for _, c := range cs {
-		if c.Mode != ModeSMS {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return slices.DeleteFunc(cs, func(c Conversation) bool { return c.Mode == ModeSMS }), nil
 }
 
 // inputURL is where the input action sends the keys: Config.InputURL, or
@@ -229,12 +224,6 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	cs, err := s.pinCalls(ctx, from, to, now)
-	if err != nil {
-		s.log.ErrorContext(ctx, "proxy: input webhook: PIN conversations", "err", err)
-		s.writeFallback(w)
-		return
-	}
 	locked, err := s.pinLocked(ctx, from, to, now)
 	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: input webhook: lock-out check", "err", err)
@@ -246,11 +235,18 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 	defer rcancel()
 	if locked {
 		writeJSON(w, s.spoken(s.cfg.PINLockedText))
-		s.recordPIN(rctx, cs, call, EventPINLockedOut, "locked out after too many wrong PINs", now)
+		s.recordPIN(rctx, call, EventPINLockedOut, "locked out after too many wrong PINs", now)
 		return
 	}
 	digits := in.digits()
-	if c, side, ok := s.pinMatch(ctx, to, digits, from, now); ok {
+	c, side, ok, err := s.pinMatch(ctx, to, digits, from, now)
+	switch {
+	case err != nil:
+		// Not the caller's fault: refused, not counted as a wrong PIN.
+		s.log.ErrorContext(ctx, "proxy: input webhook: route PIN", "err", err)
+		s.writeFallback(w)
+		return
+	case ok:
 		s.connectPIN(ctx, rctx, w, c, side, call, now)
 		return
 	}
@@ -262,7 +258,7 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, s.fallbackJSON)
-		s.recordPIN(rctx, cs, call, EventPINRefused, fmt.Sprintf("no PIN entered in %d attempts; call refused", attempt), now)
+		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("no PIN entered in %d attempts; call refused", attempt), now)
 		return
 	}
 	// A wrong PIN: count it for the caller and the number.
@@ -274,13 +270,13 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case lockedCaller || lockedNumber:
 		writeJSON(w, s.spoken(s.cfg.PINLockedText))
-		s.recordPIN(rctx, cs, call, EventPINLockedOut, fmt.Sprintf("wrong PIN (attempt %d); locked out", attempt), now)
+		s.recordPIN(rctx, call, EventPINLockedOut, fmt.Sprintf("wrong PIN (attempt %d); locked out", attempt), now)
 	case attempt < s.cfg.PINAttempts:
 		writeJSON(w, s.pinPromptNCCO(r, s.cfg.PINRetryPrompt, attempt+1))
-		s.recordPIN(rctx, cs, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d)", attempt, s.cfg.PINAttempts), now)
+		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d)", attempt, s.cfg.PINAttempts), now)
 	default:
 		writeJSON(w, s.fallbackJSON)
-		s.recordPIN(rctx, cs, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d); call refused", attempt, s.cfg.PINAttempts), now)
+		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d); call refused", attempt, s.cfg.PINAttempts), now)
 	}
 }
 
@@ -293,23 +289,26 @@ type pinCall struct {
 // pinMatch finds the conversation the caller reaches with pin on the
 // shared number: one in use with that PIN of which the caller is a
 // participant.
-func (s *Service) pinMatch(ctx context.Context, to, pin, from string, now time.Time) (Conversation, Side, bool) {
+// The error is the store's.
+func (s *Service) pinMatch(ctx context.Context, to, pin, from string, now time.Time) (Conversation, Side, bool, error) {
 	if pin == "" {
-		return Conversation{}, 0, false
+		return Conversation{}, 0, false, nil
 	}
 	c, err := s.store.RoutePIN(ctx, to, pin, now)
-	if err != nil || c.Mode == ModeSMS {
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			s.log.ErrorContext(ctx, "proxy: input webhook: route PIN", "err", err)
-		}
-		return Conversation{}, 0, false
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Conversation{}, 0, false, nil
+	case err != nil:
+		return Conversation{}, 0, false, err
+	case c.Mode == ModeSMS:
+		return Conversation{}, 0, false, nil
 	}
 	for _, side := range [...]Side{SideA, SideB} {
 		if c.Participants[side].Number == from {
-			return c, side, true
+			return c, side, true, nil
 		}
 	}
-	return Conversation{}, 0, false
+	return Conversation{}, 0, false, nil
 }
 
 // connectPIN connects a caller who keyed in the right PIN to the other
@@ -324,11 +323,7 @@ func (s *Service) connectPIN(ctx, rctx context.Context, w http.ResponseWriter, c
 			return
 		}
 	}
-	other := c.Participants[side.Other()]
-	bp := answerBufs.Get().(*[]byte)
-	*bp = s.appendAnswer((*bp)[:0], other.ProxyNumber, other.Number)
-	writeJSON(w, *bp)
-	answerBufs.Put(bp)
+	s.writeConnect(w, c.Participants[side.Other()])
 	s.log.InfoContext(ctx, "proxy: PIN call connected", "conversation", c.ID, "call", call.uuid)
 	stored, err := s.interactionFor(rctx, in)
 	if err == nil {
@@ -342,10 +337,16 @@ func (s *Service) connectPIN(ctx, rctx context.Context, w http.ResponseWriter, c
 }
 
 // recordPIN records a refused or locked-out PIN attempt in each of the
-// caller's PIN conversations on the number (the PIN is never recorded):
+// caller's PIN conversations on the number (looked up only here: the
+// accepted path does not need them) (the PIN is never recorded):
 // one interaction per call and conversation, one event per attempt.
-func (s *Service) recordPIN(ctx context.Context, cs []Conversation, call pinCall, status EventStatus, detail string, now time.Time) {
+func (s *Service) recordPIN(ctx context.Context, call pinCall, status EventStatus, detail string, now time.Time) {
 	if call.conv == "" {
+		return
+	}
+	cs, err := s.pinCalls(ctx, call.from, call.to, now)
+	if err != nil {
+		s.log.ErrorContext(ctx, "proxy: record PIN attempt: PIN conversations", "err", err)
 		return
 	}
 	for _, c := range cs {

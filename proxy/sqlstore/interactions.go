@@ -351,14 +351,7 @@ func (s *Store) ClaimNonces(ctx context.Context, claims []proxy.NonceClaim) ([]b
 		return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
 	}
 	defer rows.Close()
-	for rows.Next() {
-		var key string
-		if err := rows.Scan(&key); err != nil {
-			return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
-		}
-		nc.claimed(key, fresh)
-	}
-	if err := rows.Err(); err != nil {
+	if err := readClaimed(nc, rows, fresh); err != nil {
 		return nil, fmt.Errorf("sqlstore: claim nonces: %w", err)
 	}
 	return fresh, nil
