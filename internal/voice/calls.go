@@ -10,6 +10,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -90,23 +91,30 @@ func sentinelFor(status int) error {
 	return ErrAPIRequest
 }
 
+// newAPIError is the *APIError of an error status whose body is body
+// (an RFC 7807 problem document when Vonage gives one).
+func newAPIError(status int, body []byte, he *rest.HTTPError) *APIError {
+	e := &APIError{HTTPStatus: status, sentinel: sentinelFor(status), http: he}
+	var p struct {
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+	}
+	if json.Unmarshal(body, &p) == nil {
+		e.Title, e.Detail = truncate(p.Title), p.Detail
+		if len(e.Detail) > 200 {
+			e.Detail = e.Detail[:200] + "…"
+		}
+	}
+	return e
+}
+
 // checkResponse turns an error status into an *APIError; a 429 is marked
 // retryable (the request was refused, not acted on).
 func checkResponse(r *rest.Response) error {
 	if r.StatusCode >= 200 && r.StatusCode < 300 {
 		return nil
 	}
-	e := &APIError{HTTPStatus: r.StatusCode, sentinel: sentinelFor(r.StatusCode), http: r.HTTPError()}
-	var body struct {
-		Title  string `json:"title"`
-		Detail string `json:"detail"`
-	}
-	if json.Unmarshal(r.Body, &body) == nil {
-		e.Title, e.Detail = truncate(body.Title), body.Detail
-		if len(e.Detail) > 200 {
-			e.Detail = e.Detail[:200] + "…"
-		}
-	}
+	e := newAPIError(r.StatusCode, r.Body, r.HTTPError())
 	if r.StatusCode == http.StatusTooManyRequests {
 		return rest.Retryable(e)
 	}
@@ -154,6 +162,12 @@ type Client struct {
 	appID string
 	key   *rsa.PrivateKey
 	now   func() time.Time
+	// apiHost is the configured API URL's host, trusted with the JWT
+	// besides Vonage's own hosts (see trusted).
+	apiHost string
+	// files downloads recordings: the configured HTTP client, else one
+	// without an overall timeout (ctx bounds the download).
+	files *http.Client
 }
 
 // ParsePrivateKey reads an application's private key as the dashboard
@@ -194,7 +208,14 @@ func NewClient(applicationID string, privateKeyPEM []byte, opts ...ClientOption)
 			return nil, err
 		}
 	}
-	c := &Client{appID: applicationID, key: key, now: cfg.now}
+	api, err := url.Parse(cfg.rest.BaseURL)
+	if err != nil || api.Host == "" {
+		return nil, fmt.Errorf("voice: API URL %q is not an absolute URL", cfg.rest.BaseURL)
+	}
+	c := &Client{appID: applicationID, key: key, now: cfg.now, apiHost: api.Host, files: cfg.rest.HTTPClient}
+	if c.files == nil {
+		c.files = &http.Client{}
+	}
 	cfg.rest.Token = c.Token
 	if c.rest, err = rest.New(cfg.rest); err != nil {
 		return nil, fmt.Errorf("voice: %w", err)
@@ -217,16 +238,36 @@ func (c *Client) Token() (string, error) {
 	}).SignedString(c.key)
 }
 
+// ErrUntrustedURL: a region_url or recording_url whose host is neither
+// Vonage's nor the configured API URL's. The application JWT is never
+// sent to it: a forged webhook must not collect a token.
+var ErrUntrustedURL = errors.New("voice: URL is not a Vonage API URL")
+
+// trusted reports whether the JWT may go to u: https on a host under
+// vonage.com or nexmo.com (the API hosts and their regions, e.g.
+// api-us-3.vonage.com, api-eu.nexmo.com), or the configured API URL's
+// host (a test server, a proxy) with its scheme.
+func (c *Client) trusted(u *url.URL) bool {
+	if u.Host == c.apiHost {
+		return u.Scheme == "https" || u.Scheme == "http"
+	}
+	h := strings.ToLower(u.Hostname())
+	return u.Scheme == "https" && (strings.HasSuffix(h, ".vonage.com") || strings.HasSuffix(h, ".nexmo.com"))
+}
+
 // regionBase is the calls endpoint in a call's region: region is the
 // answer webhook's region_url ("https://api-us-3.vonage.com"), "" for
 // the client's default.
-func regionBase(region string) (*url.URL, error) {
+func (c *Client) regionBase(region string) (*url.URL, error) {
 	if region == "" {
 		return nil, nil
 	}
 	u, err := url.Parse(strings.TrimRight(region, "/"))
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("%w: region_url %q is not an absolute URL", ErrAPIRequest, truncate(region))
+	}
+	if !c.trusted(u) {
+		return nil, fmt.Errorf("%w: region_url %q", ErrUntrustedURL, truncate(region))
 	}
 	u.Path += "/v1/calls"
 	return u, nil
@@ -311,7 +352,7 @@ func (c *Client) CreateCall(ctx context.Context, req CreateCallRequest) (*CallIn
 
 // Call reads a call. region is its region_url ("" for the default).
 func (c *Client) Call(ctx context.Context, uuid, region string) (*CallInfo, error) {
-	base, err := regionBase(region)
+	base, err := c.regionBase(region)
 	if err != nil {
 		return nil, err
 	}
@@ -360,10 +401,50 @@ func (c *Client) update(ctx context.Context, uuid, region string, body []byte, i
 	if uuid == "" {
 		return fmt.Errorf("%w: empty call UUID", ErrAPIRequest)
 	}
-	base, err := regionBase(region)
+	base, err := c.regionBase(region)
 	if err != nil {
 		return err
 	}
 	return c.rest.Do(ctx, &rest.Request{Method: http.MethodPut, Path: "/" + url.PathEscape(uuid), Base: base, JSON: body,
 		Auth: rest.AuthBearer, Idempotent: idempotent, Check: checkResponse}, nil)
+}
+
+// Recording streams a recording: recordingURL is the recording event's
+// recording_url ("https://api.nexmo.com/v1/files/…"), fetched with the
+// application JWT (Voice API reference, "Recording"; Vonage keeps
+// recordings 30 days). The caller reads and closes the body; ctx bounds
+// the whole download. It is retried on nothing: a GET that failed is the
+// caller's to repeat. Errors: ErrUntrustedURL for a URL not on a Vonage
+// host, an *APIError (ErrCallNotFound for a 404: unknown or deleted) for
+// an error status, else the transport's.
+func (c *Client) Recording(ctx context.Context, recordingURL string) (io.ReadCloser, error) {
+	u, err := url.Parse(recordingURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("%w: recording URL %q is not an absolute URL", ErrAPIRequest, truncate(recordingURL))
+	}
+	if !c.trusted(u) {
+		return nil, fmt.Errorf("%w: recording URL %q", ErrUntrustedURL, truncate(recordingURL))
+	}
+	tok, err := c.Token()
+	if err != nil {
+		return nil, fmt.Errorf("voice: recording: mint token: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("voice: recording: %w", err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := c.files.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("voice: recording: %w", err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp.Body, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	if len(b) > 512 {
+		b = b[:512]
+	}
+	return nil, newAPIError(resp.StatusCode, b, &rest.HTTPError{StatusCode: resp.StatusCode, Method: http.MethodGet, URL: u.Redacted(), Body: string(b)})
 }

@@ -214,3 +214,68 @@ func TestNewClientKeys(t *testing.T) {
 }
 
 func mustRegexp(s string) *regexp.Regexp { return regexp.MustCompile(s) }
+
+// The JWT goes only to Vonage's hosts (and the configured API URL's):
+// a region_url or recording_url elsewhere is refused before any request.
+func TestUntrustedURLs(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport() // no responder: any request fails the test below
+	c := newCallsClient(t, mt)
+	for _, region := range []string{"https://evil.example", "http://api-us-3.vonage.com", "https://vonage.com.evil.example", "https://evilvonage.com"} {
+		if err := c.Control(t.Context(), "u", region, ActionHangup); !errors.Is(err, ErrUntrustedURL) {
+			t.Errorf("region %s: %v, want ErrUntrustedURL", region, err)
+		}
+		if _, err := c.Recording(t.Context(), region+"/v1/files/x"); !errors.Is(err, ErrUntrustedURL) {
+			t.Errorf("recording on %s: %v, want ErrUntrustedURL", region, err)
+		}
+	}
+	if _, err := c.Recording(t.Context(), "not a url"); !errors.Is(err, ErrAPIRequest) {
+		t.Errorf("recording URL that is no URL: %v, want ErrAPIRequest", err)
+	}
+	if n := mt.GetTotalCallCount(); n != 0 {
+		t.Errorf("%d requests sent to untrusted URLs", n)
+	}
+	// The configured API URL's own host is trusted, http included.
+	local, err := NewClient("app-1", testKeyPEM(t), WithAPIURL("http://127.0.0.1:9/v1/calls"), WithHTTPClient(&http.Client{Transport: mt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt.RegisterResponder(http.MethodGet, "http://127.0.0.1:9/v1/files/r1", httpmock.NewStringResponder(200, "audio"))
+	rc, err := local.Recording(t.Context(), "http://127.0.0.1:9/v1/files/r1")
+	if err != nil {
+		t.Fatalf("recording on the API URL's host: %v", err)
+	}
+	rc.Close()
+}
+
+// Recording streams the body of a GET signed with the application JWT;
+// an error status is an *APIError of its family.
+func TestRecording(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport()
+	audio := strings.Repeat("ID3-audio-", 1<<19) // 5 MiB: more than the REST core would buffer
+	mt.RegisterResponder(http.MethodGet, "https://api.nexmo.com/v1/files/ok", func(r *http.Request) (*http.Response, error) {
+		checkJWT(t, r)
+		return httpmock.NewStringResponse(200, audio), nil
+	})
+	mt.RegisterResponder(http.MethodGet, "https://api-eu.nexmo.com/v1/files/gone",
+		httpmock.NewStringResponder(404, `{"type":"https://developer.nexmo.com/api-errors#not-found","title":"Not Found","detail":"File not found"}`))
+	mt.RegisterResponder(http.MethodGet, "https://api.nexmo.com/v1/files/auth", httpmock.NewStringResponder(401, `{"title":"Unauthorized"}`))
+	c := newCallsClient(t, mt)
+	rc, err := c.Recording(t.Context(), "https://api.nexmo.com/v1/files/ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil || len(b) != len(audio) {
+		t.Errorf("read %d bytes, %v; want %d", len(b), err, len(audio))
+	}
+	var ae *APIError
+	if _, err := c.Recording(t.Context(), "https://api-eu.nexmo.com/v1/files/gone"); !errors.Is(err, ErrCallNotFound) || !errors.As(err, &ae) || ae.Detail != "File not found" {
+		t.Errorf("404: %v, want ErrCallNotFound with its detail", err)
+	}
+	if _, err := c.Recording(t.Context(), "https://api.nexmo.com/v1/files/auth"); !errors.Is(err, ErrAPIAuth) {
+		t.Errorf("401: %v, want ErrAPIAuth", err)
+	}
+}
