@@ -22,6 +22,7 @@ type memConv struct {
 	ended   time.Time
 	idle    time.Duration
 	pin     string // a shared-number conversation's PIN; it holds no legs
+	record  bool
 }
 
 func (c *memConv) deadline() time.Time { return deadline(c.expires, c.lastAct, c.idle) }
@@ -42,6 +43,7 @@ func (c *memConv) value() Conversation {
 		LastActivityAt: c.lastAct,
 		EndedAt:        c.ended,
 		PIN:            c.pin,
+		Record:         c.record,
 	}
 	if len(c.meta) > 0 {
 		out.Metadata = make(map[string]string, len(c.meta)/2)
@@ -199,6 +201,7 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		ended:   c.EndedAt,
 		idle:    c.IdleTimeout,
 		pin:     c.PIN,
+		record:  c.Record,
 	}
 	if len(c.Metadata) > 0 {
 		keys := make([]string, 0, len(c.Metadata))

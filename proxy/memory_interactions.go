@@ -76,6 +76,20 @@ func (s *memoryStore) InteractionByExternalID(ctx context.Context, kind Interact
 	return mi.value(), nil
 }
 
+// Interaction finds an interaction by its ID.
+func (s *memoryStore) Interaction(ctx context.Context, id string) (Interaction, error) {
+	if err := ctx.Err(); err != nil {
+		return Interaction{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	mi := s.ints[id]
+	if mi == nil {
+		return Interaction{}, fmt.Errorf("proxy: interaction %s: %w", id, ErrNotFound)
+	}
+	return mi.value(), nil
+}
+
 // AddInteractionEvent appends a status change, once per (Leg, Status).
 func (s *memoryStore) AddInteractionEvent(ctx context.Context, interactionID string, ev InteractionEvent) error {
 	if err := ctx.Err(); err != nil {

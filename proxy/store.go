@@ -97,6 +97,9 @@ type Store interface {
 	// InteractionByExternalID returns the interaction with this Kind and
 	// ExternalID, with its events. ErrNotFound if there is none.
 	InteractionByExternalID(ctx context.Context, kind InteractionKind, externalID string) (Interaction, error)
+	// Interaction returns the interaction with this ID, with its events
+	// (ordered as Interactions orders them). ErrNotFound if there is none.
+	Interaction(ctx context.Context, id string) (Interaction, error)
 	// AddInteractionEvent appends ev to the interaction's history. An
 	// event with the same (Leg, Status) as one already recorded is
 	// ignored (nil error): webhooks are delivered at least once.

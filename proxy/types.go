@@ -102,6 +102,9 @@ type Conversation struct {
 	// conversation holds no legs; among conversations in use, a shared
 	// number's PINs are unique.
 	PIN string
+	// Record records its calls (CreateRequest.Record, else Config.Record
+	// when it was created).
+	Record bool
 }
 
 // Access is how a conversation's participants reach each other.
@@ -197,8 +200,12 @@ type Interaction struct {
 	From       string // the participant who called or texted (real number)
 	To         string // the proxy number dialed or texted
 	Text       string // SMS body; empty unless the Service stores bodies
-	CreatedAt  time.Time
-	Events     []InteractionEvent
+	// Region is a call's region_url, where the Voice API takes requests
+	// about it ("https://api-us-3.vonage.com"); "" for the default, and
+	// for SMS.
+	Region    string
+	CreatedAt time.Time
+	Events    []InteractionEvent
 }
 
 // InteractionEvent is one status change of an interaction.

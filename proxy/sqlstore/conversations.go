@@ -14,7 +14,7 @@ import (
 )
 
 const convCols = `c.id, c.status, c.mode, c.a_number, c.a_proxy, c.a_label, c.b_number, c.b_proxy, c.b_label,
-	c.metadata, c.created_at, c.expires_at, c.idle_timeout_ns, c.last_activity_at, c.ended_at, c.pin`
+	c.metadata, c.created_at, c.expires_at, c.idle_timeout_ns, c.last_activity_at, c.ended_at, c.pin, c.record`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -28,7 +28,7 @@ func scanConversation(r rowScanner) (proxy.Conversation, error) {
 	)
 	a, b := &c.Participants[0], &c.Participants[1]
 	err := r.Scan(&c.ID, &status, &mode, &a.Number, &a.ProxyNumber, &a.Label, &b.Number, &b.ProxyNumber, &b.Label,
-		&meta, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt}, timeCol{&c.EndedAt}, &c.PIN)
+		&meta, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt}, timeCol{&c.EndedAt}, &c.PIN, &c.Record)
 	if err != nil {
 		return c, err
 	}
@@ -127,8 +127,8 @@ const releaseStaleSQL = `UPDATE vp_legs SET active = FALSE,
 	RETURNING proxy_number`
 
 const insertConvSQL = `INSERT INTO vp_conversations (id, status, mode, a_number, a_proxy, a_label,
-	b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline, pin)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
+	b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline, pin, record)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
 
 const insertLegSQL = `INSERT INTO vp_legs (conversation_id, side, participant, proxy_number, counterpart, created_at, active, released_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
@@ -233,7 +233,7 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 		}
 		_, err := tx.StmtContext(ctx, s.insertConvStmt).ExecContext(ctx,
 			c.ID, string(c.Status), string(c.Mode), a.Number, a.ProxyNumber, a.Label, b.Number, b.ProxyNumber, b.Label,
-			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline, c.PIN)
+			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline, c.PIN, c.Record)
 		if isUnique(err) {
 			if c.PIN != "" {
 				return fmt.Errorf("ID exists, or the PIN is in use on %s: %w", a.ProxyNumber, proxy.ErrConflict)

@@ -27,9 +27,9 @@ func (s *Store) insertInteraction(ctx context.Context, q execer, in proxy.Intera
 	if err != nil {
 		return fmt.Errorf("sqlstore: add interaction %q: %w", in.ID, err)
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		in.ID, in.ConversationID, string(in.Kind), in.ExternalID, in.From, in.To, in.Text, created)
+	_, err = q.ExecContext(ctx, `INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at, region)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		in.ID, in.ConversationID, string(in.Kind), in.ExternalID, in.From, in.To, in.Text, created, in.Region)
 	switch {
 	case isUnique(err):
 		return fmt.Errorf("sqlstore: add interaction %q (%s %q): %w", in.ID, in.Kind, in.ExternalID, proxy.ErrConflict)
@@ -41,12 +41,12 @@ func (s *Store) insertInteraction(ctx context.Context, q execer, in proxy.Intera
 	return nil
 }
 
-const interactionCols = "i.id, i.conversation_id, i.kind, i.external_id, i.from_number, i.to_number, i.body, i.created_at"
+const interactionCols = "i.id, i.conversation_id, i.kind, i.external_id, i.from_number, i.to_number, i.body, i.created_at, i.region"
 
 func scanInteraction(r rowScanner) (proxy.Interaction, error) {
 	var in proxy.Interaction
 	var kind string
-	err := r.Scan(&in.ID, &in.ConversationID, &kind, &in.ExternalID, &in.From, &in.To, &in.Text, timeCol{&in.CreatedAt})
+	err := r.Scan(&in.ID, &in.ConversationID, &kind, &in.ExternalID, &in.From, &in.To, &in.Text, timeCol{&in.CreatedAt}, &in.Region)
 	in.Kind = proxy.InteractionKind(kind)
 	in.Events = []proxy.InteractionEvent{}
 	return in, err
@@ -94,6 +94,21 @@ func (s *Store) InteractionByExternalID(ctx context.Context, kind proxy.Interact
 	}
 	if err != nil {
 		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %s %q: %w", kind, externalID, err)
+	}
+	return in, nil
+}
+
+// Interaction returns the interaction with this ID, with its events.
+func (s *Store) Interaction(ctx context.Context, id string) (proxy.Interaction, error) {
+	in, err := scanInteraction(s.r.QueryRowContext(ctx, "SELECT "+interactionCols+" FROM vp_interactions i WHERE i.id = $1", id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %q: %w", id, proxy.ErrNotFound)
+	}
+	if err == nil {
+		err = s.addEvents(ctx, s.r, "e.interaction_id = $1", in.ID, map[string]*proxy.Interaction{in.ID: &in})
+	}
+	if err != nil {
+		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %q: %w", id, err)
 	}
 	return in, nil
 }
@@ -282,8 +297,8 @@ func (s *Store) AddInteractions(ctx context.Context, ins []proxy.Interaction) ([
 		return nil, nil
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at) VALUES `)
-	args := make([]any, 0, 8*len(ins))
+	b.WriteString(`INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at, region) VALUES `)
+	args := make([]any, 0, 9*len(ins))
 	for i, in := range ins {
 		if in.ID == "" {
 			return nil, fmt.Errorf("sqlstore: add interactions: empty ID")
@@ -296,8 +311,8 @@ func (s *Store) AddInteractions(ctx context.Context, ins []proxy.Interaction) ([
 			b.WriteByte(',')
 		}
 		n := len(args)
-		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8)
-		args = append(args, in.ID, in.ConversationID, string(in.Kind), in.ExternalID, in.From, in.To, in.Text, created)
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6, n+7, n+8, n+9)
+		args = append(args, in.ID, in.ConversationID, string(in.Kind), in.ExternalID, in.From, in.To, in.Text, created, in.Region)
 	}
 	b.WriteString(" ON CONFLICT DO NOTHING RETURNING id")
 	rows, err := s.w.QueryContext(ctx, b.String(), args...)

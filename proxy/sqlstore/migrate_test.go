@@ -80,12 +80,10 @@ func TestMigrateConcurrently(t *testing.T) {
 
 // TestSchemaTooNew: a database migrated by newer code is refused with a
 // typed error, and left untouched.
-func TestSchemaTooNew(t *testing.T) {
-	t.Parallel()
-	for _, be := range []struct {
-		name   string
-		reopen func(t *testing.T) (exec func(string) error, open func() (*sqlstore.Store, error))
-	}{
+// reopenBackends gives, per SQL backend, a way to run raw SQL on a fresh
+// database and to open a Store on it.
+func reopenBackends() []reopenBackend {
+	return []reopenBackend{
 		{"sqlite", func(t *testing.T) (func(string) error, func() (*sqlstore.Store, error)) {
 			path := filepath.Join(t.TempDir(), "db")
 			open := func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(context.Background(), path) }
@@ -114,7 +112,17 @@ func TestSchemaTooNew(t *testing.T) {
 				return err
 			}, open
 		}},
-	} {
+	}
+}
+
+type reopenBackend struct {
+	name   string
+	reopen func(t *testing.T) (exec func(string) error, open func() (*sqlstore.Store, error))
+}
+
+func TestSchemaTooNew(t *testing.T) {
+	t.Parallel()
+	for _, be := range reopenBackends() {
 		t.Run(be.name, func(t *testing.T) {
 			t.Parallel()
 			exec, open := be.reopen(t)
@@ -163,5 +171,57 @@ func TestReopen(t *testing.T) {
 	}
 	if _, err := s.Route(ctx, "447700900002", "447700900100", t0.Add(time.Minute)); !errors.Is(err, proxy.ErrNotFound) {
 		t.Errorf("Route of a leg that is not B's: err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestMigrateFromV4: a database written at schema version 4 (before
+// call control) opens at the current version with its data intact, the
+// new columns at their defaults.
+func TestMigrateFromV4(t *testing.T) {
+	t.Parallel()
+	for _, be := range reopenBackends() {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			exec, open := be.reopen(t)
+			s, err := open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			c := conv("c1", "447700900001", "447700900100", "447700900002", "447700900101", t0, time.Hour)
+			in := proxy.Interaction{ID: "i1", ConversationID: "c1", Kind: proxy.KindCall, ExternalID: "CON-1",
+				From: "447700900001", To: "447700900100", CreatedAt: t0}
+			if err := errors.Join(s.CreateConversation(ctx, c), s.AddInteraction(ctx, in)); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			// Back to version 4: the columns version 5 adds are gone.
+			for _, q := range []string{"ALTER TABLE vp_conversations DROP COLUMN record",
+				"ALTER TABLE vp_interactions DROP COLUMN region", "UPDATE vp_schema_version SET version = 4"} {
+				if err := exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			s, err = open()
+			if err != nil {
+				t.Fatalf("open a version 4 database: %v", err)
+			}
+			defer s.Close()
+			got, err := s.Route(ctx, "447700900002", "447700900101", t0.Add(time.Minute))
+			if err != nil || got.ID != "c1" || got.Record {
+				t.Errorf("Route after migration = %+v, %v; want c1, not recorded", got, err)
+			}
+			gotIn, err := s.Interaction(ctx, "i1")
+			if err != nil || gotIn.ExternalID != "CON-1" || gotIn.Region != "" {
+				t.Errorf("Interaction after migration = %+v, %v", gotIn, err)
+			}
+			in.ID, in.ExternalID, in.Region = "i2", "CON-2", "https://api-us-3.vonage.com"
+			if err := s.AddInteraction(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+			if gotIn, err := s.Interaction(ctx, "i2"); err != nil || gotIn.Region != in.Region {
+				t.Errorf("region after migration = %q, %v", gotIn.Region, err)
+			}
+		})
 	}
 }

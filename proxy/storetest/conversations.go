@@ -20,8 +20,12 @@ var createTests = []test{
 		c.Metadata = map[string]string{"order": "42", "city": "London"}
 		c.IdleTimeout = 15 * time.Minute
 		c.LastActivityAt = at(time.Second)
+		c.Record = true
 		f.create(c)
 		f.wantConv(c)
+		if routed, err := f.s.Route(f.ctx, alice, gb1, at(time.Minute)); err != nil || !routed.Record {
+			f.t.Errorf("Route lost Record: %+v, %v", routed, err)
+		}
 		f.wantNotFound("Conversation(unknown)", errOf(f.s.Conversation(f.ctx, "unknown")))
 	}},
 	{"NoSharedMemory", func(f *fixture) {

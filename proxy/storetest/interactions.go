@@ -60,6 +60,38 @@ var interactionTests = []test{
 		f.wantNotFound("InteractionByExternalID(unknown)", errOf(f.s.InteractionByExternalID(f.ctx, proxy.KindCall, "uuid-2")))
 		f.wantNotFound("InteractionByExternalID(wrong kind)", errOf(f.s.InteractionByExternalID(f.ctx, proxy.KindSMS, "missing")))
 	}},
+	{"ByIDWithRegion", func(f *fixture) {
+		f.create(conv("c1", alice, gb1, bob, gb1, base, time.Hour))
+		in := call("i1", "c1", "uuid-1", at(time.Minute))
+		in.Region = "https://api-us-3.vonage.com"
+		f.addInteraction(in)
+		ev := proxy.InteractionEvent{Leg: "leg-1", Status: proxy.EventAnswered, At: at(2 * time.Minute), Direction: "inbound"}
+		f.addEvent("i1", ev)
+		got, err := f.s.Interaction(f.ctx, "i1")
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		in.Events = []proxy.InteractionEvent{ev}
+		if diff := cmp.Diff(in, got, cmpOpts); diff != "" {
+			f.t.Errorf("Interaction(i1) (-want +got):\n%s", diff)
+		}
+		byExt, err := f.s.InteractionByExternalID(f.ctx, proxy.KindCall, "uuid-1")
+		if err != nil || byExt.Region != in.Region {
+			f.t.Errorf("InteractionByExternalID region = %q, %v; want %q", byExt.Region, err, in.Region)
+		}
+		// Stored by the batch interface too, where the store has it.
+		if b, ok := f.s.(proxy.BatchInteractionAdder); ok {
+			in2 := call("i2", "c1", "uuid-2", at(3*time.Minute))
+			in2.Region = "https://api-eu-3.vonage.com"
+			if _, err := b.AddInteractions(f.ctx, []proxy.Interaction{in2}); err != nil {
+				f.t.Fatal(err)
+			}
+			if got, err := f.s.Interaction(f.ctx, "i2"); err != nil || got.Region != in2.Region {
+				f.t.Errorf("Interaction(i2) after AddInteractions: region %q, %v; want %q", got.Region, err, in2.Region)
+			}
+		}
+		f.wantNotFound("Interaction(unknown)", errOf(f.s.Interaction(f.ctx, "i9")))
+	}},
 	{"Conflicts", func(f *fixture) {
 		f.create(conv("c1", alice, gb1, bob, gb1, base, time.Hour))
 		first := call("i1", "c1", "uuid-1", at(time.Minute))
