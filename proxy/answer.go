@@ -128,7 +128,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	}
 
 	// Answer, then record.
-	s.writeConnect(w, other)
+	s.writeConnect(w, c.Record, other)
 	// Let Vonage have the NCCO while the call is recorded.
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()

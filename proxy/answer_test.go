@@ -300,10 +300,10 @@ func TestWebhookMethodsAndPaths(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]Config{
-		"record without URL": {Record: true},
-		"bad ringback":       {RingbackURL: "ftp://x"},
-		"negative ttl":       {DefaultTTL: -1},
-		"bad geo policy":     {GeoMatch: 7},
+		"bad recording URL": {Record: true, RecordingEventURL: "ftp://x"},
+		"bad ringback":      {RingbackURL: "ftp://x"},
+		"negative ttl":      {DefaultTTL: -1},
+		"bad geo policy":    {GeoMatch: 7},
 	} {
 		if _, err := New(cfg); err == nil {
 			t.Errorf("%s: New succeeded", name)
@@ -320,26 +320,32 @@ func TestAppendAnswerMatchesTypedNCCO(t *testing.T) {
 		"greeting": func(c *Config) { c.Greeting, c.Language = `Say "hi" <now> & then`, "en-GB" },
 		"all options": func(c *Config) {
 			c.Greeting, c.Record, c.RecordingEventURL = "Hello", true, "https://example.com/rec?a=1&b=2"
+			c.RecordingNotice = "This call is recorded."
 			c.ConnectTimeout, c.CallTimeLimit, c.RingbackURL = 20*time.Second, 90*time.Second, "https://example.com/r.mp3"
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s, _ := newTestService(t, nil, edit)
-			want, err := json.Marshal(s.answerNCCO(gbP1, usA))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := s.appendAnswer(nil, gbP1, usA)
-			if diff := cmp.Diff(string(want), string(got)); diff != "" {
-				t.Errorf("encoding (-want +got):\n%s", diff)
-			}
-			n, err := ncco.Unmarshal(got)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := n.Validate(); err != nil {
-				t.Errorf("appended NCCO invalid: %v", err)
+			for _, record := range []bool{false, true} {
+				want, err := json.Marshal(s.answerNCCO(record, gbP1, usA))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := s.appendAnswer(nil, record, gbP1, usA)
+				if diff := cmp.Diff(string(want), string(got)); diff != "" {
+					t.Errorf("encoding (-want +got):\n%s", diff)
+				}
+				n, err := ncco.Unmarshal(got)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := n.Validate(); err != nil {
+					t.Errorf("appended NCCO invalid: %v", err)
+				}
+				if _, isRec := n[0].(ncco.Record); isRec != record {
+					t.Errorf("record %v: NCCO starts with %T", record, n[0])
+				}
 			}
 		})
 	}

@@ -45,6 +45,10 @@ type CreateRequest struct {
 	// shared number's conversations in use (ErrPINInUse otherwise).
 	// Default "": one of Config.PINLength digits is generated.
 	PIN string
+	// Record records the conversation's calls (a record action before
+	// the connect; Config.RecordingNotice is spoken first when set);
+	// Service.Recording fetches them. Default nil: Config.Record.
+	Record *bool
 }
 
 // CreateConversation validates and normalises both numbers (and checks
@@ -121,6 +125,10 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		ttl = s.cfg.DefaultTTL
 	}
 
+	record := s.cfg.Record
+	if req.Record != nil {
+		record = *req.Record
+	}
 	newConv := func(pa, pb string) Conversation {
 		now := s.now()
 		return Conversation{
@@ -136,6 +144,7 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 			ExpiresAt:      now.Add(ttl),
 			IdleTimeout:    req.IdleTimeout,
 			LastActivityAt: now,
+			Record:         record,
 		}
 	}
 	var c Conversation
@@ -313,7 +322,19 @@ func (s *Service) Conversations(ctx context.Context, f ListFilter) ([]Conversati
 // already ended returns it unchanged; one whose deadline passed before the
 // sweep is recorded as expired at its deadline. ErrNotFound if there is
 // none.
-func (s *Service) CloseConversation(ctx context.Context, id string) (Conversation, error) {
+//
+// With call control on (Config.ApplicationKey), its calls in progress are
+// hung up, unless KeepCalls is given: a conversation is closed because the
+// job is done or something is wrong (fraud, a user blocked), and in both
+// cases a call left running would outlive the reason it was allowed. A
+// leg that cannot be hung up does not undo the close: the conversation is
+// returned with a *HangupError, and the hang-up is retried in the
+// background. Closing again tries again.
+func (s *Service) CloseConversation(ctx context.Context, id string, opts ...CloseOption) (Conversation, error) {
+	var o closeOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	now := s.now()
 	if !isText(id) {
 		return Conversation{}, fmt.Errorf("proxy: close conversation %q: %w", cleanText(id), ErrNotFound)
@@ -331,6 +352,11 @@ func (s *Service) CloseConversation(ctx context.Context, id string) (Conversatio
 		return Conversation{}, fmt.Errorf("proxy: close conversation %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "proxy: conversation ended", "conversation", id, "status", c.Status)
+	if end, why := endsCalls(c, now); end && !o.keepCalls {
+		if err := s.hangUpCalls(ctx, c, why, 1); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
 }
 

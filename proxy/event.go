@@ -93,6 +93,9 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) error {
 		return err
 	}
 	s.log.InfoContext(ctx, "proxy: call event", "conversation", in.ConversationID, "call", ev.Leg, "status", status)
+	if s.voice != nil && legLive(status) && ev.Leg != "" {
+		s.hangUpIfEnded(ctx, in, ev.Leg, now)
+	}
 	if status == EventCompleted {
 		if err := s.store.Touch(ctx, in.ConversationID, now); err != nil && !errors.Is(err, ErrNotFound) {
 			s.log.ErrorContext(ctx, "proxy: touch conversation failed", "conversation", in.ConversationID, "err", err)
@@ -103,6 +106,11 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) error {
 
 // interactionForEvent creates the call's interaction when an event comes
 // before (or without) the answer webhook's record, if (from, to) routes.
+// Only the caller's leg routes: an outbound leg's event (a connect's
+// callee, a click-to-call's party) is from a proxy number to a
+// participant, and does not say who called. Such an event before its
+// interaction is stored (a click-to-call's first events may beat
+// Service.Call's write) is not recorded.
 func (s *Service) interactionForEvent(ctx context.Context, p *voice.Params, now time.Time) (Interaction, error) {
 	from, okFrom := phone.FromWebhook(string(p.From))
 	to, okTo := phone.FromWebhook(string(p.To))

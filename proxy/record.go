@@ -16,7 +16,7 @@ import (
 func (s *Service) callInteraction(c Conversation, from, to string, p *voice.Params, now time.Time) Interaction {
 	return Interaction{
 		ID: newID(now), ConversationID: c.ID, Kind: KindCall, ExternalID: string(p.ConversationUUID),
-		From: from, To: to, CreatedAt: now,
+		From: from, To: to, Region: cleanText(string(p.RegionURL)), CreatedAt: now,
 	}
 }
 

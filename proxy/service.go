@@ -56,8 +56,40 @@ type Config struct {
 	LenientNumbers bool
 
 	// ApplicationID, when set, must match the application_id claim of
-	// signed voice webhooks. Default "": not checked.
+	// signed voice webhooks. It is also the application call control
+	// acts as (ApplicationKey). Default "": not checked.
 	ApplicationID string
+	// ApplicationKey is the Vonage application's private key, PEM (the
+	// file the dashboard gave when the application was made). With
+	// ApplicationID it enables call control through the Voice API,
+	// authenticated by a JWT signed with this key: calls in progress are
+	// hung up when their conversation ends (CloseConversation, expiry),
+	// Service.Call starts click-to-call calls and Service.Recording
+	// fetches recordings. Default nil: no call control; those methods
+	// fail with ErrCallControlOff and ending a conversation leaves its
+	// calls to run to their end (Config.CallTimeLimit).
+	ApplicationKey []byte
+	// VoiceAPIURL is the Voice API's calls endpoint. Default
+	// "https://api.nexmo.com/v1/calls"; requests about one call go to
+	// that call's region (the answer webhook's region_url).
+	VoiceAPIURL string
+	// VoiceHTTPClient sends Voice API requests. Default: a client with
+	// a 10 s timeout (recordings: bounded by the caller's context only).
+	VoiceHTTPClient *http.Client
+	// Voice, when set, is the call control client, instead of the one
+	// built from ApplicationID and ApplicationKey. Default nil.
+	Voice VoiceAPI
+	// CallEventURL is the event URL given to calls the Service starts
+	// (Service.Call): the absolute URL of this handler's /event. Default
+	// "": the application's event URL, which is the same thing when the
+	// application is set up as the README says.
+	CallEventURL string
+	// HangupAttempts is how many times hanging up a call of an ended
+	// conversation is tried, waiting HangupRetryWait, doubling, between
+	// tries (each try is itself retried on throttling and 5xx by the
+	// client). Default 5 and 2 seconds: about a minute.
+	HangupAttempts  int
+	HangupRetryWait time.Duration
 	// SignatureSecret is the account's signature secret used to verify the
 	// HS256 JWT Vonage sends with voice webhooks (answer, fallback,
 	// event). Default "": voice webhooks are not verified (a warning is
@@ -126,10 +158,19 @@ type Config struct {
 	// or ended conversation, blocked, malformed webhook, store error).
 	// Default "Sorry, the number you have called is not in service.".
 	UnknownRouteText string
-	// Record records connected calls; Vonage posts the recording to
-	// RecordingEventURL, which is then required. Default false.
-	Record            bool
+	// Record is the default of CreateRequest.Record: whether a new
+	// conversation records its calls. Default false.
+	Record bool
+	// RecordingEventURL is where Vonage posts a finished recording's URL.
+	// Default "": the application's event URL, this handler's /event,
+	// which records it on the call's interaction (EventRecorded) for
+	// Service.Recording.
 	RecordingEventURL string
+	// RecordingNotice is spoken to the caller of a recorded call before
+	// connecting (and to the first party of a recorded click-to-call), as
+	// consent rules may require: "This call is recorded.". Default "":
+	// none. The party rung second hears no notice.
+	RecordingNotice string
 	// ConnectTimeout is how long the other participant's phone rings,
 	// whole seconds. Default 0: Vonage's default (60 s).
 	ConnectTimeout time.Duration
@@ -277,16 +318,23 @@ type Service struct {
 	poolStats   poolStats
 	buyingAhead sync.Map // country -> struct{}: a buy-ahead in flight
 
+	// voice is the call control client; nil when call control is off.
+	voice VoiceAPI
+	// bg counts background work (hang-up retries) still to run.
+	bg sync.WaitGroup
+
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
 	voiceVerifier       *voice.Verifier // nil when voice webhooks are not verified
 	smsVerifier         *sms.Verifier   // nil when SMS webhooks are not verified
 
 	// Precomputed, validated parts of answer NCCOs.
-	answerPrefix []ncco.Action // record and greeting, before the connect
-	fallbackJSON []byte        // the spoken NCCO for calls not connected
-	connectOpts  ncco.Connect  // timeout, limit, ringback; no endpoint yet
-	tmpl         answerTemplate
+	// answerPrefix[0] is the greeting before the connect; [1] the same
+	// after the record action and notice, for recorded conversations.
+	answerPrefix [2][]ncco.Action
+	fallbackJSON []byte            // the spoken NCCO for calls not connected
+	connectOpts  ncco.Connect      // timeout, limit, ringback; no endpoint yet
+	tmpl         [2]answerTemplate // answerPrefix[i] and a connect
 }
 
 // Defaults applied by New.
@@ -350,6 +398,13 @@ func New(cfg Config) (*Service, error) {
 	if err := pinConfig(&cfg); err != nil {
 		return nil, err
 	}
+	if err := checkCallControlConfig(&cfg); err != nil {
+		return nil, err
+	}
+	vc, err := callControl(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	if cfg.RelayInterval == 0 {
 		cfg.RelayInterval = defaultRelayInterval
 	}
@@ -361,6 +416,7 @@ func New(cfg Config) (*Service, error) {
 		mux:   http.NewServeMux(),
 		owner: newID(cfg.Now()),
 	}
+	s.voice = vc
 	_, s.inProcessStore = cfg.Store.(*memoryStore)
 	if cfg.Autopilot != nil {
 		a, err := autopilotConfig(*cfg.Autopilot)
@@ -465,6 +521,7 @@ func (s *Service) ExpireNow(ctx context.Context) (int, error) {
 		}
 		for _, id := range ids {
 			s.log.InfoContext(ctx, "proxy: conversation expired", "conversation", id)
+			s.hangUpExpired(ctx, id)
 		}
 		if len(ids) < batch {
 			return total, nil

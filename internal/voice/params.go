@@ -61,6 +61,9 @@ type Params struct {
 	Detail           Value `json:"detail"`
 	Reason           Value `json:"reason"`
 	RecordingURL     Value `json:"recording_url"`
+	// RegionURL is where the Voice API takes requests about this call
+	// (answer webhook, "region_url": e.g. "https://api-us-3.vonage.com").
+	RegionURL Value `json:"region_url"`
 	// Fields of a completed leg (Voice API reference, event webhook
 	// "completed").
 	Rate           Value `json:"rate"`
@@ -143,6 +146,8 @@ func parseQuery(q string, p *Params) error {
 			dst = &p.Reason
 		case "recording_url":
 			dst = &p.RecordingURL
+		case "region_url":
+			dst = &p.RegionURL
 		case "rate":
 			dst = &p.Rate
 		case "network":

@@ -25,6 +25,9 @@ func TestReadParams(t *testing.T) {
 		{"GET escaped", func() *http.Request {
 			return httptest.NewRequest(http.MethodGet, "/answer?from=%2B447700900101&detail=a+b", nil)
 		}, Params{From: "+447700900101", Detail: "a b"}, false},
+		{"GET region_url", func() *http.Request {
+			return httptest.NewRequest(http.MethodGet, "/answer?uuid=u1&region_url=https%3A%2F%2Fapi-us-3.vonage.com", nil)
+		}, Params{UUID: "u1", RegionURL: "https://api-us-3.vonage.com"}, false},
 		{"GET bad escape", func() *http.Request { return httptest.NewRequest(http.MethodGet, "/answer?from=%zz", nil) }, Params{}, true},
 		{"POST JSON, numbers unquoted", func() *http.Request {
 			r := httptest.NewRequest(http.MethodPost, "/event", strings.NewReader(`{"from":447700900101,"to":"447700900001","uuid":"u1","conversation_uuid":"CON-1","status":"completed","duration":42,"to_endpoint":{"type":"phone"}}`))
