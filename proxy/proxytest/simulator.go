@@ -137,6 +137,9 @@ type Simulator struct {
 	// CallDuration is how long a connected call lasts; default
 	// DefaultCallDuration.
 	CallDuration time.Duration
+	// RegionURL is the region_url sent with answer webhooks, where the
+	// Voice API takes requests about the call. Default DefaultRegionURL.
+	RegionURL string
 	// Modify, when set, is called on every webhook request just before it
 	// is sent, after signing: tests use it to tamper with requests.
 	Modify func(*http.Request)
@@ -181,8 +184,10 @@ type CallOutcome struct {
 	Connected string `json:"connected,omitempty"`
 	// CallerID is the number the callee saw calling (the connect's from).
 	CallerID string `json:"caller_id,omitempty"`
-	// Recorded reports a record action in the NCCO.
-	Recorded bool `json:"recorded"`
+	// Recorded reports a record action in the NCCO; RecordingURL is the
+	// recording_url of the recording event sent once the call completed.
+	Recorded     bool   `json:"recorded"`
+	RecordingURL string `json:"recording_url,omitempty"`
 	// CalleeUUID is the connected leg's uuid.
 	CalleeUUID string `json:"callee_uuid,omitempty"`
 	// CalleeStatus is how the connected leg ended: "completed", or the
@@ -426,6 +431,14 @@ type CallOptions struct {
 	// order ("1234#"); "" lets that input time out, as does an input
 	// met once Digits has run out.
 	Digits []string
+	// Hold keeps a connected call in progress once both legs have
+	// answered, instead of completing it after CallDuration: it ends
+	// when the Voice API is asked to hang it up (PUT /v1/calls/{uuid})
+	// or Vonage.EndCall plays a participant hanging up. It needs
+	// Simulator.Vonage, which then holds it (Vonage.Calls). A call that
+	// does not connect, or whose callee does not answer (CalleeOutcome),
+	// is not held.
+	Hold bool
 }
 
 // maxNCCOs bounds how many NCCOs one simulated call runs (an input's
@@ -443,12 +456,14 @@ const maxNCCOs = 10
 func (s *Simulator) PlaceCallWith(ctx context.Context, from, to string, opts CallOptions) (*CallOutcome, error) {
 	from, to = strings.TrimPrefix(from, "+"), strings.TrimPrefix(to, "+")
 	out := &CallOutcome{UUID: newUUID(), ConversationUUID: "CON-" + newUUID()}
-	params := map[string]string{"from": from, "to": to, "uuid": out.UUID, "conversation_uuid": out.ConversationUUID}
+	region := orDefault(s.RegionURL, DefaultRegionURL)
+	params := map[string]string{"from": from, "to": to, "uuid": out.UUID, "conversation_uuid": out.ConversationUUID, "region_url": region}
 	body, err := s.requestNCCO(ctx, out, params)
 	if err != nil {
 		return out, err
 	}
 	var connectQuery string
+	var recordTo *url.URL // the record action's eventUrl
 	talkSeconds := 0
 	digits := opts.Digits
 	for range maxNCCOs {
@@ -471,8 +486,16 @@ func (s *Simulator) PlaceCallWith(ctx context.Context, from, to string, opts Cal
 			case *ncco.Talk:
 				out.Talk = append(out.Talk, a.Text)
 				talkSeconds += 1 + len(a.Text)/15
-			case ncco.Record, *ncco.Record:
+			case ncco.Record:
 				out.Recorded = true
+				if len(a.EventURL) > 0 {
+					recordTo, _ = url.Parse(a.EventURL[0])
+				}
+			case *ncco.Record:
+				out.Recorded = true
+				if len(a.EventURL) > 0 {
+					recordTo, _ = url.Parse(a.EventURL[0])
+				}
 			case ncco.Connect:
 				s.connect(out, a, &connectQuery)
 			case *ncco.Connect:
@@ -488,7 +511,13 @@ func (s *Simulator) PlaceCallWith(ctx context.Context, from, to string, opts Cal
 			input = nil
 		}
 		if input == nil {
-			return out, s.callEvents(ctx, out, from, to, talkSeconds, connectQuery)
+			if opts.Hold && out.Connected != "" && (s.CalleeOutcome == "" || s.CalleeOutcome == "completed") {
+				return out, s.holdCall(ctx, out, from, to, region, connectQuery)
+			}
+			if err := s.callEvents(ctx, out, from, to, talkSeconds, connectQuery); err != nil || !out.Recorded {
+				return out, err
+			}
+			return out, s.recordingEvent(ctx, out, recordTo)
 		}
 		pressed := ""
 		if len(digits) > 0 {
@@ -500,6 +529,76 @@ func (s *Simulator) PlaceCallWith(ctx context.Context, from, to string, opts Cal
 		}
 	}
 	return out, fmt.Errorf("proxytest: the call ran %d NCCOs without ending", maxNCCOs)
+}
+
+// holdCall sends the events of a call whose legs both answer (started,
+// ringing and answered, the caller's then the callee's) and hands it to
+// s.Vonage, which holds it until it is hung up.
+func (s *Simulator) holdCall(ctx context.Context, out *CallOutcome, from, to, region, calleeQuery string) error {
+	if s.Vonage == nil {
+		return errors.New("proxytest: CallOptions.Hold needs Simulator.Vonage")
+	}
+	out.CalleeUUID, out.CalleeStatus = newUUID(), "answered"
+	now := s.now()
+	leg := func(who, uuid, from, to, dir, status string) CallEvent {
+		return CallEvent{Leg: who, Params: map[string]string{
+			"from": from, "to": to, "uuid": uuid, "conversation_uuid": out.ConversationUUID,
+			"status": status, "direction": dir, "timestamp": stamp(now),
+		}}
+	}
+	var events []CallEvent
+	for _, st := range []string{"started", "ringing", "answered"} {
+		events = append(events, leg("caller", out.UUID, from, to, "inbound", st))
+	}
+	for _, st := range []string{"started", "ringing", "answered"} {
+		events = append(events, leg("callee", out.CalleeUUID, out.CallerID, out.Connected, "outbound", st))
+	}
+	for i := range events {
+		q := url.Values(nil)
+		if events[i].Leg == "callee" && calleeQuery != "" {
+			q, _ = url.ParseQuery(calleeQuery)
+		}
+		if err := s.deliverEvent(ctx, s, orDefault(s.EventPath, "/event"), q, &events[i]); err != nil {
+			out.Events = events[:i+1]
+			return err
+		}
+	}
+	out.Events = events
+	return s.Vonage.hold(s, out, from, to, region, calleeQuery)
+}
+
+// recordingEvent sends the recording event of a completed recorded call
+// (Voice API webhook reference, "Record": start_time, end_time,
+// recording_url, size, recording_uuid, conversation_uuid, timestamp) to
+// the record action's eventUrl, else the event URL. With s.Vonage set,
+// the recording can be downloaded from it (GET /v1/files/{id}).
+func (s *Simulator) recordingEvent(ctx context.Context, out *CallOutcome, to *url.URL) error {
+	id := newUUID()
+	audio := fakeAudio(out.Duration)
+	if s.Vonage != nil {
+		s.Vonage.mu.Lock()
+		s.Vonage.files[id] = audio
+		s.Vonage.mu.Unlock()
+	}
+	now := s.now()
+	ev := CallEvent{Leg: "recording", Params: map[string]string{
+		"start_time": stamp(now.Add(-time.Duration(out.Duration) * time.Second)), "end_time": stamp(now),
+		"recording_url": RecordingHost + "/v1/files/" + id, "size": strconv.Itoa(len(audio)),
+		"recording_uuid": newUUID(), "conversation_uuid": out.ConversationUUID, "timestamp": stamp(now),
+	}}
+	out.RecordingURL = ev.Params["recording_url"]
+	target, path := s, orDefault(s.EventPath, "/event")
+	var q url.Values
+	if to != nil {
+		var err error
+		if target, err = s.at(to); err != nil {
+			return err
+		}
+		path, q = to.Path, to.Query()
+	}
+	err := s.deliverEvent(ctx, target, path, q, &ev)
+	out.Events = append(out.Events, ev)
+	return err
 }
 
 // InputOutcome is one input action a simulated call met.
@@ -542,16 +641,11 @@ func (s *Simulator) sendInput(ctx context.Context, out *CallOutcome, in ncco.Inp
 // sendTo POSTs a signed JSON body to the path and query of an absolute
 // URL from an NCCO, on the Handler or on BaseURL's host.
 func (s *Simulator) sendTo(ctx context.Context, u *url.URL, body []byte) (int, []byte, error) {
-	if s.Handler == nil && s.BaseURL != "" {
-		b, err := url.Parse(s.BaseURL)
-		if err != nil {
-			return 0, nil, err
-		}
-		sim := *s // the same settings, aimed at the host
-		sim.BaseURL = b.Scheme + "://" + b.Host
-		return sim.send(ctx, http.MethodPost, u.Path, u.Query(), body, "application/json", true, s.socketTimeout())
+	sim, err := s.at(u)
+	if err != nil {
+		return 0, nil, err
 	}
-	return s.send(ctx, http.MethodPost, u.Path, u.Query(), body, "application/json", true, s.socketTimeout())
+	return sim.send(ctx, http.MethodPost, u.Path, u.Query(), body, "application/json", true, s.socketTimeout())
 }
 
 // connect notes a connect's phone endpoint and the query string of its
@@ -655,44 +749,73 @@ func (s *Simulator) callEvents(ctx context.Context, out *CallOutcome, from, to s
 		if ev.Leg == "callee" && calleeQuery != "" {
 			q, _ = url.ParseQuery(calleeQuery)
 		}
-		b, _ := json.Marshal(ev.Params)
-		status, body, err := s.send(ctx, http.MethodPost, eventPath, q, b, "application/json", true, s.socketTimeout())
-		if ctx.Err() != nil {
-			out.Events = events[:i]
-			return ctx.Err()
-		}
-		ev.HTTPStatus = status
-		if err == nil && status >= 200 && status <= 299 {
-			continue
-		}
-		// A failed event goes to the fallback URL, marked as an event.
-		path := eventPath
-		if !s.NoFallback {
-			path = orDefault(s.FallbackPath, "/fallback")
-			reason := "HTTP " + strconv.Itoa(status)
-			if err != nil {
-				reason = err.Error()
-			}
-			fb := map[string]any{"reason": reason, "original_request": map[string]string{"url": eventPath, "type": "event"}}
-			for k, v := range ev.Params {
-				fb[k] = v
-			}
-			b, _ = json.Marshal(fb)
-			status, body, err = s.send(ctx, http.MethodPost, path, q, b, "application/json", true, s.socketTimeout())
-			ev.Fallback = true
-			ev.HTTPStatus = status
-		}
-		if err != nil {
+		if err := s.deliverEvent(ctx, s, eventPath, q, ev); err != nil {
 			out.Events = events[:i+1]
+			if ctx.Err() != nil {
+				out.Events = events[:i]
+			}
 			return err
-		}
-		if status < 200 || status > 299 {
-			out.Events = events[:i+1]
-			return webhookErr(path, status, body)
 		}
 	}
 	out.Events = events
 	return nil
+}
+
+// deliverEvent sends one event webhook, ev.Params POSTed as JSON, with
+// target (s, or s aimed at another URL's host: see at) to path and query;
+// when that fails, to the fallback URL, marked original_request type
+// "event". It sets ev.HTTPStatus and ev.Fallback. The error is ctx's, a
+// transport error, or a *WebhookError when no URL answered 2xx.
+func (s *Simulator) deliverEvent(ctx context.Context, target *Simulator, path string, q url.Values, ev *CallEvent) error {
+	b, _ := json.Marshal(ev.Params)
+	status, body, err := target.send(ctx, http.MethodPost, path, q, b, "application/json", true, s.socketTimeout())
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	ev.HTTPStatus = status
+	if err == nil && status >= 200 && status <= 299 {
+		return nil
+	}
+	if !s.NoFallback {
+		fbPath := orDefault(s.FallbackPath, "/fallback")
+		reason := "HTTP " + strconv.Itoa(status)
+		if err != nil {
+			reason = err.Error()
+		}
+		fb := map[string]any{"reason": reason, "original_request": map[string]string{"url": path, "type": "event"}}
+		for k, v := range ev.Params {
+			fb[k] = v
+		}
+		b, _ = json.Marshal(fb)
+		path = fbPath
+		status, body, err = s.send(ctx, http.MethodPost, path, q, b, "application/json", true, s.socketTimeout())
+		ev.Fallback = true
+		ev.HTTPStatus = status
+	}
+	if err != nil {
+		return err
+	}
+	if status < 200 || status > 299 {
+		return webhookErr(path, status, body)
+	}
+	return nil
+}
+
+// at returns the Simulator to send a request for the absolute URL u
+// with (u's path and query): s itself in process, or s aimed at u's
+// host when it sends to BaseURL (whose own path, the handler's mount
+// point, is part of u's path already).
+func (s *Simulator) at(u *url.URL) (*Simulator, error) {
+	if s.Handler != nil || s.BaseURL == "" {
+		return s, nil
+	}
+	b, err := url.Parse(s.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	sim := *s // the same settings, aimed at the host
+	sim.BaseURL = b.Scheme + "://" + b.Host
+	return &sim, nil
 }
 
 // deliverSMS delivers one inbound-SMS part as Vonage does: until it is

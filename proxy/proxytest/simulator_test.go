@@ -140,10 +140,17 @@ func TestPlaceCallConnected(t *testing.T) {
 					t.Errorf("timestamp %q: %v", e["timestamp"], err)
 				}
 			}
+			// The NCCO records: the recording event (no status) comes last.
 			want := []string{"inbound:started", "inbound:ringing", "inbound:answered", "outbound:started", "outbound:ringing",
-				"outbound:answered", "outbound:completed", "inbound:completed"}
+				"outbound:answered", "outbound:completed", "inbound:completed", ":"}
 			if diff := cmp.Diff(want, seq); diff != "" {
 				t.Errorf("events (-want +got):\n%s", diff)
+			}
+			if rec := svc.events[8]; rec["recording_url"] != out.RecordingURL || !strings.HasPrefix(rec["recording_url"], proxytest.RecordingHost+"/v1/files/") || rec["size"] == "" {
+				t.Errorf("recording event = %v (outcome's URL %q)", rec, out.RecordingURL)
+			}
+			if got := svc.answers[0].Get("region_url"); got != proxytest.DefaultRegionURL {
+				t.Errorf("answer region_url = %q", got)
 			}
 			b := svc.events[6]
 			if b["from"] != "447700900001" || b["to"] != "447400123456" || b["duration"] != "42" || b["price"] != "0.00420000" || b["query.leg"] != "b" {

@@ -94,6 +94,9 @@ type Request struct {
 	Method string
 	Path   string
 	Status int // HTTP status of the answer
+	// Host is the host the request was sent to (the Voice API's go to a
+	// call's region).
+	Host string
 }
 
 // Failure is an injected failure answered instead of the next request to
@@ -159,6 +162,8 @@ type Vonage struct {
 	seq             int
 	balance         float64
 	stock           map[string]int // numbers for sale per country, when limited
+
+	voiceState // the Voice API's application, calls and recordings
 }
 
 // Option configures a Vonage.
@@ -204,6 +209,7 @@ func NewVonage(opts ...Option) *Vonage {
 		key: APIKey, secret: APISecret, now: time.Now,
 		failures: map[API][]Failure{}, balance: StartBalance, stock: map[string]int{},
 	}
+	v.files = map[string][]byte{}
 	for _, o := range opts {
 		o(v)
 	}
@@ -222,6 +228,10 @@ func NewVonage(opts ...Option) *Vonage {
 		m.HandleFunc("POST /ni/"+lvl.path+"/json", h)
 	}
 	m.HandleFunc("POST /sms/json", v.endpoint(APISMS, v.sendSMS))
+	m.HandleFunc("POST /v1/calls", v.voiceEndpoint(APICallCreate, v.createCall))
+	m.HandleFunc("GET /v1/calls/{uuid}", v.voiceEndpoint(APICallGet, v.getCall))
+	m.HandleFunc("PUT /v1/calls/{uuid}", v.voiceEndpoint(APICallUpdate, v.updateCall))
+	m.HandleFunc("GET /v1/files/{id}", v.voiceEndpoint(APIRecording, v.file))
 	v.mux = m
 	return v
 }
