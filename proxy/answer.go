@@ -68,7 +68,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 				w.WriteHeader(http.StatusNoContent)
 				return
 			}
-			if err := s.recordCallEvent(ctx, &p); err != nil {
+			if err := s.recordCallEvent(ctx, &p, ""); err != nil {
 				s.log.ErrorContext(ctx, "proxy: event from the fallback URL not recorded", "call", string(p.UUID), "err", err)
 			}
 			w.WriteHeader(http.StatusNoContent)

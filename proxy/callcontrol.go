@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/voiceproxy/voiceproxy/internal/phone"
 	"github.com/voiceproxy/voiceproxy/internal/voice"
 	"github.com/voiceproxy/voiceproxy/ncco"
 )
@@ -211,7 +213,7 @@ func callControl(cfg *Config) (VoiceAPI, error) {
 	if cfg.ApplicationID == "" {
 		return nil, errors.New("proxy: Config.ApplicationKey needs Config.ApplicationID")
 	}
-	var opts []voice.ClientOption
+	opts := []voice.ClientOption{voice.WithClock(cfg.Now)} // the JWT's iat and exp
 	if cfg.VoiceAPIURL != "" {
 		opts = append(opts, voice.WithAPIURL(cfg.VoiceAPIURL))
 	}
@@ -464,8 +466,16 @@ func (s *Service) Call(ctx context.Context, conversationID string, req CallReque
 	if err := n.Validate(); err != nil {
 		return Interaction{}, fmt.Errorf("%w: %v", ErrInvalidRequest, err)
 	}
+	eventURL := s.cfg.CallEventURL
+	if eventURL != "" {
+		sep := "?"
+		if strings.Contains(eventURL, "?") {
+			sep = "&"
+		}
+		eventURL += sep + clickToCallParam + "=" + url.QueryEscape(c.ID+"."+req.Side.String())
+	}
 	ref, err := s.voice.CreateCall(ctx, OutboundCall{
-		To: first.Number, From: first.ProxyNumber, NCCO: n, EventURL: s.cfg.CallEventURL,
+		To: first.Number, From: first.ProxyNumber, NCCO: n, EventURL: eventURL,
 		RingingTimer: s.cfg.ConnectTimeout, LengthTimer: s.cfg.CallTimeLimit,
 	})
 	if err != nil {
@@ -488,6 +498,44 @@ func (s *Service) Call(ctx context.Context, conversationID string, req CallReque
 	return in, nil
 }
 
+// clickToCallParam tags the event URL of a click-to-call with its
+// conversation and first side ("c2c=<id>.A"), so that its events are
+// recorded even when they come before Service.Call has stored the
+// call's interaction (Vonage may send the first leg's started event
+// before its answer to POST /v1/calls is back).
+const clickToCallParam = "c2c"
+
+// interactionForClickToCall creates a click-to-call's interaction from
+// its event URL's tag, when the event is between one of the tagged
+// conversation's participants and their proxy number (a forged tag
+// attaches no other call).
+func (s *Service) interactionForClickToCall(ctx context.Context, p *voice.Params, tag string, now time.Time) (Interaction, error) {
+	id, sideName, ok := strings.Cut(tag, ".")
+	side := SideA
+	switch {
+	case !ok || !isText(id):
+		return Interaction{}, ErrNotFound
+	case sideName == "B":
+		side = SideB
+	case sideName != "A":
+		return Interaction{}, ErrNotFound
+	}
+	c, err := s.store.Conversation(ctx, id)
+	if err != nil {
+		return Interaction{}, err
+	}
+	from, _ := phone.FromWebhook(string(p.From))
+	to, _ := phone.FromWebhook(string(p.To))
+	if !slices.ContainsFunc(c.Participants[:], func(pt Participant) bool { return pt.ProxyNumber == from && pt.Number == to }) {
+		return Interaction{}, ErrNotFound
+	}
+	first := c.Participants[side]
+	return s.interactionFor(ctx, Interaction{
+		ID: newID(now), ConversationID: c.ID, Kind: KindCall, ExternalID: string(p.ConversationUUID),
+		From: first.Number, To: first.ProxyNumber, CreatedAt: now,
+	})
+}
+
 // Recording streams the recording of a recorded call: the interaction's
 // latest EventRecorded. The caller reads and closes it. Errors:
 // ErrCallControlOff, ErrNotFound (no such interaction), ErrNoRecording,
@@ -504,16 +552,16 @@ func (s *Service) Recording(ctx context.Context, interactionID string) (io.ReadC
 	if err != nil {
 		return nil, fmt.Errorf("proxy: recording of %s: %w", interactionID, err)
 	}
-	url := ""
+	recURL := ""
 	for _, ev := range in.Events {
 		if ev.Status == EventRecorded && ev.Detail != "" {
-			url = ev.Detail
+			recURL = ev.Detail
 		}
 	}
-	if url == "" {
+	if recURL == "" {
 		return nil, fmt.Errorf("proxy: recording of %s: %w", interactionID, ErrNoRecording)
 	}
-	rc, err := s.voice.Recording(ctx, url)
+	rc, err := s.voice.Recording(ctx, recURL)
 	if err != nil {
 		return nil, fmt.Errorf("proxy: recording of %s: %w", interactionID, err)
 	}

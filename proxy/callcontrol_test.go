@@ -335,7 +335,7 @@ func TestClickToCall(t *testing.T) {
 	}
 	a, b := c.Participants[SideA], c.Participants[SideB]
 	oc := fv.created[0]
-	if oc.To != b.Number || oc.From != b.ProxyNumber || oc.EventURL != "https://example.com/vonage/event" || oc.LengthTimer != 10*time.Minute {
+	if oc.To != b.Number || oc.From != b.ProxyNumber || oc.EventURL != "https://example.com/vonage/event?c2c="+c.ID+".B" || oc.LengthTimer != 10*time.Minute {
 		t.Errorf("created %+v: want B rung from B's proxy number", oc)
 	}
 	if len(oc.NCCO) != 4 {
@@ -436,5 +436,43 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met within 5 s")
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// A click-to-call's event that beats Service.Call's write is recorded
+// through its event URL's tag; a tag on an event between other numbers
+// attaches nothing.
+func TestClickToCallTag(t *testing.T) {
+	t.Parallel()
+	fv := newFakeVoice()
+	s, _ := newCallControlService(t, fv, func(c *Config) { c.CallEventURL = "https://example.com/event?x=1" })
+	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
+	if _, err := s.Call(t.Context(), c.ID, CallRequest{Side: SideB}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fv.created[0].EventURL, "https://example.com/event?x=1&c2c="+c.ID+".B"; got != want {
+		t.Fatalf("event URL %q, want %q", got, want)
+	}
+	b := c.Participants[SideB]
+	post := func(tag string, ev map[string]string) {
+		body, _ := json.Marshal(ev)
+		r := eventPOSTBody(body)
+		r.URL.RawQuery = url.Values{"c2c": {tag}}.Encode()
+		if w := serve(s, r); w.Code != http.StatusNoContent {
+			t.Fatalf("event: %d", w.Code)
+		}
+	}
+	post(c.ID+".B", map[string]string{"from": b.ProxyNumber, "to": b.Number, "uuid": "early-1", "conversation_uuid": "CON-early",
+		"status": "started", "direction": "outbound"})
+	in, err := s.store.InteractionByExternalID(t.Context(), KindCall, "CON-early")
+	if err != nil || in.From != b.Number || in.To != b.ProxyNumber || len(in.Events) != 1 {
+		t.Errorf("early event's interaction = %+v, %v", in, err)
+	}
+	for _, tag := range []string{c.ID + ".B", c.ID + ".C", "nope.A", "garbage"} {
+		post(tag, map[string]string{"from": gbP2, "to": gbC, "uuid": "forged", "conversation_uuid": "CON-forged-" + tag,
+			"status": "started", "direction": "outbound"})
+		if _, err := s.store.InteractionByExternalID(t.Context(), KindCall, "CON-forged-"+tag); !errors.Is(err, ErrNotFound) {
+			t.Errorf("tag %q on an unrelated call: %v, want nothing recorded", tag, err)
+		}
 	}
 }

@@ -62,7 +62,7 @@ type e2eEnv struct {
 func newE2E(t *testing.T, secret string, edit func(*proxy.Config)) *e2eEnv {
 	t.Helper()
 	clock := &e2eClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-	v := proxytest.NewVonage(proxytest.WithClock(clock.Now))
+	v := proxytest.NewVonage(proxytest.WithClock(clock.Now), proxytest.WithApplication(proxytest.ApplicationID, &e2eAppKey(t).PublicKey))
 	smsClient, err := sms.NewClient(proxytest.APIKey, proxytest.APISecret,
 		sms.WithHTTPClient(v.Client()), sms.WithBaseURL(proxytest.InProcessURL))
 	if err != nil {
@@ -74,6 +74,7 @@ func newE2E(t *testing.T, secret string, edit func(*proxy.Config)) *e2eEnv {
 		SignatureSecret:    secret,
 		SMSSignatureSecret: secret,
 		ApplicationID:      proxytest.ApplicationID,
+		VoiceHTTPClient:    v.Client(), // call control is on with ApplicationKey (withCallControl)
 		Now:                clock.Now,
 		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -92,6 +93,7 @@ func newE2E(t *testing.T, secret string, edit func(*proxy.Config)) *e2eEnv {
 		t.Fatal(err)
 	}
 	sim := &proxytest.Simulator{Handler: svc, SignatureSecret: secret, Vonage: v, Now: clock.Now}
+	v.Attach(sim)
 	return &e2eEnv{svc: svc, vonage: v, sim: sim, clock: clock}
 }
 

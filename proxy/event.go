@@ -31,7 +31,7 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w)
 		return
 	}
-	if err := s.recordCallEvent(ctx, &p); err != nil {
+	if err := s.recordCallEvent(ctx, &p, r.URL.Query().Get(clickToCallParam)); err != nil {
 		s.log.ErrorContext(ctx, "proxy: record call event failed", "call", string(p.UUID), "err", err)
 		writeUnavailable(w)
 		return
@@ -40,10 +40,11 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
 }
 
 // recordCallEvent appends one event to the call's interaction, creating
-// the interaction from the inbound leg's route when the answer webhook's
-// record is missing. The error is the store's; an event that belongs to
-// no conversation, or is no call status, is not an error.
-func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) error {
+// the interaction when the answer webhook's (or Service.Call's) record is
+// missing: from the inbound leg's route, or from c2c, the click-to-call
+// tag of the event URL. The error is the store's; an event that belongs
+// to no conversation, or is no call status, is not an error.
+func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params, c2c string) error {
 	ext := string(p.ConversationUUID)
 	status := EventStatus(strings.ToLower(strings.TrimSpace(string(p.Status))))
 	detail := string(p.Detail)
@@ -63,7 +64,9 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params) error {
 	}
 	now := s.now()
 	in, err := s.store.InteractionByExternalID(ctx, KindCall, ext)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, ErrNotFound) && c2c != "" {
+		in, err = s.interactionForClickToCall(ctx, p, c2c, now)
+	} else if errors.Is(err, ErrNotFound) {
 		in, err = s.interactionForEvent(ctx, p, now)
 	}
 	if err != nil {

@@ -80,9 +80,12 @@ type Config struct {
 	// built from ApplicationID and ApplicationKey. Default nil.
 	Voice VoiceAPI
 	// CallEventURL is the event URL given to calls the Service starts
-	// (Service.Call): the absolute URL of this handler's /event. Default
-	// "": the application's event URL, which is the same thing when the
-	// application is set up as the README says.
+	// (Service.Call): the absolute URL of this handler's /event. Set it:
+	// the Service tags it with the call's conversation, so that a call's
+	// first events are recorded even when they come before Service.Call
+	// has stored the call. Default "": the application's event URL,
+	// untagged, where such early events (the first leg's started) are
+	// not recorded.
 	CallEventURL string
 	// HangupAttempts is how many times hanging up a call of an ended
 	// conversation is tried, waiting HangupRetryWait, doubling, between
