@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -24,6 +25,12 @@ type createBody struct {
 	Notify   bool              `json:"notify"`
 	Access   proxy.Access      `json:"access"` // "direct" (default) or "pin"
 	PIN      string            `json:"pin"`    // a PIN conversation's PIN; "" to generate one
+	Record   *bool             `json:"record"` // record its calls; default: the demo's default (no)
+}
+
+type callBody struct {
+	Side    string `json:"side"`    // "a" or "b": who is rung first
+	Whisper string `json:"whisper"` // spoken to them before the other is rung
 }
 
 type participantJSON struct {
@@ -51,7 +58,10 @@ type interactionJSON struct {
 	Status    proxy.EventStatus `json:"status"`
 	Duration  int               `json:"duration,omitempty"`
 	Price     string            `json:"price,omitempty"`
-	Events    []eventJSON       `json:"events"`
+	// Recording is where the call's recording downloads, once there is
+	// one.
+	Recording string      `json:"recording,omitempty"`
+	Events    []eventJSON `json:"events"`
 }
 
 type conversationJSON struct {
@@ -60,6 +70,7 @@ type conversationJSON struct {
 	Mode         proxy.Mode         `json:"mode"`
 	Access       proxy.Access       `json:"access"`
 	PIN          string             `json:"pin,omitempty"`
+	Record       bool               `json:"record,omitempty"`
 	CreatedAt    time.Time          `json:"created_at"`
 	ExpiresAt    time.Time          `json:"expires_at"`
 	EndedAt      *time.Time         `json:"ended_at,omitempty"`
@@ -70,7 +81,7 @@ type conversationJSON struct {
 
 func (a *app) conversationJSON(c proxy.Conversation) conversationJSON {
 	out := conversationJSON{
-		ID: c.ID, Status: c.StatusAt(a.now()), Mode: c.Mode, Access: c.Access(), PIN: c.PIN,
+		ID: c.ID, Status: c.StatusAt(a.now()), Mode: c.Mode, Access: c.Access(), PIN: c.PIN, Record: c.Record,
 		CreatedAt: c.CreatedAt.UTC(), ExpiresAt: c.ExpiresAt.UTC(), Metadata: c.Metadata,
 	}
 	if !c.EndedAt.IsZero() {
@@ -94,6 +105,9 @@ func interactionsJSON(ins []proxy.Interaction) []interactionJSON {
 		}
 		for _, e := range in.Events {
 			j.Events = append(j.Events, eventJSON{Leg: e.Leg, Status: e.Status, At: e.At.UTC(), Duration: e.Duration, Price: e.Price, Detail: e.Detail})
+			if e.Status == proxy.EventRecorded {
+				j.Recording = "/interactions/" + in.ID + "/recording"
+			}
 		}
 		out = append(out, j)
 	}
@@ -140,6 +154,20 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadGateway, "purchase_failed", err.Error())
 	case errors.As(err, &pe) || errors.Is(err, proxy.ErrPoolExhausted):
 		writeError(w, http.StatusConflict, "pool_exhausted", "no proxy number is free for this participant; add numbers to the pool or close conversations")
+	case errors.Is(err, proxy.ErrConversationEnded):
+		writeError(w, http.StatusConflict, "conversation_ended", "the conversation has ended")
+	case errors.Is(err, proxy.ErrCallRefused):
+		writeError(w, http.StatusForbidden, "call_refused", err.Error())
+	case errors.Is(err, proxy.ErrCallControlOff):
+		writeError(w, http.StatusNotImplemented, "call_control_off", "call control is off: set VONAGE_PRIVATE_KEY to the application's private key file")
+	case errors.Is(err, proxy.ErrNoRecording):
+		writeError(w, http.StatusNotFound, "no_recording", "that interaction has no recording")
+	case errors.Is(err, proxy.ErrCallNotFound):
+		writeError(w, http.StatusNotFound, "gone", "Vonage no longer has it (recordings are kept 30 days)")
+	case errors.Is(err, proxy.ErrVoiceAuth), errors.Is(err, proxy.ErrVoiceForbidden), errors.Is(err, proxy.ErrVoiceServer),
+		errors.Is(err, proxy.ErrVoiceThrottled), errors.Is(err, proxy.ErrVoiceRequest), errors.Is(err, proxy.ErrVoiceConflict):
+		a.log.ErrorContext(r.Context(), "Voice API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusBadGateway, "voice_api", "Vonage's Voice API refused or failed the request; see the demo's log")
 	case errors.Is(err, proxy.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no such conversation")
 	default:
@@ -166,6 +194,8 @@ func (a *app) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /conversations", a.listConversations)
 	mux.HandleFunc("GET /conversations/{id}", a.getConversation)
 	mux.HandleFunc("DELETE /conversations/{id}", a.closeConversation)
+	mux.HandleFunc("POST /conversations/{id}/calls", a.clickToCall)
+	mux.HandleFunc("GET /interactions/{id}/recording", a.recording)
 	mux.HandleFunc("GET /numbers", a.listNumbers)
 	mux.HandleFunc("GET /{$}", a.index)
 }
@@ -173,10 +203,11 @@ func (a *app) routes(mux *http.ServeMux) {
 func (a *app) index(w http.ResponseWriter, r *http.Request) {
 	routes := []string{
 		"POST /conversations", "GET /conversations", "GET /conversations/{id}", "DELETE /conversations/{id}",
+		"POST /conversations/{id}/calls", "GET /interactions/{id}/recording",
 		"GET /numbers", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt",
 	}
 	if a.sim != nil {
-		routes = append(routes, "POST /sandbox/calls", "POST /sandbox/sms", "GET /sandbox/outbox")
+		routes = append(routes, "POST /sandbox/calls", "GET /sandbox/calls", "POST /sandbox/sms", "GET /sandbox/outbox")
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"service": "voiceproxy demo", "sandbox": a.sim != nil, "routes": routes})
 }
@@ -192,7 +223,7 @@ func (a *app) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := proxy.CreateRequest{A: body.A, B: body.B, Mode: body.Mode, Metadata: body.Metadata, Notify: body.Notify,
-		Labels: proxy.Labels{A: body.Labels["a"], B: body.Labels["b"]}, Access: body.Access, PIN: body.PIN}
+		Labels: proxy.Labels{A: body.Labels["a"], B: body.Labels["b"]}, Access: body.Access, PIN: body.PIN, Record: body.Record}
 	for _, d := range []struct {
 		name, text string
 		dst        *time.Duration
@@ -281,12 +312,82 @@ func (a *app) getConversation(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// closeConversation closes a conversation and hangs up its calls in
+// progress (?keep_calls=true leaves them). A hang-up that failed is
+// retried by the service; the answer is then 200 saying so.
 func (a *app) closeConversation(w http.ResponseWriter, r *http.Request) {
-	if _, err := a.svc.CloseConversation(r.Context(), r.PathValue("id")); err != nil {
+	var opts []proxy.CloseOption
+	if r.URL.Query().Get("keep_calls") == "true" {
+		opts = append(opts, proxy.KeepCalls())
+	}
+	c, err := a.svc.CloseConversation(r.Context(), r.PathValue("id"), opts...)
+	var he *proxy.HangupError
+	if errors.As(err, &he) {
+		a.log.WarnContext(r.Context(), "conversation closed; hanging up its calls failed, retrying", "conversation", c.ID, "err", err)
+		writeJSON(w, http.StatusOK, map[string]any{"status": c.Status, "hangup": "failed, retrying: " + err.Error()})
+		return
+	}
+	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	if a.vonage != nil {
+		a.vonage.Settle() // the sandbox's network sends the calls' last events first
+	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// clickToCall has Vonage ring one participant, then the other.
+func (a *app) clickToCall(w http.ResponseWriter, r *http.Request) {
+	var body callBody
+	if err := decode(w, r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	req := proxy.CallRequest{Whisper: body.Whisper}
+	switch body.Side {
+	case "a", "A":
+		req.Side = proxy.SideA
+	case "b", "B":
+		req.Side = proxy.SideB
+	default:
+		writeError(w, http.StatusBadRequest, "bad_request", `"side" must be "a" or "b"`)
+		return
+	}
+	in, err := a.svc.Call(r.Context(), r.PathValue("id"), req)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if a.vonage != nil {
+		a.vonage.Settle() // the sandbox's network rings both phones first
+		if ins, err := a.svc.Interactions(r.Context(), in.ConversationID); err == nil {
+			for _, i := range ins {
+				if i.ID == in.ID {
+					in = i
+				}
+			}
+		}
+	}
+	writeJSON(w, http.StatusCreated, interactionsJSON([]proxy.Interaction{in})[0])
+}
+
+// recording streams a recorded call's audio.
+func (a *app) recording(w http.ResponseWriter, r *http.Request) {
+	rc, err := a.svc.Recording(r.Context(), r.PathValue("id"))
+	if errors.Is(err, proxy.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no such interaction")
+		return
+	}
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	defer rc.Close()
+	w.Header().Set("Content-Type", "audio/mpeg")
+	if _, err := io.Copy(w, rc); err != nil {
+		a.log.WarnContext(r.Context(), "recording download interrupted", "interaction", r.PathValue("id"), "err", err)
+	}
 }
 
 func (a *app) listNumbers(w http.ResponseWriter, r *http.Request) {

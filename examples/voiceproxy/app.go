@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -87,8 +88,22 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		numbersOpts []numbers.Option
 		insightOpts []insight.Option
 	)
+	base := strings.TrimSuffix(cfg.PublicURL, "/")
+	// Calls the demo starts (click-to-call) send their events to its own
+	// event webhook, tagged with their conversation.
+	pcfg.CallEventURL = base + "/vonage/event"
 	if live {
 		pcfg.ApplicationID = appID
+		// Call control (hang-up on close, click-to-call, recordings)
+		// needs the application's private key, the file the dashboard
+		// gave when the application was made.
+		if path := env("VONAGE_PRIVATE_KEY"); path != "" {
+			pem, err := os.ReadFile(path)
+			if err != nil {
+				return nil, nil, fmt.Errorf("VONAGE_PRIVATE_KEY: %w", err)
+			}
+			pcfg.ApplicationKey = pem
+		}
 		pcfg.SignatureSecret = env("VONAGE_SIGNATURE_SECRET")
 		pcfg.SMSSignatureSecret = pcfg.SignatureSecret
 		pcfg.SMSSignatureMethod = sms.SigMethod(env("VONAGE_SIGNATURE_METHOD"))
@@ -96,11 +111,20 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			smsOpts = append(smsOpts, sms.WithBaseURL(cfg.VonageURL))
 			numbersOpts = append(numbersOpts, numbers.WithBaseURL(cfg.VonageURL))
 			insightOpts = append(insightOpts, insight.WithBaseURL(cfg.VonageURL))
+			pcfg.VoiceAPIURL = strings.TrimSuffix(cfg.VonageURL, "/") + "/v1/calls"
 		}
 	} else {
 		key, secret, appID = proxytest.APIKey, proxytest.APISecret, proxytest.ApplicationID
+		// The sandbox application's key pair, made afresh: the simulated
+		// Voice API checks the demo's JWTs with its public half.
+		appKey, keyPEM, err := sandboxKey()
+		if err != nil {
+			return nil, nil, err
+		}
 		a.vonage = proxytest.NewVonage(proxytest.WithOwnedNumbers(proxytest.SandboxNumbers()...), proxytest.WithClock(cfg.Now),
-			proxytest.WithBalance(50)) // notifications, relays and a few purchases
+			proxytest.WithBalance(50), // notifications, relays and a few purchases
+			proxytest.WithApplication(appID, &appKey.PublicKey))
+		pcfg.ApplicationKey, pcfg.VoiceHTTPClient = keyPEM, a.vonage.Client()
 		smsOpts = []sms.Option{sms.WithHTTPClient(a.vonage.Client()), sms.WithBaseURL(proxytest.InProcessURL)}
 		numbersOpts = []numbers.Option{numbers.WithHTTPClient(a.vonage.Client()), numbers.WithBaseURL(proxytest.InProcessURL)}
 		insightOpts = []insight.Option{insight.WithHTTPClient(a.vonage.Client()), insight.WithBaseURL(proxytest.InProcessURL)}
@@ -171,12 +195,12 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			Vonage:          a.vonage,
 			Now:             cfg.Now,
 		}
+		a.vonage.Attach(a.sim)
 		// The simulated SMS API reports delivery as Vonage does.
 		a.vonage.ReceiptsTo(mux, "/vonage/delivery-receipt", sandboxSecret, "")
 		a.sandboxRoutes(mux)
 	}
 
-	base := strings.TrimSuffix(cfg.PublicURL, "/")
 	mode := "sandbox"
 	if live {
 		mode = "live"
@@ -195,6 +219,9 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			"delivery_receipt_url", "POST "+base+"/vonage/delivery-receipt")
 		if pcfg.SignatureSecret == "" {
 			log.Warn("VONAGE_SIGNATURE_SECRET is not set: webhooks are accepted unsigned")
+		}
+		if pcfg.ApplicationKey == nil {
+			log.Warn("VONAGE_PRIVATE_KEY is not set: call control is off (calls are not hung up on close; no click-to-call or recordings)")
 		}
 	} else {
 		log.Info("sandbox mode: no Vonage account used; try POST " + base + "/sandbox/calls")

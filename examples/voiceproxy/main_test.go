@@ -56,6 +56,9 @@ type curlCmd struct {
 	// grepped key ("id").
 	save, field string
 	codeOnly    bool // -o /dev/null -w '%{http_code}\n'
+	// file is where -o writes the body when it is not /dev/null (a
+	// download): the step's check gets {"bytes": n, "head": first bytes}.
+	file string
 }
 
 // shellWords splits a command line on spaces, keeping single-quoted
@@ -108,13 +111,14 @@ const (
 	mainWalkthrough      = "Walkthrough"
 	autopilotWalkthrough = "Pool autopilot"
 	pinWalkthrough       = "Shared numbers with a PIN"
+	callWalkthrough      = "Call control"
 )
 
 // The repository's README shows the same walkthrough as this program's
 // README, which TestREADMEWalkthrough runs: neither can drift alone.
 func TestTopLevelREADMEWalkthroughIsTheTestedOne(t *testing.T) {
 	t.Parallel()
-	for _, h := range []string{mainWalkthrough, autopilotWalkthrough, pinWalkthrough} {
+	for _, h := range []string{mainWalkthrough, autopilotWalkthrough, pinWalkthrough, callWalkthrough} {
 		if diff := cmp.Diff(walkthroughBlock(t, "README.md", h), walkthroughBlock(t, "../../README.md", h)); diff != "" {
 			t.Errorf("the %q walkthroughs of README.md and ../../README.md differ (-examples/voiceproxy +top level):\n%s", h, diff)
 		}
@@ -152,6 +156,9 @@ func walkthrough(t *testing.T, heading string) []curlCmd {
 			case "-o":
 				i++
 				c.codeOnly = words[i] == "/dev/null"
+				if !c.codeOnly {
+					c.file = words[i]
+				}
 			case "-w":
 				i++
 			default:
@@ -434,7 +441,9 @@ func runSteps(t *testing.T, srv *httptest.Server, cmds []curlCmd, want []step, v
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		var body map[string]any
-		if !c.codeOnly && resp.StatusCode != http.StatusNoContent {
+		if c.file != "" {
+			body = map[string]any{"bytes": len(raw), "head": string(raw[:min(3, len(raw))]), "type": resp.Header.Get("Content-Type")}
+		} else if !c.codeOnly && resp.StatusCode != http.StatusNoContent {
 			if err := json.Unmarshal(raw, &body); err != nil {
 				t.Fatalf("step %d (%s): not JSON: %q", i+1, c.line, raw)
 			}
@@ -518,6 +527,9 @@ func testAPIErrors(t *testing.T, srv *httptest.Server) {
 		{"ttl past year 2261", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","ttl":"2400000h"}`, 400, "bad_request"},
 		{"a pool number as participant", "POST", "/conversations", `{"a":"+447700900001","b":"+447700900457"}`, 400, "invalid_number"},
 		{"plus then dash", "POST", "/conversations", `{"a":"+-447700900456","b":"+447700900457"}`, 400, "invalid_number"},
+		{"click-to-call with a bad side", "POST", "/conversations/nope/calls", `{"side":"c"}`, 400, "bad_request"},
+		{"click-to-call an unknown conversation", "POST", "/conversations/nope/calls", `{"side":"a"}`, 404, "not_found"},
+		{"recording of an unknown interaction", "GET", "/interactions/nope/recording", "", 404, "not_found"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -821,4 +833,183 @@ func runPINWalkthrough(t *testing.T, srv *httptest.Server) {
 		}},
 	}
 	runSteps(t, srv, walkthrough(t, pinWalkthrough), steps, vars, 0)
+}
+
+// TestREADMECallControlWalkthrough runs the README's call control
+// walkthrough: a click-to-call rings A, then B, each shown the other's
+// proxy number; closing the conversation hangs it up; the recording
+// downloads.
+func TestREADMECallControlWalkthrough(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{":memory:", "sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			runCallControlWalkthrough(t, newTestApp(t, testDB(t, db), nil))
+		})
+	}
+}
+
+func runCallControlWalkthrough(t *testing.T, srv *httptest.Server) {
+	const a, b = "447700900111", "447700900222"
+	vars := map[string]string{}
+	var proxies [2]string // A's and B's proxy numbers
+	statuses := func(in map[string]any) []string {
+		var out []string
+		evs, _ := in["events"].([]any)
+		for _, e := range evs {
+			out = append(out, e.(map[string]any)["status"].(string))
+		}
+		return out
+	}
+	steps := []step{
+		{"POST", "/conversations", func(t *testing.T, status int, body map[string]any) {
+			ps, _ := body["participants"].([]any)
+			if status != http.StatusCreated || body["record"] != true || len(ps) != 2 {
+				t.Fatalf("create: %d %v", status, body)
+			}
+			for i := range proxies {
+				proxies[i] = ps[i].(map[string]any)["proxy_number"].(string)
+			}
+		}},
+		{"POST", "/conversations/$ID/calls", func(t *testing.T, status int, body map[string]any) {
+			want := []string{"requested", "started", "ringing", "answered", "started", "ringing", "answered"}
+			if got := statuses(body); status != http.StatusCreated || body["from"] != a || body["to"] != proxies[0] || !slices.Equal(got, want) {
+				t.Errorf("click-to-call: %d %v (events %v, want %v)", status, body, got, want)
+			}
+		}},
+		{"GET", "/sandbox/calls", func(t *testing.T, status int, body map[string]any) {
+			calls, _ := body["calls"].([]any)
+			if status != http.StatusOK || len(calls) != 1 {
+				t.Fatalf("calls: %d %v", status, body)
+			}
+			legs, _ := calls[0].(map[string]any)["legs"].([]any)
+			if len(legs) != 2 {
+				t.Fatalf("legs %v", legs)
+			}
+			first, second := legs[0].(map[string]any), legs[1].(map[string]any)
+			if first["to"] != a || first["from"] != proxies[0] || second["to"] != b || second["from"] != proxies[1] ||
+				first["status"] != "answered" || second["status"] != "answered" {
+				t.Errorf("legs %v: want A rung from A's proxy number %s, then B from B's %s", legs, proxies[0], proxies[1])
+			}
+		}},
+		{"DELETE", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusNoContent {
+				t.Errorf("delete: %d %v", status, body)
+			}
+		}},
+		{"GET", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusOK || !strings.HasPrefix(vars["REC"], "/interactions/") {
+				t.Errorf("get: %d, REC %q", status, vars["REC"])
+			}
+		}},
+		{"GET", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			ins, _ := body["interactions"].([]any)
+			if status != http.StatusOK || body["status"] != "closed" || len(ins) != 1 {
+				t.Fatalf("conversation: %d %v", status, body)
+			}
+			got := statuses(ins[0].(map[string]any))
+			for _, st := range []string{"hungup", "completed", "recorded"} {
+				if !slices.Contains(got, st) {
+					t.Errorf("events %v: no %s", got, st)
+				}
+			}
+			if n := strings.Count(strings.Join(got, " "), "completed"); n != 2 {
+				t.Errorf("events %v: %d completed, want both legs'", got, n)
+			}
+		}},
+		{"GET", "$REC", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusOK || body["head"] != "ID3" || body["type"] != "audio/mpeg" || body["bytes"].(int) < 10 {
+				t.Errorf("recording: %d %v", status, body)
+			}
+		}},
+	}
+	runSteps(t, srv, walkthrough(t, callWalkthrough), steps, vars, 0)
+}
+
+// TestLiveModeCallControl: live mode reads the application's private
+// key from VONAGE_PRIVATE_KEY; without it call control answers 501 and
+// the start-up log says so; with it, a click-to-call goes through the
+// Voice API (served over HTTP), and closing the conversation hangs it up.
+func TestLiveModeCallControl(t *testing.T) {
+	t.Parallel()
+	const appID = "11111111-2222-4333-8444-555555555555"
+	key, keyPEM, err := sandboxKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "private.key")
+	if err := os.WriteFile(keyFile, keyPEM, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v := proxytest.NewVonage(proxytest.WithCredentials("livekey1", "live-api-secret"), proxytest.WithApplication(appID, &key.PublicKey),
+		proxytest.WithOwnedNumbers(proxytest.OwnedNumber{Country: "GB", MSISDN: "447700900011", AppID: appID}))
+	vonage := httptest.NewServer(v)
+	defer vonage.Close()
+	start := func(privateKey string) (http.Handler, *syncBuffer, error) {
+		var logs syncBuffer
+		env := map[string]string{"VONAGE_API_KEY": "livekey1", "VONAGE_API_SECRET": "live-api-secret",
+			"VONAGE_APPLICATION_ID": appID, "VONAGE_PRIVATE_KEY": privateKey}
+		h, cleanup, err := newApp(t.Context(), appConfig{DB: ":memory:", PublicURL: "https://proxy.example.com",
+			Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.NewTextHandler(&logs, nil)), VonageURL: vonage.URL})
+		if err == nil {
+			t.Cleanup(cleanup)
+		}
+		return h, &logs, err
+	}
+	do := func(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		return rec
+	}
+	create := func(h http.Handler) string {
+		rec := do(h, "POST", "/conversations", `{"a":"+447400123456","b":"+447400654321"}`)
+		var c struct{ ID string }
+		if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &c) != nil {
+			t.Fatalf("create: %d %s", rec.Code, rec.Body)
+		}
+		return c.ID
+	}
+
+	if _, _, err := start(filepath.Join(t.TempDir(), "missing.key")); err == nil || !strings.Contains(err.Error(), "VONAGE_PRIVATE_KEY") {
+		t.Errorf("a missing key file: %v", err)
+	}
+	off, logs, err := start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "VONAGE_PRIVATE_KEY is not set") {
+		t.Errorf("start-up log does not say call control is off:\n%s", logs)
+	}
+	id := create(off)
+	if rec := do(off, "POST", "/conversations/"+id+"/calls", `{"side":"a"}`); rec.Code != http.StatusNotImplemented || !strings.Contains(rec.Body.String(), "call_control_off") {
+		t.Errorf("click-to-call without a key: %d %s", rec.Code, rec.Body)
+	}
+	do(off, "DELETE", "/conversations/"+id, "")
+
+	on, _, err := start(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v.Attach(&proxytest.Simulator{Handler: on, EventPath: "/vonage/event", ApplicationID: appID})
+	id = create(on)
+	rec := do(on, "POST", "/conversations/"+id+"/calls", `{"side":"b"}`)
+	var in struct {
+		From, To string
+		Events   []struct{ Leg string }
+	}
+	if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &in) != nil || in.From != "447400654321" || len(in.Events) == 0 {
+		t.Fatalf("click-to-call: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := v.WaitCall(t.Context(), in.Events[0].Leg, func(c proxytest.SimCall) bool { return len(c.Legs) == 2 && c.Legs[1].Status == "answered" }); err != nil {
+		t.Fatal(err)
+	}
+	if rec := do(on, "DELETE", "/conversations/"+id, ""); rec.Code != http.StatusNoContent {
+		t.Errorf("close: %d %s", rec.Code, rec.Body)
+	}
+	if _, err := v.WaitCall(t.Context(), in.Events[0].Leg, func(c proxytest.SimCall) bool { return c.Ended }); err != nil {
+		t.Errorf("the call was not hung up: %v", err)
+	}
+	if rec := do(on, "POST", "/conversations/"+id+"/calls", `{"side":"a"}`); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "conversation_ended") {
+		t.Errorf("click-to-call a closed conversation: %d %s", rec.Code, rec.Body)
+	}
 }

@@ -1,6 +1,10 @@
 package main
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"net/http"
 
@@ -14,6 +18,36 @@ func (a *app) sandboxRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /sandbox/calls", a.sandboxCall)
 	mux.HandleFunc("POST /sandbox/sms", a.sandboxSMS)
 	mux.HandleFunc("GET /sandbox/outbox", a.sandboxOutbox)
+	mux.HandleFunc("GET /sandbox/calls", a.sandboxCalls)
+}
+
+// sandboxKey makes the sandbox application's key pair: the demo signs
+// its Voice API JWTs with it, as it would with the dashboard's key.
+func sandboxKey() (*rsa.PrivateKey, []byte, error) {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, nil, err
+	}
+	return k, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// sandboxCalls lists the calls the simulated Voice API holds or held:
+// click-to-calls and held sandbox calls, with each leg's number and the
+// caller ID it was shown.
+func (a *app) sandboxCalls(w http.ResponseWriter, r *http.Request) {
+	a.vonage.Settle()
+	calls := a.vonage.Calls()
+	for i := range calls {
+		calls[i].Events = nil // on the conversation's interactions
+	}
+	if calls == nil {
+		calls = []proxytest.SimCall{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"calls": calls})
 }
 
 type sandboxCallBody struct {
@@ -22,6 +56,9 @@ type sandboxCallBody struct {
 	// Digits are the keys pressed at each input action (a PIN prompt),
 	// e.g. ["123456#"].
 	Digits []string `json:"digits"`
+	// Hold keeps a connected call in progress until the conversation is
+	// closed (which hangs it up).
+	Hold bool `json:"hold"`
 }
 
 type sandboxSMSBody struct {
@@ -52,7 +89,7 @@ func (a *app) sandboxCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", `"from" and "to" are required`)
 		return
 	}
-	out, err := a.sim.PlaceCallWith(r.Context(), body.From, body.To, proxytest.CallOptions{Digits: body.Digits})
+	out, err := a.sim.PlaceCallWith(r.Context(), body.From, body.To, proxytest.CallOptions{Digits: body.Digits, Hold: body.Hold})
 	if out == nil {
 		a.fail(w, r, err)
 		return

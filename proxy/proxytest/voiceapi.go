@@ -64,33 +64,35 @@ func (v *Vonage) Attach(sim *Simulator) {
 
 // SimCall is a call the simulated Voice API holds, as Calls reports it.
 type SimCall struct {
-	ConversationUUID string
+	ConversationUUID string `json:"conversation_uuid"`
 	// API reports a call created with POST /v1/calls; otherwise it is an
 	// inbound call placed with CallOptions.Hold.
-	API bool
+	API bool `json:"api"`
 	// Region is the region_url of a held inbound call's answer webhook.
-	Region string
-	Legs   []SimLeg
+	Region string   `json:"region,omitempty"`
+	Legs   []SimLeg `json:"legs"`
 	// Talk holds the texts a created call's NCCO read, in order.
-	Talk []string
+	Talk []string `json:"talk,omitempty"`
 	// Recorded reports a record action; RecordingURL is set once the call
 	// has ended and its recording event was sent.
-	Recorded     bool
-	RecordingURL string
+	Recorded     bool   `json:"recorded"`
+	RecordingURL string `json:"recording_url,omitempty"`
 	// Actions lists the PUT actions the call received ("hangup", "mute",
 	// "transfer", …), in order.
-	Actions []string
-	Ended   bool
+	Actions []string `json:"actions,omitempty"`
+	Ended   bool     `json:"ended"`
 	// Events lists the event webhooks the Voice API sent for the call.
-	Events []CallEvent
+	Events []CallEvent `json:"events,omitempty"`
 }
 
 // SimLeg is one leg of a SimCall.
 type SimLeg struct {
-	UUID, From, To string
-	Direction      string // "outbound" for a created call's legs and a callee
-	Status         string // its last status: "started", "ringing", "answered", "completed"
-	DisconnectedBy string // once completed: "user" or "platform"
+	UUID           string `json:"uuid"`
+	From           string `json:"from"` // the caller ID the phone was shown
+	To             string `json:"to"`
+	Direction      string `json:"direction"` // "outbound" for a created call's legs and a callee
+	Status         string `json:"status"`    // its last status: "started", "ringing", "answered", "completed"
+	DisconnectedBy string `json:"disconnected_by,omitempty"`
 }
 
 // simCall is a held call; its fields are guarded by Vonage.mu.
