@@ -48,7 +48,7 @@ func benchService(b *testing.B, n int) (*Service, []string) {
 			b.Fatal(err)
 		}
 		if i%(max(n/1024, 1)) == 0 && len(queries) < cap(queries) {
-			queries = append(queries, "from="+a+"&to="+p+"&uuid=aaaaaaaa-bbbb-cccc-dddd-0123456789ab&conversation_uuid=CON-")
+			queries = append(queries, "from="+a+"&to="+p+"&region_url=https%3A%2F%2Fapi-eu-3.vonage.com&uuid=aaaaaaaa-bbbb-cccc-dddd-0123456789ab&conversation_uuid=CON-")
 		}
 	}
 	// Collect the setup's garbage now rather than inside the timed loop.
