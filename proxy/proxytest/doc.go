@@ -1,5 +1,6 @@
 // Package proxytest is an in-process simulated Vonage for tests and demos:
-// a fake of the REST APIs this module calls (Numbers, Number Insight, SMS)
+// a fake of the REST APIs this module calls (Numbers, Number Insight, SMS,
+// and the Voice API's calls and recordings)
 // and a Simulator that plays Vonage's side of phone calls and inbound SMS
 // against a service's webhook handler, end to end, with no account and no
 // network.
@@ -41,6 +42,19 @@
 //   - An inbound-SMS part not answered 2xx within SMSTimeout (default
 //     15 s) is redelivered, up to SMSAttempts times (Vonage keeps trying
 //     for 24 hours).
+//   - The Voice API (WithApplication) takes only requests carrying an
+//     RS256 JWT signed with the application's private key, with its
+//     application_id, iat, exp and jti; others get 401 (an RFC 7807
+//     problem document, the Voice API's error shape). A call created with
+//     POST /v1/calls sends its legs' events to its event_url through the
+//     Simulator given to Vonage.Attach; a hang-up (PUT, action hangup) ends
+//     every leg of the call with completed, disconnected_by "platform",
+//     after answering 204; a leg that has ended answers 404. Answer
+//     webhooks carry region_url (Simulator.RegionURL), and the Voice API
+//     records the host each request went to (Request.Host).
+//   - A recorded call (a record action) sends the recording event after
+//     its completed events; the recording downloads from
+//     RecordingHost/v1/files/{id} with the application JWT.
 //   - The fake SMS API can be slowed (Vonage.Slow), made to fail
 //     (Vonage.Fail, FailNext, Throttle), and posts signed delivery
 //     receipts for every part it sends (Vonage.ReceiptsTo), delivered
