@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -74,5 +75,34 @@ func TestSummarize(t *testing.T) {
 				t.Errorf("summary (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A click-to-call has two outbound legs; the Service's own events
+// (requested, hungup) do not decide its outcome.
+func TestSummarizeClickToCall(t *testing.T) {
+	t.Parallel()
+	at := func(s int) time.Time { return testNow.Add(time.Duration(s) * time.Second) }
+	base := []InteractionEvent{
+		{Leg: "a", Status: EventRequested, Direction: "outbound", At: at(0)},
+		{Leg: "a", Status: EventAnswered, Direction: "outbound", At: at(5)},
+		{Leg: "b", Status: EventRinging, Direction: "outbound", At: at(7)},
+	}
+	busy := append(append([]InteractionEvent{}, base...),
+		InteractionEvent{Leg: "b", Status: EventBusy, Direction: "outbound", At: at(9)},
+		InteractionEvent{Leg: "a", Status: EventCompleted, Direction: "outbound", At: at(10), Duration: 5})
+	if s := Summarize(Interaction{Kind: KindCall, Events: busy}); s.Status != EventBusy || s.Duration != 0 {
+		t.Errorf("B busy: %+v", s)
+	}
+	hung := append(append([]InteractionEvent{}, base...),
+		InteractionEvent{Leg: "b", Status: EventAnswered, Direction: "outbound", At: at(9)},
+		InteractionEvent{Leg: "a", Status: EventHungUp, At: at(60), Detail: "conversation closed"},
+		InteractionEvent{Leg: "b", Status: EventCompleted, Direction: "outbound", At: at(61), Duration: 52},
+		InteractionEvent{Leg: "a", Status: EventCompleted, Direction: "outbound", At: at(61), Duration: 56})
+	if s := Summarize(Interaction{Kind: KindCall, Events: hung}); s.Status != EventCompleted || s.Duration != 52 {
+		t.Errorf("hung up after talking: %+v", s)
+	}
+	if s := Summarize(Interaction{Kind: KindCall, Events: base}); s.Status != EventRinging {
+		t.Errorf("in progress: %+v", s)
 	}
 }
