@@ -323,25 +323,13 @@ func problem(w http.ResponseWriter, code int, title, detail string) {
 func (v *Vonage) voiceEndpoint(api API, h func(http.ResponseWriter, *http.Request, []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			v.mu.Lock()
-			v.requests = keepLast(append(v.requests, Request{API: api, Method: r.Method, Path: r.URL.Path, Host: r.Host, Status: rec.status}), maxKept)
-			v.mu.Unlock()
-		}()
+		defer v.logRequest(api, r, rec)
 		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
 		if err != nil {
 			problem(rec, http.StatusBadRequest, "Bad Request", "unreadable body")
 			return
 		}
-		v.mu.Lock()
-		delay := v.latency[api]
-		v.mu.Unlock()
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-			}
-		}
+		v.delay(api, r)
 		if f, ok := v.takeFailure(api); ok {
 			code := f.HTTPStatus
 			if code == 0 {

@@ -395,27 +395,13 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 func (v *Vonage) endpoint(api API, h func(http.ResponseWriter, url.Values)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusRecorder{ResponseWriter: w}
-		defer func() {
-			v.mu.Lock()
-			v.requests = keepLast(append(v.requests, Request{API: api, Method: r.Method, Path: r.URL.Path, Status: rec.status}), maxKept)
-			v.mu.Unlock()
-		}()
+		defer v.logRequest(api, r, rec)
 		params, err := readParams(r)
 		if err != nil {
 			writeFailure(rec, api, Failure{HTTPStatus: http.StatusBadRequest, Text: "unreadable request"})
 			return
 		}
-		v.mu.Lock()
-		delay := v.latency[api]
-		v.mu.Unlock()
-		if delay > 0 {
-			select {
-			case <-time.After(delay):
-			case <-r.Context().Done():
-				// The client gave up first; a real API may still act on
-				// the request, and this one does.
-			}
-		}
+		v.delay(api, r)
 		if f, ok := v.takeFailure(api); ok {
 			writeFailure(rec, api, f)
 			return
@@ -429,6 +415,27 @@ func (v *Vonage) endpoint(api API, h func(http.ResponseWriter, url.Values)) http
 			return
 		}
 		h(rec, params)
+	}
+}
+
+// logRequest keeps r, answered rec.status, in the request log.
+func (v *Vonage) logRequest(api API, r *http.Request, rec *statusRecorder) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.requests = keepLast(append(v.requests, Request{API: api, Method: r.Method, Path: r.URL.Path, Host: r.Host, Status: rec.status}), maxKept)
+}
+
+// delay waits the latency set for api (Slow), or until the client gives
+// up: a real API may still act on the request then, and this one does.
+func (v *Vonage) delay(api API, r *http.Request) {
+	v.mu.Lock()
+	d := v.latency[api]
+	v.mu.Unlock()
+	if d > 0 {
+		select {
+		case <-time.After(d):
+		case <-r.Context().Done():
+		}
 	}
 }
 
