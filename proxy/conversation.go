@@ -49,7 +49,17 @@ type CreateRequest struct {
 	// the connect; Config.RecordingNotice is spoken first when set);
 	// Service.Recording fetches them. Default nil: Config.Record.
 	Record *bool
+	// Key makes the create idempotent: the host's job or order ID, up
+	// to MaxKeyLength bytes of text. While a conversation with this Key
+	// is in use, creating another with it returns that conversation
+	// (same A and B, whatever the other fields; no notification is sent
+	// again) or a *KeyConflictError (other participants). The store
+	// enforces it, across instances. Default "": no key.
+	Key string
 }
+
+// MaxKeyLength bounds CreateRequest.Key.
+const MaxKeyLength = 256
 
 // CreateConversation validates and normalises both numbers (and checks
 // them with Number Insight when Config.Insight is set), allocates a proxy
@@ -91,6 +101,9 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	if err := checkTexts(req); err != nil {
 		return Conversation{}, err
 	}
+	if len(req.Key) > MaxKeyLength || !isText(req.Key) {
+		return Conversation{}, fmt.Errorf("%w: Key is not text of at most %d bytes", ErrInvalidRequest, MaxKeyLength)
+	}
 	// A pool number is refused first: "invalid" by the strict rules or
 	// not, it is ours, and calls to it would loop.
 	for side, input := range [...]string{SideA: req.A, SideB: req.B} {
@@ -116,6 +129,12 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	}
 	if a == b {
 		return Conversation{}, ErrSameNumber
+	}
+	if req.Key != "" {
+		// A retried create finds its conversation before allocating.
+		if c, held, err := s.keyHolder(ctx, req.Key, a, b); held || err != nil {
+			return c, err
+		}
 	}
 	if err := s.checkInsight(ctx, a, b); err != nil {
 		return Conversation{}, err
@@ -145,22 +164,16 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 			IdleTimeout:    req.IdleTimeout,
 			LastActivityAt: now,
 			Record:         record,
+			Key:            req.Key,
 		}
 	}
-	var c Conversation
-	if access == AccessPIN {
-		if c, err = s.createPIN(ctx, newConv("", ""), req.PIN, regionA); err != nil {
-			return Conversation{}, err
-		}
-	} else if c, err = s.allocate(ctx, a, b, regionA, regionB, mode, newConv); err != nil {
-		var pe *PoolExhaustedError
-		if !errors.As(err, &pe) || !s.cfg.PINWhenExhausted {
-			return Conversation{}, err
-		}
-		s.log.InfoContext(ctx, "proxy: pool exhausted; creating a PIN conversation", "reason", err)
-		if c, err = s.createPIN(ctx, newConv("", ""), "", regionA); err != nil {
-			return Conversation{}, errors.Join(pe, err)
-		}
+	c, err := s.place(ctx, access, req.PIN, a, b, regionA, regionB, mode, newConv)
+	var kh *keyHeld
+	if errors.As(err, &kh) {
+		return kh.c, nil // a create with the key of this conversation won first
+	}
+	if err != nil {
+		return Conversation{}, err
 	}
 	s.log.InfoContext(ctx, "proxy: conversation created", "conversation", c.ID, "mode", c.Mode, "access", c.Access(), "expires_at", c.ExpiresAt)
 	s.log.DebugContext(ctx, "proxy: conversation legs", "conversation", c.ID,
@@ -169,6 +182,26 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		if err := s.notify(ctx, c); err != nil {
 			return c, err
 		}
+	}
+	return c, nil
+}
+
+// place stores the conversation newConv makes: a PIN conversation on a
+// shared number, or one with a proxy number allocated per participant
+// (a PIN conversation when the pool is exhausted and
+// Config.PINWhenExhausted says so).
+func (s *Service) place(ctx context.Context, access Access, pin, a, b, regionA, regionB string, mode Mode, newConv func(pa, pb string) Conversation) (Conversation, error) {
+	if access == AccessPIN {
+		return s.createPIN(ctx, newConv("", ""), pin, regionA)
+	}
+	c, err := s.allocate(ctx, a, b, regionA, regionB, mode, newConv)
+	var pe *PoolExhaustedError
+	if err == nil || !errors.As(err, &pe) || !s.cfg.PINWhenExhausted {
+		return c, err
+	}
+	s.log.InfoContext(ctx, "proxy: pool exhausted; creating a PIN conversation", "reason", err)
+	if c, err = s.createPIN(ctx, newConv("", ""), "", regionA); err != nil {
+		return Conversation{}, errors.Join(pe, err)
 	}
 	return c, nil
 }
@@ -195,9 +228,52 @@ func (s *Service) allocate(ctx context.Context, a, b, regionA, regionB string, m
 		if !errors.Is(err, ErrConflict) {
 			return Conversation{}, fmt.Errorf("proxy: store conversation: %w", err)
 		}
+		if c.Key != "" {
+			// The key, taken meanwhile by another create, may be what
+			// conflicted.
+			if err := s.keyConflict(ctx, c.Key, a, b); err != nil {
+				return Conversation{}, err
+			}
+		}
 		s.log.DebugContext(ctx, "proxy: allocation collided, retrying", "attempt", attempt+1)
 	}
 	return Conversation{}, fmt.Errorf("%w after %d attempts", ErrTooManyConflicts, maxAllocAttempts)
+}
+
+// keyHeld is what keyConflict returns for a key held by a conversation
+// of the same participants: CreateConversation returns that one.
+type keyHeld struct{ c Conversation }
+
+func (k *keyHeld) Error() string { return "proxy: key held by conversation " + k.c.ID }
+
+// keyConflict is keyHolder for a create that conflicted: nil when the
+// key is free (the conflict was a leg's), else a *keyHeld, a
+// *KeyConflictError or the store's error.
+func (s *Service) keyConflict(ctx context.Context, key, a, b string) error {
+	c, held, err := s.keyHolder(ctx, key, a, b)
+	if held && err == nil {
+		return &keyHeld{c}
+	}
+	return err
+}
+
+// keyHolder looks up the conversation in use holding key. held is false,
+// with a nil error, when none does; with the holder's participants a and
+// b it returns the holder, else a *KeyConflictError.
+func (s *Service) keyHolder(ctx context.Context, key, a, b string) (c Conversation, held bool, err error) {
+	now := s.now()
+	c, err = s.store.ConversationByKey(ctx, key, now)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Conversation{}, false, nil
+	case err != nil:
+		return Conversation{}, false, fmt.Errorf("proxy: look up key: %w", err)
+	case c.Participants[SideA].Number != a || c.Participants[SideB].Number != b:
+		return Conversation{}, true, &KeyConflictError{Key: key, ConversationID: c.ID}
+	}
+	s.log.InfoContext(ctx, "proxy: create with a key in use: its conversation returned", "conversation", c.ID)
+	c.Status = c.StatusAt(now)
+	return c, true, nil
 }
 
 // Bounds on a conversation's TTL and idle timeout, checked by

@@ -52,6 +52,9 @@ var (
 	// Insight check could not be made (outage, throttling, credit,
 	// timeout). It says nothing about whether the number is valid.
 	ErrInsightUnavailable = errors.New("proxy: number insight unavailable")
+	// ErrKeyConflict is matched by a *KeyConflictError: CreateRequest.Key
+	// is held by a conversation in use between other participants.
+	ErrKeyConflict = errors.New("proxy: idempotency key held by another conversation")
 	// ErrTooManyConflicts is matched by the error CreateConversation
 	// returns when every allocation attempt collided with concurrent
 	// writers.
@@ -180,6 +183,22 @@ func (e *PurchaseError) Error() string {
 
 // Unwrap returns ErrPurchaseFailed and Err.
 func (e *PurchaseError) Unwrap() []error { return []error{ErrPurchaseFailed, e.Err} }
+
+// KeyConflictError reports a CreateRequest.Key held by a conversation in
+// use whose participants are not the request's: the key names another
+// job. Nothing was created.
+type KeyConflictError struct {
+	Key string
+	// ConversationID is the conversation holding the key.
+	ConversationID string
+}
+
+func (e *KeyConflictError) Error() string {
+	return fmt.Sprintf("proxy: key %q is held by conversation %s between other participants", e.Key, e.ConversationID)
+}
+
+// Unwrap returns ErrKeyConflict.
+func (e *KeyConflictError) Unwrap() error { return ErrKeyConflict }
 
 // NotifyError reports that the notification SMS of one or both
 // participants failed. The conversation was created and is returned

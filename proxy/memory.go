@@ -63,6 +63,7 @@ func NewMemoryStore(opts ...MemoryOption) Store {
 		legs:       make(map[memLegNum]*memConv),
 		legsStr:    make(map[memLegKey]*memConv),
 		pins:       make(map[string]*memConv),
+		keys:       make(map[string]*memConv),
 		pinsByLeg:  make(map[memLegKey][]*memConv),
 		parts:      make(map[string]*memParticipant),
 		ints:       make(map[string]*memInteraction),
@@ -106,7 +107,10 @@ type memoryStore struct {
 	// active-status PIN conversations per shared number.
 	pins      map[string]*memConv
 	pinsByLeg map[memLegKey][]*memConv
-	parts     map[string]*memParticipant
+	// keys maps an idempotency key to the active-status conversation
+	// holding it.
+	keys  map[string]*memConv
+	parts map[string]*memParticipant
 	// expiry queues active conversations by a lower bound of their
 	// deadline (Touch only moves deadlines later; the sweep re-queues on
 	// a stale bound); ended queues ended ones by EndedAt for retention.

@@ -23,6 +23,7 @@ type memConv struct {
 	idle    time.Duration
 	pin     string // a shared-number conversation's PIN; it holds no legs
 	record  bool
+	key     string // the host's idempotency key; "" for none
 }
 
 func (c *memConv) deadline() time.Time { return deadline(c.expires, c.lastAct, c.idle) }
@@ -44,6 +45,7 @@ func (c *memConv) value() Conversation {
 		EndedAt:        c.ended,
 		PIN:            c.pin,
 		Record:         c.record,
+		Key:            c.key,
 	}
 	if len(c.meta) > 0 {
 		out.Metadata = make(map[string]string, len(c.meta)/2)
@@ -176,6 +178,12 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		return fmt.Errorf("proxy: conversation %s exists: %w", c.ID, ErrConflict)
 	}
 	active := c.Status == StatusActive || c.Status == ""
+	if o := s.keys[c.Key]; c.Key != "" && active && o != nil && o.status == StatusActive {
+		if o.inUse(c.CreatedAt) {
+			return fmt.Errorf("proxy: key of conversation %s is held by %s: %w", c.ID, o.id, ErrConflict)
+		}
+		s.end(o, StatusExpired, o.deadline()) // as the sweep would; its key is free
+	}
 	if c.PIN != "" {
 		if o := s.pins[memPINKey(k0.proxy, c.PIN)]; active && o != nil && o.status == StatusActive {
 			if o.inUse(c.CreatedAt) {
@@ -202,6 +210,7 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		idle:    c.IdleTimeout,
 		pin:     c.PIN,
 		record:  c.Record,
+		key:     c.Key,
 	}
 	if len(c.Metadata) > 0 {
 		keys := make([]string, 0, len(c.Metadata))
@@ -272,6 +281,9 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 	if mc.pin != "" {
 		s.pins[memPINKey(mc.p[0].ProxyNumber, mc.pin)] = mc
 	}
+	if mc.key != "" {
+		s.keys[mc.key] = mc
+	}
 	s.expiry.Push(mc.deadline(), mc)
 	return nil
 }
@@ -291,6 +303,9 @@ func (p *memParticipant) release(proxy string, at time.Time, counterpart string)
 func (s *memoryStore) end(c *memConv, status Status, at time.Time) {
 	c.status = status
 	c.ended = at
+	if c.key != "" && s.keys[c.key] == c {
+		delete(s.keys, c.key)
+	}
 	if c.pin != "" {
 		if k := memPINKey(c.p[0].ProxyNumber, c.pin); s.pins[k] == c {
 			delete(s.pins, k)
@@ -387,6 +402,20 @@ func (s *memoryStore) Route(ctx context.Context, participant, proxyNumber string
 
 // memPINKey indexes a PIN conversation by its shared number and PIN.
 func memPINKey(proxy, pin string) string { return proxy + "#" + pin }
+
+// ConversationByKey returns the conversation in use at now with this key.
+func (s *memoryStore) ConversationByKey(ctx context.Context, key string, now time.Time) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c := s.keys[key]
+	if key == "" || c == nil || !c.inUse(now) {
+		return Conversation{}, fmt.Errorf("proxy: conversation with key %q: %w", key, ErrNotFound)
+	}
+	return c.value(), nil
+}
 
 // RoutePIN returns the PIN conversation in use at now on proxyNumber
 // with pin.

@@ -144,6 +144,11 @@ func (s *Service) createPIN(ctx context.Context, c Conversation, pin, region str
 			if !errors.Is(err, ErrConflict) {
 				return Conversation{}, fmt.Errorf("proxy: store conversation: %w", err)
 			}
+			if c.Key != "" {
+				if err := s.keyConflict(ctx, c.Key, c.Participants[SideA].Number, c.Participants[SideB].Number); err != nil {
+					return Conversation{}, err
+				}
+			}
 			if pin != "" {
 				break // the host's PIN is taken here: try the next number
 			}

@@ -62,8 +62,14 @@ type Store interface {
 	// conflicts when another PIN conversation in use at c.CreatedAt has
 	// the same shared number and PIN. While in use it counts in the shared
 	// number's load (one per participant) and keeps its participants from
-	// being given the shared number as a direct leg (Candidates).
+	// being given the shared number as a direct leg (Candidates). It
+	// also returns ErrConflict when c.Key is not empty and another
+	// conversation in use at c.CreatedAt has that Key; a holder whose
+	// deadline has passed is expired (as the sweep would) and frees it.
 	CreateConversation(ctx context.Context, c Conversation) error
+	// ConversationByKey returns the conversation in use at now whose Key
+	// is key. ErrNotFound (wrapped) when none is.
+	ConversationByKey(ctx context.Context, key string, now time.Time) (Conversation, error)
 	// Conversation returns the conversation with this ID, in whatever
 	// status. ErrNotFound if there is none.
 	Conversation(ctx context.Context, id string) (Conversation, error)

@@ -105,6 +105,10 @@ type Conversation struct {
 	// Record records its calls (CreateRequest.Record, else Config.Record
 	// when it was created).
 	Record bool
+	// Key is the host's idempotency key (CreateRequest.Key: a job or
+	// order ID); "" for none. Among conversations in use, keys are
+	// unique.
+	Key string
 }
 
 // Access is how a conversation's participants reach each other.

@@ -14,7 +14,7 @@ import (
 )
 
 const convCols = `c.id, c.status, c.mode, c.a_number, c.a_proxy, c.a_label, c.b_number, c.b_proxy, c.b_label,
-	c.metadata, c.created_at, c.expires_at, c.idle_timeout_ns, c.last_activity_at, c.ended_at, c.pin, c.record`
+	c.metadata, c.created_at, c.expires_at, c.idle_timeout_ns, c.last_activity_at, c.ended_at, c.pin, c.record, c.idem_key`
 
 type rowScanner interface{ Scan(dest ...any) error }
 
@@ -28,7 +28,7 @@ func scanConversation(r rowScanner) (proxy.Conversation, error) {
 	)
 	a, b := &c.Participants[0], &c.Participants[1]
 	err := r.Scan(&c.ID, &status, &mode, &a.Number, &a.ProxyNumber, &a.Label, &b.Number, &b.ProxyNumber, &b.Label,
-		&meta, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt}, timeCol{&c.EndedAt}, &c.PIN, &c.Record)
+		&meta, timeCol{&c.CreatedAt}, timeCol{&c.ExpiresAt}, &idle, timeCol{&c.LastActivityAt}, timeCol{&c.EndedAt}, &c.PIN, &c.Record, &c.Key)
 	if err != nil {
 		return c, err
 	}
@@ -127,8 +127,8 @@ const releaseStaleSQL = `UPDATE vp_legs SET active = FALSE,
 	RETURNING proxy_number`
 
 const insertConvSQL = `INSERT INTO vp_conversations (id, status, mode, a_number, a_proxy, a_label,
-	b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline, pin, record)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`
+	b_number, b_proxy, b_label, metadata, created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline, pin, record, idem_key)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`
 
 const insertLegSQL = `INSERT INTO vp_legs (conversation_id, side, participant, proxy_number, counterpart, created_at, active, released_at)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
@@ -221,6 +221,11 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 	})
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		d := loadDeltas{}
+		if active && c.Key != "" {
+			if err := s.freeKey(ctx, tx, c.Key, created, d); err != nil {
+				return err
+			}
+		}
 		switch {
 		case active && c.PIN != "":
 			if err := s.freePIN(ctx, tx, a.ProxyNumber, c.PIN, created, d); err != nil {
@@ -233,10 +238,13 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 		}
 		_, err := tx.StmtContext(ctx, s.insertConvStmt).ExecContext(ctx,
 			c.ID, string(c.Status), string(c.Mode), a.Number, a.ProxyNumber, a.Label, b.Number, b.ProxyNumber, b.Label,
-			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline, c.PIN, c.Record)
+			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline, c.PIN, c.Record, c.Key)
 		if isUnique(err) {
-			if c.PIN != "" {
-				return fmt.Errorf("ID exists, or the PIN is in use on %s: %w", a.ProxyNumber, proxy.ErrConflict)
+			switch {
+			case c.PIN != "":
+				return fmt.Errorf("ID exists, the key is held, or the PIN is in use on %s: %w", a.ProxyNumber, proxy.ErrConflict)
+			case c.Key != "":
+				return fmt.Errorf("ID exists, or the key is held by a conversation in use: %w", proxy.ErrConflict)
 			}
 			return fmt.Errorf("ID exists: %w", proxy.ErrConflict)
 		}
@@ -282,6 +290,41 @@ func (s *Store) freePIN(ctx context.Context, tx *sql.Tx, proxyNumber, pin string
 	}
 	_, err = s.expireTx(ctx, tx, id, now, d)
 	return err
+}
+
+// freeKey expires the conversation holding key if its deadline passed by
+// now (as the sweep would), so that its key can be taken; one still in
+// use makes the insert that follows conflict.
+func (s *Store) freeKey(ctx context.Context, tx *sql.Tx, key string, now any, d loadDeltas) error {
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM vp_conversations
+		WHERE idem_key = $1 AND status = 'active' AND deadline <= $2`, key, now).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("free key: %w", err)
+	}
+	_, err = s.expireTx(ctx, tx, id, now, d)
+	return err
+}
+
+// ConversationByKey returns the conversation in use at now whose key is
+// key.
+func (s *Store) ConversationByKey(ctx context.Context, key string, now time.Time) (proxy.Conversation, error) {
+	n, err := s.d.t(now)
+	if err != nil {
+		return proxy.Conversation{}, fmt.Errorf("sqlstore: conversation with key %q: %w", key, err)
+	}
+	c, err := scanConversation(s.r.QueryRowContext(ctx, "SELECT "+convCols+` FROM vp_conversations c
+		WHERE c.idem_key = $1 AND c.idem_key <> '' AND c.status = 'active' AND c.deadline > $2`, key, n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, fmt.Errorf("sqlstore: conversation with key %q: %w", key, proxy.ErrNotFound)
+	}
+	if err != nil {
+		return c, fmt.Errorf("sqlstore: conversation with key %q: %w", key, err)
+	}
+	return c, nil
 }
 
 // RoutePIN returns the PIN conversation in use at now on proxyNumber

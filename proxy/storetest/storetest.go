@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) proxy.Store) {
 		{"Nonces", nonceTests},
 		{"Relays", relayTests},
 		{"PIN", pinTests},
+		{"Keys", keyTests},
 		{"Concurrent", concurrentTests},
 	}
 	for _, g := range groups {
