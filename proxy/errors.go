@@ -184,6 +184,37 @@ func (e *PurchaseError) Error() string {
 // Unwrap returns ErrPurchaseFailed and Err.
 func (e *PurchaseError) Unwrap() []error { return []error{ErrPurchaseFailed, e.Err} }
 
+// ErrLegTaken is matched by a *LegTakenError.
+var ErrLegTaken = errors.New("proxy: leg taken by another conversation")
+
+// LegTakenError reports why an ended conversation could not be reopened:
+// what it held is held by another conversation in use. Nothing changed.
+type LegTakenError struct {
+	ConversationID string // the conversation that could not be reopened
+	// Side is the participant whose leg (Participant, ProxyNumber) is
+	// taken; for a PIN or a Key, SideA, with What saying which.
+	Side                     Side
+	Participant, ProxyNumber string
+	// What is "leg", "pin" or "key".
+	What string
+	// HeldBy is the conversation holding it, when the store knows.
+	HeldBy string
+}
+
+func (e *LegTakenError) Error() string {
+	switch e.What {
+	case "pin":
+		return fmt.Sprintf("proxy: conversation %s: its PIN on %s is in use by conversation %s", e.ConversationID, e.ProxyNumber, e.HeldBy)
+	case "key":
+		return fmt.Sprintf("proxy: conversation %s: its key is held by conversation %s", e.ConversationID, e.HeldBy)
+	}
+	return fmt.Sprintf("proxy: conversation %s: participant %s's leg on %s is held by conversation %s",
+		e.ConversationID, e.Side, e.ProxyNumber, e.HeldBy)
+}
+
+// Unwrap returns ErrLegTaken and ErrConflict.
+func (e *LegTakenError) Unwrap() []error { return []error{ErrLegTaken, ErrConflict} }
+
 // KeyConflictError reports a CreateRequest.Key held by a conversation in
 // use whose participants are not the request's: the key names another
 // job. Nothing was created.

@@ -169,7 +169,9 @@ func (s *memoryStore) ExpireConversations(ctx context.Context, now time.Time, li
 			if !ok {
 				break
 			}
-			if s.convs[c.id] == c {
+			// A conversation reopened since it was queued is not dropped,
+			// nor one whose later end queued it again.
+			if s.convs[c.id] == c && c.status != StatusActive && !c.ended.After(cutoff) {
 				s.drop(c, cutoff)
 			}
 		}

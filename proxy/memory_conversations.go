@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -212,17 +213,7 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		record:  c.Record,
 		key:     c.Key,
 	}
-	if len(c.Metadata) > 0 {
-		keys := make([]string, 0, len(c.Metadata))
-		for k := range c.Metadata {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		mc.meta = make([]string, 0, 2*len(keys))
-		for _, k := range keys {
-			mc.meta = append(mc.meta, k, c.Metadata[k])
-		}
-	}
+	mc.meta = packMeta(c.Metadata)
 	for i := range 2 {
 		p := c.Participants[i]
 		// Share string memory with the pool and participant indexes.
@@ -297,6 +288,20 @@ func (p *memParticipant) release(proxy string, at time.Time, counterpart string)
 	}
 	p.released = append(p.released, memRelease{proxy: proxy})
 	p.released[len(p.released)-1].add(at, counterpart)
+}
+
+// packMeta is metadata as memConv keeps it: key, value pairs by key; nil
+// for none.
+func packMeta(m map[string]string) []string {
+	if len(m) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	meta := make([]string, 0, 2*len(keys))
+	for _, k := range keys {
+		meta = append(meta, k, m[k])
+	}
+	return meta
 }
 
 // end ends an active conversation and releases its legs.
@@ -519,6 +524,122 @@ func (s *memoryStore) EndConversation(ctx context.Context, id string, status Sta
 		status, at = StatusExpired, d
 	}
 	s.end(c, status, at)
+	return c.value(), nil
+}
+
+// UpdateConversation changes a conversation in use.
+func (s *memoryStore) UpdateConversation(ctx context.Context, id string, u ConversationUpdate, now time.Time) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.convs[id]
+	if c == nil {
+		return Conversation{}, fmt.Errorf("proxy: conversation %s: %w", id, ErrNotFound)
+	}
+	if !c.inUse(now) {
+		return Conversation{}, fmt.Errorf("proxy: update conversation %s: not in use: %w", id, ErrConflict)
+	}
+	if u.ExpiresAt != nil {
+		c.expires = *u.ExpiresAt
+	}
+	if u.IdleTimeout != nil {
+		c.idle = *u.IdleTimeout
+	}
+	if u.Mode != nil {
+		c.mode = *u.Mode
+	}
+	if u.Labels != nil {
+		c.p[0].Label, c.p[1].Label = u.Labels[0], u.Labels[1]
+	}
+	if u.Metadata != nil {
+		c.meta = packMeta(u.Metadata)
+	}
+	if u.Record != nil {
+		c.record = *u.Record
+	}
+	s.expiry.Push(c.deadline(), c) // an earlier deadline must be seen; a later one is re-queued when popped
+	return c.value(), nil
+}
+
+// ReopenConversation makes an ended conversation active again.
+func (s *memoryStore) ReopenConversation(ctx context.Context, id string, now, expiresAt time.Time) (Conversation, error) {
+	if err := ctx.Err(); err != nil {
+		return Conversation{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.convs[id]
+	if c == nil {
+		return Conversation{}, fmt.Errorf("proxy: conversation %s: %w", id, ErrNotFound)
+	}
+	if c.inUse(now) {
+		return c.value(), nil
+	}
+	if c.status == StatusActive { // past its deadline, not swept yet
+		s.end(c, StatusExpired, c.deadline())
+	}
+	// What it held must be free: a holder past its deadline is expired,
+	// as the sweep would, and frees it.
+	free := func(o *memConv) bool {
+		if o == nil || o == c || o.status != StatusActive {
+			return true
+		}
+		if o.inUse(now) {
+			return false
+		}
+		s.end(o, StatusExpired, o.deadline())
+		return true
+	}
+	taken := func(side Side, what, holder string) error {
+		return &LegTakenError{ConversationID: id, Side: side, Participant: c.p[side].Number, ProxyNumber: c.p[side].ProxyNumber, What: what, HeldBy: holder}
+	}
+	if c.key != "" {
+		if o := s.keys[c.key]; !free(o) {
+			return Conversation{}, taken(SideA, "key", o.id)
+		}
+	}
+	if c.pin != "" {
+		if o := s.pins[memPINKey(c.p[0].ProxyNumber, c.pin)]; !free(o) {
+			return Conversation{}, taken(SideA, "pin", o.id)
+		}
+	}
+	for i := range 2 {
+		// A direct leg and a PIN conversation of one participant never
+		// share a number: calls to it would not know which was meant.
+		if o := s.leg(c.p[i].Number, c.p[i].ProxyNumber); !free(o) {
+			return Conversation{}, taken(Side(i), "leg", o.id)
+		}
+		if c.pin == "" {
+			for _, o := range s.pinsByLeg[memLegKey{c.p[i].Number, c.p[i].ProxyNumber}] {
+				if o != c && o.inUse(now) {
+					return Conversation{}, taken(Side(i), "leg", o.id)
+				}
+			}
+		}
+	}
+	c.status, c.ended, c.lastAct, c.expires = StatusActive, time.Time{}, now, expiresAt
+	for i := range 2 {
+		p := s.parts[c.p[i].Number]
+		if i == 0 || c.p[0].Number != c.p[1].Number {
+			p.active = append(p.active, c)
+		}
+		if c.pin == "" {
+			s.setLeg(c.p[i].Number, c.p[i].ProxyNumber, c)
+		} else {
+			k := memLegKey{c.p[i].Number, c.p[i].ProxyNumber}
+			s.pinsByLeg[k] = append(s.pinsByLeg[k], c)
+		}
+		s.adjustLoad(c.p[i].ProxyNumber, 1)
+	}
+	if c.pin != "" {
+		s.pins[memPINKey(c.p[0].ProxyNumber, c.pin)] = c
+	}
+	if c.key != "" {
+		s.keys[c.key] = c
+	}
+	s.expiry.Push(c.deadline(), c)
 	return c.value(), nil
 }
 

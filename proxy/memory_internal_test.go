@@ -203,3 +203,46 @@ func TestMemSticky(t *testing.T) {
 		t.Error("23 counterparts and still a list: the map path went untested")
 	}
 }
+
+// A conversation reopened within the retention period is not dropped
+// when its first end's retention runs out, nor early after it ends again.
+func TestMemoryStoreRetentionReopened(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	s := NewMemoryStore(MemoryRetention(time.Hour)).(*memoryStore)
+	c := Conversation{
+		ID: "c1", Status: StatusActive, Mode: ModeBoth,
+		Participants: [2]Participant{{Number: "447700900101", ProxyNumber: "447700900001"}, {Number: "447700900102", ProxyNumber: "447700900001"}},
+		CreatedAt:    testNow, ExpiresAt: testNow.Add(48 * time.Hour), LastActivityAt: testNow,
+	}
+	if err := s.CreateConversation(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EndConversation(ctx, "c1", StatusClosed, testNow.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ReopenConversation(ctx, "c1", testNow.Add(10*time.Minute), testNow.Add(10*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExpireConversations(ctx, testNow.Add(2*time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Route(ctx, "447700900101", "447700900001", testNow.Add(2*time.Hour)); err != nil {
+		t.Fatalf("the reopened conversation was dropped: %v", err)
+	}
+	if _, err := s.EndConversation(ctx, "c1", StatusClosed, testNow.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ExpireConversations(ctx, testNow.Add(3*time.Hour+30*time.Minute), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Conversation(ctx, "c1"); err != nil {
+		t.Errorf("dropped 30 minutes after its second end: %v", err)
+	}
+	if _, err := s.ExpireConversations(ctx, testNow.Add(4*time.Hour+time.Minute), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Conversation(ctx, "c1"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("kept past its retention: %v", err)
+	}
+}

@@ -87,6 +87,22 @@ type Store interface {
 	// at that time. Ending a conversation that has already ended changes
 	// nothing and returns it as it is. ErrNotFound if there is none.
 	EndConversation(ctx context.Context, id string, status Status, at time.Time) (Conversation, error)
+	// UpdateConversation applies u to the conversation with this ID,
+	// which must be in use at now, and returns it updated; its deadline
+	// follows from the new ExpiresAt and IdleTimeout and the stored
+	// LastActivityAt. ErrNotFound if there is none; ErrConflict (wrapped)
+	// if it is not in use at now (nothing changes).
+	UpdateConversation(ctx context.Context, id string, u ConversationUpdate, now time.Time) (Conversation, error)
+	// ReopenConversation makes the ended conversation with this ID active
+	// again at now until expiresAt: Status active, EndedAt zero,
+	// LastActivityAt now, its legs (or a PIN conversation's shared
+	// number and PIN) held again. Atomically: when one of its legs, its
+	// PIN or its Key is held by another conversation in use at now
+	// (holders past their deadline block nothing, as for
+	// CreateConversation), it returns a *LegTakenError matching
+	// ErrConflict and changes nothing. A conversation in use at now is returned as it is.
+	// ErrNotFound if there is none.
+	ReopenConversation(ctx context.Context, id string, now, expiresAt time.Time) (Conversation, error)
 	// Touch records activity at time at: LastActivityAt becomes at if that
 	// is later, which extends an idle deadline. It does nothing to a
 	// conversation that has ended. ErrNotFound if there is none.
@@ -164,6 +180,20 @@ type Store interface {
 	// now (or after the now of ExpireConversations). Used to reject
 	// replayed webhook signatures across instances.
 	ClaimNonce(ctx context.Context, key string, now, expires time.Time) error
+}
+
+// ConversationUpdate is a change for Store.UpdateConversation; a nil
+// field is left as it is.
+type ConversationUpdate struct {
+	ExpiresAt   *time.Time
+	IdleTimeout *time.Duration
+	Mode        *Mode
+	// Labels are the participants' labels, A's then B's.
+	Labels *[2]string
+	// Metadata, when not nil, replaces the metadata (an empty map clears
+	// it).
+	Metadata map[string]string
+	Record   *bool
 }
 
 // CandidateQuery selects and orders allocation candidates for one

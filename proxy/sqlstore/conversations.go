@@ -547,12 +547,204 @@ func (s *Store) Touch(ctx context.Context, id string, at time.Time) error {
 	// The conditions make concurrent Touches keep the latest activity, and
 	// leave alone a conversation that stopped being in use by at or lost a
 	// leg to a newer conversation.
+	exp, err := s.d.t(c.ExpiresAt)
+	if err != nil {
+		return fmt.Errorf("sqlstore: touch %q: %w", id, err)
+	}
+	// The deadline was computed from the expiry and idle timeout read
+	// above: an UpdateConversation that changed them since wins.
 	if _, err := s.w.ExecContext(ctx, `UPDATE vp_conversations SET last_activity_at = $2, deadline = $3
 		WHERE id = $1 AND status = 'active' AND last_activity_at < $2 AND deadline > $2
-			AND NOT EXISTS (SELECT 1 FROM vp_legs WHERE conversation_id = $1 AND NOT active)`, id, atv, deadline); err != nil {
+			AND expires_at = $4 AND idle_timeout_ns = $5
+			AND NOT EXISTS (SELECT 1 FROM vp_legs WHERE conversation_id = $1 AND NOT active)`, id, atv, deadline, exp, idle); err != nil {
 		return fmt.Errorf("sqlstore: touch %q: %w", id, err)
 	}
 	return nil
+}
+
+// lockConversation reads conversation id in tx, locking its row until
+// tx ends on PostgreSQL (SQLite has one writer: tx holds the database).
+func (s *Store) lockConversation(ctx context.Context, tx *sql.Tx, id string) (proxy.Conversation, error) {
+	q := "SELECT " + convCols + " FROM vp_conversations c WHERE c.id = $1"
+	if s.d.name == "postgres" {
+		q += " FOR UPDATE"
+	}
+	c, err := scanConversation(tx.QueryRowContext(ctx, q, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return c, proxy.ErrNotFound
+	}
+	return c, err
+}
+
+// UpdateConversation applies u to a conversation in use at now.
+func (s *Store) UpdateConversation(ctx context.Context, id string, u proxy.ConversationUpdate, now time.Time) (proxy.Conversation, error) {
+	var c proxy.Conversation
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if c, err = s.lockConversation(ctx, tx, id); err != nil {
+			return err
+		}
+		if !c.InUse(now) {
+			return fmt.Errorf("not in use: %w", proxy.ErrConflict)
+		}
+		if u.ExpiresAt != nil {
+			c.ExpiresAt = *u.ExpiresAt
+		}
+		if u.IdleTimeout != nil {
+			c.IdleTimeout = *u.IdleTimeout
+		}
+		if u.Mode != nil {
+			c.Mode = *u.Mode
+		}
+		if u.Labels != nil {
+			c.Participants[0].Label, c.Participants[1].Label = u.Labels[0], u.Labels[1]
+		}
+		if u.Metadata != nil {
+			c.Metadata = u.Metadata
+			if len(c.Metadata) == 0 {
+				c.Metadata = nil
+			}
+		}
+		if u.Record != nil {
+			c.Record = *u.Record
+		}
+		meta := []byte("null")
+		if len(c.Metadata) > 0 {
+			if meta, err = json.Marshal(c.Metadata); err != nil {
+				return err
+			}
+		}
+		exp, err := s.d.t(c.ExpiresAt)
+		if err != nil {
+			return err
+		}
+		deadline, err := s.d.t(c.Deadline())
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE vp_conversations SET expires_at = $2, idle_timeout_ns = $3, deadline = $4,
+			mode = $5, a_label = $6, b_label = $7, metadata = $8, record = $9 WHERE id = $1`,
+			id, exp, int64(c.IdleTimeout), deadline, string(c.Mode), c.Participants[0].Label, c.Participants[1].Label, string(meta), c.Record)
+		return err
+	})
+	if err != nil {
+		return proxy.Conversation{}, fmt.Errorf("sqlstore: update conversation %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// ReopenConversation makes an ended conversation active again, if what
+// it held is free.
+func (s *Store) ReopenConversation(ctx context.Context, id string, now, expiresAt time.Time) (proxy.Conversation, error) {
+	var c proxy.Conversation
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if c, err = s.lockConversation(ctx, tx, id); err != nil {
+			return err
+		}
+		if c.InUse(now) {
+			return nil
+		}
+		nowv, err := s.d.t(now)
+		if err != nil {
+			return err
+		}
+		d := loadDeltas{}
+		if c.Status == proxy.StatusActive { // past its deadline, not swept yet
+			if _, err := s.expireTx(ctx, tx, id, nowv, d); err != nil {
+				return err
+			}
+		}
+		a, b := c.Participants[0], c.Participants[1]
+		taken := func(side proxy.Side, what, holder string) error {
+			p := c.Participants[side]
+			return &proxy.LegTakenError{ConversationID: id, Side: side, Participant: p.Number, ProxyNumber: p.ProxyNumber, What: what, HeldBy: holder}
+		}
+		holder := func(q string, args ...any) (string, error) {
+			var h string
+			err := tx.QueryRowContext(ctx, q, args...).Scan(&h)
+			if errors.Is(err, sql.ErrNoRows) {
+				return "", nil
+			}
+			return h, err
+		}
+		if c.Key != "" {
+			if err := s.freeKey(ctx, tx, c.Key, nowv, d); err != nil {
+				return err
+			}
+			h, err := holder("SELECT id FROM vp_conversations WHERE idem_key = $1 AND status = 'active' AND id <> $2", c.Key, id)
+			if err != nil {
+				return err
+			}
+			if h != "" {
+				return taken(proxy.SideA, "key", h)
+			}
+		}
+		if c.PIN != "" {
+			if err := s.freePIN(ctx, tx, a.ProxyNumber, c.PIN, nowv, d); err != nil {
+				return err
+			}
+			h, err := holder("SELECT id FROM vp_conversations WHERE a_proxy = $1 AND pin = $2 AND status = 'active' AND id <> $3", a.ProxyNumber, c.PIN, id)
+			if err != nil {
+				return err
+			}
+			if h != "" {
+				return taken(proxy.SideA, "pin", h)
+			}
+		}
+		legs := []legRow{{0, a.Number, a.ProxyNumber, b.Number}, {1, b.Number, b.ProxyNumber, a.Number}}
+		if err := s.releaseStaleLegs(ctx, tx, legs, nowv, d); err != nil {
+			return err
+		}
+		for _, l := range legs {
+			// A direct leg and a PIN conversation of one participant
+			// never share a number.
+			h, err := holder(`SELECT conversation_id FROM vp_legs WHERE active AND participant = $1 AND proxy_number = $2 AND conversation_id <> $3`,
+				l.participant, l.proxy, id)
+			if err == nil && h == "" && c.PIN == "" {
+				h, err = holder(`SELECT id FROM vp_conversations WHERE pin <> '' AND status = 'active' AND deadline > $3
+					AND a_proxy = $2 AND (a_number = $1 OR b_number = $1)`, l.participant, l.proxy, nowv)
+			}
+			if err != nil {
+				return err
+			}
+			if h != "" {
+				return taken(proxy.Side(l.side), "leg", h)
+			}
+		}
+		if c.PIN == "" {
+			if _, err := tx.ExecContext(ctx, "UPDATE vp_legs SET active = TRUE WHERE conversation_id = $1", id); err != nil {
+				if isUnique(err) {
+					return taken(proxy.SideA, "leg", "")
+				}
+				return err
+			}
+			d[a.ProxyNumber]++
+			d[b.ProxyNumber]++
+		} else {
+			d[a.ProxyNumber] += 2
+		}
+		c.Status, c.EndedAt, c.LastActivityAt, c.ExpiresAt = proxy.StatusActive, time.Time{}, now, expiresAt
+		var ts [3]any
+		for i, t := range [...]time.Time{time.Time{}, expiresAt, c.Deadline()} {
+			if ts[i], err = s.d.t(t); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE vp_conversations SET status = 'active', ended_at = $2, last_activity_at = $3,
+			expires_at = $4, deadline = $5 WHERE id = $1`, id, ts[0], nowv, ts[1], ts[2])
+		if isUnique(err) {
+			return taken(proxy.SideA, "key", "")
+		}
+		if err != nil {
+			return err
+		}
+		return d.apply(ctx, s, tx)
+	})
+	if err != nil {
+		return proxy.Conversation{}, fmt.Errorf("sqlstore: reopen conversation %q: %w", id, err)
+	}
+	return c, nil
 }
 
 // ExpireConversations ends up to limit active conversations whose

@@ -36,6 +36,8 @@ func Run(t *testing.T, newStore func(t *testing.T) proxy.Store) {
 		{"Relays", relayTests},
 		{"PIN", pinTests},
 		{"Keys", keyTests},
+		{"Update", updateTests},
+		{"Reopen", reopenTests},
 		{"Concurrent", concurrentTests},
 	}
 	for _, g := range groups {
