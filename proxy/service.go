@@ -251,6 +251,11 @@ type Config struct {
 	// X-Forwarded-Proto, host and path, with /input for /answer).
 	InputURL string
 
+	// ReopenGrace is how long after it ended a conversation may be
+	// reopened (Update.Reopen): disputes come after the job. Default 24
+	// hours; negative: never.
+	ReopenGrace time.Duration
+
 	// Intercept, when set, is asked before each call is connected and
 	// each SMS relayed; a non-nil error blocks it (the caller hears
 	// UnknownRouteText, the SMS is not relayed) and is logged. Default
@@ -400,6 +405,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if err := pinConfig(&cfg); err != nil {
 		return nil, err
+	}
+	if cfg.ReopenGrace == 0 {
+		cfg.ReopenGrace = defaultReopenGrace
 	}
 	if err := checkCallControlConfig(&cfg); err != nil {
 		return nil, err
