@@ -395,11 +395,20 @@ func (s *Service) hangUpExpired(ctx context.Context, id string) {
 // CloseOption changes what CloseConversation does.
 type CloseOption func(*closeOptions)
 
-type closeOptions struct{ keepCalls bool }
+type closeOptions struct {
+	keepCalls bool
+	goodbye   string
+}
 
 // KeepCalls leaves the conversation's calls in progress running to their
 // end (Config.CallTimeLimit at most) instead of hanging them up.
 func KeepCalls() CloseOption { return func(o *closeOptions) { o.keepCalls = true } }
+
+// WithGoodbye sends text to both participants, each from their own proxy
+// number, once the conversation is closed ("This conversation has
+// ended."), as SendMessage does. It needs Config.SMS; a conversation that
+// had ended already, or a voice-only one, gets none.
+func WithGoodbye(text string) CloseOption { return func(o *closeOptions) { o.goodbye = text } }
 
 // CallRequest asks for a click-to-call (Service.Call).
 type CallRequest struct {

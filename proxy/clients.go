@@ -127,7 +127,7 @@ func (s *Service) notifyOne(ctx context.Context, c Conversation, side Side) erro
 func (s *Service) notify(ctx context.Context, c Conversation) error {
 	if s.cfg.SMS == nil {
 		return &NotifyError{Failed: map[Side]error{
-			SideA: errNoSMSSender, SideB: errNoSMSSender,
+			SideA: ErrNoSMSSender, SideB: ErrNoSMSSender,
 		}}
 	}
 	var (

@@ -420,7 +420,8 @@ func (s *Service) CloseConversation(ctx context.Context, id string, opts ...Clos
 		return Conversation{}, fmt.Errorf("proxy: close conversation %s: %w", id, err)
 	}
 	status, at := StatusClosed, now
-	if c.Status == StatusActive && !c.InUse(now) {
+	inUse := c.InUse(now)
+	if c.Status == StatusActive && !inUse {
 		status, at = StatusExpired, c.Deadline()
 	}
 	c, err = s.store.EndConversation(ctx, id, status, at)
@@ -428,12 +429,35 @@ func (s *Service) CloseConversation(ctx context.Context, id string, opts ...Clos
 		return Conversation{}, fmt.Errorf("proxy: close conversation %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "proxy: conversation ended", "conversation", id, "status", c.Status)
+	var errs []error
 	if end, why := endsCalls(c, now); end && !o.keepCalls {
-		if err := s.hangUpCalls(ctx, c, why, 1); err != nil {
-			return c, err
+		errs = append(errs, s.hangUpCalls(ctx, c, why, 1))
+	}
+	if o.goodbye != "" && inUse && c.Status == StatusClosed && c.Mode != ModeVoice {
+		errs = append(errs, s.goodbye(ctx, c, o.goodbye))
+	}
+	return c, errors.Join(errs...)
+}
+
+// goodbye sends text to both participants of the just-closed c. A failure
+// to store it is a *NotifyError; a failed send is retried as a relay.
+func (s *Service) goodbye(ctx context.Context, c Conversation, text string) error {
+	if s.cfg.SMS == nil {
+		return &NotifyError{Failed: map[Side]error{SideA: ErrNoSMSSender, SideB: ErrNoSMSSender}}
+	}
+	if text == "" || !isText(text) || len(text) > MaxMessageLength {
+		return fmt.Errorf("%w: goodbye text must be 1 to %d characters of UTF-8 text", ErrInvalidRequest, MaxMessageLength)
+	}
+	failed := map[Side]error{}
+	for _, side := range [...]Side{SideA, SideB} {
+		if _, err := s.sendMessage(ctx, c, side, text); err != nil {
+			failed[side] = err
 		}
 	}
-	return c, nil
+	if len(failed) > 0 {
+		return &NotifyError{Failed: failed}
+	}
+	return nil
 }
 
 // Interactions returns a conversation's calls and SMS, oldest first, each

@@ -232,8 +232,9 @@ func (e *KeyConflictError) Error() string {
 func (e *KeyConflictError) Unwrap() error { return ErrKeyConflict }
 
 // NotifyError reports that the notification SMS of one or both
-// participants failed. The conversation was created and is returned
-// alongside this error.
+// participants failed: CreateConversation's (the conversation was created
+// and is returned alongside this error) or CloseConversation's goodbye
+// (WithGoodbye: the conversation was closed, and is returned alongside).
 type NotifyError struct {
 	// Failed maps SideA and/or SideB to the send error.
 	Failed map[Side]error
@@ -242,7 +243,7 @@ type NotifyError struct {
 // Error lists the participants whose SMS failed.
 func (e *NotifyError) Error() string {
 	var b strings.Builder
-	b.WriteString("proxy: conversation created but notification failed for")
+	b.WriteString("proxy: notification SMS failed for")
 	for _, side := range [...]Side{SideA, SideB} {
 		if err, ok := e.Failed[side]; ok {
 			fmt.Fprintf(&b, " participant %s (%v);", side, err)
@@ -262,6 +263,6 @@ func (e *NotifyError) Unwrap() []error {
 	return errs
 }
 
-// errNoSMSSender is recorded when an SMS cannot be sent for want of
-// Config.SMS.
-var errNoSMSSender = errors.New("proxy: no SMS sender configured")
+// ErrNoSMSSender: an SMS cannot be sent for want of Config.SMS (returned
+// by SendMessage, recorded on relays and notifications).
+var ErrNoSMSSender = errors.New("proxy: no SMS sender configured")

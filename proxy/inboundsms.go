@@ -159,7 +159,7 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 		refusal = &InteractionEvent{Status: EventBlocked, Detail: a.refused, At: now}
 	case s.cfg.SMS == nil:
 		s.log.WarnContext(ctx, "proxy: SMS not relayed: no SMS sender configured", "conversation", c.ID)
-		refusal = &InteractionEvent{Status: EventFailed, Detail: errNoSMSSender.Error(), At: now}
+		refusal = &InteractionEvent{Status: EventFailed, Detail: ErrNoSMSSender.Error(), At: now}
 	}
 	if refusal != nil {
 		created, err := s.addInteraction(ctx, rec)
