@@ -95,3 +95,53 @@ func (s *Store) bulkInsert(ctx context.Context, tx *sql.Tx, table string, cols [
 	_, err := tx.ExecContext(ctx, q.String(), args...)
 	return err
 }
+
+// WriteV1 makes the empty database behind conn a schema version 1
+// database, as the first release of this package wrote it: migration 1
+// only, then the pool number, conversation c (active, with its two legs)
+// and one call interaction in with one event ev, in version 1's columns.
+// For PostgreSQL, conn's search_path must be the schema to use.
+func WriteV1(ctx context.Context, conn *sql.Conn, dialectName string, c proxy.Conversation, in proxy.Interaction, ev proxy.InteractionEvent) error {
+	d := sqliteDialect
+	if dialectName == "postgres" {
+		d = postgresDialect
+	}
+	ms, err := migrations(d.name)
+	if err != nil {
+		return err
+	}
+	tm := func(t time.Time) any { v, _ := d.t(t); return v }
+	a, b := c.Participants[0], c.Participants[1]
+	nextOrder := "1"
+	if d.name == "postgres" {
+		nextOrder = "nextval('vp_numbers_pool_order_seq')"
+	}
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{ms[0].sql, nil},
+		{"CREATE TABLE vp_schema_version (version integer NOT NULL)", nil},
+		{"INSERT INTO vp_schema_version (version) VALUES (1)", nil},
+		{"INSERT INTO vp_numbers (msisdn, country, voice, sms, in_pool, pool_order, active_legs) VALUES ($1, 'GB', $2, $2, $2, " + nextOrder + ", 2)",
+			[]any{a.ProxyNumber, true}},
+		{`INSERT INTO vp_conversations (id, status, mode, a_number, a_proxy, a_label, b_number, b_proxy, b_label, metadata,
+			created_at, expires_at, idle_timeout_ns, last_activity_at, ended_at, deadline)
+			VALUES ($1, 'active', $2, $3, $4, '', $5, $6, '', '{"order":"v1"}', $7, $8, 0, $7, $9, $8)`,
+			[]any{c.ID, string(c.Mode), a.Number, a.ProxyNumber, b.Number, b.ProxyNumber, tm(c.CreatedAt), tm(c.ExpiresAt), tm(time.Time{})}},
+		{`INSERT INTO vp_legs (conversation_id, side, participant, proxy_number, counterpart, created_at, active, released_at)
+			VALUES ($1, 0, $2, $3, $4, $5, $6, $5), ($1, 1, $4, $7, $2, $5, $6, $5)`,
+			[]any{c.ID, a.Number, a.ProxyNumber, b.Number, tm(c.CreatedAt), true, b.ProxyNumber}},
+		{`INSERT INTO vp_interactions (id, conversation_id, kind, external_id, from_number, to_number, body, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, '', $7)`,
+			[]any{in.ID, c.ID, string(in.Kind), in.ExternalID, in.From, in.To, tm(in.CreatedAt)}},
+		{`INSERT INTO vp_interaction_events (interaction_id, leg, status, at, duration, price, detail) VALUES ($1, $2, $3, $4, $5, $6, '')`,
+			[]any{in.ID, ev.Leg, string(ev.Status), tm(ev.At), ev.Duration, ev.Price}},
+	}
+	for _, st := range stmts {
+		if _, err := conn.ExecContext(ctx, st.q, st.args...); err != nil {
+			return fmt.Errorf("%.60s…: %w", st.q, err)
+		}
+	}
+	return nil
+}

@@ -226,3 +226,84 @@ func TestMigrateFromV4(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateFromV1: a database the first release wrote (schema version
+// 1) opens at the current version: its conversation routes, its
+// interaction reads back with its event, and what later versions added
+// works on it (an idempotency key, a reopen, a region).
+func TestMigrateFromV1(t *testing.T) {
+	t.Parallel()
+	c := conv("c1", "447700900001", "447700900100", "447700900002", "447700900100", t0, 24*time.Hour)
+	in := proxy.Interaction{ID: "i1", ConversationID: "c1", Kind: proxy.KindCall, ExternalID: "CON-1",
+		From: "447700900001", To: "447700900100", CreatedAt: t0}
+	ev := proxy.InteractionEvent{Leg: "leg-1", Status: proxy.EventCompleted, At: t0.Add(time.Minute), Duration: 42, Price: "0.0042"}
+	for _, kind := range []string{"sqlite", "postgres"} {
+		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
+			ctx := t.Context()
+			var db *sql.DB
+			var open func() (*sqlstore.Store, error)
+			var err error
+			setup := "" // run on the connection first
+			if kind == "sqlite" {
+				path := filepath.Join(t.TempDir(), "v1.db")
+				db, err = sql.Open("sqlite", path)
+				open = func() (*sqlstore.Store, error) { return sqlstore.OpenSQLite(ctx, path) }
+			} else {
+				dsn, schema := newSchema(t)
+				db, err = sql.Open("pgx", dsn)
+				open = func() (*sqlstore.Store, error) { return sqlstore.OpenPostgres(ctx, dsn, sqlstore.WithSchema(schema)) }
+				setup = `SET search_path TO "` + schema + `"`
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if setup != "" {
+				if _, err := conn.ExecContext(ctx, setup); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err = sqlstore.WriteV1(ctx, conn, kind, c, in, ev)
+			conn.Close()
+			db.Close()
+			if err != nil {
+				t.Fatalf("write a version 1 database: %v", err)
+			}
+			s, err := open()
+			if err != nil {
+				t.Fatalf("open a version 1 database: %v", err)
+			}
+			defer s.Close()
+			got, err := s.Route(ctx, "447700900002", "447700900100", t0.Add(time.Hour))
+			if err != nil || got.ID != "c1" || got.Metadata["order"] != "v1" || got.Key != "" || got.Record || got.PIN != "" {
+				t.Fatalf("Route after migration = %+v, %v", got, err)
+			}
+			gotIn, err := s.Interaction(ctx, "i1")
+			if err != nil || len(gotIn.Events) != 1 || gotIn.Events[0].Duration != 42 || gotIn.Region != "" {
+				t.Errorf("interaction after migration = %+v, %v", gotIn, err)
+			}
+			if n, err := s.NumberLegs(ctx, "447700900100"); err != nil || n != 2 {
+				t.Errorf("NumberLegs = %d, %v; want 2", n, err)
+			}
+			// Later versions' features on the old rows.
+			if _, err := s.EndConversation(ctx, "c1", proxy.StatusClosed, t0.Add(2*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := s.ReopenConversation(ctx, "c1", t0.Add(3*time.Hour), t0.Add(30*time.Hour)); err != nil || r.Status != proxy.StatusActive {
+				t.Errorf("reopen a v1 conversation: %+v, %v", r, err)
+			}
+			k := conv("c2", "447700900003", "447700900100", "447700900004", "447700900100", t0.Add(4*time.Hour), time.Hour)
+			k.Key = "job-1"
+			if err := s.CreateConversation(ctx, k); err != nil {
+				t.Fatal(err)
+			}
+			if byKey, err := s.ConversationByKey(ctx, "job-1", t0.Add(4*time.Hour+time.Minute)); err != nil || byKey.ID != "c2" {
+				t.Errorf("ConversationByKey = %+v, %v", byKey, err)
+			}
+		})
+	}
+}
