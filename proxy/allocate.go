@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"time"
+
+	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 )
 
 // This file is allocation: choosing each participant's proxy number, by
@@ -21,9 +24,9 @@ const maxAllocAttempts = 10
 const candidateLimit = 16
 
 // pick chooses a proxy number for participant p (on side) facing
-// counterpart q. First attempts take the best candidate; retries after a
-// collision choose at random among the candidates as good as the best, so
-// instances racing for the same number spread out.
+// counterpart q: with GeoAreaCode, among numbers of p's NANP area code
+// first; then among numbers of p's country (buying one with the
+// autopilot), then, with GeoFallback, any country's (see choose).
 func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode Mode, now time.Time, attempt int) (string, error) {
 	query := CandidateQuery{
 		Participant:   p,
@@ -34,6 +37,19 @@ func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode
 		Now:           now,
 		ReleasedAfter: now.Add(-s.cfg.CoolOff),
 		Limit:         candidateLimit,
+	}
+	if s.cfg.GeoLevel == GeoAreaCode && region != "" {
+		if area, ok := numplan.NANPAreaCode(p); ok {
+			aq := query
+			aq.Prefix = area
+			cands, err := s.store.Candidates(ctx, aq)
+			if err != nil {
+				return "", fmt.Errorf("proxy: candidates for participant %s: %w", side, err)
+			}
+			if len(cands) > 0 {
+				return s.choose(cands, attempt), nil
+			}
+		}
 	}
 	cands, err := s.store.Candidates(ctx, query)
 	if err != nil {
@@ -71,8 +87,19 @@ func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode
 	if len(cands) == 0 {
 		return "", &PoolExhaustedError{Side: side, Country: query.Country, Autopilot: grown}
 	}
+	return s.choose(cands, attempt), nil
+}
+
+// choose takes a number from cands, best first. First attempts take the
+// best; retries after a collision choose at random among the candidates
+// as good as the best, so instances racing for the same number spread
+// out. With StickyAvoid the sticky number goes last.
+func (s *Service) choose(cands []Candidate, attempt int) string {
+	if s.cfg.Sticky == StickyAvoid && len(cands) > 1 && cands[0].Sticky {
+		cands = append(slices.Clone(cands[1:]), cands[0])
+	}
 	if attempt == 0 {
-		return cands[0].PoolNumber.MSISDN, nil
+		return cands[0].PoolNumber.MSISDN
 	}
 	n := 1
 	for n < len(cands) && cands[n].Sticky == cands[0].Sticky && cands[n].Load == cands[0].Load {
@@ -82,5 +109,5 @@ func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode
 		// The best is contended; let later attempts reach the next tier.
 		n = min(len(cands), 1+attempt)
 	}
-	return cands[rand.IntN(n)].PoolNumber.MSISDN, nil
+	return cands[rand.IntN(n)].PoolNumber.MSISDN
 }

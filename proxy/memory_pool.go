@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -247,7 +248,7 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 	}
 	fits := func(m *memNum) bool {
 		return m.inPool && (!q.Voice || m.n.Voice) && (!q.SMS || m.n.SMS) &&
-			(q.Country == "" || m.n.Country == q.Country)
+			(q.Country == "" || m.n.Country == q.Country) && strings.HasPrefix(m.n.MSISDN, q.Prefix)
 	}
 
 	var blocked memBlocked

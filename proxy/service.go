@@ -26,6 +26,35 @@ const (
 	GeoStrict
 )
 
+// GeoLevel is how closely allocation matches a proxy number to a
+// participant's number.
+type GeoLevel int
+
+const (
+	// GeoCountry prefers a number in the participant's country (the
+	// default); GeoMatch says what happens when there is none.
+	GeoCountry GeoLevel = iota
+	// GeoAreaCode prefers, for a participant of the North American
+	// Numbering Plan (US, Canada and the Caribbean, country code 1), a
+	// number with their area code, as libphonenumber gives it: a
+	// local-looking number is answered more often. Without one it falls
+	// back to the country, then as GeoMatch says.
+	GeoAreaCode
+)
+
+// StickyPolicy says whether a participant meeting the same counterpart
+// again gets the same proxy number.
+type StickyPolicy int
+
+const (
+	// StickyPrefer gives the number they had last time together, when
+	// it is free (the default): saved contacts keep working.
+	StickyPrefer StickyPolicy = iota
+	// StickyAvoid gives another number when the pool has one: nobody can
+	// reach the other side outside a conversation by a number they kept.
+	StickyAvoid
+)
+
 // Config configures a Service. Every field is optional: the zero Config
 // is usable, and each field's default is written in its comment.
 type Config struct {
@@ -135,6 +164,12 @@ type Config struct {
 	// GeoMatch is the policy when no number in a participant's country is
 	// free. Default GeoFallback.
 	GeoMatch GeoPolicy
+	// GeoLevel is how closely a number must match before GeoMatch
+	// applies: GeoCountry (default) or GeoAreaCode.
+	GeoLevel GeoLevel
+	// Sticky is whether a returning pair gets the same number: StickyPrefer
+	// (default) or StickyAvoid.
+	Sticky StickyPolicy
 	// SweepInterval is how often Run expires conversations. Default 1
 	// minute.
 	SweepInterval time.Duration
@@ -363,6 +398,12 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.GeoMatch != GeoFallback && cfg.GeoMatch != GeoStrict {
 		return nil, fmt.Errorf("proxy: unknown GeoMatch policy %d", cfg.GeoMatch)
+	}
+	if cfg.GeoLevel != GeoCountry && cfg.GeoLevel != GeoAreaCode {
+		return nil, fmt.Errorf("proxy: unknown GeoLevel %d", cfg.GeoLevel)
+	}
+	if cfg.Sticky != StickyPrefer && cfg.Sticky != StickyAvoid {
+		return nil, fmt.Errorf("proxy: unknown Sticky policy %d", cfg.Sticky)
 	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()

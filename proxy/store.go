@@ -198,8 +198,9 @@ type ConversationUpdate struct {
 
 // CandidateQuery selects and orders allocation candidates for one
 // participant. A pool number is a candidate when all of these hold:
-//   - it has the features asked for (Voice, SMS) and, when Country is not
-//     empty, that country;
+//   - it has the features asked for (Voice, SMS) and, when Country and
+//     Prefix are not empty, that country and an MSISDN starting with
+//     Prefix;
 //   - Participant holds no leg on it in a conversation in use at Now;
 //   - Participant did not release a leg on it after ReleasedAfter, unless
 //     every such release was from a conversation with Counterpart (a late
@@ -212,10 +213,13 @@ type ConversationUpdate struct {
 // CreatedAt, if it is a candidate), then by Load ascending, then by pool
 // order.
 type CandidateQuery struct {
-	Participant   string
-	Counterpart   string
-	Country       string // ISO 3166-1 alpha-2 ("GB"); "" for any country
-	Voice, SMS    bool   // features the number must have
+	Participant string
+	Counterpart string
+	Country     string // ISO 3166-1 alpha-2 ("GB"); "" for any country
+	// Prefix, when not empty, keeps numbers whose MSISDN starts with it
+	// (a NANP area code: "1415").
+	Prefix        string
+	Voice, SMS    bool // features the number must have
 	Now           time.Time
 	ReleasedAfter time.Time // Now minus the cool-off period
 	Limit         int       // at most this many candidates; <= 0 for all

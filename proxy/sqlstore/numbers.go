@@ -139,6 +139,7 @@ SELECT n.msisdn, n.country, n.voice, n.sms, n.active_legs,
 FROM vp_numbers n
 WHERE n.in_pool
 	AND ($3 = '' OR n.country = $3)
+	AND ($8 = '' OR substr(n.msisdn, 1, length($8)) = $8)
 	AND (n.voice OR NOT $4)
 	AND (n.sms OR NOT $5)
 	AND NOT EXISTS (
@@ -169,7 +170,7 @@ func (s *Store) Candidates(ctx context.Context, q proxy.CandidateQuery) ([]proxy
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: candidates: %w", err)
 	}
-	rows, err := s.candidatesStmt.QueryContext(ctx, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now)
+	rows, err := s.candidatesStmt.QueryContext(ctx, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now, q.Prefix)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)
 	}

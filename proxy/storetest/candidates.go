@@ -67,6 +67,19 @@ var candidateTests = []test{
 			})
 		}
 	}},
+	{"Prefix", func(f *fixture) {
+		// NANP area codes: 1415 (San Francisco) and 1212 (New York).
+		f.addNumbers(usNumber("14155550001"), usNumber("12125550002"), usNumber("14155550003"), gbNumber(gb1))
+		q := query(erin, alice, base, base)
+		q.Country, q.Prefix = "US", "1415"
+		f.wantCandidates(q, "14155550001", "14155550003")
+		q.Prefix, q.Limit = "1212", 1
+		f.wantCandidates(q, "12125550002")
+		q.Prefix = "1999"
+		f.wantCandidates(q)
+		q.Country, q.Prefix, q.Limit = "", "44", 0
+		f.wantCandidates(q, gb1)
+	}},
 	{"InUseLegsExcluded", func(f *fixture) {
 		f.addNumbers(gbNumber(gb1), gbNumber(gb2), gbNumber(gb3))
 		f.create(conv("c1", alice, gb1, bob, gb1, base, time.Hour))

@@ -7,6 +7,7 @@ package numplan
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -98,4 +99,24 @@ func cleanRegion(r string) string {
 		return ""
 	}
 	return r
+}
+
+// NANPAreaCode returns the area code of a geographic number of the North
+// American Numbering Plan (country code 1), with the country code: "1415"
+// for 14155550100. ok is false for other countries and for numbers
+// libphonenumber gives no geographic area code (toll-free, personal
+// numbers, invalid ones).
+func NANPAreaCode(digits string) (prefix string, ok bool) {
+	if !strings.HasPrefix(digits, "1") {
+		return "", false
+	}
+	num, err := phonenumbers.Parse("+"+digits, "")
+	if err != nil || num.GetCountryCode() != 1 {
+		return "", false
+	}
+	n := phonenumbers.GetLengthOfGeographicalAreaCode(num)
+	if n <= 0 || 1+n > len(digits) {
+		return "", false
+	}
+	return digits[:1+n], true
 }

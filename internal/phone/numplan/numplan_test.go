@@ -69,3 +69,20 @@ func BenchmarkParseNumber(b *testing.B) {
 		})
 	}
 }
+
+func TestNANPAreaCode(t *testing.T) {
+	t.Parallel()
+	for digits, want := range map[string]string{
+		"14155550100":  "1415", // San Francisco
+		"12125550100":  "1212", // New York
+		"16135550100":  "1613", // Ottawa: Canada is NANP too
+		"18005550100":  "",     // toll-free: no area
+		"447700900123": "",     // not NANP
+		"1":            "",
+	} {
+		got, ok := NANPAreaCode(digits)
+		if got != want || ok != (want != "") {
+			t.Errorf("NANPAreaCode(%s) = %q, %v; want %q", digits, got, ok, want)
+		}
+	}
+}
