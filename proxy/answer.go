@@ -104,12 +104,17 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 					return
 				}
 			}
-			s.unknownCall(ctx, w, Call{From: from, To: to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, err)
+			started, ok := s.startContact(ctx, Contact{Kind: KindCall, From: from, To: to}, okFrom && okTo)
+			if !ok {
+				s.unknownCall(ctx, w, Call{From: from, To: to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, err)
+				return
+			}
+			a = s.decide(ctx, KindCall, started, from, to, "")
+		} else {
+			s.log.ErrorContext(ctx, "proxy: route lookup failed", "err", err, "call", string(p.UUID), "fallback", fallback)
+			s.storeFailed(w, fallback)
 			return
 		}
-		s.log.ErrorContext(ctx, "proxy: route lookup failed", "err", err, "call", string(p.UUID), "fallback", fallback)
-		s.storeFailed(w, fallback)
-		return
 	}
 	c := a.conv
 	if a.refused != "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -49,6 +50,13 @@ type CreateRequest struct {
 	// the connect; Config.RecordingNotice is spoken first when set);
 	// Service.Recording fetches them. Default nil: Config.Record.
 	Record *bool
+	// ProxyA, when set, is A's proxy number instead of one allocated: a
+	// pool number with the features the mode needs, on which A holds no
+	// leg in use (a *LegTakenError otherwise). Cool-off does not apply:
+	// A chose it. Used for contacts started by A dialling a published
+	// number (Config.OnUnknownContact). Default "": allocated. Direct
+	// access only.
+	ProxyA string
 	// Key makes the create idempotent: the host's job or order ID, up
 	// to MaxKeyLength bytes of text. While a conversation with this Key
 	// is in use, creating another with it returns that conversation
@@ -130,6 +138,14 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	if a == b {
 		return Conversation{}, ErrSameNumber
 	}
+	if req.ProxyA != "" {
+		if access != AccessDirect {
+			return Conversation{}, fmt.Errorf("%w: ProxyA is for direct access", ErrInvalidRequest)
+		}
+		if err := s.checkProxyA(ctx, a, req.ProxyA, mode); err != nil {
+			return Conversation{}, err
+		}
+	}
 	if req.Key != "" {
 		// A retried create finds its conversation before allocating.
 		if c, held, err := s.keyHolder(ctx, req.Key, a, b); held || err != nil {
@@ -167,7 +183,7 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 			Key:            req.Key,
 		}
 	}
-	c, err := s.place(ctx, access, req.PIN, a, b, regionA, regionB, mode, newConv)
+	c, err := s.place(ctx, access, req.PIN, a, b, regionA, regionB, mode, req.ProxyA, newConv)
 	var kh *keyHeld
 	if errors.As(err, &kh) {
 		return kh.c, nil // a create with the key of this conversation won first
@@ -190,11 +206,14 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 // shared number, or one with a proxy number allocated per participant
 // (a PIN conversation when the pool is exhausted and
 // Config.PINWhenExhausted says so).
-func (s *Service) place(ctx context.Context, access Access, pin, a, b, regionA, regionB string, mode Mode, newConv func(pa, pb string) Conversation) (Conversation, error) {
+func (s *Service) place(ctx context.Context, access Access, pin, a, b, regionA, regionB string, mode Mode, proxyA string, newConv func(pa, pb string) Conversation) (Conversation, error) {
 	if access == AccessPIN {
 		return s.createPIN(ctx, newConv("", ""), pin, regionA)
 	}
-	c, err := s.allocate(ctx, a, b, regionA, regionB, mode, newConv)
+	c, err := s.allocate(ctx, a, b, regionA, regionB, mode, proxyA, newConv)
+	if proxyA != "" {
+		return c, err // no PIN fallback: A dialled that number
+	}
 	var pe *PoolExhaustedError
 	if err == nil || !errors.As(err, &pe) || !s.cfg.PINWhenExhausted {
 		return c, err
@@ -209,12 +228,15 @@ func (s *Service) place(ctx context.Context, access Access, pin, a, b, regionA, 
 // allocate picks a proxy number for each participant and stores the
 // conversation newConv makes of them, going round again when another
 // writer took a number first.
-func (s *Service) allocate(ctx context.Context, a, b, regionA, regionB string, mode Mode, newConv func(pa, pb string) Conversation) (Conversation, error) {
+func (s *Service) allocate(ctx context.Context, a, b, regionA, regionB string, mode Mode, proxyA string, newConv func(pa, pb string) Conversation) (Conversation, error) {
 	for attempt := range maxAllocAttempts {
 		now := s.now()
-		pa, err := s.pick(ctx, SideA, a, b, regionA, mode, now, attempt)
-		if err != nil {
-			return Conversation{}, err
+		pa := proxyA
+		if pa == "" {
+			var err error
+			if pa, err = s.pick(ctx, SideA, a, b, regionA, mode, now, attempt); err != nil {
+				return Conversation{}, err
+			}
 		}
 		pb, err := s.pick(ctx, SideB, b, a, regionB, mode, now, attempt)
 		if err != nil {
@@ -228,6 +250,12 @@ func (s *Service) allocate(ctx context.Context, a, b, regionA, regionB string, m
 		if !errors.Is(err, ErrConflict) {
 			return Conversation{}, fmt.Errorf("proxy: store conversation: %w", err)
 		}
+		if proxyA != "" {
+			// A's fixed leg may be what was taken meanwhile.
+			if err := s.checkProxyA(ctx, a, proxyA, mode); err != nil {
+				return Conversation{}, err
+			}
+		}
 		if c.Key != "" {
 			// The key, taken meanwhile by another create, may be what
 			// conflicted.
@@ -238,6 +266,29 @@ func (s *Service) allocate(ctx context.Context, a, b, regionA, regionB string, m
 		s.log.DebugContext(ctx, "proxy: allocation collided, retrying", "attempt", attempt+1)
 	}
 	return Conversation{}, fmt.Errorf("%w after %d attempts", ErrTooManyConflicts, maxAllocAttempts)
+}
+
+// checkProxyA checks that a may be given proxyA: a pool number with
+// mode's features on which a holds no leg in use.
+func (s *Service) checkProxyA(ctx context.Context, a, proxyA string, mode Mode) error {
+	pool, err := s.store.Pool(ctx)
+	if err != nil {
+		return fmt.Errorf("proxy: list pool numbers: %w", err)
+	}
+	i := slices.IndexFunc(pool, func(n PoolNumber) bool { return n.MSISDN == proxyA })
+	if i < 0 {
+		return fmt.Errorf("%w: ProxyA %s is not a pool number", ErrInvalidRequest, cleanText(proxyA))
+	}
+	if n := pool[i]; (mode != ModeSMS && !n.Voice) || (mode != ModeVoice && !n.SMS) {
+		return fmt.Errorf("%w: ProxyA %s cannot carry mode %q", ErrInvalidRequest, proxyA, mode)
+	}
+	switch c, err := s.store.Route(ctx, a, proxyA, s.now()); {
+	case err == nil:
+		return &LegTakenError{Side: SideA, Participant: a, ProxyNumber: proxyA, What: "leg", HeldBy: c.ID}
+	case !errors.Is(err, ErrNotFound):
+		return fmt.Errorf("proxy: check ProxyA: %w", err)
+	}
+	return nil
 }
 
 // keyHeld is what keyConflict returns for a key held by a conversation

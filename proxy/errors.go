@@ -208,6 +208,9 @@ func (e *LegTakenError) Error() string {
 	case "key":
 		return fmt.Sprintf("proxy: conversation %s: its key is held by conversation %s", e.ConversationID, e.HeldBy)
 	}
+	if e.ConversationID == "" { // a new conversation's
+		return fmt.Sprintf("proxy: participant %s's leg on %s is held by conversation %s", e.Side, e.ProxyNumber, e.HeldBy)
+	}
 	return fmt.Sprintf("proxy: conversation %s: participant %s's leg on %s is held by conversation %s",
 		e.ConversationID, e.Side, e.ProxyNumber, e.HeldBy)
 }

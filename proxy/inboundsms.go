@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
+	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 	"github.com/voiceproxy/voiceproxy/internal/voice"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
@@ -116,7 +117,7 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 	from, okFrom := phone.FromWebhook(in.MSISDN)
 	to, okTo := phone.FromWebhook(in.To)
 	if !okFrom || !okTo {
-		return s.unknownSMS(ctx, in, from, to, errors.New("sender or recipient not a phone number")), nil
+		return s.unknownSMS(ctx, in, from, to, in.Text, errors.New("sender or recipient not a phone number")), nil
 	}
 	text, externalID, complete, err := s.assemble(ctx, in, from, to, now)
 	if err != nil || !complete {
@@ -134,7 +135,11 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 		pins = slices.DeleteFunc(pins, func(c Conversation) bool { return c.Mode == ModeVoice })
 		switch len(pins) {
 		case 0:
-			return s.unknownSMS(ctx, in, from, to, err), nil
+			started, ok := s.startContact(ctx, Contact{Kind: KindSMS, From: from, To: to, Text: text}, true)
+			if !ok {
+				return s.unknownSMS(ctx, in, from, to, text, err), nil
+			}
+			a, err = s.decide(ctx, KindSMS, started, from, to, text), nil
 		case 1:
 			a, err = s.decide(ctx, KindSMS, pins[0], from, to, text), nil
 		default:
@@ -220,10 +225,50 @@ func (s *Service) assemble(ctx context.Context, in *sms.Inbound, from, to string
 
 // unknownSMS logs an SMS that routes nowhere and returns the sending of
 // the auto-reply, when one is configured, for after the answer.
-func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to string, why error) func(context.Context) {
+func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to, text string, why error) func(context.Context) {
 	s.log.InfoContext(ctx, "proxy: SMS to unknown route", "message", in.MessageID)
 	s.log.DebugContext(ctx, "proxy: unknown SMS route", "from", phone.Mask(from), "to", to, "reason", why)
-	return s.reply(in, from, to, s.cfg.SMSAutoReply)
+	reply := s.cfg.SMSAutoReply
+	if s.cfg.OnUnknownSMS != nil && phone.IsDigits(from) && phone.IsDigits(to) {
+		r, err := s.cfg.OnUnknownSMS(ctx, Contact{Kind: KindSMS, From: from, To: to, Text: text})
+		if err != nil {
+			s.log.WarnContext(ctx, "proxy: OnUnknownSMS failed; SMSAutoReply sent instead", "message", in.MessageID, "err", err)
+		} else {
+			reply = r
+		}
+	}
+	return s.reply(in, from, to, reply)
+}
+
+// startContact asks Config.OnUnknownContact about a contact that routes
+// nowhere and creates the conversation it asks for, with the caller's
+// leg on the number reached. ok reports a conversation to carry the
+// contact; failures are logged, and the contact is then unknown.
+func (s *Service) startContact(ctx context.Context, ct Contact, numbers bool) (Conversation, bool) {
+	if s.cfg.OnUnknownContact == nil || !numbers {
+		return Conversation{}, false
+	}
+	req, err := s.cfg.OnUnknownContact(ctx, ct)
+	if err != nil || req == nil {
+		if err != nil {
+			s.log.WarnContext(ctx, "proxy: OnUnknownContact failed", "kind", ct.Kind, "err", err)
+		}
+		return Conversation{}, false
+	}
+	r := *req
+	if a, _, err := numplan.Parse(r.A, true); err != nil || a != ct.From {
+		s.log.WarnContext(ctx, "proxy: OnUnknownContact's request is not for the caller (its A must be Contact.From)", "kind", ct.Kind)
+		return Conversation{}, false
+	}
+	r.ProxyA, r.Access = ct.To, AccessDirect
+	c, err := s.CreateConversation(ctx, r)
+	var ne *NotifyError
+	if err != nil && !errors.As(err, &ne) {
+		s.log.WarnContext(ctx, "proxy: conversation for an unknown contact not created", "kind", ct.Kind, "err", err)
+		return Conversation{}, false
+	}
+	s.log.InfoContext(ctx, "proxy: conversation started by an unknown contact", "conversation", c.ID, "kind", ct.Kind)
+	return c, true
 }
 
 // reply returns the sending of text to the sender of in, from the number

@@ -78,3 +78,31 @@ func TestCreateWithKeyConcurrently(t *testing.T) {
 		t.Errorf("%d conversations in use, %v; want 1", len(cs), err)
 	}
 }
+
+// CreateRequest.ProxyA fixes A's proxy number: it must be a pool number
+// with the mode's features on which A holds no leg in use.
+func TestCreateWithProxyA(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t, append(gbPool(gbP1, gbP2), PoolNumber{MSISDN: gbP3, Country: "GB", Voice: true}), nil)
+	ctx := t.Context()
+	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB, ProxyA: gbP2})
+	if c.Participants[SideA].ProxyNumber != gbP2 {
+		t.Errorf("A's proxy number %s, want %s", c.Participants[SideA].ProxyNumber, gbP2)
+	}
+	var lt *LegTakenError
+	if _, err := s.CreateConversation(ctx, CreateRequest{A: "+" + gbA, B: "+" + gbC, ProxyA: gbP2}); !errors.As(err, &lt) || lt.HeldBy != c.ID {
+		t.Errorf("A's leg taken: %v, want a *LegTakenError held by %s", err, c.ID)
+	}
+	for name, req := range map[string]CreateRequest{
+		"not a pool number": {A: "+" + gbC, B: "+" + gbD, ProxyA: "447700900999"},
+		"lacks SMS":         {A: "+" + gbC, B: "+" + gbD, ProxyA: gbP3},
+		"PIN access":        {A: "+" + gbC, B: "+" + gbD, ProxyA: gbP1, Access: AccessPIN},
+	} {
+		if _, err := s.CreateConversation(ctx, req); !errors.Is(err, ErrInvalidRequest) {
+			t.Errorf("%s: %v, want ErrInvalidRequest", name, err)
+		}
+	}
+	if voice, err := s.CreateConversation(ctx, CreateRequest{A: "+" + gbC, B: "+" + gbD, ProxyA: gbP3, Mode: ModeVoice}); err != nil || voice.Participants[SideA].ProxyNumber != gbP3 {
+		t.Errorf("voice conversation on a voice-only number: %+v, %v", voice.Participants, err)
+	}
+}

@@ -301,6 +301,25 @@ type Config struct {
 	// an NCCO that fails validation is logged and UnknownRouteText is
 	// spoken instead. Default nil: UnknownRouteText.
 	OnUnknownCall func(ctx context.Context, call Call) (ncco.NCCO, error)
+	// OnUnknownSMS, when set, supplies the reply to an SMS whose (sender,
+	// number texted) matches no conversation in use, sent from the number
+	// texted: OnUnknownCall's companion. "" sends none; an error is
+	// logged and SMSAutoReply is sent instead. Default nil:
+	// SMSAutoReply.
+	OnUnknownSMS func(ctx context.Context, c Contact) (string, error)
+	// OnUnknownContact, when set, is asked first about a call or SMS that
+	// matches no conversation in use, and may start one for it (a
+	// customer calling a listing's published number): it returns a
+	// CreateRequest whose A is the caller or sender, or nil for none. The
+	// Service creates the conversation with A's proxy number the number
+	// dialled or texted (CreateRequest.ProxyA), then connects the call or
+	// relays the SMS in it at once, as for any conversation (Intercept
+	// and the mode apply). The store keeps the leg invariant: a leg
+	// taken meanwhile fails the create, and the contact is handled as
+	// unknown. It runs inside the webhook's StoreTimeout: keep it quick
+	// (and Config.Insight, which a create consults, fast). An error is
+	// logged and the contact handled as unknown. Default nil.
+	OnUnknownContact func(ctx context.Context, c Contact) (*CreateRequest, error)
 	// OnInteraction, when set, is called after each recorded change to an
 	// interaction (a new call or SMS, a status event), synchronously in
 	// the webhook handler: keep it quick. Default nil.
@@ -325,6 +344,15 @@ type Inbound struct {
 	Sender Side
 	// Text is the SMS body; empty for calls.
 	Text string
+}
+
+// Contact is a call or SMS that matched no conversation in use, as shown
+// to Config.OnUnknownContact and Config.OnUnknownSMS. Numbers are digits
+// only.
+type Contact struct {
+	Kind     InteractionKind // KindCall or KindSMS
+	From, To string          // the caller or sender, and the pool number reached
+	Text     string          // an SMS's text
 }
 
 // Call is an inbound call that matched no conversation, as shown to
