@@ -385,3 +385,72 @@ func TestOpenSQLiteMissingDirectory(t *testing.T) {
 		t.Fatalf("OpenSQLite in a missing directory: %v, want it to say the directory does not exist", err)
 	}
 }
+
+// TestKeyAndReopenRace: two Stores with separate pools (PostgreSQL; one
+// SQLite file opened twice) create with one key and reopen conversations
+// wanting the same leg at once: one of each wins.
+func TestKeyAndReopenRace(t *testing.T) {
+	t.Parallel()
+	for _, be := range backends {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			var stores []*sqlstore.Store
+			switch be.name {
+			case "postgres":
+				dsn, schema := newSchema(t)
+				stores = []*sqlstore.Store{openPostgres(t, dsn, schema), openPostgres(t, dsn, schema)}
+			case "sqlite-file":
+				path := filepath.Join(t.TempDir(), "db")
+				stores = []*sqlstore.Store{openSQLite(t, path), openSQLite(t, path)}
+			default:
+				stores = []*sqlstore.Store{be.open(t)}
+			}
+			ctx := context.Background()
+			// Two ended conversations on one leg, to be reopened at once.
+			for _, id := range []string{"r1", "r2"} {
+				c := conv(id, "447700900001", "447700900100", "447700900002", "447700900100", t0, time.Hour)
+				if err := stores[0].CreateConversation(ctx, c); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := stores[0].EndConversation(ctx, id, proxy.StatusClosed, t0.Add(time.Minute)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			const n = 8
+			var wg sync.WaitGroup
+			keyErrs := make([]error, n)
+			reopenErrs := make([]error, 2)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c := conv(fmt.Sprintf("k%d", i), fmt.Sprintf("4477009003%02d", i), "447700900101", fmt.Sprintf("4477009004%02d", i), "447700900101", t0.Add(2*time.Minute), time.Hour)
+					c.Key = "job-1"
+					keyErrs[i] = stores[i%len(stores)].CreateConversation(ctx, c)
+				}()
+			}
+			for i, id := range []string{"r1", "r2"} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					_, reopenErrs[i] = stores[i%len(stores)].ReopenConversation(ctx, id, t0.Add(2*time.Minute), t0.Add(3*time.Hour))
+				}()
+			}
+			wg.Wait()
+			for what, errs := range map[string][]error{"create with the key": keyErrs, "reopen": reopenErrs} {
+				won := 0
+				for i, err := range errs {
+					switch {
+					case err == nil:
+						won++
+					case !errors.Is(err, proxy.ErrConflict):
+						t.Errorf("%s %d: %v, want nil or ErrConflict", what, i, err)
+					}
+				}
+				if won != 1 {
+					t.Errorf("%s: %d won, want 1 (%v)", what, won, errs)
+				}
+			}
+		})
+	}
+}
