@@ -26,6 +26,25 @@ type createBody struct {
 	Access   proxy.Access      `json:"access"` // "direct" (default) or "pin"
 	PIN      string            `json:"pin"`    // a PIN conversation's PIN; "" to generate one
 	Record   *bool             `json:"record"` // record its calls; default: the demo's default (no)
+	Key      string            `json:"key"`    // the job's ID: a retried create returns its conversation
+}
+
+// updateBody is PATCH /conversations/{id}; absent fields are left as
+// they are.
+type updateBody struct {
+	TTL       string            `json:"ttl"`          // Go duration from now, e.g. "48h"
+	ExpiresAt *time.Time        `json:"expires_at"`   // RFC 3339; instead of ttl
+	Idle      string            `json:"idle_timeout"` // Go duration, or "none" to remove it
+	Mode      proxy.Mode        `json:"mode"`
+	Labels    map[string]string `json:"labels"` // "a" and "b"
+	Metadata  map[string]string `json:"metadata"`
+	Record    *bool             `json:"record"`
+	Reopen    bool              `json:"reopen"` // a closed or expired conversation, within a day of its end
+}
+
+type messageBody struct {
+	Side string `json:"side"` // "a" or "b": who receives it
+	Text string `json:"text"`
 }
 
 type callBody struct {
@@ -154,6 +173,12 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, http.StatusBadGateway, "purchase_failed", err.Error())
 	case errors.As(err, &pe) || errors.Is(err, proxy.ErrPoolExhausted):
 		writeError(w, http.StatusConflict, "pool_exhausted", "no proxy number is free for this participant; add numbers to the pool or close conversations")
+	case errors.As(err, new(*proxy.KeyConflictError)):
+		writeError(w, http.StatusConflict, "key_conflict", err.Error())
+	case errors.Is(err, proxy.ErrLegTaken):
+		writeError(w, http.StatusConflict, "leg_taken", err.Error())
+	case errors.Is(err, proxy.ErrNoSMSSender):
+		writeError(w, http.StatusNotImplemented, "no_sms", "the demo has no SMS sender")
 	case errors.Is(err, proxy.ErrConversationEnded):
 		writeError(w, http.StatusConflict, "conversation_ended", "the conversation has ended")
 	case errors.Is(err, proxy.ErrCallRefused):
@@ -195,6 +220,8 @@ func (a *app) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /conversations/{id}", a.getConversation)
 	mux.HandleFunc("DELETE /conversations/{id}", a.closeConversation)
 	mux.HandleFunc("POST /conversations/{id}/calls", a.clickToCall)
+	mux.HandleFunc("PATCH /conversations/{id}", a.updateConversation)
+	mux.HandleFunc("POST /conversations/{id}/messages", a.sendMessage)
 	mux.HandleFunc("GET /interactions/{id}/recording", a.recording)
 	mux.HandleFunc("GET /numbers", a.listNumbers)
 	mux.HandleFunc("GET /{$}", a.index)
@@ -203,6 +230,7 @@ func (a *app) routes(mux *http.ServeMux) {
 func (a *app) index(w http.ResponseWriter, r *http.Request) {
 	routes := []string{
 		"POST /conversations", "GET /conversations", "GET /conversations/{id}", "DELETE /conversations/{id}",
+		"PATCH /conversations/{id}", "POST /conversations/{id}/messages",
 		"POST /conversations/{id}/calls", "GET /interactions/{id}/recording",
 		"GET /numbers", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt",
 	}
@@ -223,7 +251,7 @@ func (a *app) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := proxy.CreateRequest{A: body.A, B: body.B, Mode: body.Mode, Metadata: body.Metadata, Notify: body.Notify,
-		Labels: proxy.Labels{A: body.Labels["a"], B: body.Labels["b"]}, Access: body.Access, PIN: body.PIN, Record: body.Record}
+		Labels: proxy.Labels{A: body.Labels["a"], B: body.Labels["b"]}, Access: body.Access, PIN: body.PIN, Record: body.Record, Key: body.Key}
 	for _, d := range []struct {
 		name, text string
 		dst        *time.Duration
@@ -244,6 +272,7 @@ func (a *app) createConversation(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", `mode must be "both", "voice" or "sms"`)
 		return
 	}
+	start := a.now()
 	c, err := a.svc.CreateConversation(r.Context(), req)
 	var ne *proxy.NotifyError
 	if errors.As(err, &ne) {
@@ -256,7 +285,85 @@ func (a *app) createConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/conversations/"+c.ID)
-	writeJSON(w, http.StatusCreated, a.conversationJSON(c))
+	status := http.StatusCreated
+	if c.CreatedAt.Before(start) {
+		status = http.StatusOK // the key's conversation, created before
+	}
+	writeJSON(w, status, a.conversationJSON(c))
+}
+
+// updateConversation extends, shortens, relabels or reopens a
+// conversation.
+func (a *app) updateConversation(w http.ResponseWriter, r *http.Request) {
+	var body updateBody
+	if err := decode(w, r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	u := proxy.Update{Mode: body.Mode, Metadata: body.Metadata, Record: body.Record, Reopen: body.Reopen}
+	if body.ExpiresAt != nil {
+		u.ExpiresAt = *body.ExpiresAt
+	}
+	if body.TTL != "" {
+		d, err := time.ParseDuration(body.TTL)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf("ttl %q is not a positive duration such as \"48h\"", body.TTL))
+			return
+		}
+		u.TTL = d
+	}
+	switch body.Idle {
+	case "":
+	case "none":
+		u.IdleTimeout = -1
+	default:
+		d, err := time.ParseDuration(body.Idle)
+		if err != nil || d <= 0 {
+			writeError(w, http.StatusBadRequest, "bad_request", fmt.Sprintf(`idle_timeout %q is not a positive duration or "none"`, body.Idle))
+			return
+		}
+		u.IdleTimeout = d
+	}
+	if body.Labels != nil {
+		u.Labels = &proxy.Labels{A: body.Labels["a"], B: body.Labels["b"]}
+	}
+	c, err := a.svc.UpdateConversation(r.Context(), r.PathValue("id"), u)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a.conversationJSON(c))
+}
+
+// parseSide reads "a" or "b".
+func parseSide(s string) (proxy.Side, bool) {
+	switch s {
+	case "a", "A":
+		return proxy.SideA, true
+	case "b", "B":
+		return proxy.SideB, true
+	}
+	return 0, false
+}
+
+// sendMessage texts a participant through the masked channel.
+func (a *app) sendMessage(w http.ResponseWriter, r *http.Request) {
+	var body messageBody
+	if err := decode(w, r, &body); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	side, ok := parseSide(body.Side)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "bad_request", `"side" must be "a" or "b"`)
+		return
+	}
+	in, err := a.svc.SendMessage(r.Context(), r.PathValue("id"), side, body.Text)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, interactionsJSON([]proxy.Interaction{in})[0])
 }
 
 func (a *app) listConversations(w http.ResponseWriter, r *http.Request) {
@@ -344,16 +451,12 @@ func (a *app) clickToCall(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	req := proxy.CallRequest{Whisper: body.Whisper}
-	switch body.Side {
-	case "a", "A":
-		req.Side = proxy.SideA
-	case "b", "B":
-		req.Side = proxy.SideB
-	default:
+	side, ok := parseSide(body.Side)
+	if !ok {
 		writeError(w, http.StatusBadRequest, "bad_request", `"side" must be "a" or "b"`)
 		return
 	}
+	req := proxy.CallRequest{Side: side, Whisper: body.Whisper}
 	in, err := a.svc.Call(r.Context(), r.PathValue("id"), req)
 	if err != nil {
 		a.fail(w, r, err)

@@ -112,13 +112,14 @@ const (
 	autopilotWalkthrough = "Pool autopilot"
 	pinWalkthrough       = "Shared numbers with a PIN"
 	callWalkthrough      = "Call control"
+	lifeWalkthrough      = "Conversation lifecycle"
 )
 
 // The repository's README shows the same walkthrough as this program's
 // README, which TestREADMEWalkthrough runs: neither can drift alone.
 func TestTopLevelREADMEWalkthroughIsTheTestedOne(t *testing.T) {
 	t.Parallel()
-	for _, h := range []string{mainWalkthrough, autopilotWalkthrough, pinWalkthrough, callWalkthrough} {
+	for _, h := range []string{mainWalkthrough, autopilotWalkthrough, pinWalkthrough, callWalkthrough, lifeWalkthrough} {
 		if diff := cmp.Diff(walkthroughBlock(t, "README.md", h), walkthroughBlock(t, "../../README.md", h)); diff != "" {
 			t.Errorf("the %q walkthroughs of README.md and ../../README.md differ (-examples/voiceproxy +top level):\n%s", h, diff)
 		}
@@ -530,6 +531,13 @@ func testAPIErrors(t *testing.T, srv *httptest.Server) {
 		{"click-to-call with a bad side", "POST", "/conversations/nope/calls", `{"side":"c"}`, 400, "bad_request"},
 		{"click-to-call an unknown conversation", "POST", "/conversations/nope/calls", `{"side":"a"}`, 404, "not_found"},
 		{"recording of an unknown interaction", "GET", "/interactions/nope/recording", "", 404, "not_found"},
+		{"update an unknown conversation", "PATCH", "/conversations/nope", `{"ttl":"1h"}`, 404, "not_found"},
+		{"update with a bad ttl", "PATCH", "/conversations/nope", `{"ttl":"later"}`, 400, "bad_request"},
+		{"update with a bad idle timeout", "PATCH", "/conversations/nope", `{"idle_timeout":"-1h"}`, 400, "bad_request"},
+		{"update with an unknown field", "PATCH", "/conversations/nope", `{"colour":"red"}`, 400, "bad_request"},
+		{"message to an unknown conversation", "POST", "/conversations/nope/messages", `{"side":"a","text":"hi"}`, 404, "not_found"},
+		{"message with a bad side", "POST", "/conversations/nope/messages", `{"side":"c","text":"hi"}`, 400, "bad_request"},
+		{"key too long", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","key":"` + strings.Repeat("k", 300) + `"}`, 400, "bad_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -1012,4 +1020,71 @@ func TestLiveModeCallControl(t *testing.T) {
 	if rec := do(on, "POST", "/conversations/"+id+"/calls", `{"side":"a"}`); rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "conversation_ended") {
 		t.Errorf("click-to-call a closed conversation: %d %s", rec.Code, rec.Body)
 	}
+}
+
+// TestREADMELifecycleWalkthrough runs the README's lifecycle walkthrough:
+// a retried create, an extension, a message, a close and a reopen.
+func TestREADMELifecycleWalkthrough(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{":memory:", "sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			runLifecycleWalkthrough(t, newTestApp(t, testDB(t, db), nil))
+		})
+	}
+}
+
+func runLifecycleWalkthrough(t *testing.T, srv *httptest.Server) {
+	const b = "447700900444"
+	var created, bProxy string
+	steps := []step{
+		{"POST", "/conversations", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusCreated {
+				t.Fatalf("create: %d %v", status, body)
+			}
+			created, _ = body["expires_at"].(string)
+			ps := body["participants"].([]any)
+			bProxy = ps[1].(map[string]any)["proxy_number"].(string)
+		}},
+		{"POST", "/conversations", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusOK {
+				t.Errorf("retried create: %d, want 200 (the same conversation)", status)
+			}
+		}},
+		{"PATCH", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			exp, _ := body["expires_at"].(string)
+			ps, _ := body["participants"].([]any)
+			if status != http.StatusOK || exp <= created || len(ps) != 2 || ps[1].(map[string]any)["label"] != "your host" {
+				t.Errorf("extend: %d %v (first end %s)", status, body, created)
+			}
+		}},
+		{"POST", "/conversations/$ID/messages", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusCreated || body["kind"] != "message" || body["to"] != b || body["from"] != bProxy ||
+				(body["status"] != "relayed" && body["status"] != "delivered") {
+				t.Errorf("message: %d %v", status, body)
+			}
+		}},
+		{"DELETE", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			if status != http.StatusNoContent {
+				t.Errorf("close: %d", status)
+			}
+		}},
+		{"PATCH", "/conversations/$ID", func(t *testing.T, status int, body map[string]any) {
+			ps, _ := body["participants"].([]any)
+			if status != http.StatusOK || body["status"] != "active" || len(ps) != 2 || ps[1].(map[string]any)["proxy_number"] != bProxy {
+				t.Errorf("reopen: %d %v", status, body)
+			}
+		}},
+		{"GET", "/sandbox/outbox", func(t *testing.T, status int, body map[string]any) {
+			msgs, _ := body["messages"].([]any)
+			if status != http.StatusOK || len(msgs) == 0 {
+				t.Fatalf("outbox: %d %v", status, body)
+			}
+			last := msgs[len(msgs)-1].(map[string]any)
+			if last["to"] != b || last["from"] != bProxy {
+				t.Errorf("last SMS %v: want the message to %s from %s", last, b, bProxy)
+			}
+		}},
+	}
+	runSteps(t, srv, walkthrough(t, lifeWalkthrough), steps, map[string]string{}, 0)
 }
