@@ -78,3 +78,39 @@ func TestE2ELifecycle(t *testing.T) {
 		t.Errorf("the key for other participants: %v", err)
 	}
 }
+
+// Allocation policies end to end: with GeoAreaCode a San Francisco caller
+// dials, and is called from, a 415 number although the pool lists a New
+// Jersey one first; with StickyAvoid a pair meeting again gets another
+// number, and the call through it connects.
+func TestE2EAllocationPolicies(t *testing.T) {
+	t.Parallel()
+	const sfUser, sfNumber = "14155550123", "14155550100"
+	e := newE2E(t, e2eSecret, func(c *proxy.Config) { c.GeoLevel = proxy.GeoAreaCode; c.Sticky = proxy.StickyAvoid })
+	if err := e.svc.AddNumbers(t.Context(), proxy.PoolNumber{MSISDN: sfNumber, Country: "US", Voice: true, SMS: true}); err != nil {
+		t.Fatal(err)
+	}
+	c := e.create(t, proxy.CreateRequest{A: "+" + sfUser, B: "+" + e2eUSDriver})
+	if got := c.Participants[proxy.SideA].ProxyNumber; got != sfNumber {
+		t.Errorf("SF participant got %s, want the 415 number %s", got, sfNumber)
+	}
+	if got := c.Participants[proxy.SideB].ProxyNumber; got != "12015550100" {
+		t.Errorf("NJ participant got %s, want the 201 number", got)
+	}
+	if out := e.call(t, e2eUSDriver, c.Participants[proxy.SideB].ProxyNumber); out.Connected != sfUser || out.CallerID != sfNumber {
+		t.Errorf("call to the SF participant: %+v", out)
+	}
+
+	first := e.create(t, proxy.CreateRequest{})
+	if _, err := e.svc.CloseConversation(t.Context(), first.ID); err != nil {
+		t.Fatal(err)
+	}
+	again := e.create(t, proxy.CreateRequest{})
+	pa := again.Participants[proxy.SideA].ProxyNumber
+	if pa == first.Participants[proxy.SideA].ProxyNumber {
+		t.Errorf("StickyAvoid: the rider got %s again", pa)
+	}
+	if out := e.call(t, e2eRider, pa); out.Connected != e2eDriver {
+		t.Errorf("call through the new number: %+v", out)
+	}
+}

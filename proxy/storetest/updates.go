@@ -73,6 +73,31 @@ var updateTests = []test{
 			f.t.Errorf("after the shortened end: %s at %v", got.Status, got.EndedAt)
 		}
 	}},
+	{"ConcurrentUpdatesKeepBoth", func(f *fixture) {
+		// Updates of different fields at once: neither is lost.
+		f.create(conv("c1", alice, gb1, bob, gb1, base, time.Hour))
+		var wg sync.WaitGroup
+		errs := make([]error, 3)
+		for i, u := range []proxy.ConversationUpdate{
+			{Mode: ptr(proxy.ModeVoice)},
+			{Labels: &[2]string{"l-a", "l-b"}},
+			{ExpiresAt: ptr(at(5 * time.Hour))},
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, errs[i] = f.s.UpdateConversation(f.ctx, "c1", u, at(time.Minute))
+			}()
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			f.t.Fatal(err)
+		}
+		got := f.get("c1")
+		if got.Mode != proxy.ModeVoice || got.Participants[1].Label != "l-b" || !got.ExpiresAt.Equal(at(5*time.Hour)) {
+			f.t.Errorf("after concurrent updates: %+v", got)
+		}
+	}},
 	{"NotInUse", func(f *fixture) {
 		f.create(conv("c1", alice, gb1, bob, gb1, base, time.Hour))
 		f.end("c1", proxy.StatusClosed, at(time.Minute))
