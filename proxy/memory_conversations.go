@@ -256,6 +256,14 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		s.ended.Push(mc.ended, mc)
 		return nil
 	}
+	s.activate(mc)
+	return nil
+}
+
+// activate indexes the active conversation mc: its participants' active
+// lists, its legs (or PIN), its key, the numbers' load and the expiry
+// queue.
+func (s *memoryStore) activate(mc *memConv) {
 	for i := range 2 {
 		p := s.parts[mc.p[i].Number]
 		if i == 0 || mc.p[0].Number != mc.p[1].Number {
@@ -276,7 +284,6 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 		s.keys[mc.key] = mc
 	}
 	s.expiry.Push(mc.deadline(), mc)
-	return nil
 }
 
 func (p *memParticipant) release(proxy string, at time.Time, counterpart string) {
@@ -620,26 +627,7 @@ func (s *memoryStore) ReopenConversation(ctx context.Context, id string, now, ex
 		}
 	}
 	c.status, c.ended, c.lastAct, c.expires = StatusActive, time.Time{}, now, expiresAt
-	for i := range 2 {
-		p := s.parts[c.p[i].Number]
-		if i == 0 || c.p[0].Number != c.p[1].Number {
-			p.active = append(p.active, c)
-		}
-		if c.pin == "" {
-			s.setLeg(c.p[i].Number, c.p[i].ProxyNumber, c)
-		} else {
-			k := memLegKey{c.p[i].Number, c.p[i].ProxyNumber}
-			s.pinsByLeg[k] = append(s.pinsByLeg[k], c)
-		}
-		s.adjustLoad(c.p[i].ProxyNumber, 1)
-	}
-	if c.pin != "" {
-		s.pins[memPINKey(c.p[0].ProxyNumber, c.pin)] = c
-	}
-	if c.key != "" {
-		s.keys[c.key] = c
-	}
-	s.expiry.Push(c.deadline(), c)
+	s.activate(c)
 	return c.value(), nil
 }
 
