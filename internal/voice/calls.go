@@ -2,12 +2,8 @@ package voice
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
+	"github.com/voiceproxy/voiceproxy/internal/appjwt"
 	"github.com/voiceproxy/voiceproxy/internal/rest"
 	"github.com/voiceproxy/voiceproxy/ncco"
 )
@@ -33,10 +28,6 @@ import (
 // server). A call's own region_url (from its answer webhook) replaces the
 // scheme and host for requests about that call.
 const DefaultAPIURL = "https://api.nexmo.com/v1/calls"
-
-// tokenLifetime is how long a minted application JWT is valid: one
-// request's worth, with room for a slow network.
-const tokenLifetime = 5 * time.Minute
 
 // Sentinels matched with errors.Is against an *APIError.
 var (
@@ -158,10 +149,8 @@ func WithClock(now func() time.Time) ClientOption {
 // Client calls the Voice API as one Vonage application. It is safe for
 // concurrent use.
 type Client struct {
-	rest  *rest.Client
-	appID string
-	key   *rsa.PrivateKey
-	now   func() time.Time
+	rest *rest.Client
+	jwt  *appjwt.Signer
 	// apiHost is the configured API URL's host, trusted with the JWT
 	// besides Vonage's own hosts (see trusted).
 	apiHost string
@@ -170,26 +159,14 @@ type Client struct {
 	files *http.Client
 }
 
-// ParsePrivateKey reads an application's private key as the dashboard
-// and the CLI write it: a PEM "PRIVATE KEY" (PKCS #8) or "RSA PRIVATE
-// KEY" (PKCS #1) block.
+// ParsePrivateKey reads an application's private key (see
+// appjwt.ParsePrivateKey); its error matches ErrPrivateKey.
 func ParsePrivateKey(pemBytes []byte) (*rsa.PrivateKey, error) {
-	block, _ := pem.Decode(pemBytes)
-	if block == nil {
-		return nil, fmt.Errorf("%w: no PEM block", ErrPrivateKey)
-	}
-	if k, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
-		return k, nil
-	}
-	k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	k, err := appjwt.ParsePrivateKey(pemBytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrPrivateKey, err)
 	}
-	rk, ok := k.(*rsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%w: a %T, not an RSA key", ErrPrivateKey, k)
-	}
-	return rk, nil
+	return k, nil
 }
 
 // NewClient returns a Voice API client for the application applicationID
@@ -202,6 +179,7 @@ func NewClient(applicationID string, privateKeyPEM []byte, opts ...ClientOption)
 	if err != nil {
 		return nil, err
 	}
+	signer := &appjwt.Signer{ApplicationID: applicationID, Key: key}
 	cfg := clientConfig{rest: rest.Config{BaseURL: DefaultAPIURL}, now: time.Now}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
@@ -212,7 +190,8 @@ func NewClient(applicationID string, privateKeyPEM []byte, opts ...ClientOption)
 	if err != nil || api.Host == "" {
 		return nil, fmt.Errorf("voice: API URL %q is not an absolute URL", cfg.rest.BaseURL)
 	}
-	c := &Client{appID: applicationID, key: key, now: cfg.now, apiHost: api.Host, files: cfg.rest.HTTPClient}
+	signer.Now = cfg.now
+	c := &Client{jwt: signer, apiHost: api.Host, files: cfg.rest.HTTPClient}
 	if c.files == nil {
 		c.files = &http.Client{}
 	}
@@ -224,19 +203,7 @@ func NewClient(applicationID string, privateKeyPEM []byte, opts ...ClientOption)
 }
 
 // Token mints an application JWT for one request.
-func (c *Client) Token() (string, error) {
-	var id [16]byte
-	if _, err := rand.Read(id[:]); err != nil {
-		return "", err
-	}
-	now := c.now()
-	return jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{
-		"application_id": c.appID,
-		"iat":            now.Unix(),
-		"exp":            now.Add(tokenLifetime).Unix(),
-		"jti":            hex.EncodeToString(id[:]),
-	}).SignedString(c.key)
-}
+func (c *Client) Token() (string, error) { return c.jwt.Token() }
 
 // ErrUntrustedURL: a region_url or recording_url whose host is neither
 // Vonage's nor the configured API URL's. The application JWT is never
