@@ -61,10 +61,25 @@ type e2eEnv struct {
 // its handler. edit may change the config before New.
 func newE2E(t *testing.T, secret string, edit func(*proxy.Config)) *e2eEnv {
 	t.Helper()
+	return newE2EOn(t, proxytest.SMSAPISMS, secret, edit)
+}
+
+// newE2EOn is newE2E with SMS on the transport smsAPI: the SMS API (its
+// inbound-SMS webhook and delivery receipts) or the Messages API (its
+// inbound message webhook, sends and status webhooks).
+func newE2EOn(t *testing.T, smsAPI, secret string, edit func(*proxy.Config)) *e2eEnv {
+	t.Helper()
 	clock := &e2eClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	v := proxytest.NewVonage(proxytest.WithClock(clock.Now), proxytest.WithApplication(proxytest.ApplicationID, &e2eAppKey(t).PublicKey))
-	smsClient, err := sms.NewClient(proxytest.APIKey, proxytest.APISecret,
-		sms.WithHTTPClient(v.Client()), sms.WithBaseURL(proxytest.InProcessURL))
+	var smsClient proxy.SMSSender
+	var err error
+	if smsAPI == proxytest.SMSAPIMessages {
+		smsClient, err = sms.NewMessagesClient(sms.MessagesAuth{ApplicationID: proxytest.ApplicationID, PrivateKey: e2eAppKeyPEM(t)},
+			sms.WithHTTPClient(v.Client()), sms.WithBaseURL(proxytest.InProcessURL+"/v1/messages"), sms.WithClock(clock.Now))
+	} else {
+		smsClient, err = sms.NewClient(proxytest.APIKey, proxytest.APISecret,
+			sms.WithHTTPClient(v.Client()), sms.WithBaseURL(proxytest.InProcessURL))
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,8 +107,11 @@ func newE2E(t *testing.T, secret string, edit func(*proxy.Config)) *e2eEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := &proxytest.Simulator{Handler: svc, SignatureSecret: secret, Vonage: v, Now: clock.Now}
+	sim := &proxytest.Simulator{Handler: svc, SignatureSecret: secret, Vonage: v, Now: clock.Now, SMSAPI: smsAPI}
 	v.Attach(sim)
+	if smsAPI == proxytest.SMSAPIMessages {
+		v.StatusTo(svc, "/message-status", secret)
+	}
 	return &e2eEnv{svc: svc, vonage: v, sim: sim, clock: clock}
 }
 

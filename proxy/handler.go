@@ -27,6 +27,9 @@ func (s *Service) routes() {
 		s.mux.HandleFunc(m+" /delivery-receipt", s.handleDeliveryReceipt)
 		s.mux.HandleFunc(m+" /input", s.handleInput)
 	}
+	// The Messages API posts its webhooks, as JSON.
+	s.mux.HandleFunc("POST /inbound-message", s.handleInboundMessage)
+	s.mux.HandleFunc("POST /message-status", s.handleMessageStatus)
 }
 
 // jsonContentType is shared by every response to avoid an allocation per
@@ -157,8 +160,9 @@ func (s *Service) authVoice(ctx context.Context, r *http.Request, body []byte, d
 
 // Hints in a 401's body for whoever calls a webhook by hand.
 const (
-	voiceAuthHint = "Voice webhooks must carry \"Authorization: Bearer <JWT>\" signed (HS256) with the account's signature secret, as Vonage signs them. To call one by hand, sign it with proxy.WebhookSigner, or run without Config.SignatureSecret (then nothing is verified)."
-	smsAuthHint   = "Inbound-SMS webhooks must carry the \"sig\" parameter signed with the account's signature secret, as Vonage signs them. To send one by hand, sign it with sms.SignParams, or run without Config.SMSSignatureSecret (then nothing is verified)."
+	voiceAuthHint    = "Voice webhooks must carry \"Authorization: Bearer <JWT>\" signed (HS256) with the account's signature secret, as Vonage signs them. To call one by hand, sign it with proxy.WebhookSigner, or run without Config.SignatureSecret (then nothing is verified)."
+	messagesAuthHint = "Messages API webhooks must carry \"Authorization: Bearer <JWT>\" signed (HS256) with the account's signature secret, with payload_hash the SHA-256 of the body, as Vonage signs them. To send one by hand, sign it with proxy.WebhookSigner, or run without Config.SignatureSecret (then nothing is verified)."
+	smsAuthHint      = "Inbound-SMS webhooks must carry the \"sig\" parameter signed with the account's signature secret, as Vonage signs them. To send one by hand, sign it with sms.SignParams, or run without Config.SMSSignatureSecret (then nothing is verified)."
 )
 
 // unauthorized answers 401 with a JSON body saying why and how to sign,
@@ -166,8 +170,11 @@ const (
 func (s *Service) unauthorized(ctx context.Context, w http.ResponseWriter, r *http.Request, err error, protocol string) {
 	s.log.WarnContext(ctx, "proxy: webhook rejected", "path", r.URL.Path, "err", err)
 	hint := voiceAuthHint
-	if protocol == "sms" {
+	switch protocol {
+	case "sms":
 		hint = smsAuthHint
+	case "messages":
+		hint = messagesAuthHint
 	}
 	b, _ := json.Marshal(struct {
 		Error  string `json:"error"`

@@ -163,8 +163,11 @@ func sentEvent(status EventStatus, resp *sms.Response) InteractionEvent {
 func retryableSend(err error) bool {
 	var se *sms.SendError
 	var he *sms.HTTPError
+	var me *sms.MessagesError
 	var ne net.Error
 	switch {
+	case errors.As(err, &me):
+		return me.Temporary()
 	case errors.Is(err, sms.ErrValidation):
 		return false
 	case errors.As(err, &se):

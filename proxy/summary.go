@@ -23,7 +23,8 @@ type Summary struct {
 	//     (EventDelivered, or EventUndelivered, EventExpired or
 	//     EventRejected, which outrank delivered parts); else EventFailed
 	//     when it could not be sent; else EventRelayed or EventSent; else
-	//     the latest event's status.
+	//     the latest event's status (the Messages API's EventSubmitted
+	//     only when nothing else was recorded).
 	//   - "" when there are no events.
 	// Terminal statuses stand however late or out of order other events
 	// arrive.
@@ -84,7 +85,12 @@ func Summarize(in Interaction) Summary {
 			return *sum
 		}
 	}
-	set(evs[len(evs)-1])
+	// The Messages API's "submitted" says no more than the send did.
+	last := len(evs) - 1
+	for last > 0 && evs[last].Status == EventSubmitted {
+		last--
+	}
+	set(evs[last])
 	return *sum
 }
 

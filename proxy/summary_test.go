@@ -106,3 +106,20 @@ func TestSummarizeClickToCall(t *testing.T) {
 		t.Errorf("in progress: %+v", s)
 	}
 }
+
+// The Messages API's "submitted" does not hide the send's own status.
+func TestSummarizeSubmitted(t *testing.T) {
+	t.Parallel()
+	at := func(s int) time.Time { return testNow.Add(time.Duration(s) * time.Second) }
+	in := Interaction{Kind: KindSMS, Events: []InteractionEvent{
+		{Status: EventRelayed, At: at(0), Price: "0.03"},
+		{Leg: "u", Status: EventSubmitted, At: at(1)},
+	}}
+	if s := Summarize(in); s.Status != EventRelayed {
+		t.Errorf("relayed then submitted: %s", s.Status)
+	}
+	in.Events = append(in.Events, InteractionEvent{Leg: "u", Status: EventDelivered, At: at(5)})
+	if s := Summarize(in); s.Status != EventDelivered {
+		t.Errorf("then delivered: %s", s.Status)
+	}
+}

@@ -37,6 +37,7 @@ type options struct {
 	rate      float64
 	limitNow  func() time.Time                           // limiter clock; tests replace it
 	limitWait func(context.Context, time.Duration) error // limiter sleep; tests replace it
+	now       func() time.Time                           // the Messages API JWT's clock
 }
 
 // WithHTTPClient sends requests with hc instead of a client with a 10 s
@@ -62,6 +63,13 @@ func WithRateLimit(perSecond float64) Option {
 		o.rate = perSecond
 		return nil
 	}
+}
+
+// WithClock sets the clock of the application JWT's iat and exp
+// (NewMessagesClient with an application; tests with a simulated clock).
+// Default time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) error { o.now = now; return nil }
 }
 
 // WithMaxRetries sets how many times a throttled send (status 1 or HTTP

@@ -73,7 +73,7 @@ func NewMessagesClient(auth MessagesAuth, opts ...Option) (*MessagesClient, erro
 	case jwtAuth && basic:
 		return nil, errors.New("sms: Messages API auth: give an application or an API key and secret, not both")
 	case jwtAuth:
-		signer, err := appjwt.New(auth.ApplicationID, auth.PrivateKey, nil)
+		signer, err := appjwt.New(auth.ApplicationID, auth.PrivateKey, o.now)
 		if err != nil {
 			return nil, fmt.Errorf("sms: Messages API auth: %w", err)
 		}

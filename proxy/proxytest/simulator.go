@@ -117,6 +117,14 @@ type Simulator struct {
 	// SMSMethod is how inbound SMS are delivered: MethodPOST (form, the
 	// default), MethodGET or MethodJSON.
 	SMSMethod string
+	// SMSAPI is the account's SMS setting: SMSAPISMS (the default: the
+	// SMS API's inbound-SMS webhook, one per part) or SMSAPIMessages (the
+	// Messages API's inbound message webhook, to InboundMessagePath,
+	// default "/inbound-message": one JSON webhook per message, signed
+	// with a JWT, retried only after a 429 or a 5xx).
+	SMSAPI string
+	// InboundMessagePath is the Messages API's inbound path.
+	InboundMessagePath string
 
 	// SignatureSecret, when set, signs voice webhooks with an HS256 JWT
 	// as Vonage does (see proxy.WebhookSigner) and inbound SMS with a "sig" parameter.
@@ -818,6 +826,78 @@ func (s *Simulator) at(u *url.URL) (*Simulator, error) {
 	return &sim, nil
 }
 
+// The account's SMS settings (Simulator.SMSAPI).
+const (
+	SMSAPISMS      = "sms"      // the SMS API
+	SMSAPIMessages = "messages" // the Messages API
+)
+
+// sendInboundMessage delivers an SMS as the Messages API does: one JSON
+// webhook for the whole message (channel sms, message_type text,
+// message_uuid, to, from, timestamp, text, sms {num_messages, keyword,
+// total_count}, usage; the Java SDK's InboundMessage fields), signed
+// with a JWT (HS256, payload_hash), redelivered after a 429, a 5xx or no
+// answer only, up to SMSAttempts times (Vonage: for 24 hours, backing
+// off from 5 s to 15 minutes).
+func (s *Simulator) sendInboundMessage(ctx context.Context, from, to, text, keyword string, parts int) (*SMSOutcome, error) {
+	before := 0
+	if s.Vonage != nil {
+		before = len(s.Vonage.Outbox())
+	}
+	uuid := newUUID()
+	body, _ := json.Marshal(map[string]any{
+		"channel": "sms", "message_type": "text", "message_uuid": uuid, "to": to, "from": from,
+		"timestamp": s.now().UTC().Format(time.RFC3339), "text": text,
+		"sms":   map[string]string{"num_messages": strconv.Itoa(parts), "keyword": keyword, "total_count": strconv.Itoa(parts)},
+		"usage": map[string]string{"price": "0.0057", "currency": "EUR"},
+	})
+	out := &SMSOutcome{MessageIDs: []string{uuid}}
+	path := orDefault(s.InboundMessagePath, "/inbound-message")
+	attempts := max(s.SMSAttempts, 1)
+	if s.SMSAttempts == 0 {
+		attempts = 3
+	}
+	timeout := s.SMSTimeout
+	if timeout <= 0 {
+		timeout = DefaultSMSTimeout
+	}
+	var (
+		status int
+		resp   []byte
+		err    error
+	)
+	for i := range attempts {
+		if i > 0 && s.SMSRetryWait > 0 {
+			select {
+			case <-ctx.Done():
+				return out, ctx.Err()
+			case <-time.After(s.SMSRetryWait):
+			}
+		}
+		out.Deliveries++
+		status, resp, err = s.send(ctx, http.MethodPost, path, nil, body, "application/json", true, timeout)
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		if err == nil && status != http.StatusTooManyRequests && status < 500 {
+			break // answered: only a 429 or a 5xx is tried again
+		}
+	}
+	if err != nil {
+		return out, err
+	}
+	out.HTTPStatus = append(out.HTTPStatus, status)
+	if s.Vonage != nil {
+		if sent := s.Vonage.Outbox(); len(sent) > before {
+			out.Relayed = sent[before:]
+		}
+	}
+	if status < 200 || status > 299 {
+		return out, webhookErr(path, status, resp)
+	}
+	return out, nil
+}
+
 // deliverSMS delivers one inbound-SMS part as Vonage does: until it is
 // answered 2xx within SMSTimeout, up to SMSAttempts times, waiting
 // SMSRetryWait before each redelivery (Vonage redelivers for up to 24
@@ -885,6 +965,9 @@ func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOut
 	}
 	parts := SplitSMS(text, typ)
 	keyword := strings.ToUpper(strings.SplitN(strings.TrimSpace(text)+" ", " ", 2)[0])
+	if s.SMSAPI == SMSAPIMessages {
+		return s.sendInboundMessage(ctx, from, to, text, keyword, len(parts))
+	}
 	var ref [1]byte
 	_, _ = rand.Read(ref[:])
 	before := 0

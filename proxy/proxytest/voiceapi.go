@@ -341,8 +341,12 @@ func (v *Vonage) voiceEndpoint(api API, h func(http.ResponseWriter, *http.Reques
 			problem(rec, code, orDefault(f.Text, http.StatusText(code)), "injected failure")
 			return
 		}
-		if err := v.checkJWT(r); err != nil {
-			problem(rec, http.StatusUnauthorized, "Invalid Token", err.Error())
+		check := v.checkJWT
+		if api == APIMessages {
+			check = v.checkMessagesAuth
+		}
+		if err := check(r); err != nil {
+			problem(rec, http.StatusUnauthorized, "Unauthorized", err.Error())
 			return
 		}
 		h(rec, r, body)
@@ -610,4 +614,6 @@ type voiceState struct {
 	calls  []*simCall
 	files  map[string][]byte
 	wg     sync.WaitGroup
+
+	statusTarget *messagesTarget // Messages API status webhooks (StatusTo)
 }

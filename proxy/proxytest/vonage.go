@@ -228,6 +228,7 @@ func NewVonage(opts ...Option) *Vonage {
 		m.HandleFunc("POST /ni/"+lvl.path+"/json", h)
 	}
 	m.HandleFunc("POST /sms/json", v.endpoint(APISMS, v.sendSMS))
+	m.HandleFunc("POST /v1/messages", v.voiceEndpoint(APIMessages, v.sendMessage))
 	m.HandleFunc("POST /v1/calls", v.voiceEndpoint(APICallCreate, v.createCall))
 	m.HandleFunc("GET /v1/calls/{uuid}", v.voiceEndpoint(APICallGet, v.getCall))
 	m.HandleFunc("PUT /v1/calls/{uuid}", v.voiceEndpoint(APICallUpdate, v.updateCall))
