@@ -167,6 +167,9 @@ type SyncResult struct {
 	// another application (SyncNumbers never takes a number from another
 	// application).
 	Skipped []string
+	// Routed had their inbound-SMS webhook (moHttpUrl) set to
+	// Config.InboundSMSURL by this call.
+	Routed []string
 }
 
 // SyncNumbers loads the numbers the account owns (Config.Numbers), links
@@ -193,19 +196,38 @@ func (s *Service) SyncNumbers(ctx context.Context) (SyncResult, error) {
 			Voice:   o.HasFeature(numbers.FeatureVoice),
 			SMS:     o.HasFeature(numbers.FeatureSMS),
 		}
+		// On the SMS API setting a number's inbound SMS go to its
+		// moHttpUrl (else the account's default); on the Messages API
+		// setting, to its application's Messages inbound URL, which the
+		// link gives it.
+		route := n.SMS && s.cfg.InboundSMSURL != "" && o.MoHTTPURL != s.cfg.InboundSMSURL
 		switch {
 		case !n.Voice && !n.SMS:
 			res.Skipped = append(res.Skipped, n.MSISDN)
 		case o.AppID == s.cfg.ApplicationID:
+			if route {
+				err := s.cfg.Numbers.Update(ctx, numbers.UpdateRequest{Country: o.Country, MSISDN: n.MSISDN, AppID: s.cfg.ApplicationID, MoHTTPURL: s.cfg.InboundSMSURL})
+				if err != nil {
+					errs = append(errs, fmt.Errorf("proxy: set the inbound-SMS URL of %s: %w", n.MSISDN, err))
+				} else {
+					res.Routed = append(res.Routed, n.MSISDN)
+				}
+			}
 			res.Kept = append(res.Kept, n)
 			pool = append(pool, n)
 		case o.AppID != "":
 			res.Skipped = append(res.Skipped, n.MSISDN)
 		default:
-			err := s.cfg.Numbers.Update(ctx, numbers.UpdateRequest{Country: o.Country, MSISDN: n.MSISDN, AppID: s.cfg.ApplicationID})
-			if err != nil {
+			up := numbers.UpdateRequest{Country: o.Country, MSISDN: n.MSISDN, AppID: s.cfg.ApplicationID}
+			if route {
+				up.MoHTTPURL = s.cfg.InboundSMSURL
+			}
+			if err := s.cfg.Numbers.Update(ctx, up); err != nil {
 				errs = append(errs, fmt.Errorf("proxy: link %s: %w", n.MSISDN, err))
 				continue
+			}
+			if route {
+				res.Routed = append(res.Routed, n.MSISDN)
 			}
 			res.Linked = append(res.Linked, n)
 			pool = append(pool, n)
@@ -216,6 +238,7 @@ func (s *Service) SyncNumbers(ctx context.Context) (SyncResult, error) {
 			errs = append(errs, err)
 		}
 	}
-	s.log.InfoContext(ctx, "proxy: numbers synced", "kept", len(res.Kept), "linked", len(res.Linked), "skipped", len(res.Skipped), "failed", len(errs))
+	s.log.InfoContext(ctx, "proxy: numbers synced", "kept", len(res.Kept), "linked", len(res.Linked), "skipped", len(res.Skipped),
+		"sms_url_set", len(res.Routed), "failed", len(errs))
 	return res, errors.Join(errs...)
 }

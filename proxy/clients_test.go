@@ -277,6 +277,38 @@ func TestSyncNumbers(t *testing.T) {
 	}
 }
 
+// With Config.InboundSMSURL, SyncNumbers points the SMS numbers'
+// inbound-SMS webhook at it (the SMS API setting), linking and keeping
+// as before; numbers already pointed there, and voice-only ones, are not
+// touched.
+func TestSyncNumbersInboundSMSURL(t *testing.T) {
+	t.Parallel()
+	const url = "https://proxy.example.com/vonage/inbound-sms"
+	both := []string{numbers.FeatureVoice, numbers.FeatureSMS}
+	api := &fakeNumbers{owned: []numbers.OwnedNumber{
+		{Country: "GB", MSISDN: gbP1, Features: both, AppID: "app-1"},
+		{Country: "GB", MSISDN: gbP2, Features: both, AppID: "app-1", MoHTTPURL: url},
+		{Country: "GB", MSISDN: gbP3, Features: both},
+		{Country: "US", MSISDN: usP1, Features: []string{numbers.FeatureVoice}},
+	}}
+	s, _ := newTestService(t, nil, func(c *Config) { c.Numbers, c.ApplicationID, c.InboundSMSURL = api, "app-1", url })
+	res, err := s.SyncNumbers(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{gbP1, gbP3}, res.Routed); diff != "" {
+		t.Errorf("routed (-want +got):\n%s", diff)
+	}
+	want := []numbers.UpdateRequest{
+		{Country: "GB", MSISDN: gbP1, AppID: "app-1", MoHTTPURL: url},
+		{Country: "GB", MSISDN: gbP3, AppID: "app-1", MoHTTPURL: url},
+		{Country: "US", MSISDN: usP1, AppID: "app-1"},
+	}
+	if diff := cmp.Diff(want, api.updates); diff != "" {
+		t.Errorf("updates (-want +got):\n%s", diff)
+	}
+}
+
 func errorsContain(err error, s string) bool { return err != nil && strings.Contains(err.Error(), s) }
 
 func TestPoolNumbers(t *testing.T) {

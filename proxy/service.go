@@ -62,10 +62,23 @@ type Config struct {
 	// NewMemoryStore().
 	Store Store
 
-	// SMS sends notification SMS and relays SMS between participants.
+	// SMS sends notification SMS, relays SMS between participants and
+	// sends SendMessage's: an *sms.Client (the SMS API) or an
+	// *sms.MessagesClient (the Messages API), whichever the account's SMS
+	// setting is. Inbound SMS are taken on both webhooks whatever it is:
+	// /inbound-sms and /delivery-receipt (SMS API), /inbound-message and
+	// /message-status (Messages API), so a migration loses nothing.
 	// Default nil: no notifications (CreateRequest.Notify then fails with
 	// a *NotifyError) and inbound SMS are recorded but not relayed.
 	SMS SMSSender
+	// InboundSMSURL, when set, is the absolute URL of this handler's
+	// /inbound-sms: SyncNumbers sets it as each SMS number's inbound-SMS
+	// webhook (moHttpUrl), which the SMS API setting delivers to. Under
+	// the Messages API setting, linking a number to the application is
+	// what routes its SMS (to the application's inbound URL), and
+	// SyncNumbers does that in any case. Default "": numbers keep theirs
+	// (the account's default applies).
+	InboundSMSURL string
 	// Insight, when set, checks both participants of every new
 	// conversation with Number Insight Basic, in parallel, before
 	// allocating. Default nil: no check beyond libphonenumber.
