@@ -148,6 +148,7 @@ func runErr(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 	case "buy", "cancel":
 	case "link":
 		fs.StringVar(&o.app, "app", "", "application ID")
+		fs.StringVar(&o.smsURL, "sms-url", "", "inbound-SMS webhook (moHttpUrl), for accounts on the SMS API setting, e.g. https://proxy.example.com/vonage/inbound-sms")
 	case "list":
 		fs.StringVar(&o.country, "country", "", "only this country")
 		fs.StringVar(&o.app, "app", "", "only numbers linked to this application")
@@ -205,6 +206,7 @@ func commandError(cmd string, pos []string, err error) error {
 type options struct {
 	features, typ, pattern string // search
 	app                    string // link, list
+	smsURL                 string // link
 	country                string // list
 	size                   int    // search
 	all                    bool   // list
@@ -287,10 +289,15 @@ func call(ctx context.Context, client *numbers.Client, appID, cmd string, pos []
 		if o.app == "" {
 			return usageError{"link needs --app or VONAGE_APPLICATION_ID"}
 		}
-		if err := client.Update(ctx, numbers.UpdateRequest{Country: pos[0], MSISDN: pos[1], AppID: o.app}); err != nil {
+		if err := client.Update(ctx, numbers.UpdateRequest{Country: pos[0], MSISDN: pos[1], AppID: o.app, MoHTTPURL: o.smsURL}); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "linked %s (%s) to application %s\n", pos[1], pos[0], o.app)
+		if o.smsURL != "" {
+			fmt.Fprintf(stdout, "inbound SMS to %s go to %s (SMS API setting)\n", pos[1], o.smsURL)
+		} else {
+			fmt.Fprintf(stdout, "inbound SMS to %s go to the application's Messages inbound URL on the Messages API setting, to the account's default on the SMS API setting (--sms-url sets the number's own)\n", pos[1])
+		}
 	case "list":
 		if o.app == "" && !o.all {
 			o.app = appID

@@ -34,6 +34,8 @@ func TestSandboxCommands(t *testing.T) {
 			[]string{"12015550109  US       landline  VOICE", "2 of 10 numbers for sale"}, 0},
 		{"buy", []string{"-sandbox", "buy", "GB", "+447700900005"}, []string{"bought 447700900005 (GB)"}, 0},
 		{"link", []string{"-sandbox", "link", "GB", "447700900001", "--app", "my-app"}, []string{"linked 447700900001 (GB) to application my-app"}, 0},
+		{"link with an inbound-SMS URL", []string{"-sandbox", "link", "GB", "447700900001", "--app", "my-app", "--sms-url", "https://proxy.example.com/vonage/inbound-sms"},
+			[]string{"linked 447700900001 (GB) to application my-app", "inbound SMS to 447700900001 go to https://proxy.example.com/vonage/inbound-sms"}, 0},
 		{"cancel", []string{"-sandbox", "cancel", "US", "12015550101"}, []string{"cancelled 12015550101 (US)"}, 0},
 		{"buy an owned number", []string{"-sandbox", "buy", "GB", "447700900001"},
 			[]string{"numbers: buy GB 447700900001 failed: ", "error-code 420", "may be yours already"}, 1},

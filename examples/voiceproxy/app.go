@@ -39,7 +39,16 @@ type appConfig struct {
 	// VonageURL, when set, replaces Vonage's API hosts in live mode (tests
 	// point it at a simulator).
 	VonageURL string
+	// SMSAPI is the account's SMS setting the demo expects: smsAPISMS
+	// ("" too) or smsAPIMessages.
+	SMSAPI string
 }
+
+// The account's SMS settings (-sms-api).
+const (
+	smsAPISMS      = "sms"      // the SMS API: /inbound-sms, delivery receipts
+	smsAPIMessages = "messages" // the Messages API: /inbound-message, /message-status
+)
 
 // app is the demo: the Service, its store, and in sandbox mode the
 // simulated Vonage and the simulator aimed at the demo's own webhooks.
@@ -135,7 +144,30 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		// Vonage's own examples do.
 		pcfg.LenientNumbers = true
 	}
-	smsClient, err := sms.NewClient(key, secret, smsOpts...)
+	messages := cfg.SMSAPI == smsAPIMessages
+	var smsClient proxy.SMSSender
+	if messages {
+		// The application JWT when the key is there (as in the sandbox),
+		// else the account's key and secret.
+		auth := sms.MessagesAuth{APIKey: key, APISecret: secret}
+		if pcfg.ApplicationKey != nil {
+			auth = sms.MessagesAuth{ApplicationID: appID, PrivateKey: pcfg.ApplicationKey}
+		}
+		mopts := append(smsOpts, sms.WithClock(cfg.Now))
+		if !live {
+			mopts = append(mopts, sms.WithBaseURL(proxytest.InProcessURL+"/v1/messages"))
+		} else if cfg.VonageURL != "" {
+			mopts = append(mopts, sms.WithBaseURL(strings.TrimSuffix(cfg.VonageURL, "/")+"/v1/messages"))
+		}
+		smsClient, err = sms.NewMessagesClient(auth, mopts...)
+	} else {
+		smsClient, err = sms.NewClient(key, secret, smsOpts...)
+		if live {
+			// On the SMS API setting a number's own inbound-SMS webhook
+			// wins over the account's: point each at the demo.
+			pcfg.InboundSMSURL = base + "/vonage/inbound-sms"
+		}
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -195,6 +227,10 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			Vonage:          a.vonage,
 			Now:             cfg.Now,
 		}
+		if messages {
+			a.sim.SMSAPI, a.sim.InboundMessagePath = proxytest.SMSAPIMessages, "/vonage/inbound-message"
+			a.vonage.StatusTo(mux, "/vonage/message-status", sandboxSecret)
+		}
 		a.vonage.Attach(a.sim)
 		// The simulated SMS API reports delivery as Vonage does.
 		a.vonage.ReceiptsTo(mux, "/vonage/delivery-receipt", sandboxSecret, "")
@@ -209,14 +245,25 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	for i, n := range pool {
 		nums[i] = n.Country + ":" + n.MSISDN
 	}
-	log.Info("voiceproxy demo ready", "mode", mode, "store", storeKind(cfg.DB), "pool", strings.Join(nums, " "))
+	smsSetting := "SMS API"
+	if messages {
+		smsSetting = "Messages API"
+	}
+	log.Info("voiceproxy demo ready", "mode", mode, "store", storeKind(cfg.DB), "pool", strings.Join(nums, " "), "sms_api", smsSetting)
 	if live {
 		log.Info("configure your Vonage application with these webhooks",
 			"answer_url", "GET "+base+"/vonage/answer",
 			"event_url", "POST "+base+"/vonage/event",
-			"fallback_url", "GET "+base+"/vonage/fallback",
-			"inbound_sms_url", "POST "+base+"/vonage/inbound-sms",
-			"delivery_receipt_url", "POST "+base+"/vonage/delivery-receipt")
+			"fallback_url", "GET "+base+"/vonage/fallback")
+		if messages {
+			log.Info("the demo expects the account's SMS setting to be the Messages API (dashboard: API settings, SMS settings); set the application's Messages webhooks",
+				"inbound_url", "POST "+base+"/vonage/inbound-message",
+				"status_url", "POST "+base+"/vonage/message-status")
+		} else {
+			log.Info("the demo expects the account's SMS setting to be the SMS API (dashboard: API settings, SMS settings); set the account's SMS webhooks (each number's inbound URL is set at start-up)",
+				"inbound_sms_url", "POST "+base+"/vonage/inbound-sms",
+				"delivery_receipt_url", "POST "+base+"/vonage/delivery-receipt")
+		}
 		if pcfg.SignatureSecret == "" {
 			log.Warn("VONAGE_SIGNATURE_SECRET is not set: webhooks are accepted unsigned")
 		}

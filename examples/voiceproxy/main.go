@@ -49,6 +49,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	db := fs.String("db", "voiceproxy.db", `SQLite file, ":memory:" for the in-memory store, or a postgres:// URL`)
 	publicURL := fs.String("public-url", "", "externally reachable base URL for Vonage's webhooks (default http://<addr>)")
 	verbose := fs.Bool("v", false, "debug logging")
+	smsAPI := fs.String("sms-api", "sms", `the account's SMS setting: "sms" (the SMS API) or "messages" (the Messages API)`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -57,6 +58,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
+	}
+	if *smsAPI != smsAPISMS && *smsAPI != smsAPIMessages {
+		return fmt.Errorf("%w: -sms-api must be %q or %q", errUsage, smsAPISMS, smsAPIMessages)
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -72,7 +76,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	h, cleanup, err := newApp(ctx, appConfig{DB: *db, PublicURL: base, Getenv: getenv, Logger: log})
+	h, cleanup, err := newApp(ctx, appConfig{DB: *db, PublicURL: base, Getenv: getenv, Logger: log, SMSAPI: *smsAPI})
 	if err != nil {
 		ln.Close()
 		return err

@@ -29,8 +29,14 @@ import (
 // newTestApp serves the demo in sandbox mode on an httptest server.
 func newTestApp(t *testing.T, db string, env map[string]string) *httptest.Server {
 	t.Helper()
+	return newTestAppOn(t, smsAPISMS, db, env)
+}
+
+// newTestAppOn is newTestApp with the account's SMS setting smsAPI.
+func newTestAppOn(t *testing.T, smsAPI, db string, env map[string]string) *httptest.Server {
+	t.Helper()
 	h, cleanup, err := newApp(t.Context(), appConfig{
-		DB: db, PublicURL: "http://demo.test",
+		DB: db, PublicURL: "http://demo.test", SMSAPI: smsAPI,
 		Getenv: func(k string) string { return env[k] },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -186,6 +192,14 @@ func TestREADMEWalkthrough(t *testing.T) {
 			runWalkthrough(t, newTestApp(t, db, nil), 0, "447700900001")
 		})
 	}
+}
+
+// The same walkthrough with the demo on the Messages API (-sms-api
+// messages): the SMS come to /vonage/inbound-message, go out through the
+// Messages API, and their statuses come to /vonage/message-status.
+func TestREADMEWalkthroughMessagesAPI(t *testing.T) {
+	t.Parallel()
+	runWalkthrough(t, newTestAppOn(t, smsAPIMessages, ":memory:", nil), 0, "447700900001")
 }
 
 // The walkthrough works on a database an earlier, interrupted run left
@@ -646,9 +660,11 @@ func TestRunServesAndShutsDown(t *testing.T) {
 
 func TestRunUsage(t *testing.T) {
 	t.Parallel()
-	err := run(t.Context(), []string{"-nope"}, func(string) string { return "" }, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "usage") {
-		t.Errorf("run(-nope) = %v, want a usage error", err)
+	for _, args := range [][]string{{"-nope"}, {"-sms-api", "fax"}} {
+		err := run(t.Context(), args, func(string) string { return "" }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "usage") {
+			t.Errorf("run(%q) = %v, want a usage error", args, err)
+		}
 	}
 }
 
