@@ -55,6 +55,14 @@
 //   - A recorded call (a record action) sends the recording event after
 //     its completed events; the recording downloads from
 //     RecordingHost/v1/files/{id} with the application JWT.
+//   - With Simulator.SMSAPI SMSAPIMessages an SMS comes as the Messages
+//     API sends it: one JSON webhook per message to InboundMessagePath,
+//     signed with a JWT, retried only after a 429 or a 5xx (Vonage:
+//     backing off from 5 s to 15 minutes, for 24 hours). The simulated
+//     Messages API (POST /v1/messages, application JWT or Basic auth)
+//     answers 202 with a message_uuid and posts signed status webhooks
+//     (Vonage.StatusTo): submitted, then delivered, or what FailDelivery
+//     queued.
 //   - The fake SMS API can be slowed (Vonage.Slow), made to fail
 //     (Vonage.Fail, FailNext, Throttle), and posts signed delivery
 //     receipts for every part it sends (Vonage.ReceiptsTo), delivered
