@@ -5,9 +5,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -16,6 +19,7 @@ import (
 	"github.com/voiceproxy/voiceproxy/internal/voice"
 	"github.com/voiceproxy/voiceproxy/ncco"
 	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
+	"github.com/voiceproxy/voiceproxy/sms"
 )
 
 func newAppKey(t *testing.T) (*rsa.PrivateKey, []byte) {
@@ -183,5 +187,63 @@ func TestHeldCall(t *testing.T) {
 	noV := &proxytest.Simulator{Handler: svc}
 	if _, err := noV.PlaceCallWith(t.Context(), "447400654321", "447700900001", proxytest.CallOptions{Hold: true}); err == nil {
 		t.Error("Hold without Vonage succeeded")
+	}
+}
+
+// The simulated Messages API takes an SMS with the application JWT or
+// Basic auth, answers 202 with a message_uuid, refuses bad credentials
+// (401) and bad fields (422), and posts signed statuses.
+func TestMessagesAPI(t *testing.T) {
+	t.Parallel()
+	key, pemKey := newAppKey(t)
+	v := proxytest.NewVonage(proxytest.WithApplication("app-1", &key.PublicKey))
+	statuses := &fakeService{}
+	v.StatusTo(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if err := sms.VerifyMessagesSignature(r, body, "s3cret", 0, time.Now()); err != nil {
+			http.Error(w, err.Error(), http.StatusUnauthorized)
+			return
+		}
+		statuses.mu.Lock()
+		defer statuses.mu.Unlock()
+		var m map[string]any
+		_ = json.Unmarshal(body, &m)
+		statuses.events = append(statuses.events, map[string]string{"status": fmt.Sprint(m["status"]), "client_ref": fmt.Sprint(m["client_ref"])})
+	}), "/message-status", "s3cret")
+	newClient := func(auth sms.MessagesAuth) *sms.MessagesClient {
+		c, err := sms.NewMessagesClient(auth, sms.WithHTTPClient(v.Client()), sms.WithBaseURL(proxytest.InProcessURL+"/v1/messages"), sms.WithRateLimit(0), sms.WithMaxRetries(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	msg := sms.Message{From: "447700900001", To: "447700900101", Text: "On my way", ClientRef: "i-1"}
+	for name, auth := range map[string]sms.MessagesAuth{
+		"application": {ApplicationID: "app-1", PrivateKey: pemKey},
+		"basic":       {APIKey: proxytest.APIKey, APISecret: proxytest.APISecret},
+	} {
+		res, err := newClient(auth).Send(t.Context(), msg)
+		if err != nil || len(res.Messages) != 1 || res.Messages[0].MessageID == "" {
+			t.Errorf("%s: %+v, %v", name, res, err)
+		}
+	}
+	if _, err := newClient(sms.MessagesAuth{APIKey: proxytest.APIKey, APISecret: "wrong"}).Send(t.Context(), msg); !errors.Is(err, sms.ErrInvalidCredentials) {
+		t.Errorf("wrong secret: %v", err)
+	}
+	v.Fail(proxytest.APIMessages, proxytest.Failure{HTTPStatus: http.StatusUnprocessableEntity, Text: "Invalid params"})
+	if _, err := newClient(sms.MessagesAuth{ApplicationID: "app-1", PrivateKey: pemKey}).Send(t.Context(), msg); !errors.Is(err, sms.ErrInvalidParams) {
+		t.Errorf("injected 422: %v", err)
+	}
+	out := v.Outbox()
+	if len(out) != 2 || out[0].To != "447700900101" || out[0].ClientRef != "i-1" {
+		t.Errorf("outbox %+v", out)
+	}
+	statuses.mu.Lock()
+	defer statuses.mu.Unlock()
+	if len(statuses.events) != 4 || statuses.events[0]["status"] != "submitted" || statuses.events[1]["status"] != "delivered" || statuses.events[1]["client_ref"] != "i-1" {
+		t.Errorf("statuses %v, want submitted then delivered per SMS", statuses.events)
+	}
+	if n := v.ReceiptFailures(); n != 0 {
+		t.Errorf("%d statuses failed to verify", n)
 	}
 }
