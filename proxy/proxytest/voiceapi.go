@@ -102,6 +102,9 @@ type simCall struct {
 	recordURL   *url.URL // where the recording event goes; nil for eventURL
 	answeredAt  time.Time
 	calleeQuery string // a held inbound call's callee events' query
+	// hangingUp is set by an accepted hang-up, before its completed
+	// events go out: the call is ending, and asks about it answer 404.
+	hangingUp bool
 }
 
 func (c *simCall) leg(uuid string) *SimLeg {
@@ -551,8 +554,8 @@ func (v *Vonage) getCall(w http.ResponseWriter, r *http.Request, _ []byte) {
 // updateCall answers PUT /v1/calls/{uuid}: hangup ends the whole call
 // (each leg completes, disconnected_by "platform", after the 204); mute,
 // unmute, earmuff, unearmuff and transfer are recorded in Actions (a
-// transfer's NCCO is not run). A leg that has ended answers 404, as an
-// unknown one does.
+// transfer's NCCO is not run). A leg that has ended, or whose call a
+// hang-up is ending, answers 404, as an unknown one does.
 func (v *Vonage) updateCall(w http.ResponseWriter, r *http.Request, body []byte) {
 	uuid := r.PathValue("uuid")
 	var req struct {
@@ -570,9 +573,10 @@ func (v *Vonage) updateCall(w http.ResponseWriter, r *http.Request, body []byte)
 	}
 	v.mu.Lock()
 	c := v.findCall(uuid)
-	ended := c == nil || c.Ended || c.leg(uuid) == nil || c.leg(uuid).Status == "completed"
+	ended := c == nil || c.Ended || c.hangingUp || c.leg(uuid) == nil || c.leg(uuid).Status == "completed"
 	if !ended {
 		c.Actions = append(c.Actions, req.Action)
+		c.hangingUp = req.Action == "hangup"
 	}
 	sim := v.sim
 	v.mu.Unlock()
