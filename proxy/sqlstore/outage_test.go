@@ -1,6 +1,7 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"io"
 	"log/slog"
 	"net"
@@ -152,6 +153,33 @@ func TestPostgresOutage(t *testing.T) {
 		t.Errorf("event during the outage: %d, want 503", rec.Code)
 	}
 
+	// The Messages API's webhooks: 503 too, which it retries.
+	sim.SMSAPI = proxytest.SMSAPIMessages
+	if out, err := sim.SendSMS(ctx, from, to, "still there?"); err == nil || out.HTTPStatus[0] != http.StatusServiceUnavailable {
+		t.Errorf("inbound message during the outage: %+v, %v; want 503", out, err)
+	}
+	sim.SMSAPI = ""
+	status := []byte(`{"message_uuid":"u1","to":"` + from + `","from":"` + to + `","status":"delivered","client_ref":"i1","timestamp":"2026-03-02T09:00:00Z"}`)
+	st := httptest.NewRequest(http.MethodPost, "/message-status", bytes.NewReader(status))
+	if err := (proxy.WebhookSigner{Secret: secret, ApplicationID: proxytest.ApplicationID}).Sign(st, status); err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	svc.ServeHTTP(rec, st)
+	if rec.Code != http.StatusServiceUnavailable {
+		t.Errorf("message status during the outage: %d, want 503", rec.Code)
+	}
+	// The API: errors, never a half-done change.
+	if _, err := svc.CloseConversation(ctx, c.ID); err == nil {
+		t.Error("CloseConversation during the outage succeeded")
+	}
+	if _, err := svc.UpdateConversation(ctx, c.ID, proxy.Update{TTL: 2 * time.Hour}); err == nil {
+		t.Error("UpdateConversation during the outage succeeded")
+	}
+	if _, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: "+" + person(3), B: "+" + person(4), Key: "job-9"}); err == nil {
+		t.Error("CreateConversation during the outage succeeded")
+	}
+
 	gate.setShut(false)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -163,5 +191,10 @@ func TestPostgresOutage(t *testing.T) {
 			t.Fatalf("after the database came back: %+v, %v; want a connect", out, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// Nothing half-done: the conversation is still active, its end unchanged.
+	got, err := svc.Conversation(ctx, c.ID)
+	if err != nil || got.Status != proxy.StatusActive || got.ExpiresAt.Sub(c.ExpiresAt).Abs() > time.Millisecond { // the database keeps microseconds
+		t.Errorf("after the outage: %+v, %v; want it active as it was", got, err)
 	}
 }
