@@ -48,6 +48,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	case readAnswered:
 		return
 	case readMalformed:
+		setOutcome(w, outcomeMalformed)
 		s.writeFallback(w)
 		return
 	case readUnavailable:
@@ -97,6 +98,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 				// A shared number the caller has PIN conversations on?
 				switch asked, perr := s.answerPIN(ctx, w, r, from, to, now); {
 				case asked && perr == nil:
+					setOutcome(w, outcomePINPrompt)
 					return
 				case perr != nil:
 					s.log.ErrorContext(ctx, "proxy: PIN conversations lookup failed", "err", perr, "call", string(p.UUID))
@@ -118,6 +120,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	}
 	c := a.conv
 	if a.refused != "" {
+		setOutcome(w, outcomeVetoed)
 		writeJSON(w, s.fallbackJSON)
 		rctx, rcancel := s.afterContext(r.Context())
 		defer rcancel()
@@ -133,6 +136,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	}
 
 	// Answer, then record.
+	setOutcome(w, outcomeConnected)
 	s.writeConnect(w, c.Record, other)
 	// Let Vonage have the NCCO while the call is recorded.
 	if f, ok := w.(http.Flusher); ok {
@@ -156,6 +160,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 // the answer URL, so that Vonage retries and then tries the fallback URL;
 // on the fallback URL, the call's last chance, the spoken NCCO (200).
 func (s *Service) storeFailed(w http.ResponseWriter, fallback bool) {
+	setOutcome(w, outcomeStoreError)
 	if fallback {
 		s.writeFallback(w)
 		return
@@ -170,6 +175,7 @@ func (s *Service) writeFallback(w http.ResponseWriter) { writeJSON(w, s.fallback
 // hook's NCCO when it gives a valid one, else the spoken fallback.
 func (s *Service) unknownCall(ctx context.Context, w http.ResponseWriter, call Call, why error) {
 	// Store errors may quote numbers: the reason goes to Debug only.
+	setOutcome(w, outcomeUnknownRoute)
 	s.log.InfoContext(ctx, "proxy: call to unknown route", "call", call.UUID)
 	s.log.DebugContext(ctx, "proxy: unknown route", "from", phone.Mask(call.From), "to", call.To, "reason", why)
 	if s.cfg.OnUnknownCall == nil {

@@ -447,6 +447,7 @@ func (s *Service) poolChanged(ctx context.Context, c PoolChange) {
 		s.log.InfoContext(ctx, "proxy: autopilot: "+string(c.Kind), "country", c.Country, "number", c.MSISDN, "monthly_cost", c.MonthlyCost, "reason", c.Reason)
 	}
 	s.poolStats.add(c)
+	s.tel.count(ctx, s.tel.purchases, "result", string(c.Kind), "country", c.Country)
 	if s.autopilot.OnPoolChange != nil {
 		s.autopilot.OnPoolChange(ctx, c)
 	}

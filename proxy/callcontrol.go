@@ -313,11 +313,15 @@ func (s *Service) hangUpCalls(ctx context.Context, c Conversation, why string, a
 func (s *Service) hangUpLeg(ctx context.Context, l liveLeg, why string) error {
 	err := s.voice.Hangup(ctx, CallRef{UUID: l.leg, ConversationUUID: l.in.ExternalID, Region: l.in.Region})
 	ev := InteractionEvent{Leg: l.leg, Status: EventHungUp, At: s.now(), Detail: why}
+	result := "hungup"
+	defer func() { s.tel.count(ctx, s.tel.hangups, "result", result) }()
 	switch {
 	case errors.Is(err, ErrCallNotFound):
+		result = "ended"
 		s.log.InfoContext(ctx, "proxy: call leg had ended before hang-up", "conversation", l.in.ConversationID, "call", l.leg)
 		return nil
 	case err != nil:
+		result = "failed"
 		s.log.ErrorContext(ctx, "proxy: hang up call failed", "conversation", l.in.ConversationID, "call", l.leg, "err", err)
 		ev.Status, ev.Detail = EventHangupFailed, cleanText(err.Error())
 	default:

@@ -185,12 +185,20 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	}
 	c, err := s.place(ctx, access, req.PIN, a, b, regionA, regionB, mode, req.ProxyA, newConv)
 	var kh *keyHeld
-	if errors.As(err, &kh) {
+	var pe *PoolExhaustedError
+	switch {
+	case errors.As(err, &kh):
+		s.tel.count(ctx, s.tel.allocations, "result", "key_held")
 		return kh.c, nil // a create with the key of this conversation won first
-	}
-	if err != nil {
+	case errors.As(err, &pe):
+		s.tel.count(ctx, s.tel.allocations, "result", "pool_exhausted", "country", pe.Country)
+		return Conversation{}, err
+	case err != nil:
+		s.tel.count(ctx, s.tel.allocations, "result", "error")
 		return Conversation{}, err
 	}
+	s.tel.count(ctx, s.tel.allocations, "result", "allocated", "access", string(c.Access()))
+	s.tel.count(ctx, s.tel.conversations, "event", "created")
 	s.log.InfoContext(ctx, "proxy: conversation created", "conversation", c.ID, "mode", c.Mode, "access", c.Access(), "expires_at", c.ExpiresAt)
 	s.log.DebugContext(ctx, "proxy: conversation legs", "conversation", c.ID,
 		"a", phone.Mask(a), "a_proxy", c.Participants[SideA].ProxyNumber, "b", phone.Mask(b), "b_proxy", c.Participants[SideB].ProxyNumber)
@@ -480,6 +488,9 @@ func (s *Service) CloseConversation(ctx context.Context, id string, opts ...Clos
 		return Conversation{}, fmt.Errorf("proxy: close conversation %s: %w", id, err)
 	}
 	s.log.InfoContext(ctx, "proxy: conversation ended", "conversation", id, "status", c.Status)
+	if inUse && c.Status == StatusClosed {
+		s.tel.count(ctx, s.tel.conversations, "event", "closed")
+	}
 	var errs []error
 	if end, why := endsCalls(c, now); end && !o.keepCalls {
 		errs = append(errs, s.hangUpCalls(ctx, c, why, 1))

@@ -112,7 +112,8 @@ func (s *Service) handleMessageStatus(w http.ResponseWriter, r *http.Request) {
 	if u.Usage != nil && u.Status == sms.StatusSubmitted {
 		ev.Price = cleanText(u.Usage.Price)
 	}
-	switch err := s.store.AddInteractionEvent(ctx, ref, ev); {
+	s.tel.count(ctx, s.tel.sms, "event", string(ev.Status))
+	switch err := s.storeCall(ctx, "AddInteractionEvent", func(ctx context.Context) error { return s.store.AddInteractionEvent(ctx, ref, ev) }); {
 	case errors.Is(err, ErrNotFound):
 		s.log.DebugContext(ctx, "proxy: message status for an SMS outside any interaction", "message", u.MessageUUID)
 	case err != nil:

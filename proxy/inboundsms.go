@@ -62,6 +62,7 @@ func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *h
 	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook unreadable", "err", err)
+		setOutcome(w, outcomeMalformed)
 		writeEmpty(w, http.StatusOK)
 		return zero, false
 	}
@@ -71,6 +72,7 @@ func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *h
 	v, err := parse(params)
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook malformed", "err", err)
+		setOutcome(w, outcomeMalformed)
 		writeEmpty(w, http.StatusOK)
 		return zero, false
 	}
@@ -181,7 +183,7 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 	}
 	// The interaction's ExternalID makes the relay happen once, however
 	// often Vonage delivers the message.
-	switch err := s.store.AddRelay(ctx, rec, job); {
+	switch err := s.storeCall(ctx, "AddRelay", func(ctx context.Context) error { return s.store.AddRelay(ctx, rec, job) }); {
 	case errors.Is(err, ErrConflict):
 		s.log.InfoContext(ctx, "proxy: duplicate SMS delivery ignored", "conversation", c.ID, "message", in.MessageID)
 		return nil, nil

@@ -323,6 +323,7 @@ func (s *Service) connectPIN(ctx, rctx context.Context, w http.ResponseWriter, c
 			return
 		}
 	}
+	setOutcome(w, outcomeConnected)
 	s.writeConnect(w, c.Record, c.Participants[side.Other()])
 	s.log.InfoContext(ctx, "proxy: PIN call connected", "conversation", c.ID, "call", call.uuid)
 	stored, err := s.interactionFor(rctx, in)

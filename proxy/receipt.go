@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -36,7 +37,8 @@ func (s *Service) handleDeliveryReceipt(w http.ResponseWriter, r *http.Request) 
 	if dr.ErrCode != 0 {
 		ev.Detail = "err-code " + strconv.Itoa(dr.ErrCode)
 	}
-	switch err := s.store.AddInteractionEvent(ctx, dr.ClientRef, ev); {
+	s.tel.count(ctx, s.tel.sms, "event", string(ev.Status))
+	switch err := s.storeCall(ctx, "AddInteractionEvent", func(ctx context.Context) error { return s.store.AddInteractionEvent(ctx, dr.ClientRef, ev) }); {
 	case errors.Is(err, ErrNotFound):
 		s.log.DebugContext(ctx, "proxy: delivery receipt for an SMS outside any interaction", "message", dr.MessageID)
 	case err != nil:

@@ -9,6 +9,9 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/voiceproxy/voiceproxy/internal/voice"
 	"github.com/voiceproxy/voiceproxy/ncco"
 	"github.com/voiceproxy/voiceproxy/sms"
@@ -158,6 +161,14 @@ type Config struct {
 	// iat, SMS timestamp) may be from Now, either way, and how long a JWT
 	// jti is remembered against replay. Default 5 minutes.
 	WebhookTolerance time.Duration
+
+	// MeterProvider and TracerProvider receive the Service's metrics
+	// (voiceproxy.webhooks, voiceproxy.webhook.duration, …; see the
+	// README's "Metrics") and its spans (one per webhook, with the store
+	// calls inside). Default: OpenTelemetry's global providers, which do
+	// nothing until the host installs real ones.
+	MeterProvider  metric.MeterProvider
+	TracerProvider trace.TracerProvider
 
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
@@ -402,6 +413,8 @@ type Service struct {
 	poolStats   poolStats
 	buyingAhead sync.Map // country -> struct{}: a buy-ahead in flight
 
+	tel *telemetry // metrics and traces
+
 	// voice is the call control client; nil when call control is off.
 	voice VoiceAPI
 	// bg counts background work (hang-up retries) still to run.
@@ -510,6 +523,9 @@ func New(cfg Config) (*Service, error) {
 		owner: newID(cfg.Now()),
 	}
 	s.voice = vc
+	if s.tel, err = newTelemetry(&cfg); err != nil {
+		return nil, fmt.Errorf("proxy: telemetry: %w", err)
+	}
 	_, s.inProcessStore = cfg.Store.(*memoryStore)
 	if cfg.Autopilot != nil {
 		a, err := autopilotConfig(*cfg.Autopilot)
@@ -559,7 +575,18 @@ func New(cfg Config) (*Service, error) {
 // ServeHTTP dispatches Vonage's webhooks. Unknown paths get 404, wrong
 // methods 405.
 func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mux.ServeHTTP(w, r)
+	s.serveInstrumented(w, r)
+}
+
+// Ready reports whether the store answers, within Config.StoreTimeout:
+// for a readiness probe. The error is the store's.
+func (s *Service) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.StoreTimeout)
+	defer cancel()
+	if _, err := s.store.NumberLegs(ctx, "0"); err != nil {
+		return fmt.Errorf("proxy: store not ready: %w", err)
+	}
+	return nil
 }
 
 // Run expires conversations every Config.SweepInterval and sends the SMS
@@ -614,6 +641,7 @@ func (s *Service) ExpireNow(ctx context.Context) (int, error) {
 		}
 		for _, id := range ids {
 			s.log.InfoContext(ctx, "proxy: conversation expired", "conversation", id)
+			s.tel.count(ctx, s.tel.conversations, "event", "expired")
 			s.hangUpExpired(ctx, id)
 		}
 		if len(ids) < batch {

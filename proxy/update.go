@@ -138,6 +138,7 @@ func (s *Service) reopen(ctx context.Context, c Conversation, u Update, now time
 		return Conversation{}, fmt.Errorf("proxy: reopen conversation %s: %w", c.ID, err)
 	}
 	s.log.InfoContext(ctx, "proxy: conversation reopened", "conversation", c.ID, "expires_at", expires)
+	s.tel.count(ctx, s.tel.conversations, "event", "reopened")
 	return r, nil
 }
 

@@ -11,6 +11,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+
 	"github.com/voiceproxy/voiceproxy/insight"
 	"github.com/voiceproxy/voiceproxy/numbers"
 	"github.com/voiceproxy/voiceproxy/proxy"
@@ -91,7 +96,17 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	}
 
 	a := &app{log: log, now: cfg.Now}
-	pcfg := proxy.Config{Store: store, Logger: log, Now: cfg.Now}
+	// The service's metrics, served at /metrics in Prometheus's format by
+	// OpenTelemetry's Prometheus exporter: the library speaks the
+	// OpenTelemetry API, and the exporter turns it into the text format
+	// with no second instrumentation. The registry is the app's own.
+	reg := prometheus.NewRegistry()
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("metrics exporter: %w", err)
+	}
+	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
+	pcfg := proxy.Config{Store: store, Logger: log, Now: cfg.Now, MeterProvider: meters}
 	var (
 		smsOpts     []sms.Option
 		numbersOpts []numbers.Option
@@ -215,6 +230,18 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 
 	mux := http.NewServeMux()
 	a.routes(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := a.svc.Ready(r.Context()); err != nil {
+			a.log.WarnContext(r.Context(), "not ready", "err", err)
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
 	mux.Handle("/vonage/", http.StripPrefix("/vonage", a.svc))
 	if !live {
 		a.sim = &proxytest.Simulator{
@@ -289,6 +316,7 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			stop()
 			wg.Wait()
 			closeStore()
+			_ = meters.Shutdown(context.Background())
 		})
 	}
 	return mux, cleanup, nil

@@ -194,6 +194,53 @@ func TestREADMEWalkthrough(t *testing.T) {
 	}
 }
 
+// After the README walkthrough, /metrics shows the series the README's
+// "Metrics" section names, and /healthz and /readyz answer 200.
+func TestMetricsAfterWalkthrough(t *testing.T) {
+	t.Parallel()
+	srv := newTestApp(t, ":memory:", nil)
+	runWalkthrough(t, srv, 0, "447700900001")
+	get := func(path string) (int, string) {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	status, body := get("/metrics")
+	if status != http.StatusOK {
+		t.Fatalf("/metrics: %d", status)
+	}
+	for _, re := range []string{
+		`voiceproxy_webhooks_total\{[^}]*outcome="connected"[^}]*route="/answer"[^}]*\} 1`,
+		`voiceproxy_webhooks_total\{[^}]*outcome="unknown_route"[^}]*route="/answer"[^}]*\} 1`,
+		`voiceproxy_webhooks_total\{[^}]*outcome="accepted"[^}]*route="/inbound-sms"`,
+		`voiceproxy_webhook_duration_seconds_bucket\{`,
+		`voiceproxy_conversations_total\{event="created"[^}]*\} 1`,
+		`voiceproxy_conversations_total\{event="closed"[^}]*\} 1`,
+		`voiceproxy_allocations_total\{access="direct"[^}]*result="allocated"`,
+		`voiceproxy_sms_total\{event="relayed"`,
+		`voiceproxy_sms_total\{event="delivered"`,
+		`voiceproxy_store_duration_seconds_count\{op="Route"`,
+	} {
+		if !regexp.MustCompile(re).MatchString(body) {
+			t.Errorf("/metrics lacks %s", re)
+		}
+	}
+	for _, n := range []string{"447700900123", "447700900456"} {
+		if strings.Contains(body, n) {
+			t.Errorf("/metrics holds the phone number %s", n)
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if status, body := get(path); status != http.StatusOK {
+			t.Errorf("%s: %d %s", path, status, body)
+		}
+	}
+}
+
 // The same walkthrough with the demo on the Messages API (-sms-api
 // messages): the SMS come to /vonage/inbound-message, go out through the
 // Messages API, and their statuses come to /vonage/message-status.

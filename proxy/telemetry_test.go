@@ -1,0 +1,137 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+// sums collects the counters of rm as "name{k=v,…}" -> value.
+func sums(rm metricdata.ResourceMetrics) map[string]int64 {
+	out := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					out[m.Name+"{"+attrString(p.Attributes)+"}"] += p.Value
+				}
+			case metricdata.Histogram[float64]:
+				for _, p := range d.DataPoints {
+					out[m.Name+"{"+attrString(p.Attributes)+"}"] += int64(p.Count)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func attrString(s attribute.Set) string {
+	var parts []string
+	for _, kv := range s.ToSlice() {
+		parts = append(parts, string(kv.Key)+"="+kv.Value.AsString())
+	}
+	return strings.Join(parts, ",")
+}
+
+// The Service counts webhooks by route and outcome, conversations,
+// allocations and store calls, records a span per webhook with the
+// store call inside, and puts no phone number in any attribute.
+func TestTelemetry(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	spans := tracetest.NewSpanRecorder()
+	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
+		c.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		c.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	})
+	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
+	call := func(from, to string) {
+		q := url.Values{"from": {from}, "to": {to}, "uuid": {"u"}, "conversation_uuid": {"CON-" + from}}
+		serve(s, httptest.NewRequest(http.MethodGet, "/answer?"+q.Encode(), nil))
+	}
+	call(gbA, c.Participants[SideA].ProxyNumber)
+	call(gbC, c.Participants[SideA].ProxyNumber)
+	s.CloseConversation(t.Context(), c.ID)
+	if _, err := s.CreateConversation(t.Context(), CreateRequest{A: "+" + gbA, B: "+" + gbB, Mode: "fax"}); err == nil {
+		t.Fatal("bad mode accepted")
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := sums(rm)
+	for _, want := range []string{
+		"voiceproxy.webhooks{outcome=connected,route=/answer}",
+		"voiceproxy.webhooks{outcome=unknown_route,route=/answer}",
+		"voiceproxy.webhook.duration{outcome=connected,route=/answer}",
+		"voiceproxy.conversations{event=created}",
+		"voiceproxy.conversations{event=closed}",
+		"voiceproxy.allocations{access=direct,result=allocated}",
+		"voiceproxy.store.duration{op=Route,result=ok}",
+		"voiceproxy.store.duration{op=Route,result=not_found}",
+	} {
+		if got[want] != 1 {
+			t.Errorf("%s = %d, want 1 (all: %v)", want, got[want], got)
+		}
+	}
+	for k := range got {
+		for _, n := range []string{gbA, gbB, gbC, gbP1} {
+			if strings.Contains(k, n) {
+				t.Errorf("a phone number in the metric %s", k)
+			}
+		}
+	}
+	ended := spans.Ended()
+	var webhook, store int
+	for _, sp := range ended {
+		switch sp.Name() {
+		case "voiceproxy.webhook /answer":
+			webhook++
+		case "voiceproxy.store Route":
+			store++
+			if !sp.Parent().IsValid() {
+				t.Error("the store span has no parent: not inside the webhook's")
+			}
+		}
+		for _, kv := range sp.Attributes() {
+			for _, n := range []string{gbA, gbB, gbC, gbP1} {
+				if strings.Contains(kv.Value.Emit(), n) {
+					t.Errorf("a phone number in span %s attribute %s", sp.Name(), kv.Key)
+				}
+			}
+		}
+	}
+	if webhook != 2 || store != 2 {
+		t.Errorf("%d webhook spans, %d store spans; want 2 and 2", webhook, store)
+	}
+}
+
+// Ready is the store's reachability.
+func TestReady(t *testing.T) {
+	t.Parallel()
+	s, _ := newTestService(t, nil, nil)
+	if err := s.Ready(t.Context()); err != nil {
+		t.Errorf("memory store: %v", err)
+	}
+	down, _ := newTestService(t, nil, func(c *Config) { c.Store = failingNumberLegs{Store: NewMemoryStore()} })
+	if err := down.Ready(t.Context()); err == nil {
+		t.Error("a failing store is ready")
+	}
+}
+
+type failingNumberLegs struct{ Store }
+
+func (failingNumberLegs) NumberLegs(context.Context, string) (int, error) {
+	return 0, errors.New("connection refused")
+}
