@@ -153,20 +153,38 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 		return nil, err
 	}
 	c := a.conv
+	relayed, redacted := s.cfg.Redact.redact(text)
 	rec := Interaction{
 		ID: newID(now), ConversationID: c.ID, Kind: KindSMS, ExternalID: externalID,
 		From: from, To: to, CreatedAt: now,
 	}
 	if s.cfg.StoreSMSBodies {
-		rec.Text = text
+		rec.Text = relayed // what was relayed: never the removed details
 	}
+	other := c.Participants[a.sender.Other()]
 	var refusal *InteractionEvent
-	switch {
+	var reply string
+	switch kw := keyword(text); {
 	case a.refused != "":
 		refusal = &InteractionEvent{Status: EventBlocked, Detail: a.refused, At: now}
+	case kw == "STOP":
+		if err := s.recordOptOut(ctx, from, to, now); err != nil {
+			return nil, err
+		}
+		s.log.InfoContext(ctx, "proxy: STOP received; the sender gets nothing more from this number", "conversation", c.ID)
+		refusal, reply = &InteractionEvent{Status: EventOptedOut, Detail: "STOP: not relayed; nothing more is sent to the sender from this number", At: now}, s.cfg.StopReply
+	case kw == "HELP":
+		refusal, reply = &InteractionEvent{Status: EventHelp, Detail: "HELP: answered, not relayed", At: now}, s.cfg.HelpReply
 	case s.cfg.SMS == nil:
 		s.log.WarnContext(ctx, "proxy: SMS not relayed: no SMS sender configured", "conversation", c.ID)
 		refusal = &InteractionEvent{Status: EventFailed, Detail: ErrNoSMSSender.Error(), At: now}
+	default:
+		switch out, err := s.optedOut(ctx, other.Number, other.ProxyNumber, now); {
+		case err != nil:
+			return nil, err
+		case out:
+			refusal = &InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number", At: now}
+		}
 	}
 	if refusal != nil {
 		created, err := s.addInteraction(ctx, rec)
@@ -174,11 +192,13 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 			return nil, err
 		}
 		s.touch(ctx, c, now)
-		return nil, s.addEvent(ctx, &rec, *refusal)
+		if err := s.addEvent(ctx, &rec, *refusal); err != nil {
+			return nil, err
+		}
+		return s.reply(in, from, to, reply), nil
 	}
-	other := c.Participants[a.sender.Other()]
 	job := RelayJob{
-		ID: rec.ID, ConversationID: c.ID, From: other.ProxyNumber, To: other.Number, Text: text,
+		ID: rec.ID, ConversationID: c.ID, From: other.ProxyNumber, To: other.Number, Text: relayed,
 		NextAttempt: now, CreatedAt: now,
 	}
 	// The interaction's ExternalID makes the relay happen once, however
@@ -192,6 +212,11 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 	}
 	s.interactionChanged(ctx, rec)
 	s.touch(ctx, c, now)
+	if redacted != "" {
+		if err := s.addEvent(ctx, &rec, InteractionEvent{Status: EventRedacted, Detail: "removed " + redacted, At: now}); err != nil {
+			s.log.ErrorContext(ctx, "proxy: record redaction failed", "conversation", c.ID, "err", err)
+		}
+	}
 	return func(ctx context.Context) { s.relayNow(ctx, job.ID) }, nil
 }
 

@@ -2,9 +2,14 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"unicode/utf8"
 )
+
+// ErrOptedOut: the participant sent STOP to their proxy number; nothing
+// more is sent to them from it.
+var ErrOptedOut = errors.New("proxy: the participant opted out (STOP)")
 
 // KindMessage is an SMS the host sent a participant through the masked
 // channel (Service.SendMessage): From is the pool number it came from, To
@@ -48,6 +53,13 @@ func (s *Service) SendMessage(ctx context.Context, conversationID string, side S
 	}
 	if c.Mode == ModeVoice {
 		return Interaction{}, fmt.Errorf("%w: conversation %s is voice only", ErrInvalidRequest, c.ID)
+	}
+	p := c.Participants[side]
+	switch out, err := s.optedOut(ctx, p.Number, p.ProxyNumber, now); {
+	case err != nil:
+		return Interaction{}, err
+	case out:
+		return Interaction{}, fmt.Errorf("proxy: message in conversation %s: %w", c.ID, ErrOptedOut)
 	}
 	return s.sendMessage(ctx, c, side, text)
 }

@@ -256,6 +256,21 @@ type Config struct {
 	// StoreSMSBodies keeps the text of relayed SMS in Interaction.Text.
 	// Default false: bodies are relayed, never stored.
 	StoreSMSBodies bool
+	// StopReply answers an SMS that is a STOP keyword (STOP, STOPALL,
+	// UNSUBSCRIBE, CANCEL, END, QUIT, alone, any case), which is not
+	// relayed: the sender gets nothing more from that proxy number (no
+	// relay, no SendMessage), on any instance. HelpReply answers HELP or
+	// INFO, not relayed either. Carriers require both. Defaults "You are
+	// unsubscribed: you will get no more messages from this number." and
+	// "Messages to this number reach your contact without showing your
+	// number. Reply STOP to get no more."; "-" sends no reply.
+	StopReply, HelpReply string
+	// Redact removes contact details (phone numbers, e-mail addresses,
+	// URLs, by policy) from relayed SMS, and records what it removed on
+	// the interaction (EventRedacted): users cannot take the
+	// conversation off the platform in text either. Default: nothing is
+	// removed.
+	Redact RedactPolicy
 	// SMSAutoReply, when set, is sent (from the number texted) to anyone
 	// whose SMS matches no conversation in use. Default "": no reply.
 	SMSAutoReply string
@@ -503,6 +518,18 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.ReopenGrace == 0 {
 		cfg.ReopenGrace = defaultReopenGrace
+	}
+	switch cfg.StopReply {
+	case "":
+		cfg.StopReply = defaultStopReply
+	case "-":
+		cfg.StopReply = ""
+	}
+	switch cfg.HelpReply {
+	case "":
+		cfg.HelpReply = defaultHelpReply
+	case "-":
+		cfg.HelpReply = ""
 	}
 	if err := checkCallControlConfig(&cfg); err != nil {
 		return nil, err

@@ -1,0 +1,78 @@
+package proxy_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+// STOP is not relayed: the sender is told, gets nothing more from their
+// proxy number (relays, messages), on any instance; HELP is answered and
+// not relayed. On both SMS transports.
+func TestE2EStopAndHelp(t *testing.T) {
+	t.Parallel()
+	for _, api := range []string{"sms", "messages"} {
+		t.Run(api, func(t *testing.T) {
+			t.Parallel()
+			e := newE2EOn(t, api, e2eSecret, nil)
+			c := e.create(t, proxy.CreateRequest{})
+			a, b := c.Participants[proxy.SideA], c.Participants[proxy.SideB]
+			help := e.text(t, e2eRider, a.ProxyNumber, "help")
+			if len(help.Relayed) != 1 || help.Relayed[0].To != e2eRider || !strings.Contains(strings.Join(help.Relayed[0].Parts, ""), "Reply STOP") {
+				t.Errorf("HELP: sent %+v, want the help reply to the rider only", help.Relayed)
+			}
+			stop := e.text(t, e2eRider, a.ProxyNumber, "STOP")
+			if len(stop.Relayed) != 1 || stop.Relayed[0].To != e2eRider || stop.Relayed[0].From != a.ProxyNumber {
+				t.Errorf("STOP: sent %+v, want the confirmation to the rider from their number", stop.Relayed)
+			}
+			if out := e.text(t, e2eDriver, b.ProxyNumber, "are you there?"); len(out.Relayed) != 0 {
+				t.Errorf("the driver's SMS to a rider who sent STOP was relayed: %+v", out.Relayed)
+			}
+			if _, err := e.svc.SendMessage(t.Context(), c.ID, proxy.SideA, "hello"); !errors.Is(err, proxy.ErrOptedOut) {
+				t.Errorf("SendMessage to a participant who sent STOP: %v, want ErrOptedOut", err)
+			}
+			// The rider can still text the driver.
+			if out := e.text(t, e2eRider, a.ProxyNumber, "I'm outside"); len(out.Relayed) != 1 || out.Relayed[0].To != e2eDriver {
+				t.Errorf("the rider's own SMS after STOP: %+v, want it relayed", out.Relayed)
+			}
+			ins, _ := e.svc.Interactions(t.Context(), c.ID)
+			var st []string
+			for _, in := range ins {
+				st = append(st, string(proxy.Summarize(in).Status))
+			}
+			if got := strings.Join(st, " "); !strings.Contains(got, "help") || !strings.Contains(got, "opted-out") || !strings.Contains(got, "blocked") {
+				t.Errorf("audit trail %q: want help, opted-out and blocked", got)
+			}
+		})
+	}
+}
+
+// With Config.Redact, contact details are removed before relaying and
+// the removal is on the audit trail, without the details.
+func TestE2ERedaction(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, e2eSecret, func(c *proxy.Config) {
+		c.Redact = proxy.RedactPolicy{Phones: true, Emails: true, URLs: true}
+		c.StoreSMSBodies = true
+	})
+	c := e.create(t, proxy.CreateRequest{})
+	out := e.text(t, e2eRider, c.Participants[0].ProxyNumber, "pay me direct: +44 7700 900999, jo@example.com, https://pay.example.com")
+	if len(out.Relayed) != 1 {
+		t.Fatalf("relayed %+v", out.Relayed)
+	}
+	if got := strings.Join(out.Relayed[0].Parts, ""); got != "pay me direct: [removed], [removed], [removed]" {
+		t.Errorf("relayed %q", got)
+	}
+	ins, _ := e.svc.Interactions(t.Context(), c.ID)
+	var detail string
+	for _, ev := range ins[0].Events {
+		if ev.Status == proxy.EventRedacted {
+			detail = ev.Detail
+		}
+	}
+	if detail != "removed 1 URL, 1 e-mail address, 1 phone number" || strings.Contains(ins[0].Text, "900999") {
+		t.Errorf("redaction event %q, stored text %q", detail, ins[0].Text)
+	}
+}

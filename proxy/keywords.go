@@ -1,0 +1,144 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// This file is what relayed SMS owe the networks and the users: STOP and
+// HELP keywords handled rather than relayed (carriers require both:
+// the CTIA's messaging principles for US short and long codes, the UK's
+// PhonepayPlus-era practice), and, by policy, contact details removed
+// from relayed text so that users cannot take the conversation off the
+// platform.
+
+// Keywords, matched against a whole SMS, trimmed and in any case.
+var (
+	stopWords = map[string]bool{"STOP": true, "STOPALL": true, "UNSUBSCRIBE": true, "CANCEL": true, "END": true, "QUIT": true}
+	helpWords = map[string]bool{"HELP": true, "INFO": true}
+)
+
+// Default replies to the keywords (Config.StopReply, Config.HelpReply).
+const (
+	defaultStopReply = "You are unsubscribed: you will get no more messages from this number."
+	defaultHelpReply = "Messages to this number reach your contact without showing your number. Reply STOP to get no more."
+)
+
+// Statuses of keyword handling and redaction on an SMS's interaction.
+const (
+	// EventOptedOut: the SMS was a STOP keyword; it was not relayed,
+	// and the sender gets nothing more from that proxy number.
+	EventOptedOut EventStatus = "opted-out"
+	// EventHelp: the SMS was a HELP keyword, answered with
+	// Config.HelpReply and not relayed.
+	EventHelp EventStatus = "help"
+	// EventRedacted: contact details were removed from the SMS before it
+	// was relayed; Detail says what, never the details themselves.
+	EventRedacted EventStatus = "redacted"
+)
+
+// optOutLifetime is how long a STOP holds: for good, as far as a store's
+// clock goes.
+const optOutLifetime = 100 * 365 * 24 * time.Hour
+
+// optOutKey is the store claim (ClaimNonce) recording that participant
+// sent STOP to proxyNumber.
+func optOutKey(participant, proxyNumber string) string {
+	return "optout:" + participant + ":" + proxyNumber
+}
+
+// keyword reports the keyword text is, "STOP" or "HELP", or "".
+func keyword(text string) string {
+	w := strings.ToUpper(strings.Trim(strings.TrimSpace(text), ".!"))
+	switch {
+	case stopWords[w]:
+		return "STOP"
+	case helpWords[w]:
+		return "HELP"
+	}
+	return ""
+}
+
+// recordOptOut records that participant sent STOP to proxyNumber, for
+// every instance sharing the store.
+func (s *Service) recordOptOut(ctx context.Context, participant, proxyNumber string, now time.Time) error {
+	err := s.store.ClaimNonce(ctx, optOutKey(participant, proxyNumber), now, now.Add(optOutLifetime))
+	if errors.Is(err, ErrConflict) {
+		return nil // sent STOP before
+	}
+	return err
+}
+
+// optedOut reports whether participant sent STOP to proxyNumber. It
+// probes with a claim that expires at once, which changes nothing.
+func (s *Service) optedOut(ctx context.Context, participant, proxyNumber string, now time.Time) (bool, error) {
+	switch err := s.store.ClaimNonce(ctx, optOutKey(participant, proxyNumber), now, now); {
+	case errors.Is(err, ErrConflict):
+		return true, nil
+	case err != nil:
+		return false, fmt.Errorf("proxy: check opt-out: %w", err)
+	}
+	return false, nil
+}
+
+// RedactPolicy says which contact details are removed from relayed SMS
+// (Config.Redact). The zero value removes nothing.
+type RedactPolicy struct {
+	// Phones removes phone numbers: seven or more digits, with spaces,
+	// dots, dashes, brackets or a leading "+" between them.
+	Phones bool
+	// Emails removes e-mail addresses.
+	Emails bool
+	// URLs removes links: http(s):// and www. addresses.
+	URLs bool
+	// Replacement stands in for each removed detail. Default "[removed]".
+	Replacement string
+}
+
+// Patterns of the contact details RedactPolicy removes.
+var (
+	phonePattern = regexp.MustCompile(`\+?\(?\d(?:[\s().-]*\d){6,}`)
+	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
+	urlPattern   = regexp.MustCompile(`(?i)\b(?:https?://|www\.)\S+`)
+)
+
+// redact removes what p says from text and returns the text and what was
+// removed ("2 phone numbers, 1 URL"), "" when nothing was.
+func (p RedactPolicy) redact(text string) (string, string) {
+	if !p.Phones && !p.Emails && !p.URLs {
+		return text, ""
+	}
+	repl := p.Replacement
+	if repl == "" {
+		repl = "[removed]"
+	}
+	var removed []string
+	for _, r := range []struct {
+		on        bool
+		re        *regexp.Regexp
+		one, many string
+	}{
+		{p.URLs, urlPattern, "URL", "URLs"}, // before e-mails and phones: a URL may hold both
+		{p.Emails, emailPattern, "e-mail address", "e-mail addresses"},
+		{p.Phones, phonePattern, "phone number", "phone numbers"},
+	} {
+		if !r.on {
+			continue
+		}
+		n := len(r.re.FindAllStringIndex(text, -1))
+		if n == 0 {
+			continue
+		}
+		text = r.re.ReplaceAllLiteralString(text, repl)
+		what := r.one
+		if n > 1 {
+			what = r.many
+		}
+		removed = append(removed, fmt.Sprintf("%d %s", n, what))
+	}
+	return text, strings.Join(removed, ", ")
+}
