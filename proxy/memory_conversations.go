@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -365,6 +366,13 @@ func (s *memoryStore) drop(c *memConv, cutoff time.Time) {
 		}
 	}
 	delete(s.intsByConv, c)
+	s.unindexParticipants(c, cutoff)
+}
+
+// unindexParticipants removes the ended conversation c from its
+// participants' indexes; their releases not after cutoff go too, and a
+// participant left with nothing is forgotten.
+func (s *memoryStore) unindexParticipants(c *memConv, cutoff time.Time) {
 	for i := range 2 {
 		num := c.p[i].Number
 		p := s.parts[num]
@@ -382,6 +390,55 @@ func (s *memoryStore) drop(c *memConv, cutoff time.Time) {
 			delete(s.parts, num)
 		}
 	}
+}
+
+// Pseudonymize replaces the numbers of conversations ended before
+// q.EndedBefore.
+func (s *memoryStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cands []*memConv
+	if q.Participant != "" {
+		if p := s.parts[q.Participant]; p != nil {
+			cands = slices.Clone(p.history)
+		}
+	} else {
+		for _, c := range s.convs {
+			cands = append(cands, c)
+		}
+		slices.SortFunc(cands, func(a, b *memConv) int { return cmp.Compare(a.id, b.id) })
+	}
+	var ids []string
+	for _, c := range cands {
+		if q.Limit > 0 && len(ids) >= q.Limit {
+			break
+		}
+		if c.status == StatusActive || !c.ended.Before(q.EndedBefore) || strings.HasPrefix(c.p[0].Number, PseudonymPrefix) {
+			continue
+		}
+		s.unindexParticipants(c, q.EndedBefore)
+		orig := [2]string{c.p[0].Number, c.p[1].Number}
+		pseudo := func(n string) string {
+			if n == orig[0] || n == orig[1] {
+				return q.Pseudonym(n)
+			}
+			return n
+		}
+		c.p[0].Number, c.p[1].Number = pseudo(orig[0]), pseudo(orig[1])
+		for _, mi := range s.intsByConv[c] {
+			mi.in.From, mi.in.To, mi.in.Text = pseudo(mi.in.From), pseudo(mi.in.To), ""
+			for j := range mi.events {
+				if mi.events[j].Status == EventRecorded {
+					mi.events[j].Detail = ""
+				}
+			}
+		}
+		ids = append(ids, c.id)
+	}
+	return ids, nil
 }
 
 // Conversation returns a conversation by ID.

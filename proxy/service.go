@@ -253,6 +253,20 @@ type Config struct {
 	// 2 seconds.
 	RelayInterval time.Duration
 
+	// Retention is how long an ended conversation keeps its
+	// participants' real numbers, its SMS texts and its recordings'
+	// references: after it, Run's sweep replaces the numbers with keyed
+	// pseudonyms (Service.Pseudonym), empties the texts and drops the
+	// recording URLs, on every store. The leg history the cool-off needs
+	// lives that long, so Retention must be at least CoolOff. Default 30
+	// days; negative: kept for good.
+	Retention time.Duration
+	// PseudonymKey keys the pseudonyms (HMAC-SHA256): the same number
+	// gives the same pseudonym, across instances and restarts, for as
+	// long as the key stays. Default: a random key per process, so
+	// pseudonyms of one person differ between instances; set it.
+	PseudonymKey []byte
+
 	// StoreSMSBodies keeps the text of relayed SMS in Interaction.Text.
 	// Default false: bodies are relayed, never stored.
 	StoreSMSBodies bool
@@ -414,6 +428,8 @@ type Service struct {
 	log   *slog.Logger
 	mux   *http.ServeMux
 	owner string // this instance's name on relay leases
+	// pseudonymKey is Config.PseudonymKey, or a random one.
+	pseudonymKey []byte
 
 	poolCache poolCache // which numbers are the pool's, for CreateConversation
 	// inProcessStore: the store is the memory store, which does no I/O,
@@ -531,6 +547,10 @@ func New(cfg Config) (*Service, error) {
 	case "-":
 		cfg.HelpReply = ""
 	}
+	pkey, err := privacyConfig(&cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := checkCallControlConfig(&cfg); err != nil {
 		return nil, err
 	}
@@ -550,6 +570,7 @@ func New(cfg Config) (*Service, error) {
 		owner: newID(cfg.Now()),
 	}
 	s.voice = vc
+	s.pseudonymKey = pkey
 	if s.tel, err = newTelemetry(&cfg); err != nil {
 		return nil, fmt.Errorf("proxy: telemetry: %w", err)
 	}
@@ -643,6 +664,9 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) runSweep(ctx context.Context) {
 	if _, err := s.ExpireNow(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "proxy: expiry sweep failed", "err", err)
+	}
+	if _, err := s.PseudonymizeNow(ctx); err != nil && ctx.Err() == nil {
+		s.log.ErrorContext(ctx, "proxy: pseudonymization sweep failed", "err", err)
 	}
 	if _, err := s.ReleaseIdleNumbers(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "proxy: idle number release failed", "err", err)

@@ -173,6 +173,18 @@ type Store interface {
 	// for FinishRelay.
 	RetryRelay(ctx context.Context, id, owner string, next time.Time) error
 
+	// Pseudonymize replaces the participant numbers of conversations
+	// that ended before q.EndedBefore (with q.Participant set, only that
+	// participant's) by q.Pseudonym of each, on the conversation, its
+	// legs and its interactions' From and To; it empties the
+	// interactions' SMS bodies and the Detail of their EventRecorded
+	// events (the recordings' URLs). Conversations whose numbers start
+	// with PseudonymPrefix are done already and skipped. It does at most
+	// q.Limit conversations (<= 0: all), in ID order, and returns their
+	// IDs. Afterwards the conversation no longer lists under, routes
+	// for, or counts in the cool-off or sticky rules of the real numbers.
+	Pseudonymize(ctx context.Context, q PseudonymQuery) ([]string, error)
+
 	// ClaimNonce claims key until expires, as of now. ErrConflict if key
 	// was claimed before and that claim's expiry is after now (it is then
 	// left unchanged); otherwise the claim is recorded, or recorded again,
@@ -180,6 +192,20 @@ type Store interface {
 	// now (or after the now of ExpireConversations). Used to reject
 	// replayed webhook signatures across instances.
 	ClaimNonce(ctx context.Context, key string, now, expires time.Time) error
+}
+
+// PseudonymPrefix starts every pseudonym Store.Pseudonymize writes: no
+// phone number does.
+const PseudonymPrefix = "anon-"
+
+// PseudonymQuery selects what Store.Pseudonymize replaces.
+type PseudonymQuery struct {
+	EndedBefore time.Time
+	Participant string // "" for every participant
+	// Pseudonym maps a participant number to its pseudonym, which starts
+	// with PseudonymPrefix.
+	Pseudonym func(number string) string
+	Limit     int
 }
 
 // ConversationUpdate is a change for Store.UpdateConversation; a nil

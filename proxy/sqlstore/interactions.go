@@ -433,3 +433,67 @@ func (s *Store) nonceClaims(claims []proxy.NonceClaim) (nonceClaim, error) {
 }
 
 var _ proxy.BatchNonceClaimer = (*Store)(nil)
+
+// Pseudonymize replaces the numbers of conversations that ended before
+// q.EndedBefore, one transaction per conversation.
+func (s *Store) Pseudonymize(ctx context.Context, q proxy.PseudonymQuery) ([]string, error) {
+	before, err := s.d.t(q.EndedBefore)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
+	}
+	lim := s.d.noLimit
+	if q.Limit > 0 {
+		lim = q.Limit
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, a_number, b_number FROM vp_conversations
+		WHERE status <> 'active' AND ended_at < $1 AND substr(a_number, 1, length($2)) <> $2
+			AND ($3 = '' OR a_number = $3 OR b_number = $3)
+		ORDER BY id LIMIT $4`, before, proxy.PseudonymPrefix, q.Participant, lim)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
+	}
+	type conv struct{ id, a, b string }
+	var todo []conv
+	for rows.Next() {
+		var c conv
+		if err := rows.Scan(&c.id, &c.a, &c.b); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
+		}
+		todo = append(todo, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
+	}
+	ids := make([]string, 0, len(todo))
+	for _, c := range todo {
+		pa, pb := q.Pseudonym(c.a), q.Pseudonym(c.b)
+		// $2, $3 the numbers; $4, $5 their pseudonyms.
+		swap := func(col string) string {
+			return col + " = CASE " + col + " WHEN $2 THEN $4 WHEN $3 THEN $5 ELSE " + col + " END"
+		}
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			for _, st := range []string{
+				`UPDATE vp_conversations SET a_number = $4, b_number = $5 WHERE id = $1 AND a_number = $2 AND b_number = $3`,
+				`UPDATE vp_legs SET ` + swap("participant") + `, ` + swap("counterpart") + ` WHERE conversation_id = $1`,
+				`UPDATE vp_interactions SET ` + swap("from_number") + `, ` + swap("to_number") + `, body = '' WHERE conversation_id = $1`,
+				// Every statement takes the same five arguments, and
+				// PostgreSQL wants each used: $2–$5 are compared here
+				// to no effect (a pseudonym is never the number).
+				`UPDATE vp_interaction_events SET detail = '' WHERE status = 'recorded'
+					AND interaction_id IN (SELECT id FROM vp_interactions WHERE conversation_id = $1 AND $2 <> $4 AND $3 <> $5)`,
+			} {
+				if _, err := tx.ExecContext(ctx, st, c.id, c.a, c.b, pa, pb); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return ids, fmt.Errorf("sqlstore: pseudonymize %s: %w", c.id, err)
+		}
+		ids = append(ids, c.id)
+	}
+	return ids, nil
+}

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) proxy.Store) {
 		{"Keys", keyTests},
 		{"Update", updateTests},
 		{"Reopen", reopenTests},
+		{"Privacy", privacyTests},
 		{"Concurrent", concurrentTests},
 	}
 	for _, g := range groups {

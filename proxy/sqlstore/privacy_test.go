@@ -1,0 +1,119 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/sms"
+)
+
+// clockFor is a settable clock.
+type clockFor struct{ t time.Time }
+
+func (c *clockFor) now() time.Time { return c.t }
+
+// TestRetentionAndErasure: after Config.Retention the sweep replaces an
+// ended conversation's numbers with keyed pseudonyms (the same person,
+// the same pseudonym), empties its SMS texts and drops its recordings;
+// EraseParticipant does it for one person at once and reports the
+// conversations in use. On the memory store, SQLite and PostgreSQL.
+func TestRetentionAndErasure(t *testing.T) {
+	t.Parallel()
+	type kind struct {
+		name string
+		open func(testing.TB) proxy.Store
+	}
+	kinds := []kind{{"memory", func(testing.TB) proxy.Store { return proxy.NewMemoryStore() }}}
+	for _, be := range backends {
+		kinds = append(kinds, kind{be.name, func(t testing.TB) proxy.Store { return be.open(t) }})
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			clk := &clockFor{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+			svc, err := proxy.New(proxy.Config{
+				Store: k.open(t), LenientNumbers: true, CoolOff: -1, Now: clk.now, Retention: 7 * 24 * time.Hour,
+				PseudonymKey: []byte("host secret"), StoreSMSBodies: true, SMS: nopSMS{},
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			if err := svc.AddNumbers(ctx, poolNumbers(2)...); err != nil {
+				t.Fatal(err)
+			}
+			rider, driver, other := person(1), person(2), person(3)
+			old, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: "+" + rider, B: "+" + driver})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.SendMessage(ctx, old.ID, proxy.SideA, "your code is 4521"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.CloseConversation(ctx, old.ID); err != nil {
+				t.Fatal(err)
+			}
+			clk.t = clk.t.Add(8 * 24 * time.Hour)
+			kept, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: "+" + rider, B: "+" + other})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, err := svc.PseudonymizeNow(ctx)
+			if err != nil || n != 1 {
+				t.Fatalf("PseudonymizeNow = %d, %v; want 1", n, err)
+			}
+			got, _ := svc.Conversation(ctx, old.ID)
+			if got.Participants[0].Number != svc.Pseudonym(rider) || got.Participants[1].Number != svc.Pseudonym(driver) ||
+				!strings.HasPrefix(got.Participants[0].Number, proxy.PseudonymPrefix) {
+				t.Errorf("after retention: %+v", got.Participants)
+			}
+			ins, _ := svc.Interactions(ctx, old.ID)
+			for _, in := range ins {
+				if in.Text != "" || strings.Contains(in.From+in.To, rider) {
+					t.Errorf("interaction kept %q / %s→%s", in.Text, in.From, in.To)
+				}
+			}
+			if p, q := svc.Pseudonym(rider), svc.Pseudonym(rider); p != q || p == svc.Pseudonym(driver) {
+				t.Error("pseudonyms are not one per person")
+			}
+
+			// Erasure: the rider's conversation in use is reported, not
+			// changed; once closed, erased at once, whatever the retention.
+			rep, err := svc.EraseParticipant(ctx, "+"+rider)
+			if !errors.Is(err, proxy.ErrParticipantActive) || len(rep.Active) != 1 || rep.Active[0] != kept.ID || len(rep.Pseudonymized) != 0 {
+				t.Errorf("erase with one in use: %+v, %v", rep, err)
+			}
+			if _, err := svc.CloseConversation(ctx, kept.ID); err != nil {
+				t.Fatal(err)
+			}
+			clk.t = clk.t.Add(time.Minute)
+			rep, err = svc.EraseParticipant(ctx, "+"+rider)
+			if err != nil || len(rep.Pseudonymized) != 1 || rep.Pseudonymized[0] != kept.ID {
+				t.Errorf("erase: %+v, %v", rep, err)
+			}
+			if c, _ := svc.Conversation(ctx, kept.ID); c.Participants[1].Number != svc.Pseudonym(other) {
+				t.Errorf("erased conversation %+v", c.Participants)
+			}
+			if cs, _, _ := svc.Conversations(ctx, proxy.ListFilter{Participant: "+" + rider}); len(cs) != 0 {
+				t.Errorf("the erased participant still lists %d conversations", len(cs))
+			}
+			if _, err := svc.EraseParticipant(ctx, "not a number"); err == nil {
+				t.Error("erasing a malformed number succeeded")
+			}
+		})
+	}
+}
+
+// nopSMS accepts every SMS.
+type nopSMS struct{}
+
+func (nopSMS) Send(_ context.Context, m sms.Message) (*sms.Response, error) {
+	return &sms.Response{MessageCount: 1, Messages: []sms.MessageStatus{{To: m.To, MessageID: "m1", Status: "0"}}}, nil
+}

@@ -1,0 +1,81 @@
+package storetest
+
+import (
+	"slices"
+	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
+)
+
+// pseudo is the suite's pseudonym function.
+func pseudo(n string) string { return proxy.PseudonymPrefix + "x" + n[len(n)-3:] }
+
+var privacyTests = []test{
+	{"Pseudonymize", func(f *fixture) {
+		f.addNumbers(gbNumber(gb1))
+		f.create(conv("old", alice, gb1, bob, gb1, base, time.Hour),
+			conv("recent", carol, gb1, dave, gb1, base, 24*time.Hour),
+			conv("active", alice, gb2, dave, gb2, base, 48*time.Hour))
+		f.end("old", proxy.StatusClosed, at(time.Minute))
+		f.end("recent", proxy.StatusClosed, at(10*time.Hour))
+		in := call("i1", "old", "CON-1", at(30*time.Second))
+		in.Text = "gate code 4521"
+		f.addInteraction(in)
+		f.addEvent("i1", proxy.InteractionEvent{Leg: "l1", Status: proxy.EventRecorded, At: at(40 * time.Second), Detail: "https://api.nexmo.com/v1/files/x"})
+		f.addEvent("i1", proxy.InteractionEvent{Leg: "l1", Status: proxy.EventCompleted, At: at(41 * time.Second), Duration: 9})
+		q := proxy.PseudonymQuery{EndedBefore: at(5 * time.Hour), Pseudonym: pseudo}
+		ids, err := f.s.Pseudonymize(f.ctx, q)
+		if err != nil || !slices.Equal(ids, []string{"old"}) {
+			f.t.Fatalf("Pseudonymize = %v, %v; want old only", ids, err)
+		}
+		got := f.get("old")
+		if got.Participants[0].Number != pseudo(alice) || got.Participants[1].Number != pseudo(bob) || got.Participants[0].ProxyNumber != gb1 {
+			f.t.Errorf("participants %+v", got.Participants)
+		}
+		ins, err := f.s.Interactions(f.ctx, "old")
+		if err != nil || len(ins) != 1 {
+			f.t.Fatal(ins, err)
+		}
+		i := ins[0]
+		if i.From != pseudo(alice) || i.To != gb1 || i.Text != "" || len(i.Events) != 2 || i.Events[0].Detail != "" || i.Events[1].Duration != 9 {
+			f.t.Errorf("interaction %+v", i)
+		}
+		// Not listed under the real number any more; the others untouched.
+		list, _, err := f.s.ListConversations(f.ctx, proxy.ListFilter{Participant: alice, Now: at(6 * time.Hour)})
+		if err != nil || len(list) != 1 || list[0].ID != "active" {
+			f.t.Errorf("alice's conversations after = %v, %v; want active only", list, err)
+		}
+		if r := f.get("recent"); r.Participants[0].Number != carol {
+			f.t.Errorf("a conversation ended after the cutoff was changed: %+v", r.Participants)
+		}
+		if a := f.get("active"); a.Participants[0].Number != alice {
+			f.t.Errorf("an active conversation was changed: %+v", a.Participants)
+		}
+		// Done already: not again.
+		if ids, err := f.s.Pseudonymize(f.ctx, q); err != nil || len(ids) != 0 {
+			f.t.Errorf("second Pseudonymize = %v, %v; want nothing", ids, err)
+		}
+	}},
+	{"ByParticipantAndLimit", func(f *fixture) {
+		f.create(conv("c1", alice, gb1, bob, gb1, base, time.Hour),
+			conv("c2", carol, gb1, dave, gb1, base, time.Hour),
+			conv("c3", dave, gb2, alice, gb2, base, time.Hour))
+		for _, id := range []string{"c1", "c2", "c3"} {
+			f.end(id, proxy.StatusClosed, at(time.Minute))
+		}
+		ids, err := f.s.Pseudonymize(f.ctx, proxy.PseudonymQuery{EndedBefore: at(time.Hour), Participant: alice, Pseudonym: pseudo, Limit: 1})
+		if err != nil || !slices.Equal(ids, []string{"c1"}) {
+			f.t.Fatalf("limit 1 = %v, %v", ids, err)
+		}
+		ids, err = f.s.Pseudonymize(f.ctx, proxy.PseudonymQuery{EndedBefore: at(time.Hour), Participant: alice, Pseudonym: pseudo})
+		if err != nil || !slices.Equal(ids, []string{"c3"}) {
+			f.t.Fatalf("alice's rest = %v, %v; want c3", ids, err)
+		}
+		if c := f.get("c3"); c.Participants[0].Number != pseudo(dave) || c.Participants[1].Number != pseudo(alice) {
+			f.t.Errorf("c3 %+v: both participants are pseudonymized", c.Participants)
+		}
+		if c := f.get("c2"); c.Participants[0].Number != carol {
+			f.t.Errorf("c2 of other participants was changed: %+v", c.Participants)
+		}
+	}},
+}
