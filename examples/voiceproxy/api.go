@@ -224,6 +224,7 @@ func (a *app) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /conversations/{id}/messages", a.sendMessage)
 	mux.HandleFunc("GET /interactions/{id}/recording", a.recording)
 	mux.HandleFunc("GET /numbers", a.listNumbers)
+	mux.HandleFunc("POST /participants/{number}/erase", a.eraseParticipant)
 	mux.HandleFunc("GET /{$}", a.index)
 }
 
@@ -232,7 +233,7 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 		"POST /conversations", "GET /conversations", "GET /conversations/{id}", "DELETE /conversations/{id}",
 		"PATCH /conversations/{id}", "POST /conversations/{id}/messages",
 		"POST /conversations/{id}/calls", "GET /interactions/{id}/recording",
-		"GET /numbers", "GET /metrics", "GET /healthz", "GET /readyz", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt", "POST /vonage/inbound-message", "POST /vonage/message-status",
+		"GET /numbers", "POST /participants/{number}/erase", "GET /metrics", "GET /healthz", "GET /readyz", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt", "POST /vonage/inbound-message", "POST /vonage/message-status",
 	}
 	if a.sim != nil {
 		routes = append(routes, "POST /sandbox/calls", "GET /sandbox/calls", "POST /sandbox/sms", "GET /sandbox/outbox")
@@ -333,6 +334,23 @@ func (a *app) updateConversation(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, a.conversationJSON(c))
+}
+
+// eraseParticipant pseudonymizes a person's ended conversations.
+func (a *app) eraseParticipant(w http.ResponseWriter, r *http.Request) {
+	rep, err := a.svc.EraseParticipant(r.Context(), r.PathValue("number"))
+	if err != nil && !errors.Is(err, proxy.ErrParticipantActive) {
+		a.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if len(rep.Active) > 0 {
+		status = http.StatusConflict // close those first, then erase again
+	}
+	if rep.Pseudonymized == nil {
+		rep.Pseudonymized = []string{}
+	}
+	writeJSON(w, status, map[string]any{"pseudonymized": rep.Pseudonymized, "active": rep.Active})
 }
 
 // parseSide reads "a" or "b".

@@ -598,6 +598,7 @@ func testAPIErrors(t *testing.T, srv *httptest.Server) {
 		{"update with an unknown field", "PATCH", "/conversations/nope", `{"colour":"red"}`, 400, "bad_request"},
 		{"message to an unknown conversation", "POST", "/conversations/nope/messages", `{"side":"a","text":"hi"}`, 404, "not_found"},
 		{"message with a bad side", "POST", "/conversations/nope/messages", `{"side":"c","text":"hi"}`, 400, "bad_request"},
+		{"erase a malformed number", "POST", "/participants/nope/erase", "", 400, "invalid_number"},
 		{"key too long", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","key":"` + strings.Repeat("k", 300) + `"}`, 400, "bad_request"},
 	}
 	for _, tt := range tests {
