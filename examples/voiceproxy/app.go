@@ -63,6 +63,8 @@ type app struct {
 	now    func() time.Time
 	vonage *proxytest.Vonage    // sandbox only
 	sim    *proxytest.Simulator // sandbox only
+	// failures are the webhooks not answered 2xx, for the ops page.
+	failures failureLog
 }
 
 // newApp builds the demo's handler. cleanup stops the background sweep
@@ -242,7 +244,8 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
-	mux.Handle("/vonage/", http.StripPrefix("/vonage", a.svc))
+	mux.Handle("/vonage/", a.recordFailures(http.StripPrefix("/vonage", a.svc)))
+	a.opsRoutes(mux)
 	if !live {
 		a.sim = &proxytest.Simulator{
 			Handler:         mux,

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// chromium finds Debian's Chromium (.ci/run installs it). Without it the
+// browser tests are skipped on a developer machine and fail under
+// CI=true.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "the ops page tests need Chromium (apt-get install chromium)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg + "; it is required when CI=true")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// TestOpsPageInBrowser renders the ops page in headless Chromium (its
+// --dump-dom and --screenshot modes, Debian's package, no driver): the
+// conversations list (numbers masked), a conversation's timeline
+// (numbers shown, the call and the SMS with their outcomes), the pool per
+// country, and a refused webhook on the failures page. Each page's
+// screenshot is written to the test's output directory, and to
+// testdata/ops with VOICEPROXY_SCREENSHOTS=update (the README shows one).
+func TestOpsPageInBrowser(t *testing.T) {
+	t.Parallel()
+	exe := chromium(t)
+	srv := newTestApp(t, ":memory:", nil)
+	post := func(path, body string) {
+		t.Helper()
+		resp, err := srv.Client().Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %d", path, resp.StatusCode)
+		}
+	}
+	post("/conversations", `{"a": "+447700900123", "b": "+447700900456", "labels": {"a": "your rider", "b": "your driver"}}`)
+	post("/sandbox/calls", `{"from": "+447700900123", "to": "447700900001"}`)
+	post("/sandbox/sms", `{"from": "+447700900456", "to": "447700900001", "text": "Outside in a blue Prius"}`)
+	// A webhook that is refused: unsigned.
+	if resp, err := srv.Client().Get(srv.URL + "/vonage/answer?from=447700900999&to=447700900001"); err == nil {
+		resp.Body.Close()
+	}
+
+	outDir := t.TempDir()
+	// browse loads path in headless Chromium and returns the DOM it
+	// rendered; it also writes the page's screenshot as name.png.
+	browse := func(path, name string) string {
+		t.Helper()
+		run := func(args ...string) []byte {
+			ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+			defer cancel()
+			args = append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+				"--hide-scrollbars", "--window-size=1280,900", "--user-data-dir=" + t.TempDir()}, args...)
+			out, err := exec.CommandContext(ctx, exe, append(args, srv.URL+path)...).Output()
+			if err != nil {
+				t.Fatalf("chromium %s: %v", path, err)
+			}
+			return out
+		}
+		dom := string(run("--dump-dom"))
+		png := filepath.Join(outDir, name+".png")
+		run("--screenshot=" + png)
+		if os.Getenv("VOICEPROXY_SCREENSHOTS") == "update" {
+			b, err := os.ReadFile(png)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("..", "..", "testdata", "ops", name+".png"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dom
+	}
+	list := browse("/ops/", "conversations")
+	m := regexp.MustCompile(`href="(/ops/conversations/[0-9a-f]+)"`).FindStringSubmatch(list)
+	if m == nil {
+		t.Fatalf("no conversation link on the list:\n%s", list)
+	}
+	detail := browse(m[1], "conversation")
+	pool := browse("/ops/pool", "pool")
+	failures := browse("/ops/failures", "failures")
+	if !strings.Contains(list, "4477009***23") || strings.Contains(list, "447700900123") || !strings.Contains(list, ">active<") {
+		t.Errorf("conversations list (numbers must be masked):\n%s", list)
+	}
+	if !strings.Contains(detail, "+447700900123") || !strings.Contains(detail, "your driver") {
+		t.Errorf("conversation detail (numbers shown):\n%s", detail)
+	}
+	for _, want := range []string{">call<", ">completed<", ">sms<", ">relayed<", ">answered<"} {
+		if !strings.Contains(detail, want) {
+			t.Errorf("timeline lacks %q:\n%s", want, detail)
+		}
+	}
+	if !strings.Contains(pool, "<td>GB</td>") || !strings.Contains(pool, "<td>US</td>") {
+		t.Errorf("pool:\n%s", pool)
+	}
+	if !strings.Contains(failures, "/vonage/answer") || !strings.Contains(failures, "<td>401</td>") {
+		t.Errorf("failures:\n%s", failures)
+	}
+	t.Logf("screenshots in %s", outDir)
+
+	// Bad input on the page: a malformed participant search is a 400 with
+	// a message, an unknown conversation a 404.
+	for path, want := range map[string]int{"/ops/?participant=nope": http.StatusBadRequest, "/ops/conversations/nope": http.StatusNotFound} {
+		resp, err := srv.Client().Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}
