@@ -74,9 +74,11 @@ func (s *Service) recordOptOut(ctx context.Context, participant, proxyNumber str
 }
 
 // optedOut reports whether participant sent STOP to proxyNumber. It
-// probes with a claim that expires at once, which changes nothing.
+// probes with a claim that has expired already (the zero time): it
+// conflicts only with the opt-out's own claim, and never blocks another
+// probe, however the probes' clocks interleave.
 func (s *Service) optedOut(ctx context.Context, participant, proxyNumber string, now time.Time) (bool, error) {
-	switch err := s.store.ClaimNonce(ctx, optOutKey(participant, proxyNumber), now, now); {
+	switch err := s.store.ClaimNonce(ctx, optOutKey(participant, proxyNumber), now, time.Time{}); {
 	case errors.Is(err, ErrConflict):
 		return true, nil
 	case err != nil:

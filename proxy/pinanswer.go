@@ -127,11 +127,13 @@ func pinCallerKey(from string) string { return "caller:" + from }
 func pinNumberKey(to string) string   { return "number:" + to }
 
 // pinLocked reports whether the caller or the shared number is locked out.
-// It asks the store by claiming the lock key until now only: a claim
-// that outlives nothing, refused while a lock-out is live.
+// It asks the store by claiming the lock key with a claim that has
+// expired already (the zero time): refused while a lock-out is live, and
+// never itself in the way of another caller's probe, whose clock may be
+// a little behind this one's (a probe claiming "until now" could be).
 func (s *Service) pinLocked(ctx context.Context, from, to string, now time.Time) (bool, error) {
 	for _, k := range [...]string{pinCallerKey(from), pinNumberKey(to)} {
-		switch err := s.store.ClaimNonce(ctx, "pin-lock:"+k, now, now); {
+		switch err := s.store.ClaimNonce(ctx, "pin-lock:"+k, now, time.Time{}); {
 		case errors.Is(err, ErrConflict):
 			return true, nil
 		case err != nil:
