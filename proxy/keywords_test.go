@@ -1,6 +1,9 @@
 package proxy
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestRedact(t *testing.T) {
 	t.Parallel()
@@ -33,5 +36,31 @@ func TestKeyword(t *testing.T) {
 		if got := keyword(in); got != want {
 			t.Errorf("keyword(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Probes never block one another, whatever order their clocks run in;
+// a real opt-out or lock-out is seen by every probe.
+func TestProbesDoNotBlockEachOther(t *testing.T) {
+	t.Parallel()
+	s, clk := newTestService(t, nil, nil)
+	ctx := t.Context()
+	later, earlier := clk.Now().Add(time.Second), clk.Now()
+	for _, probe := range []func(now time.Time) (bool, error){
+		func(now time.Time) (bool, error) { return s.optedOut(ctx, gbA, gbP1, now) },
+		func(now time.Time) (bool, error) { return s.pinLocked(ctx, gbA, gbP1, now) },
+	} {
+		if got, err := probe(later); err != nil || got {
+			t.Fatalf("first probe: %v, %v", got, err)
+		}
+		if got, err := probe(earlier); err != nil || got {
+			t.Errorf("a probe with an earlier clock after another: %v, %v; want neither opted out nor locked", got, err)
+		}
+	}
+	if err := s.recordOptOut(ctx, gbA, gbP1, earlier); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.optedOut(ctx, gbA, gbP1, later); err != nil || !got {
+		t.Errorf("after STOP: %v, %v; want opted out", got, err)
 	}
 }
