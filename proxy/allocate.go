@@ -26,17 +26,20 @@ const candidateLimit = 16
 // pick chooses a proxy number for participant p (on side) facing
 // counterpart q: with GeoAreaCode, among numbers of p's NANP area code
 // first; then among numbers of p's country (buying one with the
-// autopilot), then, with GeoFallback, any country's (see choose).
-func (s *Service) pick(ctx context.Context, side Side, p, q, region string, mode Mode, now time.Time, attempt int) (string, error) {
+// autopilot), then, with GeoFallback, any country's (see choose). anon
+// holds the pseudonyms of p and q.
+func (s *Service) pick(ctx context.Context, side Side, p, q string, anon [2]string, region string, mode Mode, now time.Time, attempt int) (string, error) {
 	query := CandidateQuery{
-		Participant:   p,
-		Counterpart:   q,
-		Country:       region,
-		Voice:         mode != ModeSMS,
-		SMS:           mode != ModeVoice,
-		Now:           now,
-		ReleasedAfter: now.Add(-s.cfg.CoolOff),
-		Limit:         candidateLimit,
+		Participant:          p,
+		Counterpart:          q,
+		ParticipantPseudonym: anon[0],
+		CounterpartPseudonym: anon[1],
+		Country:              region,
+		Voice:                mode != ModeSMS,
+		SMS:                  mode != ModeVoice,
+		Now:                  now,
+		ReleasedAfter:        now.Add(-s.cfg.CoolOff),
+		Limit:                candidateLimit,
 	}
 	if s.cfg.GeoLevel == GeoAreaCode && region != "" {
 		if area, ok := numplan.NANPAreaCode(p); ok {

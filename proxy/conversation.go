@@ -237,16 +237,19 @@ func (s *Service) place(ctx context.Context, access Access, pin, a, b, regionA, 
 // conversation newConv makes of them, going round again when another
 // writer took a number first.
 func (s *Service) allocate(ctx context.Context, a, b, regionA, regionB string, mode Mode, proxyA string, newConv func(pa, pb string) Conversation) (Conversation, error) {
+	// The cool-off and sticky rules also see the participants'
+	// pseudonymized conversations.
+	anonA, anonB := s.Pseudonym(a), s.Pseudonym(b)
 	for attempt := range maxAllocAttempts {
 		now := s.now()
 		pa := proxyA
 		if pa == "" {
 			var err error
-			if pa, err = s.pick(ctx, SideA, a, b, regionA, mode, now, attempt); err != nil {
+			if pa, err = s.pick(ctx, SideA, a, b, [2]string{anonA, anonB}, regionA, mode, now, attempt); err != nil {
 				return Conversation{}, err
 			}
 		}
-		pb, err := s.pick(ctx, SideB, b, a, regionB, mode, now, attempt)
+		pb, err := s.pick(ctx, SideB, b, a, [2]string{anonB, anonA}, regionB, mode, now, attempt)
 		if err != nil {
 			return Conversation{}, err
 		}

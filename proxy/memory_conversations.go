@@ -225,7 +225,19 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 	}
 	s.convs[c.ID] = mc
 	s.byID.insert(mc)
+	s.indexParticipants(mc)
+	if mc.status != StatusActive {
+		s.ended.Push(mc.ended, mc)
+		return nil
+	}
+	s.activate(mc)
+	return nil
+}
 
+// indexParticipants adds mc to its participants' indexes (their history
+// and sticky numbers, and the releases of its legs when it has ended),
+// creating the participants it is the first of.
+func (s *memoryStore) indexParticipants(mc *memConv) {
 	for i := range 2 {
 		num := mc.p[i].Number
 		p := s.parts[num]
@@ -247,18 +259,11 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 			p.sticky.set(cp, mc)
 		}
 	}
-
-	if mc.status != StatusActive {
-		if mc.pin == "" {
-			for i := range 2 {
-				s.parts[mc.p[i].Number].release(mc.p[i].ProxyNumber, mc.ended, mc.p[1-i].Number)
-			}
+	if mc.status != StatusActive && mc.pin == "" {
+		for i := range 2 {
+			s.parts[mc.p[i].Number].release(mc.p[i].ProxyNumber, mc.ended, mc.p[1-i].Number)
 		}
-		s.ended.Push(mc.ended, mc)
-		return nil
 	}
-	s.activate(mc)
-	return nil
 }
 
 // activate indexes the active conversation mc: its participants' active
@@ -428,6 +433,9 @@ func (s *memoryStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]str
 			return n
 		}
 		c.p[0].Number, c.p[1].Number = pseudo(orig[0]), pseudo(orig[1])
+		// Indexed again under the pseudonyms: their cool-off and sticky
+		// numbers go on (CandidateQuery.ParticipantPseudonym).
+		s.indexParticipants(c)
 		for _, mi := range s.intsByConv[c] {
 			mi.in.From, mi.in.To, mi.in.Text = pseudo(mi.in.From), pseudo(mi.in.To), ""
 			for j := range mi.events {

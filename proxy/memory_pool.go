@@ -268,17 +268,29 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 				}
 			}
 		}
+	}
+	// The participant's releases and sticky conversation, then those of
+	// its pseudonymized conversations, indexed under its pseudonym.
+	var last *memConv // the most recent conversation with the counterpart
+	var lastLeg string
+	for _, who := range [2][2]string{{q.Participant, q.Counterpart}, {q.ParticipantPseudonym, q.CounterpartPseudonym}} {
+		p := s.parts[who[0]]
+		if p == nil || who[0] == "" {
+			continue
+		}
 		for i := range p.released {
 			r := &p.released[i]
-			if r.latestExcept(q.Counterpart).After(q.ReleasedAfter) {
+			if r.latestExcept(who[1]).After(q.ReleasedAfter) {
 				blocked.add(r.proxy)
 			}
 		}
-		if c := p.sticky.get(q.Counterpart); c != nil {
-			pn := memLegOf(c, q.Participant)
-			if m := s.nums[pn]; m != nil && fits(m) && !blocked.has(pn) {
-				sticky = m
-			}
+		if c := p.sticky.get(who[1]); c != nil && (last == nil || c.created.After(last.created)) {
+			last, lastLeg = c, memLegOf(c, who[0])
+		}
+	}
+	if last != nil {
+		if m := s.nums[lastLeg]; m != nil && fits(m) && !blocked.has(lastLeg) {
+			sticky = m
 		}
 	}
 

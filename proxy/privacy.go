@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
+	"io"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
@@ -32,18 +34,24 @@ const pseudonymBatch = 500
 // HMAC-SHA256(Config.PseudonymKey, number). The same number always gives
 // the same pseudonym with the same key.
 func (s *Service) Pseudonym(number string) string {
-	m := hmac.New(sha256.New, s.pseudonymKey)
-	m.Write([]byte(number))
-	return PseudonymPrefix + hex.EncodeToString(m.Sum(nil)[:8])
+	m, _ := s.pseudonymMACs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.pseudonymKey)
+	}
+	m.Reset()
+	io.WriteString(m, number)
+	var sum [sha256.Size]byte
+	var out [len(PseudonymPrefix) + 16]byte
+	copy(out[:], PseudonymPrefix)
+	hex.Encode(out[len(PseudonymPrefix):], m.Sum(sum[:0])[:8])
+	s.pseudonymMACs.Put(m)
+	return string(out[:])
 }
 
 // privacyConfig checks and defaults the retention settings.
 func privacyConfig(cfg *Config) ([]byte, error) {
-	switch {
-	case cfg.Retention == 0:
+	if cfg.Retention == 0 {
 		cfg.Retention = defaultRetention
-	case cfg.Retention > 0 && cfg.Retention < cfg.CoolOff:
-		return nil, fmt.Errorf("proxy: Config.Retention (%v) is shorter than Config.CoolOff (%v), which needs the leg history", cfg.Retention, cfg.CoolOff)
 	}
 	if len(cfg.PseudonymKey) > 0 {
 		return cfg.PseudonymKey, nil

@@ -257,9 +257,10 @@ type Config struct {
 	// participants' real numbers, its SMS texts and its recordings'
 	// references: after it, Run's sweep replaces the numbers with keyed
 	// pseudonyms (Service.Pseudonym), empties the texts and drops the
-	// recording URLs, on every store. The leg history the cool-off needs
-	// lives that long, so Retention must be at least CoolOff. Default 30
-	// days; negative: kept for good.
+	// recording URLs, on every store. It may be shorter than CoolOff:
+	// the cool-off and sticky rules go on from the pseudonymized legs,
+	// so no real number is kept for their sake. Default 30 days;
+	// negative: kept for good.
 	Retention time.Duration
 	// PseudonymKey keys the pseudonyms (HMAC-SHA256): the same number
 	// gives the same pseudonym, across instances and restarts, for as
@@ -430,6 +431,9 @@ type Service struct {
 	owner string // this instance's name on relay leases
 	// pseudonymKey is Config.PseudonymKey, or a random one.
 	pseudonymKey []byte
+	// pseudonymMACs holds HMAC-SHA256 hashes keyed with it, for reuse:
+	// every allocation computes two pseudonyms.
+	pseudonymMACs sync.Pool
 
 	poolCache poolCache // which numbers are the pool's, for CreateConversation
 	// inProcessStore: the store is the memory store, which does no I/O,

@@ -181,8 +181,10 @@ type Store interface {
 	// events (the recordings' URLs). Conversations whose numbers start
 	// with PseudonymPrefix are done already and skipped. It does at most
 	// q.Limit conversations (<= 0: all), in ID order, and returns their
-	// IDs. Afterwards the conversation no longer lists under, routes
-	// for, or counts in the cool-off or sticky rules of the real numbers.
+	// IDs. Afterwards the conversation lists under the pseudonyms, not
+	// the real numbers, and counts in the cool-off and sticky rules of
+	// a CandidateQuery through its ParticipantPseudonym and
+	// CounterpartPseudonym.
 	Pseudonymize(ctx context.Context, q PseudonymQuery) ([]string, error)
 
 	// ClaimNonce claims key until expires, as of now. ErrConflict if key
@@ -238,10 +240,19 @@ type ConversationUpdate struct {
 // Participant had in its most recent conversation with Counterpart, by
 // CreatedAt, if it is a candidate), then by Load ascending, then by pool
 // order.
+//
+// A pseudonymized conversation (Store.Pseudonymize) takes part in both
+// rules as its participants' ParticipantPseudonym and
+// CounterpartPseudonym, so forgetting a person's number neither ends
+// their cool-off early nor loses their sticky number.
 type CandidateQuery struct {
 	Participant string
 	Counterpart string
-	Country     string // ISO 3166-1 alpha-2 ("GB"); "" for any country
+	// ParticipantPseudonym and CounterpartPseudonym are the two numbers'
+	// pseudonyms, as Pseudonymize wrote them; "" when there are none.
+	ParticipantPseudonym string
+	CounterpartPseudonym string
+	Country              string // ISO 3166-1 alpha-2 ("GB"); "" for any country
 	// Prefix, when not empty, keeps numbers whose MSISDN starts with it
 	// (a NANP area code: "1415").
 	Prefix        string

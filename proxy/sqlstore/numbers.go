@@ -124,16 +124,21 @@ func (s *Store) NumberLegs(ctx context.Context, msisdn string) (int, error) {
 // candidatesSQL (with the dialect's legSeq for %[1]s) selects and orders
 // candidates in one query. A number is left out when the participant
 // holds an in-use leg on it, or released a leg on it after $6 in a
-// conversation with someone other than $2, and likewise for the PIN
-// conversations it has on the number (active-status, not swept). A leg still active but past its conversation's deadline counts as released at
-// the deadline. Load is the maintained count of active legs. The limit is
+// conversation with someone other than $2, or its pseudonym $9 released
+// one after $6 facing someone other than $2's pseudonym $10 (the legs of
+// pseudonymized conversations, all ended), and likewise for the PIN
+// conversations it has on the number (active-status, not swept). A leg
+// still active but past its conversation's deadline counts as released
+// at the deadline. The pseudonym's legs have a subquery of their own: in
+// one with "participant IN ($1, $9)" PostgreSQL's generic plan scans
+// every leg of the number. Load is the maintained count of active legs. The limit is
 // applied while reading: a bound LIMIT makes SQLite re-plan the statement
 // on every call, which costs more than reading a pool's rows.
 const candidatesSQL = `
 SELECT n.msisdn, n.country, n.voice, n.sms, n.active_legs,
 	COALESCE(n.msisdn = (
 		SELECT s.proxy_number FROM vp_legs s
-		WHERE s.participant = $1 AND s.counterpart = $2
+		WHERE (s.participant = $1 AND s.counterpart = $2) OR (s.participant = $9 AND s.counterpart = $10)
 		ORDER BY s.created_at DESC, %[1]s DESC LIMIT 1
 	), FALSE) AS sticky
 FROM vp_numbers n
@@ -150,6 +155,11 @@ WHERE n.in_pool
 				(l.active AND c.deadline > $7)
 				OR (l.counterpart <> $2 AND (CASE WHEN l.active THEN c.deadline ELSE l.released_at END) > $6)
 			)
+	)
+	AND NOT EXISTS (
+		SELECT 1 FROM vp_legs pl
+		WHERE pl.participant = $9 AND pl.proxy_number = n.msisdn
+			AND pl.released_at > $6 AND pl.counterpart <> $10
 	)
 	AND NOT EXISTS (
 		SELECT 1 FROM vp_conversations pc
@@ -170,7 +180,9 @@ func (s *Store) Candidates(ctx context.Context, q proxy.CandidateQuery) ([]proxy
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: candidates: %w", err)
 	}
-	rows, err := s.candidatesStmt.QueryContext(ctx, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now, q.Prefix)
+	// A pseudonym of "" matches no leg: a participant number is never
+	// empty.
+	rows, err := s.candidatesStmt.QueryContext(ctx, q.Participant, q.Counterpart, q.Country, q.Voice, q.SMS, after, now, q.Prefix, q.ParticipantPseudonym, q.CounterpartPseudonym)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: candidates for %s: %w", q.Participant, err)
 	}

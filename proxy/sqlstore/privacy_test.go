@@ -25,15 +25,7 @@ func (c *clockFor) now() time.Time { return c.t }
 // conversations in use. On the memory store, SQLite and PostgreSQL.
 func TestRetentionAndErasure(t *testing.T) {
 	t.Parallel()
-	type kind struct {
-		name string
-		open func(testing.TB) proxy.Store
-	}
-	kinds := []kind{{"memory", func(testing.TB) proxy.Store { return proxy.NewMemoryStore() }}}
-	for _, be := range backends {
-		kinds = append(kinds, kind{be.name, func(t testing.TB) proxy.Store { return be.open(t) }})
-	}
-	for _, k := range kinds {
+	for _, k := range storeKinds() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
 			clk := &clockFor{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
@@ -106,6 +98,81 @@ func TestRetentionAndErasure(t *testing.T) {
 			}
 			if _, err := svc.EraseParticipant(ctx, "not a number"); err == nil {
 				t.Error("erasing a malformed number succeeded")
+			}
+		})
+	}
+}
+
+// storeKind opens a store of one kind for a test.
+type storeKind struct {
+	name string
+	open func(testing.TB) proxy.Store
+}
+
+// storeKinds are the memory store and every SQL backend.
+func storeKinds() []storeKind {
+	kinds := []storeKind{{"memory", func(testing.TB) proxy.Store { return proxy.NewMemoryStore() }}}
+	for _, be := range backends {
+		kinds = append(kinds, storeKind{be.name, func(t testing.TB) proxy.Store { return be.open(t) }})
+	}
+	return kinds
+}
+
+// TestCoolOffOutlivesRetention: with a Retention shorter than the
+// CoolOff, and after an erasure, a participant's released numbers stay
+// theirs for the cool-off although their real number is gone: a late
+// redial from their phone's call log never reaches a new stranger.
+func TestCoolOffOutlivesRetention(t *testing.T) {
+	t.Parallel()
+	for _, k := range storeKinds() {
+		t.Run(k.name, func(t *testing.T) {
+			t.Parallel()
+			clk := &clockFor{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+			svc, err := proxy.New(proxy.Config{
+				Store: k.open(t), LenientNumbers: true, Now: clk.now,
+				CoolOff: time.Hour, Retention: time.Minute, PseudonymKey: []byte("host secret"),
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			})
+			if err != nil {
+				t.Fatalf("a Retention shorter than the CoolOff: %v", err)
+			}
+			ctx := t.Context()
+			if err := svc.AddNumbers(ctx, poolNumbers(2)...); err != nil {
+				t.Fatal(err)
+			}
+			rider := person(1)
+			first, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: "+" + rider, B: "+" + person(2)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.CloseConversation(ctx, first.ID); err != nil {
+				t.Fatal(err)
+			}
+			clk.t = clk.t.Add(2 * time.Minute)
+			if n, err := svc.PseudonymizeNow(ctx); err != nil || n != 1 {
+				t.Fatalf("PseudonymizeNow = %d, %v; want 1", n, err)
+			}
+			second, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: "+" + rider, B: "+" + person(3)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if x, y := first.Participants[0].ProxyNumber, second.Participants[0].ProxyNumber; x == y {
+				t.Errorf("two minutes after the end, past the retention, the rider got %s again for a stranger", y)
+			}
+			if _, err := svc.CloseConversation(ctx, second.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.EraseParticipant(ctx, "+"+rider); err != nil {
+				t.Fatal(err)
+			}
+			// Both numbers are in the rider's cool-off, erased or not.
+			if c, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: "+" + rider, B: "+" + person(4)}); !errors.Is(err, proxy.ErrPoolExhausted) {
+				t.Errorf("after the erasure a new stranger got %+v, %v; want ErrPoolExhausted", c.Participants, err)
+			}
+			// An hour on, the cool-off is over.
+			clk.t = clk.t.Add(time.Hour)
+			if _, err := svc.CreateConversation(ctx, proxy.CreateRequest{A: "+" + rider, B: "+" + person(4)}); err != nil {
+				t.Errorf("after the cool-off: %v", err)
 			}
 		})
 	}

@@ -77,5 +77,40 @@ var privacyTests = []test{
 		if c := f.get("c2"); c.Participants[0].Number != carol {
 			f.t.Errorf("c2 of other participants was changed: %+v", c.Participants)
 		}
+	}}, {"CoolOffAndStickyGoOn", func(f *fixture) {
+		// Pseudonymized within the cool-off (an erasure, or a Retention
+		// shorter than CoolOff): the releases and the sticky number count
+		// under the pseudonyms, and no longer under the real numbers.
+		f.addNumbers(gbNumber(gb1), gbNumber(gb2))
+		f.create(conv("old", alice, gb2, bob, gb1, base, time.Hour))
+		f.end("old", proxy.StatusClosed, at(time.Minute))
+		ids, err := f.s.Pseudonymize(f.ctx, proxy.PseudonymQuery{EndedBefore: at(2 * time.Minute), Participant: alice, Pseudonym: pseudo})
+		if err != nil || !slices.Equal(ids, []string{"old"}) {
+			f.t.Fatalf("Pseudonymize = %v, %v; want old", ids, err)
+		}
+		now, coolOff := at(10*time.Minute), base // released after base: in the cool-off
+		q := func(p, cp string, pseudonyms bool) proxy.CandidateQuery {
+			q := query(p, cp, now, coolOff)
+			if pseudonyms {
+				q.ParticipantPseudonym, q.CounterpartPseudonym = pseudo(p), pseudo(cp)
+			}
+			return q
+		}
+		f.wantCandidates(q(alice, bob, true), gb2+"*", gb1)
+		f.wantCandidates(q(alice, carol, true), gb1)
+		f.wantCandidates(q(bob, dave, true), gb2)
+		f.wantCandidates(q(bob, alice, true), gb1+"*", gb2)
+		// Without the pseudonyms nothing is known of them.
+		f.wantCandidates(q(alice, carol, false), gb1, gb2)
+		// After the cool-off the release no longer counts; stickiness does.
+		late := q(alice, carol, true)
+		late.Now, late.ReleasedAfter = at(3*time.Hour), at(2*time.Hour)
+		f.wantCandidates(late, gb1, gb2)
+		late.Counterpart, late.CounterpartPseudonym = bob, pseudo(bob)
+		f.wantCandidates(late, gb2+"*", gb1)
+		// The conversation lists under the pseudonym.
+		if got := f.listAll(proxy.ListFilter{Participant: pseudo(alice), Now: now}); !slices.Equal(got, []string{"old"}) {
+			f.t.Errorf("listed under alice's pseudonym: %v; want old", got)
+		}
 	}},
 }
