@@ -98,20 +98,34 @@ func (s *Service) notifyText(c Conversation, side Side) string {
 // notifyOne texts the participant on side from its proxy number and
 // records it as a KindNotification interaction, whose ID is the SMS's
 // client-ref so that its delivery receipt lands on it. The interaction
-// is best effort: a store failure is logged, and the SMS still goes.
+// is best effort: a store failure is logged, and the SMS still goes. A
+// participant who sent STOP to that proxy number (a sticky number of an
+// earlier conversation) is not texted: ErrOptedOut, recorded as
+// EventBlocked; and when the opt-out cannot be checked, nothing is sent
+// either.
 func (s *Service) notifyOne(ctx context.Context, c Conversation, side Side) error {
 	p := c.Participants[side]
 	now := s.now()
+	out, err := s.optedOut(ctx, p.Number, p.ProxyNumber, now)
+	if err != nil {
+		return err
+	}
 	in := Interaction{ID: newID(now), ConversationID: c.ID, Kind: KindNotification, From: p.ProxyNumber, To: p.Number, CreatedAt: now}
 	recorded := true
 	if err := s.store.AddInteraction(ctx, in); err != nil {
 		recorded = false
 		s.log.ErrorContext(ctx, "proxy: record notification failed", "conversation", c.ID, "err", err)
 	}
-	resp, err := s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, side), ClientRef: in.ID})
-	ev := sentEvent(EventSent, resp)
-	if err != nil {
-		ev = InteractionEvent{Status: EventFailed, Detail: err.Error()}
+	var ev InteractionEvent
+	if out {
+		ev, err = InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number"}, ErrOptedOut
+	} else {
+		var resp *sms.Response
+		resp, err = s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, side), ClientRef: in.ID})
+		ev = sentEvent(EventSent, resp)
+		if err != nil {
+			ev = InteractionEvent{Status: EventFailed, Detail: err.Error()}
+		}
 	}
 	ev.At = s.now()
 	if recorded {

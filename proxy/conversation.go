@@ -36,7 +36,8 @@ type CreateRequest struct {
 	// Metadata is kept with the conversation and never interpreted.
 	Metadata map[string]string
 	// Notify sends each participant an SMS from its proxy number saying
-	// how to reach the other (needs Config.SMS).
+	// how to reach the other (needs Config.SMS); not to one who sent
+	// STOP to that number (ErrOptedOut in the *NotifyError).
 	Notify bool
 	// Access is AccessDirect (the default: each participant gets a
 	// proxy number of their own) or AccessPIN (both share one number of
@@ -505,7 +506,9 @@ func (s *Service) CloseConversation(ctx context.Context, id string, opts ...Clos
 }
 
 // goodbye sends text to both participants of the just-closed c. A failure
-// to store it is a *NotifyError; a failed send is retried as a relay.
+// to store it is a *NotifyError; a failed send is retried as a relay. A
+// participant who sent STOP to their proxy number is skipped
+// (ErrOptedOut in the *NotifyError).
 func (s *Service) goodbye(ctx context.Context, c Conversation, text string) error {
 	if s.cfg.SMS == nil {
 		return &NotifyError{Failed: map[Side]error{SideA: ErrNoSMSSender, SideB: ErrNoSMSSender}}
@@ -515,8 +518,16 @@ func (s *Service) goodbye(ctx context.Context, c Conversation, text string) erro
 	}
 	failed := map[Side]error{}
 	for _, side := range [...]Side{SideA, SideB} {
-		if _, err := s.sendMessage(ctx, c, side, text); err != nil {
+		p := c.Participants[side]
+		switch out, err := s.optedOut(ctx, p.Number, p.ProxyNumber, s.now()); {
+		case err != nil:
 			failed[side] = err
+		case out:
+			failed[side] = ErrOptedOut
+		default:
+			if _, err := s.sendMessage(ctx, c, side, text); err != nil {
+				failed[side] = err
+			}
 		}
 	}
 	if len(failed) > 0 {

@@ -45,6 +45,33 @@ func TestE2EStopAndHelp(t *testing.T) {
 			if got := strings.Join(st, " "); !strings.Contains(got, "help") || !strings.Contains(got, "opted-out") || !strings.Contains(got, "blocked") {
 				t.Errorf("audit trail %q: want help, opted-out and blocked", got)
 			}
+			// Nor does the platform text the rider from that number: not a
+			// goodbye, not the notification of their next conversation
+			// with the driver, which gets the same (sticky) number.
+			toRider := func() (n int) {
+				for _, m := range e.vonage.Outbox() {
+					if m.To == e2eRider {
+						n++
+					}
+				}
+				return n
+			}
+			before := toRider()
+			_, err := e.svc.CloseConversation(t.Context(), c.ID, proxy.WithGoodbye("Thanks for riding."))
+			var ne *proxy.NotifyError
+			if !errors.As(err, &ne) || !errors.Is(ne.Failed[proxy.SideA], proxy.ErrOptedOut) || ne.Failed[proxy.SideB] != nil {
+				t.Errorf("close with a goodbye: %v; want ErrOptedOut for the rider only", err)
+			}
+			next, err := e.svc.CreateConversation(t.Context(), proxy.CreateRequest{A: "+44 7400 123456", B: "+44 7400 654321", Notify: true})
+			if !errors.As(err, &ne) || !errors.Is(ne.Failed[proxy.SideA], proxy.ErrOptedOut) || ne.Failed[proxy.SideB] != nil {
+				t.Errorf("create with notifications: %v; want ErrOptedOut for the rider only", err)
+			}
+			if next.Participants[proxy.SideA].ProxyNumber != a.ProxyNumber {
+				t.Fatalf("the rider got %s, not their sticky %s", next.Participants[proxy.SideA].ProxyNumber, a.ProxyNumber)
+			}
+			if n := toRider(); n != before {
+				t.Errorf("%d SMS sent to the rider after STOP by the goodbye and the notification", n-before)
+			}
 		})
 	}
 }
