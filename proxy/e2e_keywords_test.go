@@ -1,9 +1,12 @@
 package proxy_test
 
 import (
+	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
 )
@@ -16,7 +19,11 @@ func TestE2EStopAndHelp(t *testing.T) {
 	for _, api := range []string{"sms", "messages"} {
 		t.Run(api, func(t *testing.T) {
 			t.Parallel()
-			e := newE2EOn(t, api, e2eSecret, nil)
+			keys := &nonceKeys{}
+			e := newE2EOn(t, api, e2eSecret, func(c *proxy.Config) {
+				keys.Store, c.Store = c.Store, keys
+				c.PseudonymKey = []byte("host secret")
+			})
 			c := e.create(t, proxy.CreateRequest{})
 			a, b := c.Participants[proxy.SideA], c.Participants[proxy.SideB]
 			help := e.text(t, e2eRider, a.ProxyNumber, "help")
@@ -72,6 +79,25 @@ func TestE2EStopAndHelp(t *testing.T) {
 			if n := toRider(); n != before {
 				t.Errorf("%d SMS sent to the rider after STOP by the goodbye and the notification", n-before)
 			}
+			// The opt-out is kept under the rider's pseudonym, not their
+			// number: it outlives every retention.
+			for _, k := range keys.all() {
+				if strings.Contains(k, e2eRider) {
+					t.Errorf("a store claim holds the rider's number: %q", k)
+				}
+			}
+			// START lifts it: answered, not relayed, and the driver's SMS
+			// reach the rider again.
+			start := e.text(t, e2eRider, a.ProxyNumber, "Start")
+			if len(start.Relayed) != 1 || start.Relayed[0].To != e2eRider || !strings.Contains(strings.Join(start.Relayed[0].Parts, ""), "subscribed again") {
+				t.Errorf("START: sent %+v, want the confirmation to the rider only", start.Relayed)
+			}
+			if out := e.text(t, e2eDriver, b.ProxyNumber, "back on?"); len(out.Relayed) != 1 || out.Relayed[0].To != e2eRider {
+				t.Errorf("the driver's SMS after START: %+v, want it relayed to the rider", out.Relayed)
+			}
+			if _, err := e.svc.SendMessage(t.Context(), next.ID, proxy.SideA, "hello again"); err != nil {
+				t.Errorf("SendMessage after START: %v", err)
+			}
 		})
 	}
 }
@@ -102,4 +128,24 @@ func TestE2ERedaction(t *testing.T) {
 	if detail != "removed 1 URL, 1 e-mail address, 1 phone number" || strings.Contains(ins[0].Text, "900999") {
 		t.Errorf("redaction event %q, stored text %q", detail, ins[0].Text)
 	}
+}
+
+// nonceKeys is a store that remembers the keys claimed.
+type nonceKeys struct {
+	proxy.Store
+	mu   sync.Mutex
+	keys []string
+}
+
+func (n *nonceKeys) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+	n.mu.Lock()
+	n.keys = append(n.keys, key)
+	n.mu.Unlock()
+	return n.Store.ClaimNonce(ctx, key, now, expires)
+}
+
+func (n *nonceKeys) all() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.keys...)
 }

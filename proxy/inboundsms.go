@@ -173,6 +173,12 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 		}
 		s.log.InfoContext(ctx, "proxy: STOP received; the sender gets nothing more from this number", "conversation", c.ID)
 		refusal, reply = &InteractionEvent{Status: EventOptedOut, Detail: "STOP: not relayed; nothing more is sent to the sender from this number", At: now}, s.cfg.StopReply
+	case kw == "START":
+		if err := s.liftOptOut(ctx, from, to); err != nil {
+			return nil, err
+		}
+		s.log.InfoContext(ctx, "proxy: START received; the sender's STOP is lifted", "conversation", c.ID)
+		refusal, reply = &InteractionEvent{Status: EventOptedIn, Detail: "START: not relayed; the sender's STOP on this number is lifted", At: now}, s.cfg.StartReply
 	case kw == "HELP":
 		refusal, reply = &InteractionEvent{Status: EventHelp, Detail: "HELP: answered, not relayed", At: now}, s.cfg.HelpReply
 	case s.cfg.SMS == nil:

@@ -18,14 +18,17 @@ import (
 
 // Keywords, matched against a whole SMS, trimmed and in any case.
 var (
-	stopWords = map[string]bool{"STOP": true, "STOPALL": true, "UNSUBSCRIBE": true, "CANCEL": true, "END": true, "QUIT": true}
-	helpWords = map[string]bool{"HELP": true, "INFO": true}
+	stopWords  = map[string]bool{"STOP": true, "STOPALL": true, "UNSUBSCRIBE": true, "CANCEL": true, "END": true, "QUIT": true}
+	helpWords  = map[string]bool{"HELP": true, "INFO": true}
+	startWords = map[string]bool{"START": true, "UNSTOP": true}
 )
 
-// Default replies to the keywords (Config.StopReply, Config.HelpReply).
+// Default replies to the keywords (Config.StopReply, HelpReply,
+// StartReply).
 const (
-	defaultStopReply = "You are unsubscribed: you will get no more messages from this number."
-	defaultHelpReply = "Messages to this number reach your contact without showing your number. Reply STOP to get no more."
+	defaultStopReply  = "You are unsubscribed: you will get no more messages from this number."
+	defaultHelpReply  = "Messages to this number reach your contact without showing your number. Reply STOP to get no more."
+	defaultStartReply = "You are subscribed again: messages from this number reach you."
 )
 
 // Statuses of keyword handling and redaction on an SMS's interaction.
@@ -36,6 +39,9 @@ const (
 	// EventHelp: the SMS was a HELP keyword, answered with
 	// Config.HelpReply and not relayed.
 	EventHelp EventStatus = "help"
+	// EventOptedIn: the SMS was a START keyword; it was not relayed,
+	// and the sender's STOP on that proxy number is lifted.
+	EventOptedIn EventStatus = "opted-in"
 	// EventRedacted: contact details were removed from the SMS before it
 	// was relayed; Detail says what, never the details themselves.
 	EventRedacted EventStatus = "redacted"
@@ -46,12 +52,19 @@ const (
 const optOutLifetime = 100 * 365 * 24 * time.Hour
 
 // optOutKey is the store claim (ClaimNonce) recording that participant
-// sent STOP to proxyNumber.
-func optOutKey(participant, proxyNumber string) string {
+// sent STOP to proxyNumber. With Config.PseudonymKey set it holds the
+// participant's pseudonym, not their number: an opt-out outlives every
+// retention, and the key keeps it the same across instances and
+// restarts. Without the key (a random one per process) it holds the
+// number.
+func (s *Service) optOutKey(participant, proxyNumber string) string {
+	if len(s.cfg.PseudonymKey) > 0 {
+		participant = s.Pseudonym(participant)
+	}
 	return "optout:" + participant + ":" + proxyNumber
 }
 
-// keyword reports the keyword text is, "STOP" or "HELP", or "".
+// keyword reports the keyword text is, "STOP", "HELP" or "START", or "".
 func keyword(text string) string {
 	w := strings.ToUpper(strings.Trim(strings.TrimSpace(text), ".!"))
 	switch {
@@ -59,6 +72,8 @@ func keyword(text string) string {
 		return "STOP"
 	case helpWords[w]:
 		return "HELP"
+	case startWords[w]:
+		return "START"
 	}
 	return ""
 }
@@ -66,11 +81,19 @@ func keyword(text string) string {
 // recordOptOut records that participant sent STOP to proxyNumber, for
 // every instance sharing the store.
 func (s *Service) recordOptOut(ctx context.Context, participant, proxyNumber string, now time.Time) error {
-	err := s.store.ClaimNonce(ctx, optOutKey(participant, proxyNumber), now, now.Add(optOutLifetime))
+	err := s.store.ClaimNonce(ctx, s.optOutKey(participant, proxyNumber), now, now.Add(optOutLifetime))
 	if errors.Is(err, ErrConflict) {
 		return nil // sent STOP before
 	}
 	return err
+}
+
+// liftOptOut forgets that participant sent STOP to proxyNumber (START).
+func (s *Service) liftOptOut(ctx context.Context, participant, proxyNumber string) error {
+	if err := s.store.ReleaseNonce(ctx, s.optOutKey(participant, proxyNumber)); err != nil {
+		return fmt.Errorf("proxy: lift opt-out: %w", err)
+	}
+	return nil
 }
 
 // optedOut reports whether participant sent STOP to proxyNumber. It
@@ -78,7 +101,7 @@ func (s *Service) recordOptOut(ctx context.Context, participant, proxyNumber str
 // conflicts only with the opt-out's own claim, and never blocks another
 // probe, however the probes' clocks interleave.
 func (s *Service) optedOut(ctx context.Context, participant, proxyNumber string, now time.Time) (bool, error) {
-	switch err := s.store.ClaimNonce(ctx, optOutKey(participant, proxyNumber), now, time.Time{}); {
+	switch err := s.store.ClaimNonce(ctx, s.optOutKey(participant, proxyNumber), now, time.Time{}); {
 	case errors.Is(err, ErrConflict):
 		return true, nil
 	case err != nil:

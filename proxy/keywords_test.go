@@ -30,7 +30,7 @@ func TestKeyword(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
 		"STOP": "STOP", " stop ": "STOP", "Stop.": "STOP", "unsubscribe": "STOP", "QUIT!": "STOP",
-		"help": "HELP", "Info": "HELP",
+		"help": "HELP", "Info": "HELP", "start": "START", "UNSTOP": "START",
 		"please stop texting": "", "stopping by": "", "": "",
 	} {
 		if got := keyword(in); got != want {

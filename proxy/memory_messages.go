@@ -52,6 +52,18 @@ func (s *memoryStore) ClaimNonce(ctx context.Context, key string, now, expires t
 	return nil
 }
 
+// ReleaseNonce forgets the claim of key. Its entry in the expiry queue
+// stays, and is skipped when due (pruneNonces compares expiries).
+func (s *memoryStore) ReleaseNonce(ctx context.Context, key string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.nonces, key)
+	return nil
+}
+
 // pruneNonces forgets claims whose expiry is not after now.
 func (s *memoryStore) pruneNonces(now time.Time) {
 	for {

@@ -280,6 +280,11 @@ type Config struct {
 	// "Messages to this number reach your contact without showing your
 	// number. Reply STOP to get no more."; "-" sends no reply.
 	StopReply, HelpReply string
+	// StartReply answers START or UNSTOP, which lift the sender's STOP
+	// on that proxy number and are not relayed either. Default "You are
+	// subscribed again: messages from this number reach you."; "-" sends
+	// no reply.
+	StartReply string
 	// Redact removes contact details (phone numbers, e-mail addresses,
 	// URLs, by policy) from relayed SMS, and records what it removed on
 	// the interaction (EventRedacted): users cannot take the
@@ -550,6 +555,12 @@ func New(cfg Config) (*Service, error) {
 		cfg.HelpReply = defaultHelpReply
 	case "-":
 		cfg.HelpReply = ""
+	}
+	switch cfg.StartReply {
+	case "":
+		cfg.StartReply = defaultStartReply
+	case "-":
+		cfg.StartReply = ""
 	}
 	pkey, err := privacyConfig(&cfg)
 	if err != nil {

@@ -194,6 +194,10 @@ type Store interface {
 	// now (or after the now of ExpireConversations). Used to reject
 	// replayed webhook signatures across instances.
 	ClaimNonce(ctx context.Context, key string, now, expires time.Time) error
+	// ReleaseNonce forgets the claim of key, live or not, so that key can
+	// be claimed again at once; no error when there is none. Used to
+	// lift an SMS opt-out (START).
+	ReleaseNonce(ctx context.Context, key string) error
 }
 
 // PseudonymPrefix starts every pseudonym Store.Pseudonymize writes: no

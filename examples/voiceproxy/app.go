@@ -109,6 +109,15 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	}
 	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	pcfg := proxy.Config{Store: store, Logger: log, Now: cfg.Now, MeterProvider: meters}
+	// The pseudonyms' key: the same on every instance and kept for good,
+	// or pseudonyms split and opt-outs are forgotten (proxy.Config).
+	if k := env("VOICEPROXY_PSEUDONYM_KEY"); k != "" {
+		pcfg.PseudonymKey = []byte(k)
+	} else if !live {
+		pcfg.PseudonymKey = []byte("voiceproxy sandbox pseudonyms")
+	} else {
+		log.Warn("VOICEPROXY_PSEUDONYM_KEY is not set: pseudonyms differ per process, and SMS opt-outs are stored under phone numbers")
+	}
 	var (
 		smsOpts     []sms.Option
 		numbersOpts []numbers.Option

@@ -288,6 +288,14 @@ func (s *Store) ClaimNonce(ctx context.Context, key string, now, expires time.Ti
 	return nil
 }
 
+// ReleaseNonce deletes the claim of key, if any.
+func (s *Store) ReleaseNonce(ctx context.Context, key string) error {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM vp_nonces WHERE key = $1`, key); err != nil {
+		return fmt.Errorf("sqlstore: release nonce: %w", err)
+	}
+	return nil
+}
+
 // AddInteractions stores many interactions in one statement, skipping
 // those whose ID, or kind and external ID, exist, and returns the ones it
 // stored (proxy.BatchInteractionAdder). One whose conversation does not

@@ -323,6 +323,22 @@ var nonceTests = []test{
 		f.replay("k1", at(6*time.Minute), at(10*time.Minute))
 		f.claim("k1", at(time.Hour), at(time.Hour+5*time.Minute))
 	}},
+	{"Release", func(f *fixture) {
+		f.claim("k1", base, at(100*time.Hour))
+		f.claim("k2", base, at(100*time.Hour))
+		if err := f.s.ReleaseNonce(f.ctx, "k1"); err != nil {
+			f.t.Fatal(err)
+		}
+		if err := f.s.ReleaseNonce(f.ctx, "never claimed"); err != nil {
+			f.t.Errorf("ReleaseNonce of a key never claimed: %v", err)
+		}
+		f.claim("k1", at(time.Minute), at(2*time.Minute)) // free again at once
+		f.replay("k1", at(time.Minute), at(time.Hour))
+		f.replay("k2", at(time.Minute), at(time.Hour)) // the others stay
+		// The claim made after the release lives its own life: it expires
+		// at 2m, whatever the released one's expiry.
+		f.claim("k1", at(3*time.Minute), at(4*time.Minute))
+	}},
 	{"Pruning", func(f *fixture) {
 		// Whatever a store prunes as time goes by, live claims stay and
 		// expired ones are free.
