@@ -67,15 +67,6 @@ func (s *Service) decide(ctx context.Context, kind InteractionKind, c Conversati
 // Store.Route. A replay is voice.ErrReplayed, nothing routed; a route of
 // an empty from only claims, and answers ErrNotFound.
 func (s *Service) route(ctx context.Context, from, to string, now time.Time, claim voice.Claim) (Conversation, error) {
-	start := time.Now()
-	sctx, span := s.tel.start(ctx, "voiceproxy.store Route", clientSpan)
-	c, err := s.routeStore(sctx, from, to, now, claim)
-	s.storeDone(ctx, "Route", start, span, err)
-	return c, err
-}
-
-// routeStore is route's store work.
-func (s *Service) routeStore(ctx context.Context, from, to string, now time.Time, claim voice.Claim) (Conversation, error) {
 	notFound := func() error {
 		return fmt.Errorf("%w: caller or dialed number missing or not digits", ErrNotFound)
 	}

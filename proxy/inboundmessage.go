@@ -113,7 +113,7 @@ func (s *Service) handleMessageStatus(w http.ResponseWriter, r *http.Request) {
 		ev.Price = cleanText(u.Usage.Price)
 	}
 	s.tel.count(ctx, s.tel.sms, "event", string(ev.Status))
-	switch err := s.storeCall(ctx, "AddInteractionEvent", func(ctx context.Context) error { return s.store.AddInteractionEvent(ctx, ref, ev) }); {
+	switch err := s.store.AddInteractionEvent(ctx, ref, ev); {
 	case errors.Is(err, ErrNotFound):
 		s.log.DebugContext(ctx, "proxy: message status for an SMS outside any interaction", "message", u.MessageUUID)
 	case err != nil:

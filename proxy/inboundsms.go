@@ -209,7 +209,7 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 	}
 	// The interaction's ExternalID makes the relay happen once, however
 	// often Vonage delivers the message.
-	switch err := s.storeCall(ctx, "AddRelay", func(ctx context.Context) error { return s.store.AddRelay(ctx, rec, job) }); {
+	switch err := s.store.AddRelay(ctx, rec, job); {
 	case errors.Is(err, ErrConflict):
 		s.log.InfoContext(ctx, "proxy: duplicate SMS delivery ignored", "conversation", c.ID, "message", in.MessageID)
 		return nil, nil

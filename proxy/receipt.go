@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -38,7 +37,7 @@ func (s *Service) handleDeliveryReceipt(w http.ResponseWriter, r *http.Request) 
 		ev.Detail = "err-code " + strconv.Itoa(dr.ErrCode)
 	}
 	s.tel.count(ctx, s.tel.sms, "event", string(ev.Status))
-	switch err := s.storeCall(ctx, "AddInteractionEvent", func(ctx context.Context) error { return s.store.AddInteractionEvent(ctx, dr.ClientRef, ev) }); {
+	switch err := s.store.AddInteractionEvent(ctx, dr.ClientRef, ev); {
 	case errors.Is(err, ErrNotFound):
 		s.log.DebugContext(ctx, "proxy: delivery receipt for an SMS outside any interaction", "message", dr.MessageID)
 	case err != nil:

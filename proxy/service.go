@@ -584,6 +584,7 @@ func New(cfg Config) (*Service, error) {
 		mux:   http.NewServeMux(),
 		owner: newID(cfg.Now()),
 	}
+	s.store = meteredStore{Store: cfg.Store, s: s}
 	s.voice = vc
 	s.pseudonymKey = pkey
 	if s.tel, err = newTelemetry(&cfg); err != nil {
@@ -598,7 +599,7 @@ func New(cfg Config) (*Service, error) {
 		s.autopilot = &a
 	}
 	if rc, ok := cfg.Store.(RouteClaimer); ok {
-		s.routeClaims = newGroup("ClaimRoutes", cfg.StoreTimeout, rc.ClaimRoutes)
+		s.routeClaims = newGroup("ClaimRoutes", cfg.StoreTimeout, meteredBatch(s, "ClaimRoutes", rc.ClaimRoutes))
 	}
 	s.calls.s = s
 	var secrets []voice.Secret
@@ -616,10 +617,10 @@ func New(cfg Config) (*Service, error) {
 			Secrets:       secrets,
 			ApplicationID: cfg.ApplicationID,
 			Tolerance:     cfg.WebhookTolerance,
-			Replay:        replayGuard{store: cfg.Store},
+			Replay:        replayGuard{store: s.store},
 		}
 		if b, ok := cfg.Store.(BatchNonceClaimer); ok {
-			s.voiceVerifier.Replay = replayGuard{store: cfg.Store, group: newGroup("ClaimNonces", cfg.StoreTimeout, b.ClaimNonces)}
+			s.voiceVerifier.Replay = replayGuard{store: s.store, group: newGroup("ClaimNonces", cfg.StoreTimeout, meteredBatch(s, "ClaimNonces", b.ClaimNonces))}
 		}
 	}
 	if cfg.SMSSignatureSecret != "" {

@@ -82,7 +82,7 @@ func newTelemetry(cfg *Config) (*telemetry, error) {
 	t.hangups, errs[6] = m.Int64Counter("voiceproxy.hangups", metric.WithUnit("{leg}"),
 		metric.WithDescription("Call legs the Service hung up, by result."))
 	t.storeDuration, errs[7] = m.Float64Histogram("voiceproxy.store.duration", metric.WithUnit("s"),
-		metric.WithDescription("Store calls on the webhook paths, by operation and result."),
+		metric.WithDescription("Store calls, by operation and result."),
 		metric.WithExplicitBucketBoundaries(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1))
 	for _, err := range errs {
 		if err != nil {
@@ -116,6 +116,14 @@ func (t *telemetry) start(ctx context.Context, name string, kind trace.SpanStart
 		return ctx, span
 	}
 	return sctx, span
+}
+
+// startStore starts the span of store operation op (tracing on only).
+func (t *telemetry) startStore(ctx context.Context, op string) (context.Context, trace.Span) {
+	if t.tracer == nil {
+		return ctx, nil
+	}
+	return t.start(ctx, "voiceproxy.store "+op, clientSpan)
 }
 
 // Span kinds, made once.
@@ -259,16 +267,6 @@ func (s *Service) serveInstrumented(w http.ResponseWriter, r *http.Request) {
 // outcomeWriters recycles the webhooks' response writers.
 var outcomeWriters = sync.Pool{New: func() any { return new(outcomeWriter) }}
 
-// storeCall times one store call on a webhook path (op names it) within
-// a span, and returns the call's error.
-func (s *Service) storeCall(ctx context.Context, op string, call func(context.Context) error) error {
-	start := time.Now()
-	cctx, span := s.tel.start(ctx, "voiceproxy.store "+op, clientSpan)
-	err := call(cctx)
-	s.storeDone(ctx, op, start, span, err)
-	return err
-}
-
 // storeDone records a store call op that began at start and ended with
 // err, and ends its span.
 func (s *Service) storeDone(ctx context.Context, op string, start time.Time, span trace.Span, err error) {
@@ -277,6 +275,8 @@ func (s *Service) storeDone(ctx context.Context, op string, start time.Time, spa
 	case err == nil:
 	case isNotFound(err):
 		result = "not_found"
+	case errors.Is(err, ErrConflict):
+		result = "conflict" // a nonce claimed before, a leg taken: an answer, not a failure
 	case errors.Is(err, voice.ErrReplayed):
 		result = "replayed"
 	default:

@@ -85,6 +85,16 @@ func TestTelemetry(t *testing.T) {
 			t.Errorf("%s = %d, want 1 (all: %v)", want, got[want], got)
 		}
 	}
+	// Every store call is timed, not only the webhooks'.
+	for _, want := range []string{
+		"voiceproxy.store.duration{op=Candidates,result=ok}",
+		"voiceproxy.store.duration{op=CreateConversation,result=ok}",
+		"voiceproxy.store.duration{op=EndConversation,result=ok}",
+	} {
+		if got[want] == 0 {
+			t.Errorf("%s = 0, want the calls counted (all: %v)", want, got)
+		}
+	}
 	for k := range got {
 		for _, n := range []string{gbA, gbB, gbC, gbP1} {
 			if strings.Contains(k, n) {
@@ -94,14 +104,20 @@ func TestTelemetry(t *testing.T) {
 	}
 	ended := spans.Ended()
 	var webhook, store int
+	webhooks := map[[8]byte]bool{}
+	for _, sp := range ended {
+		if sp.Name() == "voiceproxy.webhook /answer" {
+			webhooks[sp.SpanContext().SpanID()] = true
+		}
+	}
 	for _, sp := range ended {
 		switch sp.Name() {
 		case "voiceproxy.webhook /answer":
 			webhook++
 		case "voiceproxy.store Route":
 			store++
-			if !sp.Parent().IsValid() {
-				t.Error("the store span has no parent: not inside the webhook's")
+			if !webhooks[sp.Parent().SpanID()] {
+				t.Error("the store span is not inside a webhook's")
 			}
 		}
 		for _, kv := range sp.Attributes() {

@@ -108,8 +108,8 @@ func (w *writeBehind) flush(ctx context.Context, batch []Interaction) {
 	// A batch is one statement, bigger than a webhook's: more time.
 	wctx, cancel := context.WithTimeout(ctx, 4*s.cfg.StoreTimeout)
 	defer cancel()
-	if b, ok := s.store.(BatchInteractionAdder); ok {
-		stored, err := b.AddInteractions(wctx, batch)
+	if b, ok := s.cfg.Store.(BatchInteractionAdder); ok {
+		stored, err := meteredBatch(s, "AddInteractions", b.AddInteractions)(wctx, batch)
 		if err == nil {
 			for _, in := range stored {
 				s.interactionChanged(wctx, in)

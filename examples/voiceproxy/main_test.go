@@ -224,6 +224,7 @@ func TestMetricsAfterWalkthrough(t *testing.T) {
 		`voiceproxy_sms_total\{event="relayed"`,
 		`voiceproxy_sms_total\{event="delivered"`,
 		`voiceproxy_store_duration_seconds_count\{op="Route"`,
+		`voiceproxy_store_duration_seconds_count\{[^}]*op="CreateConversation"[^}]*result="ok"`,
 	} {
 		if !regexp.MustCompile(re).MatchString(body) {
 			t.Errorf("/metrics lacks %s", re)
