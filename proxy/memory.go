@@ -116,6 +116,10 @@ type memoryStore struct {
 	// a stale bound); ended queues ended ones by EndedAt for retention.
 	expiry timeheap.Heap[*memConv]
 	ended  timeheap.Heap[*memConv]
+	// anon queues ended conversations by EndedAt too, until Pseudonymize
+	// takes them (or they are dropped): the sweep's Pseudonymize visits
+	// only those due, never every conversation.
+	anon timeheap.Heap[*memConv]
 
 	// Interactions.
 	ints       map[string]*memInteraction
@@ -174,6 +178,15 @@ func (s *memoryStore) ExpireConversations(ctx context.Context, now time.Time, li
 			if s.convs[c.id] == c && c.status != StatusActive && !c.ended.After(cutoff) {
 				s.drop(c, cutoff)
 			}
+		}
+		// Dropped conversations leave anon from its front: both queues
+		// are by EndedAt.
+		for {
+			at, c, ok := s.anon.Peek()
+			if !ok || s.convs[c.id] == c {
+				break
+			}
+			s.anon.PopDue(at)
 		}
 	}
 	return ids, nil

@@ -209,3 +209,22 @@ func BenchmarkMemoryStoreCreate(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkMemoryStorePseudonymizeSweep is the sweep's Pseudonymize call
+// when nothing is due, on 100k conversations: it runs every
+// SweepInterval under the store's write lock, so it must not walk them.
+func BenchmarkMemoryStorePseudonymizeSweep(b *testing.B) {
+	s, _, _ := buildRouteStore(b, 100_000)
+	ctx := context.Background()
+	q := proxy.PseudonymQuery{
+		EndedBefore: time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC),
+		Pseudonym:   func(n string) string { return proxy.PseudonymPrefix + n },
+		Limit:       500,
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if ids, err := s.Pseudonymize(ctx, q); err != nil || len(ids) != 0 {
+			b.Fatal(ids, err)
+		}
+	}
+}

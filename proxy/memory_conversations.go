@@ -228,6 +228,7 @@ func (s *memoryStore) CreateConversation(ctx context.Context, c Conversation) er
 	s.indexParticipants(mc)
 	if mc.status != StatusActive {
 		s.ended.Push(mc.ended, mc)
+		s.anon.Push(mc.ended, mc)
 		return nil
 	}
 	s.activate(mc)
@@ -355,6 +356,7 @@ func (s *memoryStore) end(c *memConv, status Status, at time.Time) {
 		}
 	}
 	s.ended.Push(at, c)
+	s.anon.Push(at, c)
 }
 
 // drop forgets an ended conversation, its interactions, and what its
@@ -405,23 +407,42 @@ func (s *memoryStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]str
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	due := func(c *memConv) bool {
+		return s.convs[c.id] == c && c.status != StatusActive && c.ended.Before(q.EndedBefore) && !strings.HasPrefix(c.p[0].Number, PseudonymPrefix)
+	}
 	var cands []*memConv
 	if q.Participant != "" {
 		if p := s.parts[q.Participant]; p != nil {
 			cands = slices.Clone(p.history)
 		}
 	} else {
-		for _, c := range s.convs {
-			cands = append(cands, c)
+		// The conversations due leave the queue; those beyond q.Limit go
+		// back. An entry not due is stale (reopened, done, dropped): a
+		// conversation that ends again is queued again.
+		for {
+			_, c, ok := s.anon.PopDue(q.EndedBefore.Add(-time.Nanosecond))
+			if !ok {
+				break
+			}
+			if due(c) {
+				cands = append(cands, c)
+			}
 		}
 		slices.SortFunc(cands, func(a, b *memConv) int { return cmp.Compare(a.id, b.id) })
+		cands = slices.Compact(cands) // queued twice: ended, reopened, ended
+		if q.Limit > 0 && len(cands) > q.Limit {
+			for _, c := range cands[q.Limit:] {
+				s.anon.Push(c.ended, c)
+			}
+			cands = cands[:q.Limit]
+		}
 	}
 	var ids []string
 	for _, c := range cands {
 		if q.Limit > 0 && len(ids) >= q.Limit {
 			break
 		}
-		if c.status == StatusActive || !c.ended.Before(q.EndedBefore) || strings.HasPrefix(c.p[0].Number, PseudonymPrefix) {
+		if !due(c) {
 			continue
 		}
 		s.unindexParticipants(c, q.EndedBefore)

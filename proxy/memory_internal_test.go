@@ -45,7 +45,7 @@ func TestMemoryStoreForgetsExpiredNonces(t *testing.T) {
 func (s *memoryStore) retained() (convs, participants, interactions, parts, queued int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.convs), len(s.parts), len(s.ints), len(s.msgParts), s.ended.Len() + s.expiry.Len() + s.partsQueue.Len()
+	return len(s.convs), len(s.parts), len(s.ints), len(s.msgParts), s.ended.Len() + s.anon.Len() + s.expiry.Len() + s.partsQueue.Len()
 }
 
 // An ended conversation is dropped, with its interactions and its
