@@ -411,9 +411,11 @@ func (s *memoryStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]str
 		return s.convs[c.id] == c && c.status != StatusActive && c.ended.Before(q.EndedBefore) && !strings.HasPrefix(c.p[0].Number, PseudonymPrefix)
 	}
 	var cands []*memConv
+	byEnd := func(a, b *memConv) int { return cmp.Or(a.ended.Compare(b.ended), cmp.Compare(a.id, b.id)) }
 	if q.Participant != "" {
 		if p := s.parts[q.Participant]; p != nil {
-			cands = slices.Clone(p.history)
+			cands = slices.DeleteFunc(slices.Clone(p.history), func(c *memConv) bool { return !due(c) })
+			slices.SortFunc(cands, byEnd)
 		}
 	} else {
 		// The conversations due leave the queue; those beyond q.Limit go
@@ -428,7 +430,7 @@ func (s *memoryStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]str
 				cands = append(cands, c)
 			}
 		}
-		slices.SortFunc(cands, func(a, b *memConv) int { return cmp.Compare(a.id, b.id) })
+		slices.SortFunc(cands, byEnd)
 		cands = slices.Compact(cands) // queued twice: ended, reopened, ended
 		if q.Limit > 0 && len(cands) > q.Limit {
 			for _, c := range cands[q.Limit:] {

@@ -180,8 +180,8 @@ type Store interface {
 	// interactions' SMS bodies and the Detail of their EventRecorded
 	// events (the recordings' URLs). Conversations whose numbers start
 	// with PseudonymPrefix are done already and skipped. It does at most
-	// q.Limit conversations (<= 0: all), in ID order, and returns their
-	// IDs. Afterwards the conversation lists under the pseudonyms, not
+	// q.Limit conversations (<= 0: all), oldest EndedAt first (then by
+	// ID), and returns their IDs. Afterwards the conversation lists under the pseudonyms, not
 	// the real numbers, and counts in the cool-off and sticky rules of
 	// a CandidateQuery through its ParticipantPseudonym and
 	// CounterpartPseudonym.

@@ -453,10 +453,13 @@ func (s *Store) Pseudonymize(ctx context.Context, q proxy.PseudonymQuery) ([]str
 	if q.Limit > 0 {
 		lim = q.Limit
 	}
+	// The predicate is the partial index vp_conversations_to_pseudonymize's,
+	// written out: a planner matches an index predicate only to the same
+	// literals.
 	rows, err := s.r.QueryContext(ctx, `SELECT id, a_number, b_number FROM vp_conversations
-		WHERE status <> 'active' AND ended_at < $1 AND substr(a_number, 1, length($2)) <> $2
-			AND ($3 = '' OR a_number = $3 OR b_number = $3)
-		ORDER BY id LIMIT $4`, before, proxy.PseudonymPrefix, q.Participant, lim)
+		WHERE status <> 'active' AND substr(a_number, 1, 5) <> 'anon-' AND ended_at < $1
+			AND ($2 = '' OR a_number = $2 OR b_number = $2)
+		ORDER BY ended_at, id LIMIT $3`, before, q.Participant, lim)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
 	}

@@ -195,8 +195,9 @@ func TestMigrateFromV4(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Close()
-			// Back to version 4: the columns versions 5 and 6 add are gone.
-			for _, q := range []string{"DROP INDEX vp_conversations_idem_key", "ALTER TABLE vp_conversations DROP COLUMN idem_key",
+			// Back to version 4: the columns and indexes versions 5 to 7
+			// add are gone.
+			for _, q := range []string{"DROP INDEX vp_conversations_to_pseudonymize", "DROP INDEX vp_conversations_idem_key", "ALTER TABLE vp_conversations DROP COLUMN idem_key",
 				"ALTER TABLE vp_conversations DROP COLUMN record",
 				"ALTER TABLE vp_interactions DROP COLUMN region", "UPDATE vp_schema_version SET version = 4"} {
 				if err := exec(q); err != nil {
