@@ -59,6 +59,7 @@ func (s *Service) handleInboundMessage(w http.ResponseWriter, r *http.Request) {
 	m, err := sms.ParseInboundMessage(body)
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: inbound message webhook not an SMS or malformed", "err", err)
+		setOutcome(w, outcomeMalformed)
 		writeEmpty(w, http.StatusOK)
 		return
 	}
@@ -66,7 +67,7 @@ func (s *Service) handleInboundMessage(w http.ResponseWriter, r *http.Request) {
 		MSISDN: cleanText(m.From), To: cleanText(m.To), MessageID: cleanText(m.MessageUUID),
 		Text: cleanText(m.Text), Type: "text", Keyword: strings.ToUpper(m.SMS.Keyword),
 	}
-	then, err := s.acceptSMS(ctx, in)
+	then, err := s.acceptSMS(ctx, w, in)
 	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: inbound message not stored; Vonage will redeliver it", "message", in.MessageID, "err", err)
 		writeUnavailable(w)

@@ -39,7 +39,7 @@ func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Text, in.MessageID, in.ConcatRef = cleanText(in.Text), cleanText(in.MessageID), cleanText(in.ConcatRef)
-	then, err := s.acceptSMS(ctx, in)
+	then, err := s.acceptSMS(ctx, w, in)
 	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: inbound SMS not stored; Vonage will redeliver it", "message", in.MessageID, "err", err)
 		writeUnavailable(w)
@@ -113,12 +113,14 @@ var zeroLength = []string{"0"}
 // and stores what it must: a relay job for the other participant, or the
 // refusal. The error is the store's: nothing was stored, and Vonage must
 // redeliver. then, when not nil, is what to do once Vonage has its
-// answer (send the relay, or the auto-reply).
-func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(context.Context), err error) {
+// answer (send the relay, or the auto-reply). The webhook's outcome is
+// named on w.
+func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.Inbound) (then func(context.Context), err error) {
 	now := s.now()
 	from, okFrom := phone.FromWebhook(in.MSISDN)
 	to, okTo := phone.FromWebhook(in.To)
 	if !okFrom || !okTo {
+		setOutcome(w, outcomeUnknownRoute)
 		return s.unknownSMS(ctx, in, from, to, in.Text, errors.New("sender or recipient not a phone number")), nil
 	}
 	text, externalID, complete, err := s.assemble(ctx, in, from, to, now)
@@ -139,6 +141,7 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 		case 0:
 			started, ok := s.startContact(ctx, Contact{Kind: KindSMS, From: from, To: to, Text: text}, true)
 			if !ok {
+				setOutcome(w, outcomeUnknownRoute)
 				return s.unknownSMS(ctx, in, from, to, text, err), nil
 			}
 			a, err = s.decide(ctx, KindSMS, started, from, to, text), nil
@@ -146,6 +149,7 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 			a, err = s.decide(ctx, KindSMS, pins[0], from, to, text), nil
 		default:
 			s.log.InfoContext(ctx, "proxy: SMS to a shared number with several PIN conversations", "message", in.MessageID, "conversations", len(pins))
+			setOutcome(w, outcomeUnknownRoute)
 			return s.reply(in, from, to, s.cfg.PINSMSReply), nil
 		}
 	}
@@ -166,20 +170,24 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 	var reply string
 	switch kw := keyword(text); {
 	case a.refused != "":
+		setOutcome(w, outcomeVetoed)
 		refusal = &InteractionEvent{Status: EventBlocked, Detail: a.refused, At: now}
 	case kw == "STOP":
+		setOutcome(w, outcomeKeyword)
 		if err := s.recordOptOut(ctx, from, to, now); err != nil {
 			return nil, err
 		}
 		s.log.InfoContext(ctx, "proxy: STOP received; the sender gets nothing more from this number", "conversation", c.ID)
 		refusal, reply = &InteractionEvent{Status: EventOptedOut, Detail: "STOP: not relayed; nothing more is sent to the sender from this number", At: now}, s.cfg.StopReply
 	case kw == "START":
+		setOutcome(w, outcomeKeyword)
 		if err := s.liftOptOut(ctx, from, to); err != nil {
 			return nil, err
 		}
 		s.log.InfoContext(ctx, "proxy: START received; the sender's STOP is lifted", "conversation", c.ID)
 		refusal, reply = &InteractionEvent{Status: EventOptedIn, Detail: "START: not relayed; the sender's STOP on this number is lifted", At: now}, s.cfg.StartReply
 	case kw == "HELP":
+		setOutcome(w, outcomeKeyword)
 		refusal, reply = &InteractionEvent{Status: EventHelp, Detail: "HELP: answered, not relayed", At: now}, s.cfg.HelpReply
 	case s.cfg.SMS == nil:
 		s.log.WarnContext(ctx, "proxy: SMS not relayed: no SMS sender configured", "conversation", c.ID)
@@ -189,6 +197,7 @@ func (s *Service) acceptSMS(ctx context.Context, in *sms.Inbound) (then func(con
 		case err != nil:
 			return nil, err
 		case out:
+			setOutcome(w, outcomeVetoed)
 			refusal = &InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number", At: now}
 		}
 	}

@@ -30,7 +30,8 @@ const (
 	outcomeConnected    = "connected"     // a call connected
 	outcomePINPrompt    = "pin_prompt"    // a call asked for its PIN
 	outcomeUnknownRoute = "unknown_route" // a call or SMS matching no conversation
-	outcomeVetoed       = "vetoed"        // refused: Intercept, the mode
+	outcomeVetoed       = "vetoed"        // refused: Intercept, the mode, an SMS to one who sent STOP
+	outcomeKeyword      = "keyword"       // an SMS that was STOP, START or HELP: answered, not relayed
 	outcomeAccepted     = "accepted"      // an SMS stored for relay, an event or status recorded
 	outcomeStoreError   = "store_error"   // 503: the store failed or was slow
 	outcomeUnauthorized = "unauthorized"  // 401: a bad or replayed signature

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -150,4 +151,42 @@ type failingNumberLegs struct{ Store }
 
 func (failingNumberLegs) NumberLegs(context.Context, string) (int, error) {
 	return 0, errors.New("connection refused")
+}
+
+// An inbound SMS's webhook outcome says what became of it: relayed
+// (accepted), to no conversation (unknown_route), refused (vetoed), a
+// keyword answered (keyword).
+func TestTelemetrySMSOutcomes(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) {
+		c.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		c.SMS = &fakeSMS{}
+		c.Intercept = func(_ context.Context, in Inbound) error {
+			if strings.Contains(in.Text, "cash") {
+				return errors.New("off-platform payment")
+			}
+			return nil
+		}
+	})
+	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
+	a := c.Participants[SideA]
+	for i, m := range []struct{ from, to, text string }{
+		{a.Number, a.ProxyNumber, "on my way"},
+		{gbC, a.ProxyNumber, "who is this?"},
+		{a.Number, a.ProxyNumber, "pay me cash"},
+		{a.Number, a.ProxyNumber, "HELP"},
+	} {
+		serve(s, smsGET(inboundParams(m.from, m.to, "m"+strconv.Itoa(i), m.text)))
+	}
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	got := sums(rm)
+	for _, outcome := range []string{"accepted", "unknown_route", "vetoed", "keyword"} {
+		if k := "voiceproxy.webhooks{outcome=" + outcome + ",route=/inbound-sms}"; got[k] != 1 {
+			t.Errorf("%s = %d, want 1 (all: %v)", k, got[k], got)
+		}
+	}
 }
