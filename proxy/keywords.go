@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -114,7 +115,8 @@ func (s *Service) optedOut(ctx context.Context, participant, proxyNumber string,
 // (Config.Redact). The zero value removes nothing.
 type RedactPolicy struct {
 	// Phones removes phone numbers: seven or more digits, with spaces,
-	// dots, dashes, brackets or a leading "+" between them.
+	// dots, dashes, brackets or a leading "+" between them; a date
+	// written 2026-12-02, 02.12.2026 or 12-02-2026 stays.
 	Phones bool
 	// Emails removes e-mail addresses.
 	Emails bool
@@ -129,7 +131,27 @@ var (
 	phonePattern = regexp.MustCompile(`\+?\(?\d(?:[\s().-]*\d){6,}`)
 	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
 	urlPattern   = regexp.MustCompile(`(?i)\b(?:https?://|www\.)\S+`)
+	// datePattern is a date the phone pattern would take: year first
+	// with dashes, or year last with dots or dashes.
+	datePattern = regexp.MustCompile(`^(?:(?:19|20)\d\d-\d\d-\d\d|\d\d[.-]\d\d[.-](?:19|20)\d\d)$`)
 )
+
+// isDate reports whether a phone-pattern match is a date instead: the
+// shape of datePattern with a month of 1 to 12 and a day of 1 to 31 (in
+// either order when the year is last).
+func isDate(m string) bool {
+	if !datePattern.MatchString(m) {
+		return false
+	}
+	n := func(s string) int { v, _ := strconv.Atoi(s); return v }
+	day := func(v int) bool { return v >= 1 && v <= 31 }
+	month := func(v int) bool { return v >= 1 && v <= 12 }
+	if m[4] == '-' { // 2026-12-02
+		return month(n(m[5:7])) && day(n(m[8:10]))
+	}
+	a, b := n(m[0:2]), n(m[3:5])
+	return (day(a) && month(b)) || (month(a) && day(b))
+}
 
 // redact removes what p says from text and returns the text and what was
 // removed ("2 phone numbers, 1 URL"), "" when nothing was.
@@ -145,20 +167,27 @@ func (p RedactPolicy) redact(text string) (string, string) {
 	for _, r := range []struct {
 		on        bool
 		re        *regexp.Regexp
+		keep      func(string) bool
 		one, many string
 	}{
-		{p.URLs, urlPattern, "URL", "URLs"}, // before e-mails and phones: a URL may hold both
-		{p.Emails, emailPattern, "e-mail address", "e-mail addresses"},
-		{p.Phones, phonePattern, "phone number", "phone numbers"},
+		{p.URLs, urlPattern, nil, "URL", "URLs"}, // before e-mails and phones: a URL may hold both
+		{p.Emails, emailPattern, nil, "e-mail address", "e-mail addresses"},
+		{p.Phones, phonePattern, isDate, "phone number", "phone numbers"},
 	} {
 		if !r.on {
 			continue
 		}
-		n := len(r.re.FindAllStringIndex(text, -1))
+		n := 0
+		text = r.re.ReplaceAllStringFunc(text, func(m string) string {
+			if r.keep != nil && r.keep(m) {
+				return m
+			}
+			n++
+			return repl
+		})
 		if n == 0 {
 			continue
 		}
-		text = r.re.ReplaceAllLiteralString(text, repl)
 		what := r.one
 		if n > 1 {
 			what = r.many

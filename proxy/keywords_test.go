@@ -18,6 +18,9 @@ func TestRedact(t *testing.T) {
 		{all, "Gate 4521, flat 12, at 15:30, costs 25.50", "Gate 4521, flat 12, at 15:30, costs 25.50", ""},
 		{RedactPolicy{Emails: true, Replacement: "***"}, "x@y.io or 0207 946 0000", "*** or 0207 946 0000", "1 e-mail address"},
 		{RedactPolicy{}, "+447700900123", "+447700900123", ""},
+		{all, "pickup 2026-12-02, back 02.12.2026 or 12-24-2026", "pickup 2026-12-02, back 02.12.2026 or 12-24-2026", ""},
+		{all, "not dates: 2026-13-45 and 0207-946-0000", "not dates: [removed] and [removed]", "2 phone numbers"},
+		{all, "Ring 07700 900123 on 2026-12-02", "Ring [removed] on 2026-12-02", "1 phone number"},
 	} {
 		out, what := tc.p.redact(tc.in)
 		if out != tc.out || what != tc.what {
