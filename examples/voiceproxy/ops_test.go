@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -10,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
 )
 
 // chromium finds Debian's Chromium (.ci/run installs it). Without it the
@@ -128,5 +132,127 @@ func TestOpsPageInBrowser(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("GET %s: %d, want %d", path, resp.StatusCode, want)
 		}
+	}
+}
+
+// TestOpsPageInteractive drives the ops page in headless Chromium with
+// chromedp, as an operator would: search by participant from the form,
+// open the match, read its timeline, filter by status, and see a
+// malformed search answered with a message.
+func TestOpsPageInteractive(t *testing.T) {
+	t.Parallel()
+	exe := chromium(t)
+	srv := newTestApp(t, ":memory:", nil)
+	post := func(path, body string) string {
+		t.Helper()
+		resp, err := srv.Client().Post(srv.URL+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+		return string(b)
+	}
+	post("/conversations", `{"a": "+447700900123", "b": "+447700900456"}`)
+	post("/sandbox/calls", `{"from": "+447700900123", "to": "447700900001"}`)
+	post("/conversations", `{"a": "+447700900555", "b": "+447700900666"}`)
+	other := post("/conversations", `{"a": "+447700900777", "b": "+447700900888"}`)
+	id := regexp.MustCompile(`"id":\s*"([0-9a-f]+)"`).FindStringSubmatch(other)
+	if id == nil {
+		t.Fatalf("no id in %s", other)
+	}
+	req, _ := http.NewRequest(http.MethodDelete, srv.URL+"/conversations/"+id[1], nil)
+	if resp, err := srv.Client().Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+
+	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	// The first Run starts the browser, which lives as long as ctx: the
+	// time limit goes on each step after it.
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/ops/")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	step := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+		defer scancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// load runs trigger, which loads a page (a click on a link or a
+	// submit button), and waits for that page's load event.
+	load := func(what string, trigger chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+		defer scancel()
+		if _, err := chromedp.Run(sctx, chromedp.WaitEvent(page.LoadEventFired, nil, trigger)); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+		defer scancel()
+		s, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return s
+	}
+	// The list opens on the conversations in use.
+	rows := text("#conversations tbody")
+	if !strings.Contains(rows, "4477009***23") || !strings.Contains(rows, "***55") || strings.Contains(rows, "***77") || strings.Contains(rows, "447700900123") {
+		t.Errorf("the list shows %q; want the two active conversations, masked", rows)
+	}
+
+	// Search by participant, typed into the form as written on a card.
+	step("type the rider's number", chromedp.SendKeys(chromedp.CSS(`input[name="participant"]`), "+44 7700 900123"))
+	load("search by participant", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	if rows := text("#conversations tbody"); !strings.Contains(rows, "4477009***23") || strings.Contains(rows, "***55") {
+		t.Errorf("search for the rider shows %q; want their conversation only", rows)
+	}
+	// The search's screenshot, kept with go test -artifacts.
+	shot, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(t.ArtifactDir(), "search.png"), shot, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// Open it: the timeline shows the call and the real numbers.
+	load("open the conversation", chromedp.Click(chromedp.CSS(`#conversations tbody a`)))
+	if a := text("#a"); !strings.Contains(a, "+447700900123") {
+		t.Errorf("the conversation page shows A as %q; want the real number", a)
+	}
+	if tl := strings.ToLower(text("#timeline")); !strings.Contains(tl, "call") || !strings.Contains(tl, "completed") {
+		t.Errorf("timeline %q; want the completed call", tl)
+	}
+
+	// The list again, filtered by status: only the closed one.
+	step("choose the closed ones",
+		chromedp.Navigate(srv.URL+"/ops/"),
+		chromedp.SendKeys(chromedp.CSS(`select[name="status"]`), "closed")) // typed, as on a keyboard
+	load("filter by status", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	if rows := text("#conversations tbody"); !strings.Contains(rows, "***77") || strings.Contains(rows, "***23") {
+		t.Errorf("closed conversations: %q; want the second only", rows)
+	}
+
+	// A malformed search is answered on the page, not with a blank.
+	step("type a malformed number", chromedp.SendKeys(chromedp.CSS(`input[name="participant"]`), "not a number"))
+	load("malformed search", chromedp.Click(chromedp.CSS(`button[type="submit"]`)))
+	if msg := text("#error"); msg == "" {
+		t.Error("no message for a malformed search")
 	}
 }
