@@ -13,7 +13,8 @@ import (
 // This file is what relayed SMS owe the networks and the users: STOP and
 // HELP keywords handled rather than relayed (carriers require both:
 // the CTIA's messaging principles for US short and long codes, the UK's
-// PhonepayPlus-era practice), and, by policy, contact details removed
+// PhonepayPlus-era practice), START and UNSTOP undoing a STOP, and, by
+// policy, contact details removed
 // from relayed text so that users cannot take the conversation off the
 // platform.
 
