@@ -28,15 +28,10 @@ func TestRetentionAndErasure(t *testing.T) {
 	for _, k := range storeKinds() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			clk := &clockFor{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-			svc, err := proxy.New(proxy.Config{
-				Store: k.open(t), LenientNumbers: true, CoolOff: -1, Now: clk.now, Retention: 7 * 24 * time.Hour,
-				PseudonymKey: []byte("host secret"), StoreSMSBodies: true, SMS: nopSMS{},
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			svc, clk := privacyService(t, k, func(c *proxy.Config) {
+				c.CoolOff, c.Retention = -1, 7*24*time.Hour
+				c.StoreSMSBodies, c.SMS = true, nopSMS{}
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
 			ctx := t.Context()
 			if err := svc.AddNumbers(ctx, poolNumbers(2)...); err != nil {
 				t.Fatal(err)
@@ -103,6 +98,23 @@ func TestRetentionAndErasure(t *testing.T) {
 	}
 }
 
+// privacyService is a Service on a store of kind k with a settable
+// clock and a pseudonym key, as edit configures it further.
+func privacyService(t *testing.T, k storeKind, edit func(*proxy.Config)) (*proxy.Service, *clockFor) {
+	t.Helper()
+	clk := &clockFor{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	cfg := proxy.Config{
+		Store: k.open(t), LenientNumbers: true, Now: clk.now, PseudonymKey: []byte("host secret"),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	edit(&cfg)
+	svc, err := proxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc, clk
+}
+
 // storeKind opens a store of one kind for a test.
 type storeKind struct {
 	name string
@@ -127,15 +139,7 @@ func TestCoolOffOutlivesRetention(t *testing.T) {
 	for _, k := range storeKinds() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			clk := &clockFor{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-			svc, err := proxy.New(proxy.Config{
-				Store: k.open(t), LenientNumbers: true, Now: clk.now,
-				CoolOff: time.Hour, Retention: time.Minute, PseudonymKey: []byte("host secret"),
-				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-			})
-			if err != nil {
-				t.Fatalf("a Retention shorter than the CoolOff: %v", err)
-			}
+			svc, clk := privacyService(t, k, func(c *proxy.Config) { c.CoolOff, c.Retention = time.Hour, time.Minute })
 			ctx := t.Context()
 			if err := svc.AddNumbers(ctx, poolNumbers(2)...); err != nil {
 				t.Fatal(err)
