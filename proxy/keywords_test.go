@@ -1,6 +1,11 @@
 package proxy
 
 import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -65,5 +70,62 @@ func TestProbesDoNotBlockEachOther(t *testing.T) {
 	}
 	if got, err := s.optedOut(ctx, gbA, gbP1, later); err != nil || !got {
 		t.Errorf("after STOP: %v, %v; want opted out", got, err)
+	}
+}
+
+// nonceOutage is a store whose nonce claims and releases fail while down.
+type nonceOutage struct {
+	Store
+	down atomic.Bool
+}
+
+func (s *nonceOutage) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+	if s.down.Load() {
+		return errors.New("connection refused")
+	}
+	return s.Store.ClaimNonce(ctx, key, now, expires)
+}
+
+func (s *nonceOutage) ReleaseNonce(ctx context.Context, key string) error {
+	if s.down.Load() {
+		return errors.New("connection refused")
+	}
+	return s.Store.ReleaseNonce(ctx, key)
+}
+
+// A STOP or START the store cannot record is answered 503, so Vonage
+// redelivers it, and nothing is relayed or answered meanwhile; a
+// notification whose opt-out cannot be checked is not sent.
+func TestKeywordsWithTheStoreDown(t *testing.T) {
+	t.Parallel()
+	st := &nonceOutage{Store: NewMemoryStore()}
+	fs := &fakeSMS{}
+	s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.Store, c.SMS = st, fs })
+	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
+	a := c.Participants[SideA]
+	for i, kw := range []string{"STOP", "START"} {
+		st.down.Store(true)
+		if w := serve(s, smsGET(inboundParams(a.Number, a.ProxyNumber, "kw"+strconv.Itoa(i), kw))); w.Code != http.StatusServiceUnavailable {
+			t.Errorf("%s with the store down: %d, want 503", kw, w.Code)
+		}
+		if n := len(fs.Sent()); n != i {
+			t.Errorf("%s with the store down: %d SMS sent, want %d", kw, n, i)
+		}
+		st.down.Store(false)
+		if w := serve(s, smsGET(inboundParams(a.Number, a.ProxyNumber, "kw"+strconv.Itoa(i), kw))); w.Code != http.StatusOK {
+			t.Errorf("%s redelivered: %d, want 200", kw, w.Code)
+		}
+		if sent := fs.Sent(); len(sent) != i+1 || sent[i].To != a.Number {
+			t.Errorf("%s redelivered: sent %+v, want the reply to the sender", kw, sent)
+		}
+	}
+	st.down.Store(true)
+	_, err := s.CreateConversation(t.Context(), CreateRequest{A: "+" + gbC, B: "+" + gbD, Notify: true})
+	var ne *NotifyError
+	if !errors.As(err, &ne) || len(ne.Failed) != 2 {
+		t.Errorf("notifications with the opt-outs unreadable: %v; want both failed", err)
+	}
+	if n := len(fs.Sent()); n != 2 {
+		t.Errorf("%d SMS sent in all, want only the two keyword replies", n)
 	}
 }
