@@ -293,6 +293,25 @@ func (s *memoryStore) activate(mc *memConv) {
 	s.expiry.Push(mc.deadline(), mc)
 }
 
+// reindex makes p's releases and sticky numbers again from its history.
+func (p *memParticipant) reindex() {
+	p.released, p.sticky = p.released[:0], memSticky{}
+	for _, c := range p.history {
+		for i := range 2 {
+			if c.p[i].Number != p.number {
+				continue
+			}
+			cp := c.p[1-i].Number
+			if o := p.sticky.get(cp); o == nil || !c.created.Before(o.created) {
+				p.sticky.set(cp, c)
+			}
+			if c.status != StatusActive && c.pin == "" {
+				p.release(c.p[i].ProxyNumber, c.ended, cp)
+			}
+		}
+	}
+}
+
 func (p *memParticipant) release(proxy string, at time.Time, counterpart string) {
 	for i := range p.released {
 		if p.released[i].proxy == proxy {
@@ -373,13 +392,19 @@ func (s *memoryStore) drop(c *memConv, cutoff time.Time) {
 		}
 	}
 	delete(s.intsByConv, c)
-	s.unindexParticipants(c, cutoff)
+	s.unindexParticipants(c, cutoff, false)
 }
 
 // unindexParticipants removes the ended conversation c from its
 // participants' indexes; their releases not after cutoff go too, and a
 // participant left with nothing is forgotten.
-func (s *memoryStore) unindexParticipants(c *memConv, cutoff time.Time) {
+//
+// With rebuild, the participants' releases and sticky numbers are made
+// again from what their history still holds instead: c's are gone, and
+// every other conversation's stay, whenever they ended (Pseudonymize:
+// the other participant of an erased person's conversation keeps the
+// cool-off of their other conversations).
+func (s *memoryStore) unindexParticipants(c *memConv, cutoff time.Time, rebuild bool) {
 	for i := range 2 {
 		num := c.p[i].Number
 		p := s.parts[num]
@@ -389,10 +414,14 @@ func (s *memoryStore) unindexParticipants(c *memConv, cutoff time.Time) {
 		if j, ok := slices.BinarySearchFunc(p.history, c.id, func(e *memConv, id string) int { return cmp.Compare(e.id, id) }); ok {
 			p.history = slices.Delete(p.history, j, j+1)
 		}
-		if cp := c.p[1-i].Number; p.sticky.get(cp) == c {
-			p.sticky.del(cp)
+		if rebuild {
+			p.reindex()
+		} else {
+			if cp := c.p[1-i].Number; p.sticky.get(cp) == c {
+				p.sticky.del(cp)
+			}
+			p.released = slices.DeleteFunc(p.released, func(r memRelease) bool { return !r.t1.After(cutoff) })
 		}
-		p.released = slices.DeleteFunc(p.released, func(r memRelease) bool { return !r.t1.After(cutoff) })
 		if len(p.active) == 0 && len(p.history) == 0 && len(p.released) == 0 {
 			delete(s.parts, num)
 		}
@@ -447,7 +476,7 @@ func (s *memoryStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]str
 		if !due(c) {
 			continue
 		}
-		s.unindexParticipants(c, q.EndedBefore)
+		s.unindexParticipants(c, q.EndedBefore, true)
 		orig := [2]string{c.p[0].Number, c.p[1].Number}
 		pseudo := func(n string) string {
 			if n == orig[0] || n == orig[1] {

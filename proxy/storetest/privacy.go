@@ -112,5 +112,21 @@ var privacyTests = []test{
 		if got := f.listAll(proxy.ListFilter{Participant: pseudo(alice), Now: now}); !slices.Equal(got, []string{"old"}) {
 			f.t.Errorf("listed under alice's pseudonym: %v; want old", got)
 		}
+	}}, {"ErasureKeepsTheCounterpartsCoolOff", func(f *fixture) {
+		// Erasing alice pseudonymizes dave's conversation with her, and
+		// nothing of dave's conversation with carol: its release still
+		// keeps dave from gb1 for a new stranger.
+		f.addNumbers(gbNumber(gb1), gbNumber(gb2), gbNumber(gb3))
+		f.create(conv("c1", dave, gb1, carol, gb1, base, time.Hour),
+			conv("c2", alice, gb2, dave, gb2, base, time.Hour))
+		f.end("c1", proxy.StatusClosed, at(time.Minute))
+		f.end("c2", proxy.StatusClosed, at(time.Minute))
+		ids, err := f.s.Pseudonymize(f.ctx, proxy.PseudonymQuery{EndedBefore: at(2 * time.Minute), Participant: alice, Pseudonym: pseudo})
+		if err != nil || !slices.Equal(ids, []string{"c2"}) {
+			f.t.Fatalf("erase alice = %v, %v; want c2", ids, err)
+		}
+		q := query(dave, bob, at(10*time.Minute), base)
+		q.ParticipantPseudonym, q.CounterpartPseudonym = pseudo(dave), pseudo(bob)
+		f.wantCandidates(q, gb3)
 	}},
 }
