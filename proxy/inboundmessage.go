@@ -67,18 +67,7 @@ func (s *Service) handleInboundMessage(w http.ResponseWriter, r *http.Request) {
 		MSISDN: cleanText(m.From), To: cleanText(m.To), MessageID: cleanText(m.MessageUUID),
 		Text: cleanText(m.Text), Type: "text", Keyword: strings.ToUpper(m.SMS.Keyword),
 	}
-	then, err := s.acceptSMS(ctx, w, in)
-	if err != nil {
-		s.log.ErrorContext(ctx, "proxy: inbound message not stored; Vonage will redeliver it", "message", in.MessageID, "err", err)
-		writeUnavailable(w)
-		return
-	}
-	writeEmpty(w, http.StatusOK)
-	if then != nil {
-		actx, acancel := context.WithTimeout(context.WithoutCancel(r.Context()), relaySendTimeout)
-		defer acancel()
-		then(actx)
-	}
+	s.answerSMS(ctx, w, r, in, "inbound message")
 }
 
 // handleMessageStatus records a Messages API status webhook on the

@@ -39,9 +39,17 @@ func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	in.Text, in.MessageID, in.ConcatRef = cleanText(in.Text), cleanText(in.MessageID), cleanText(in.ConcatRef)
+	s.answerSMS(ctx, w, r, in, "inbound SMS")
+}
+
+// answerSMS accepts the inbound SMS in (acceptSMS) from the webhook r
+// (kind names it in logs): 503 when it could not be stored, so Vonage
+// redelivers it; else 200, and then its relay or reply, on a context of
+// its own now that Vonage has its answer.
+func (s *Service) answerSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, in *sms.Inbound, kind string) {
 	then, err := s.acceptSMS(ctx, w, in)
 	if err != nil {
-		s.log.ErrorContext(ctx, "proxy: inbound SMS not stored; Vonage will redeliver it", "message", in.MessageID, "err", err)
+		s.log.ErrorContext(ctx, "proxy: "+kind+" not stored; Vonage will redeliver it", "message", in.MessageID, "err", err)
 		writeUnavailable(w)
 		return
 	}

@@ -853,36 +853,11 @@ func (s *Simulator) sendInboundMessage(ctx context.Context, from, to, text, keyw
 	})
 	out := &SMSOutcome{MessageIDs: []string{uuid}}
 	path := orDefault(s.InboundMessagePath, "/inbound-message")
-	attempts := max(s.SMSAttempts, 1)
-	if s.SMSAttempts == 0 {
-		attempts = 3
-	}
-	timeout := s.SMSTimeout
-	if timeout <= 0 {
-		timeout = DefaultSMSTimeout
-	}
-	var (
-		status int
-		resp   []byte
-		err    error
-	)
-	for i := range attempts {
-		if i > 0 && s.SMSRetryWait > 0 {
-			select {
-			case <-ctx.Done():
-				return out, ctx.Err()
-			case <-time.After(s.SMSRetryWait):
-			}
-		}
-		out.Deliveries++
-		status, resp, err = s.send(ctx, http.MethodPost, path, nil, body, "application/json", true, timeout)
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
-		if err == nil && status != http.StatusTooManyRequests && status < 500 {
-			break // answered: only a 429 or a 5xx is tried again
-		}
-	}
+	// Only a 429 or a 5xx is tried again (Vonage support, "How long does
+	// Vonage retry inbound messages").
+	status, resp, err := s.redeliver(ctx, out, func(timeout time.Duration) (int, []byte, error) {
+		return s.send(ctx, http.MethodPost, path, nil, body, "application/json", true, timeout)
+	}, func(status int) bool { return status == http.StatusTooManyRequests || status >= 500 })
 	if err != nil {
 		return out, err
 	}
@@ -905,6 +880,30 @@ func (s *Simulator) sendInboundMessage(ctx context.Context, from, to, text, keyw
 // delivery's status and body; the error is ctx's, or the last delivery's
 // transport error.
 func (s *Simulator) deliverSMS(ctx context.Context, out *SMSOutcome, path string, p url.Values) (int, []byte, error) {
+	return s.redeliver(ctx, out, func(timeout time.Duration) (int, []byte, error) {
+		switch s.SMSMethod {
+		case MethodGET:
+			return s.send(ctx, http.MethodGet, path, p, nil, "", false, timeout)
+		case MethodJSON:
+			m := map[string]string{}
+			for k := range p {
+				m[k] = p.Get(k)
+			}
+			b, _ := json.Marshal(m)
+			return s.send(ctx, http.MethodPost, path, nil, b, "application/json", false, timeout)
+		default:
+			return s.send(ctx, http.MethodPost, path, nil, []byte(p.Encode()), "application/x-www-form-urlencoded", false, timeout)
+		}
+	}, func(status int) bool { return status < 200 || status > 299 })
+}
+
+// redeliver delivers a webhook with deliver (given SMSTimeout) up to
+// SMSAttempts times (default 3), waiting SMSRetryWait before each
+// redelivery, while the delivery fails in transport or again says its
+// answer's status is worth another try. Each delivery is counted in
+// out.Deliveries. It returns the last delivery's status, body and error;
+// when ctx ends it stops, with ctx's error.
+func (s *Simulator) redeliver(ctx context.Context, out *SMSOutcome, deliver func(timeout time.Duration) (int, []byte, error), again func(status int) bool) (int, []byte, error) {
 	attempts := s.SMSAttempts
 	if attempts <= 0 {
 		attempts = 3
@@ -927,24 +926,12 @@ func (s *Simulator) deliverSMS(ctx context.Context, out *SMSOutcome, path string
 			}
 		}
 		out.Deliveries++
-		switch s.SMSMethod {
-		case MethodGET:
-			status, body, err = s.send(ctx, http.MethodGet, path, p, nil, "", false, timeout)
-		case MethodJSON:
-			m := map[string]string{}
-			for k := range p {
-				m[k] = p.Get(k)
-			}
-			b, _ := json.Marshal(m)
-			status, body, err = s.send(ctx, http.MethodPost, path, nil, b, "application/json", false, timeout)
-		default:
-			status, body, err = s.send(ctx, http.MethodPost, path, nil, []byte(p.Encode()), "application/x-www-form-urlencoded", false, timeout)
-		}
+		status, body, err = deliver(timeout)
 		if ctx.Err() != nil {
 			return 0, nil, ctx.Err()
 		}
-		if err == nil && status >= 200 && status <= 299 {
-			return status, body, nil
+		if err == nil && !again(status) {
+			break
 		}
 	}
 	return status, body, err
