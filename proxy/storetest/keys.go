@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -75,17 +74,6 @@ var keyTests = []test{
 			}()
 		}
 		wg.Wait()
-		won := 0
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, proxy.ErrConflict):
-				f.t.Errorf("create %d: %v, want nil or ErrConflict", i, err)
-			}
-		}
-		if won != 1 {
-			f.t.Errorf("%d creates with one key succeeded, want 1", won)
-		}
+		f.wantOneWinner("creates with one key", errs)
 	}},
 }

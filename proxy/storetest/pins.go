@@ -154,18 +154,7 @@ var pinTests = []test{
 			}()
 		}
 		wg.Wait()
-		won := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, proxy.ErrConflict):
-				f.t.Errorf("a losing writer: %v, want ErrConflict", err)
-			}
-		}
-		if won != 1 {
-			f.t.Errorf("%d writers got the PIN, want 1", won)
-		}
+		f.wantOneWinner("writers of one PIN", errs)
 		f.wantLegs(gb1, 2)
 	}},
 }

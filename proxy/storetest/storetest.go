@@ -234,6 +234,24 @@ func (f *fixture) wantCandidates(q proxy.CandidateQuery, want ...string) {
 	}
 }
 
+// wantOneWinner checks the errors of racing writes (what names them):
+// exactly one succeeded, and the others failed with ErrConflict.
+func (f *fixture) wantOneWinner(what string, errs []error) {
+	f.t.Helper()
+	won := 0
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case !errors.Is(err, proxy.ErrConflict):
+			f.t.Errorf("%s, writer %d: %v; want nil or ErrConflict", what, i, err)
+		}
+	}
+	if won != 1 {
+		f.t.Errorf("%s: %d succeeded, want 1 (%v)", what, won, errs)
+	}
+}
+
 // listAll walks ListConversations page by page and returns the IDs.
 func (f *fixture) listAll(filter proxy.ListFilter) []string {
 	f.t.Helper()

@@ -200,17 +200,6 @@ var reopenTests = []test{
 			}()
 		}
 		wg.Wait()
-		won := 0
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case !errors.Is(err, proxy.ErrConflict):
-				f.t.Errorf("reopen %d: %v", i, err)
-			}
-		}
-		if won != 1 {
-			f.t.Errorf("%d reopens succeeded, want 1 (%v)", won, errs)
-		}
+		f.wantOneWinner("reopens of two conversations on one leg", errs)
 	}},
 }
