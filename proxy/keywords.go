@@ -49,6 +49,17 @@ const (
 	EventRedacted EventStatus = "redacted"
 )
 
+// keywordReply defaults the keyword reply *r: def when empty, none
+// ("") when "-".
+func keywordReply(r *string, def string) {
+	switch *r {
+	case "":
+		*r = def
+	case "-":
+		*r = ""
+	}
+}
+
 // optOutLifetime is how long a STOP holds: for good, as far as a store's
 // clock goes.
 const optOutLifetime = 100 * 365 * 24 * time.Hour

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -127,5 +128,28 @@ func TestKeywordsWithTheStoreDown(t *testing.T) {
 	}
 	if n := len(fs.Sent()); n != 2 {
 		t.Errorf("%d SMS sent in all, want only the two keyword replies", n)
+	}
+}
+
+// The keyword replies are the defaults, the host's own, or none ("-").
+func TestKeywordReplies(t *testing.T) {
+	t.Parallel()
+	fs := &fakeSMS{}
+	s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) {
+		c.SMS, c.StopReply, c.HelpReply = fs, "-", "Text 999 in an emergency."
+	})
+	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
+	a := c.Participants[SideA]
+	for i, kw := range []string{"HELP", "STOP", "START"} {
+		if w := serve(s, smsGET(inboundParams(a.Number, a.ProxyNumber, "r"+strconv.Itoa(i), kw))); w.Code != http.StatusOK {
+			t.Fatalf("%s: %d", kw, w.Code)
+		}
+	}
+	var got []string
+	for _, m := range fs.Sent() {
+		got = append(got, m.Text)
+	}
+	if want := []string{"Text 999 in an emergency.", defaultStartReply}; !slices.Equal(got, want) {
+		t.Errorf("replies %q, want %q (none for STOP)", got, want)
 	}
 }

@@ -544,24 +544,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ReopenGrace == 0 {
 		cfg.ReopenGrace = defaultReopenGrace
 	}
-	switch cfg.StopReply {
-	case "":
-		cfg.StopReply = defaultStopReply
-	case "-":
-		cfg.StopReply = ""
-	}
-	switch cfg.HelpReply {
-	case "":
-		cfg.HelpReply = defaultHelpReply
-	case "-":
-		cfg.HelpReply = ""
-	}
-	switch cfg.StartReply {
-	case "":
-		cfg.StartReply = defaultStartReply
-	case "-":
-		cfg.StartReply = ""
-	}
+	keywordReply(&cfg.StopReply, defaultStopReply)
+	keywordReply(&cfg.HelpReply, defaultHelpReply)
+	keywordReply(&cfg.StartReply, defaultStartReply)
 	pkey, err := privacyConfig(&cfg)
 	if err != nil {
 		return nil, err
