@@ -518,16 +518,8 @@ func (s *Service) goodbye(ctx context.Context, c Conversation, text string) erro
 	}
 	failed := map[Side]error{}
 	for _, side := range [...]Side{SideA, SideB} {
-		p := c.Participants[side]
-		switch out, err := s.optedOut(ctx, p.Number, p.ProxyNumber, s.now()); {
-		case err != nil:
+		if _, err := s.sendMessage(ctx, c, side, text); err != nil {
 			failed[side] = err
-		case out:
-			failed[side] = ErrOptedOut
-		default:
-			if _, err := s.sendMessage(ctx, c, side, text); err != nil {
-				failed[side] = err
-			}
 		}
 	}
 	if len(failed) > 0 {

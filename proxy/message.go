@@ -54,6 +54,13 @@ func (s *Service) SendMessage(ctx context.Context, conversationID string, side S
 	if c.Mode == ModeVoice {
 		return Interaction{}, fmt.Errorf("%w: conversation %s is voice only", ErrInvalidRequest, c.ID)
 	}
+	return s.sendMessage(ctx, c, side, text)
+}
+
+// sendMessage stores and sends a message to c's participant on side,
+// unless they sent STOP to their proxy number (ErrOptedOut).
+func (s *Service) sendMessage(ctx context.Context, c Conversation, side Side, text string) (Interaction, error) {
+	now := s.now()
 	p := c.Participants[side]
 	switch out, err := s.optedOut(ctx, p.Number, p.ProxyNumber, now); {
 	case err != nil:
@@ -61,13 +68,6 @@ func (s *Service) SendMessage(ctx context.Context, conversationID string, side S
 	case out:
 		return Interaction{}, fmt.Errorf("proxy: message in conversation %s: %w", c.ID, ErrOptedOut)
 	}
-	return s.sendMessage(ctx, c, side, text)
-}
-
-// sendMessage stores and sends a message to c's participant on side.
-func (s *Service) sendMessage(ctx context.Context, c Conversation, side Side, text string) (Interaction, error) {
-	now := s.now()
-	p := c.Participants[side]
 	id := newID(now)
 	in := Interaction{ID: id, ConversationID: c.ID, Kind: KindMessage, ExternalID: id, From: p.ProxyNumber, To: p.Number, CreatedAt: now}
 	if s.cfg.StoreSMSBodies {
