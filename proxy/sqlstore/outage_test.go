@@ -169,6 +169,20 @@ func TestPostgresOutage(t *testing.T) {
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("message status during the outage: %d, want 503", rec.Code)
 	}
+	// A STOP the store cannot record: 503, redelivered later.
+	if out, err := sim.SendSMS(ctx, from, to, "STOP"); err == nil || out.HTTPStatus[0] != http.StatusServiceUnavailable {
+		t.Errorf("STOP during the outage: %+v, %v; want 503", out, err)
+	}
+	// Readiness, the retention sweep and an erasure say the store is gone.
+	if err := svc.Ready(ctx); err == nil {
+		t.Error("Ready during the outage")
+	}
+	if _, err := svc.PseudonymizeNow(ctx); err == nil {
+		t.Error("PseudonymizeNow during the outage succeeded")
+	}
+	if _, err := svc.EraseParticipant(ctx, "+"+person(5)); err == nil {
+		t.Error("EraseParticipant during the outage succeeded")
+	}
 	// The API: errors, never a half-done change.
 	if _, err := svc.CloseConversation(ctx, c.ID); err == nil {
 		t.Error("CloseConversation during the outage succeeded")
