@@ -15,7 +15,7 @@
 //	svc, err := proxy.New(proxy.Config{
 //		Store:           proxy.NewMemoryStore(), // or a shared SQL store
 //		SMS:             smsClient,              // *sms.Client
-//		SignatureSecret: secret,                 // verify signed webhooks
+//		SignatureSecret: secret,                 // required: verify signed webhooks
 //	})
 //	if err != nil {
 //		return err

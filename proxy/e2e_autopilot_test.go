@@ -59,7 +59,7 @@ func autopilotService(t *testing.T, store proxy.Store, v *proxytest.Vonage, cloc
 		edit(ap)
 	}
 	svc, err := proxy.New(proxy.Config{
-		Store: store, Autopilot: ap, Now: clock, GeoMatch: proxy.GeoStrict,
+		Store: store, Autopilot: ap, Now: clock, GeoMatch: proxy.GeoStrict, SignatureSecret: proxytest.SignatureSecret,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -268,7 +268,7 @@ func TestE2EHangupAcrossInstances(t *testing.T) {
 	t.Parallel()
 	store := proxy.NewMemoryStore()
 	e := newE2E(t, e2eSecret, withCallControl(t, func(c *proxy.Config) { c.Store = store }))
-	other, err := proxy.New(proxy.Config{Store: store, ApplicationID: proxytest.ApplicationID, ApplicationKey: e2eAppKeyPEM(t),
+	other, err := proxy.New(proxy.Config{Store: store, SignatureSecret: e2eSecret, ApplicationID: proxytest.ApplicationID, ApplicationKey: e2eAppKeyPEM(t),
 		VoiceHTTPClient: e.vonage.Client(), Now: e.clock.Now})
 	if err != nil {
 		t.Fatal(err)

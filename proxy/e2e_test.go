@@ -268,7 +268,7 @@ func TestE2EInterceptAllows(t *testing.T) {
 	t.Parallel()
 	var seen []proxy.Inbound
 	var mu sync.Mutex
-	e := newE2E(t, "", func(cfg *proxy.Config) {
+	e := newE2E(t, e2eSecret, func(cfg *proxy.Config) {
 		cfg.Intercept = func(ctx context.Context, in proxy.Inbound) error {
 			mu.Lock()
 			defer mu.Unlock()
@@ -290,12 +290,13 @@ func TestE2EInterceptAllows(t *testing.T) {
 func TestE2ESignedCalls(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name   string
-		secret string // the simulator's
-		method string
-		modify func(*http.Request)
+		name     string
+		secret   string // the simulator's
+		unsigned bool
+		method   string
+		modify   func(*http.Request)
 	}{
-		{name: "unsigned", secret: ""},
+		{name: "unsigned", unsigned: true},
 		{name: "wrong secret", secret: "not-the-secret"},
 		{name: "tampered body", secret: e2eSecret, method: proxytest.MethodPOST, modify: func(r *http.Request) {
 			body := `{"from":"` + e2eStranger + `","to":"447700900001","uuid":"u","conversation_uuid":"CON-x"}`
@@ -311,7 +312,7 @@ func TestE2ESignedCalls(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t, e2eSecret, nil)
 			c := e.create(t, proxy.CreateRequest{})
-			e.sim.SignatureSecret, e.sim.AnswerMethod, e.sim.Modify = tt.secret, tt.method, tt.modify
+			e.sim.SignatureSecret, e.sim.Unsigned, e.sim.AnswerMethod, e.sim.Modify = tt.secret, tt.unsigned, tt.method, tt.modify
 			out, err := e.sim.PlaceCall(t.Context(), e2eRider, c.Participants[0].ProxyNumber)
 			var we *proxytest.WebhookError
 			if !errors.As(err, &we) || we.Status != http.StatusUnauthorized || out.Connected != "" {
@@ -415,7 +416,7 @@ func TestE2EPrivateSMS(t *testing.T) {
 
 func TestE2ENotify(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, "", nil)
+	e := newE2E(t, e2eSecret, nil)
 	c := e.create(t, proxy.CreateRequest{Notify: true, Labels: proxy.Labels{A: "your rider", B: "your driver"}})
 	got := map[string]string{}
 	for _, m := range e.vonage.Outbox() {
@@ -489,6 +490,7 @@ func TestE2ESignedSMS(t *testing.T) {
 	tests := []struct {
 		name      string
 		secret    string // the simulator's
+		unsigned  bool
 		method    sms.SigMethod
 		svcMethod sms.SigMethod
 		modify    func(*http.Request)
@@ -496,7 +498,7 @@ func TestE2ESignedSMS(t *testing.T) {
 	}{
 		{name: "signed md5hash", secret: e2eSecret, wantOK: true},
 		{name: "signed sha256", secret: e2eSecret, method: sms.SHA256, svcMethod: sms.SHA256, wantOK: true},
-		{name: "unsigned", secret: ""},
+		{name: "unsigned", unsigned: true},
 		{name: "wrong secret", secret: "not-the-secret"},
 		{name: "wrong method", secret: e2eSecret, method: sms.SHA512, svcMethod: sms.SHA256},
 		{name: "tampered text", secret: e2eSecret, modify: func(r *http.Request) {
@@ -517,7 +519,7 @@ func TestE2ESignedSMS(t *testing.T) {
 			t.Parallel()
 			e := newE2E(t, e2eSecret, func(cfg *proxy.Config) { cfg.SMSSignatureMethod = tt.svcMethod })
 			c := e.create(t, proxy.CreateRequest{})
-			e.sim.SignatureSecret, e.sim.SigMethod, e.sim.Modify = tt.secret, tt.method, tt.modify
+			e.sim.SignatureSecret, e.sim.Unsigned, e.sim.SigMethod, e.sim.Modify = tt.secret, tt.unsigned, tt.method, tt.modify
 			out, err := e.sim.SendSMS(t.Context(), e2eRider, c.Participants[0].ProxyNumber, "See you soon")
 			if tt.wantOK {
 				if err != nil || len(out.Relayed) != 1 || out.Relayed[0].Text != "See you soon" {

@@ -59,6 +59,10 @@ var (
 	// returns when every allocation attempt collided with concurrent
 	// writers.
 	ErrTooManyConflicts = errors.New("proxy: allocation kept conflicting")
+	// ErrUnsignedWebhooks: New was given a Config that would accept
+	// webhooks nobody signed (no signature secret, and no
+	// Config.InsecureUnsignedWebhooks).
+	ErrUnsignedWebhooks = errors.New("proxy: webhooks would be accepted unsigned")
 )
 
 // NumberError reports a phone number that was rejected. It wraps

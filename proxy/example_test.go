@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"log/slog"
@@ -15,12 +16,15 @@ import (
 // A host creates a conversation between a rider and a driver; when the
 // rider calls the proxy number it was given, Vonage's answer webhook gets
 // an NCCO connecting the call to the driver, with the driver seeing a
-// proxy number rather than the rider's number.
+// proxy number rather than the rider's number. Webhooks must be signed
+// with the account's signature secret, as Vonage signs them.
 func Example() {
 	ctx := context.Background()
+	const secret = "the account's signature secret"
 	svc, err := proxy.New(proxy.Config{
-		Logger:   slog.New(slog.DiscardHandler),
-		Greeting: "Connecting you to your driver.",
+		Logger:          slog.New(slog.DiscardHandler),
+		SignatureSecret: secret,
+		Greeting:        "Connecting you to your driver.",
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -44,6 +48,9 @@ func Example() {
 	mux.Handle("/vonage/", http.StripPrefix("/vonage", svc))
 	req := httptest.NewRequest(http.MethodGet,
 		"/vonage/answer?from=447123456701&to=447700900001&uuid=u-1&conversation_uuid=CON-1", nil)
+	if err := (proxy.WebhookSigner{Secret: secret}).Sign(req, nil); err != nil { // as Vonage does
+		log.Fatal(err)
+	}
 	w := httptest.NewRecorder()
 	mux.ServeHTTP(w, req)
 	fmt.Println(w.Code, w.Header().Get("Content-Type"))
@@ -79,4 +86,13 @@ func ExampleWebhookSigner() {
 	// Output:
 	// signed: true status: 200
 	// signed: false status: 401
+}
+
+// New refuses a Config that would accept webhooks nobody signed: a forged
+// answer webhook would read a participant's real number out of the NCCO.
+func ExampleConfig_unsigned() {
+	_, err := proxy.New(proxy.Config{Logger: slog.New(slog.DiscardHandler)})
+	fmt.Println(errors.Is(err, proxy.ErrUnsignedWebhooks))
+	// Output:
+	// true
 }

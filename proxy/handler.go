@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/voice"
@@ -140,13 +142,37 @@ func writeUnavailable(w http.ResponseWriter) {
 	_, _ = w.Write(unavailableBody)
 }
 
-// authVoice checks a voice webhook's signature when a secret is set; when
-// not, it logs a warning once and accepts. With a non-nil deferred it
-// checks the token but leaves its replay claim there (see readVoice).
+// webhookAuthConfig applies the SMS secret's default and refuses a Config
+// that would accept unsigned voice, Messages or SMS API webhooks, unless
+// it says InsecureUnsignedWebhooks.
+func webhookAuthConfig(cfg *Config) error {
+	if cfg.SMSSignatureSecret == "" {
+		cfg.SMSSignatureSecret = cfg.SignatureSecret
+	}
+	if cfg.InsecureUnsignedWebhooks {
+		return nil
+	}
+	var missing []string
+	if cfg.SignatureSecret == "" && len(cfg.SignatureSecrets) == 0 {
+		missing = append(missing, "SignatureSecret (voice and Messages API webhooks)")
+	}
+	if cfg.SMSSignatureSecret == "" {
+		missing = append(missing, "SMSSignatureSecret (SMS API webhooks)")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%w: set %s to the account's signature secret (the dashboard's API settings), or InsecureUnsignedWebhooks for a local experiment", ErrUnsignedWebhooks, strings.Join(missing, " and "))
+	}
+	return nil
+}
+
+// authVoice checks a voice webhook's signature. Without a verifier (only
+// under Config.InsecureUnsignedWebhooks) it logs a warning once and
+// accepts. With a non-nil deferred it checks the token but leaves its
+// replay claim there (see readVoice).
 func (s *Service) authVoice(ctx context.Context, r *http.Request, body []byte, deferred *voice.Claim) error {
 	if s.voiceVerifier == nil {
 		s.warnUnsignedOnce.Do(func() {
-			s.log.WarnContext(ctx, "proxy: no SignatureSecret set; voice webhooks are not verified")
+			s.log.WarnContext(ctx, "proxy: InsecureUnsignedWebhooks: a voice or Messages webhook was accepted unverified")
 		})
 		return nil
 	}
@@ -160,9 +186,9 @@ func (s *Service) authVoice(ctx context.Context, r *http.Request, body []byte, d
 
 // Hints in a 401's body for whoever calls a webhook by hand.
 const (
-	voiceAuthHint    = "Voice webhooks must carry \"Authorization: Bearer <JWT>\" signed (HS256) with the account's signature secret, as Vonage signs them. To call one by hand, sign it with proxy.WebhookSigner, or run without Config.SignatureSecret (then nothing is verified)."
-	messagesAuthHint = "Messages API webhooks must carry \"Authorization: Bearer <JWT>\" signed (HS256) with the account's signature secret, with payload_hash the SHA-256 of the body, as Vonage signs them. To send one by hand, sign it with proxy.WebhookSigner, or run without Config.SignatureSecret (then nothing is verified)."
-	smsAuthHint      = "Inbound-SMS webhooks must carry the \"sig\" parameter signed with the account's signature secret, as Vonage signs them. To send one by hand, sign it with sms.SignParams, or run without Config.SMSSignatureSecret (then nothing is verified)."
+	voiceAuthHint    = "Voice webhooks must carry \"Authorization: Bearer <JWT>\" signed (HS256) with the account's signature secret, as Vonage signs them. To call one by hand, sign it with proxy.WebhookSigner and the same secret."
+	messagesAuthHint = "Messages API webhooks must carry \"Authorization: Bearer <JWT>\" signed (HS256) with the account's signature secret, with payload_hash the SHA-256 of the body, as Vonage signs them. To send one by hand, sign it with proxy.WebhookSigner and the same secret."
+	smsAuthHint      = "Inbound-SMS webhooks must carry the \"sig\" parameter signed with the account's signature secret, as Vonage signs them. To send one by hand, sign it with sms.SignParams and the same secret."
 )
 
 // unauthorized answers 401 with a JSON body saying why and how to sign,

@@ -60,7 +60,9 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 func newTestService(t *testing.T, pool []PoolNumber, edit func(*Config)) (*Service, *clock) {
 	t.Helper()
 	clk := newClock()
-	cfg := Config{Store: NewMemoryStore(), Now: clk.Now, Logger: quietLogger()}
+	// Unit tests send hand-made webhooks; tests of signing set a secret
+	// (and InsecureUnsignedWebhooks back to false).
+	cfg := Config{Store: NewMemoryStore(), Now: clk.Now, Logger: quietLogger(), InsecureUnsignedWebhooks: true}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -87,13 +87,13 @@ func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *h
 	return v, true
 }
 
-// authSMS checks an SMS webhook's "sig" when a secret is set (answering
-// 401 and returning false when it fails); when not, it logs a warning
-// once and accepts.
+// authSMS checks an SMS webhook's "sig" (answering 401 and returning
+// false when it fails). Without a verifier (only under
+// Config.InsecureUnsignedWebhooks) it logs a warning once and accepts.
 func (s *Service) authSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, params url.Values) bool {
 	if s.smsVerifier == nil {
 		s.warnUnsignedSMSOnce.Do(func() {
-			s.log.WarnContext(ctx, "proxy: no SMSSignatureSecret set; SMS webhooks are not verified")
+			s.log.WarnContext(ctx, "proxy: InsecureUnsignedWebhooks: an SMS API webhook was accepted unverified")
 		})
 		return true
 	}

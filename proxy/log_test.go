@@ -50,7 +50,7 @@ func TestInfoLogsHaveNoParticipantNumbers(t *testing.T) {
 			t.Errorf("Info logs contain participant number %s:\n%s", n, out)
 		}
 	}
-	if got := strings.Count(out, "voice webhooks are not verified"); got != 1 {
+	if got := strings.Count(out, "a voice or Messages webhook was accepted unverified"); got != 1 {
 		t.Errorf("unsigned-webhook warning logged %d times, want once", got)
 	}
 	if !strings.Contains(out, "call connected") {

@@ -138,10 +138,12 @@ type Config struct {
 	// client). Default 5 and 2 seconds: about a minute.
 	HangupAttempts  int
 	HangupRetryWait time.Duration
-	// SignatureSecret is the account's signature secret used to verify the
-	// HS256 JWT Vonage sends with voice webhooks (answer, fallback,
-	// event). Default "": voice webhooks are not verified (a warning is
-	// logged once), unless SignatureSecrets lists some.
+	// SignatureSecret is the account's signature secret (the dashboard's
+	// API settings), which verifies the HS256 JWT Vonage sends with voice
+	// webhooks (answer, fallback, event, input) and Messages API webhooks.
+	// New refuses a Config that sets neither it nor SignatureSecrets,
+	// unless InsecureUnsignedWebhooks: an unverified answer webhook is
+	// all it takes to read a participant's real number out of the NCCO.
 	SignatureSecret string
 	// SignatureSecrets are further secrets voice webhooks may be signed
 	// with, for rotation (list the new secret before retiring the old
@@ -149,11 +151,23 @@ type Config struct {
 	// claim selects the secrets with that APIKey (and those without
 	// one). Default none.
 	SignatureSecrets []SignatureSecret
-	// SMSSignatureSecret, when set, is the signature secret the "sig"
-	// parameter of inbound-SMS webhooks must be signed with (usually the
-	// same account signature secret as SignatureSecret). Default "": SMS
-	// webhooks are not verified (a warning is logged once).
+	// SMSSignatureSecret is the secret the "sig" parameter of SMS API
+	// webhooks (inbound SMS, delivery receipts) must be signed with.
+	// Default: SignatureSecret, since an account has one signature secret
+	// for both (Vonage's SDKs take a single signature_secret option for
+	// the SMS API's sig and the signed voice and Messages webhooks; the
+	// Ruby SDK's README, "Webhook signatures"). New refuses a Config
+	// that leaves it empty, unless InsecureUnsignedWebhooks.
 	SMSSignatureSecret string
+	// InsecureUnsignedWebhooks accepts webhooks that carry no signature,
+	// or a signature nothing checks: anybody who can reach the handler
+	// can then forge an answer webhook and read a participant's real
+	// number, forge SMS that the Service relays or answers, and forge
+	// events. It is meant for a local experiment with hand-made requests
+	// only, never for a handler Vonage (or anyone else) can reach; a
+	// warning is logged at New. Default false: New refuses a Config
+	// without the secrets above.
+	InsecureUnsignedWebhooks bool
 	// SMSSignatureMethod is the method chosen in the dashboard. Default
 	// sms.MD5Hash.
 	SMSSignatureMethod sms.SigMethod
@@ -499,6 +513,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Sticky != StickyPrefer && cfg.Sticky != StickyAvoid {
 		return nil, fmt.Errorf("proxy: unknown Sticky policy %d", cfg.Sticky)
 	}
+	if err := webhookAuthConfig(&cfg); err != nil {
+		return nil, err
+	}
 	if cfg.Store == nil {
 		cfg.Store = NewMemoryStore()
 	}
@@ -616,6 +633,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if err := s.prepareNCCO(); err != nil {
 		return nil, err
+	}
+	if cfg.InsecureUnsignedWebhooks && (s.voiceVerifier == nil || s.smsVerifier == nil) {
+		s.log.Warn("proxy: InsecureUnsignedWebhooks is set: webhooks without a valid signature are accepted, and anyone who can reach this handler can read participants' real numbers; never use it where Vonage or anyone else can reach it")
 	}
 	s.routes()
 	return s, nil

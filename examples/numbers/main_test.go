@@ -105,7 +105,7 @@ func TestStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := proxy.New(proxy.Config{Store: store, LenientNumbers: true})
+	svc, err := proxy.New(proxy.Config{Store: store, LenientNumbers: true, SignatureSecret: "numbers-test"})
 	if err != nil {
 		t.Fatal(err)
 	}

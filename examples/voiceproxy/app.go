@@ -139,7 +139,12 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			}
 			pcfg.ApplicationKey = pem
 		}
+		// Live webhooks are verified: without the secret, anyone could
+		// read a participant's real number from a forged answer webhook.
 		pcfg.SignatureSecret = env("VONAGE_SIGNATURE_SECRET")
+		if pcfg.SignatureSecret == "" {
+			return nil, nil, errors.New("VONAGE_SIGNATURE_SECRET is not set: live mode verifies Vonage's webhooks with the account's signature secret (dashboard: API settings)")
+		}
 		pcfg.SMSSignatureSecret = pcfg.SignatureSecret
 		pcfg.SMSSignatureMethod = sms.SigMethod(env("VONAGE_SIGNATURE_METHOD"))
 		if cfg.VonageURL != "" {
@@ -302,9 +307,6 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			log.Info("the demo expects the account's SMS setting to be the SMS API (dashboard: API settings, SMS settings); set the account's SMS webhooks (each number's inbound URL is set at start-up)",
 				"inbound_sms_url", "POST "+base+"/vonage/inbound-sms",
 				"delivery_receipt_url", "POST "+base+"/vonage/delivery-receipt")
-		}
-		if pcfg.SignatureSecret == "" {
-			log.Warn("VONAGE_SIGNATURE_SECRET is not set: webhooks are accepted unsigned")
 		}
 		if pcfg.ApplicationKey == nil {
 			log.Warn("VONAGE_PRIVATE_KEY is not set: call control is off (calls are not hung up on close; no click-to-call or recordings)")

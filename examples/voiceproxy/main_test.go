@@ -1021,7 +1021,7 @@ func TestLiveModeCallControl(t *testing.T) {
 	start := func(privateKey string) (http.Handler, *syncBuffer, error) {
 		var logs syncBuffer
 		env := map[string]string{"VONAGE_API_KEY": "livekey1", "VONAGE_API_SECRET": "live-api-secret",
-			"VONAGE_APPLICATION_ID": appID, "VONAGE_PRIVATE_KEY": privateKey}
+			"VONAGE_APPLICATION_ID": appID, "VONAGE_PRIVATE_KEY": privateKey, "VONAGE_SIGNATURE_SECRET": "live-signature-secret"}
 		h, cleanup, err := newApp(t.Context(), appConfig{DB: ":memory:", PublicURL: "https://proxy.example.com",
 			Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.NewTextHandler(&logs, nil)), VonageURL: vonage.URL})
 		if err == nil {

@@ -12,8 +12,9 @@
 //		proxytest.OwnedNumber{Country: "GB", MSISDN: "447700900001", AppID: proxytest.ApplicationID}))
 //	smsClient, _ := sms.NewClient(proxytest.APIKey, proxytest.APISecret,
 //		sms.WithHTTPClient(v.Client()), sms.WithBaseURL(proxytest.InProcessURL))
-//	// ... build the service with smsClient, create a conversation ...
-//	sim := &proxytest.Simulator{Handler: svc, Vonage: v}
+//	// ... build the service with smsClient and
+//	// SignatureSecret: proxytest.SignatureSecret, create a conversation ...
+//	sim := &proxytest.Simulator{Handler: svc, Vonage: v} // signs every webhook
 //	call, err := sim.PlaceCall(ctx, rider, proxyNumber) // call.Connected == driver
 //	text, err := sim.SendSMS(ctx, rider, proxyNumber, "I'm outside")
 //	// text.Relayed[0].From is the driver's proxy number

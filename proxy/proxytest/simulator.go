@@ -126,9 +126,14 @@ type Simulator struct {
 	// InboundMessagePath is the Messages API's inbound path.
 	InboundMessagePath string
 
-	// SignatureSecret, when set, signs voice webhooks with an HS256 JWT
-	// as Vonage does (see proxy.WebhookSigner) and inbound SMS with a "sig" parameter.
+	// SignatureSecret signs voice webhooks with an HS256 JWT as Vonage
+	// does (see proxy.WebhookSigner) and inbound SMS with a "sig"
+	// parameter. Default SignatureSecret, the package's constant: give
+	// the Service under test the same (proxy.Config.SignatureSecret).
 	SignatureSecret string
+	// Unsigned sends webhooks without any signature, as a forger would:
+	// for tests that the Service refuses them. Default false.
+	Unsigned bool
 	// SigMethod is the SMS signature algorithm; default sms.MD5Hash.
 	SigMethod sms.SigMethod
 	// ApplicationID goes in the JWT's application_id claim; default
@@ -276,8 +281,8 @@ func (s *Simulator) send(ctx context.Context, method, path string, query url.Val
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("User-Agent", "Vonage-Simulator/1.0 (voiceproxy proxytest)")
-	if signJWT && s.SignatureSecret != "" {
-		signer := voice.Signer{Secret: s.SignatureSecret, ApplicationID: orDefault(s.ApplicationID, ApplicationID), Now: s.now}
+	if signJWT && !s.Unsigned {
+		signer := voice.Signer{Secret: s.secret(), ApplicationID: orDefault(s.ApplicationID, ApplicationID), Now: s.now}
 		if err := signer.Sign(req, body); err != nil {
 			return 0, nil, err
 		}
@@ -978,14 +983,14 @@ func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOut
 			p.Set("concat-total", strconv.Itoa(len(parts)))
 			p.Set("concat-part", strconv.Itoa(i+1))
 		}
-		if s.SignatureSecret != "" {
+		if !s.Unsigned {
 			p.Set("timestamp", strconv.FormatInt(t.Unix(), 10))
 			p.Set("nonce", newUUID())
 			m := s.SigMethod
 			if m == "" {
 				m = sms.MD5Hash
 			}
-			sms.SignParams(p, s.SignatureSecret, m)
+			sms.SignParams(p, s.secret(), m)
 		}
 		out.MessageIDs = append(out.MessageIDs, p.Get("messageId"))
 		status, body, err := s.deliverSMS(ctx, out, path, p)
@@ -1004,3 +1009,6 @@ func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOut
 	}
 	return out, nil
 }
+
+// secret is the secret webhooks are signed with.
+func (s *Simulator) secret() string { return orDefault(s.SignatureSecret, SignatureSecret) }

@@ -182,7 +182,7 @@ func TestPlaceCallRefused(t *testing.T) {
 		wantIs  error
 	}{
 		{name: "wrong secret", sim: proxytest.Simulator{SignatureSecret: "other"}, wantIs: proxytest.ErrWebhook},
-		{name: "unsigned", sim: proxytest.Simulator{}, wantIs: proxytest.ErrWebhook},
+		{name: "unsigned", sim: proxytest.Simulator{Unsigned: true}, wantIs: proxytest.ErrWebhook},
 		{name: "tampered body", sim: proxytest.Simulator{SignatureSecret: "s3cret", AnswerMethod: proxytest.MethodPOST, Modify: func(r *http.Request) {
 			r.Body = io.NopCloser(strings.NewReader(`{"from":"1","to":"447700900001"}`))
 			r.ContentLength = -1

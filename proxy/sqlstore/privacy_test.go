@@ -105,7 +105,8 @@ func privacyService(t *testing.T, k storeKind, edit func(*proxy.Config)) (*proxy
 	clk := &clockFor{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	cfg := proxy.Config{
 		Store: k.open(t), LenientNumbers: true, Now: clk.now, PseudonymKey: []byte("host secret"),
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SignatureSecret: "privacy-secret",
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	edit(&cfg)
 	svc, err := proxy.New(cfg)

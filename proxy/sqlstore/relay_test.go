@@ -5,7 +5,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +28,8 @@ func relayService(t *testing.T, store proxy.Store, v *proxytest.Vonage, now func
 	}
 	svc, err := proxy.New(proxy.Config{
 		Store: store, SMS: smsClient, LenientNumbers: true, CoolOff: -1, Now: now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SignatureSecret: proxytest.SignatureSecret, // the simulator's
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 		// These tests are about sending once, not latency: forty webhooks
 		// at once under the race detector on two cores can take longer
 		// than the default 800 ms to get a connection.
@@ -58,7 +61,7 @@ func TestRelaySurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	v.FailNext(proxytest.APISMS, http.StatusServiceUnavailable) // the first process's try fails
-	sim := &proxytest.Simulator{Handler: svc}
+	sim := &proxytest.Simulator{Handler: svc, Now: now}
 	if out, err := sim.SendSMS(ctx, person(1), c.Participants[0].ProxyNumber, "are you there?"); err != nil || out.HTTPStatus[0] != 200 {
 		t.Fatalf("SendSMS = %+v, %v", out, err)
 	}
@@ -142,11 +145,14 @@ func TestRelayOnceAcrossInstances(t *testing.T) {
 // post delivers an inbound-SMS webhook to h as a form.
 func post(t *testing.T, h http.Handler, params map[string]string) {
 	t.Helper()
-	form := make([]string, 0, len(params))
+	form := url.Values{}
 	for k, val := range params {
-		form = append(form, k+"="+val)
+		form.Set(k, val)
 	}
-	req, _ := http.NewRequest(http.MethodPost, "/inbound-sms", strings.NewReader(strings.Join(form, "&")))
+	// Signed as Vonage signs, with the secret relayService configures.
+	form.Set("timestamp", strconv.FormatInt(time.Now().Unix(), 10))
+	sms.SignParams(form, proxytest.SignatureSecret, sms.MD5Hash)
+	req, _ := http.NewRequest(http.MethodPost, "/inbound-sms", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
