@@ -59,20 +59,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 		s.log.WarnContext(ctx, "proxy: fallback URL requested", "reason", string(p.Reason),
 			"original_type", string(p.OriginalRequest.Type), "call", string(p.UUID))
 		if p.OriginalRequest.IsEvent() {
-			switch _, err := s.route(ctx, "", "", s.now(), claim); {
-			case errors.Is(err, voice.ErrReplayed):
-				s.unauthorized(ctx, w, r, err, "voice")
-				return
-			case err != nil && !errors.Is(err, ErrNotFound):
-				// The fallback is Vonage's last try: a 503 would gain nothing.
-				s.log.ErrorContext(ctx, "proxy: event from the fallback URL not recorded: replay check failed", "call", string(p.UUID), "err", err)
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-			if err := s.recordCallEvent(ctx, &p, ""); err != nil {
-				s.log.ErrorContext(ctx, "proxy: event from the fallback URL not recorded", "call", string(p.UUID), "err", err)
-			}
-			w.WriteHeader(http.StatusNoContent)
+			s.fallbackEvent(ctx, w, r, &p, claim)
 			return
 		}
 	}
@@ -195,4 +182,30 @@ func (s *Service) unknownCall(ctx context.Context, w http.ResponseWriter, call C
 		b = s.fallbackJSON
 	}
 	writeJSON(w, b)
+}
+
+// fallbackEvent records an event webhook that reached the fallback URL,
+// Vonage's last delivery of it, and answers 204. An event the store
+// cannot take now (nor its replay claim) is spooled and written when the
+// store answers again (see eventspool.go): a 503 here would gain nothing.
+func (s *Service) fallbackEvent(ctx context.Context, w http.ResponseWriter, r *http.Request, p *voice.Params, claim voice.Claim) {
+	now := s.now()
+	_, err := s.route(ctx, "", "", now, claim)
+	switch {
+	case errors.Is(err, voice.ErrReplayed):
+		s.unauthorized(ctx, w, r, err, "voice")
+		return
+	case err != nil && !errors.Is(err, ErrNotFound):
+		s.log.ErrorContext(ctx, "proxy: event from the fallback URL: replay check failed", "call", string(p.UUID), "err", err)
+		s.spoolEvent(ctx, p, now)
+	default:
+		if err := s.recordCallEvent(ctx, p, clickToCallTag(string(p.OriginalRequest.URL)), now); err != nil {
+			s.log.ErrorContext(ctx, "proxy: event from the fallback URL not recorded yet", "call", string(p.UUID), "err", err)
+			s.spoolEvent(ctx, p, now)
+		} else {
+			defer s.flushEventsAfter()
+		}
+	}
+	setOutcome(w, outcomeAccepted)
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -75,3 +75,81 @@ func TestE2EStoreOutageDuringCallSetup(t *testing.T) {
 		})
 	}
 }
+
+// eventOutageStore fails the writes and lookups of call events while down
+// is set: calls still connect, their events cannot be stored.
+type eventOutageStore struct {
+	proxy.Store
+	down atomic.Bool
+}
+
+var errDown = errors.New("connection refused")
+
+func (o *eventOutageStore) AddInteractionEvent(ctx context.Context, id string, ev proxy.InteractionEvent) error {
+	if o.down.Load() {
+		return errDown
+	}
+	return o.Store.AddInteractionEvent(ctx, id, ev)
+}
+
+func (o *eventOutageStore) InteractionByExternalID(ctx context.Context, k proxy.InteractionKind, ext string) (proxy.Interaction, error) {
+	if o.down.Load() {
+		return proxy.Interaction{}, errDown
+	}
+	return o.Store.InteractionByExternalID(ctx, k, ext)
+}
+
+// Events that neither the event URL nor the fallback URL (Vonage's last
+// delivery) can store are kept and written once the store is back: the
+// call's interaction ends up with both legs' events, completed included.
+func TestE2EEventsSurviveStoreOutage(t *testing.T) {
+	t.Parallel()
+	var store *eventOutageStore
+	e := newE2E(t, e2eSecret, func(c *proxy.Config) {
+		store = &eventOutageStore{Store: c.Store}
+		c.Store = store
+	})
+	c := e.create(t, proxy.CreateRequest{TTL: time.Hour})
+	store.down.Store(true)
+	out, err := e.sim.PlaceCall(t.Context(), e2eRider, c.Participants[0].ProxyNumber)
+	if err != nil || out.Connected != e2eDriver {
+		t.Fatalf("PlaceCall during the event outage = %+v, %v; want it connected", out, err)
+	}
+	fellBack := 0
+	for _, ev := range out.Events {
+		if ev.Fallback {
+			fellBack++
+			if ev.HTTPStatus != 204 {
+				t.Errorf("fallback answered %d for %v, want 204", ev.HTTPStatus, ev.Params["status"])
+			}
+		}
+	}
+	if fellBack == 0 {
+		t.Fatalf("no event went to the fallback URL: %+v", out.Events)
+	}
+	if n, err := e.svc.FlushEvents(t.Context()); err == nil || n != 0 {
+		t.Errorf("FlushEvents with the store down = %d, %v; want 0 and the store's error", n, err)
+	}
+	store.down.Store(false)
+	n, err := e.svc.FlushEvents(t.Context())
+	if err != nil || n != fellBack {
+		t.Fatalf("FlushEvents = %d, %v; want the %d spooled events", n, err, fellBack)
+	}
+	ins, err := e.svc.Interactions(t.Context(), c.ID)
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("interactions = %+v, %v; want the call", ins, err)
+	}
+	if s := proxy.Summarize(ins[0]); s.Status != proxy.EventCompleted || s.Duration == 0 {
+		t.Errorf("the call during the outage is %+v, want completed with its duration: %+v", s, ins[0].Events)
+	}
+	legs := map[string]bool{}
+	for _, ev := range ins[0].Events {
+		legs[ev.Leg] = true
+	}
+	if !legs[out.UUID] || !legs[out.CalleeUUID] {
+		t.Errorf("events %+v, want both legs'", ins[0].Events)
+	}
+	if n, _ := e.svc.FlushEvents(t.Context()); n != 0 {
+		t.Errorf("a second flush wrote %d events again", n)
+	}
+}

@@ -31,24 +31,28 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w)
 		return
 	}
-	if err := s.recordCallEvent(ctx, &p, r.URL.Query().Get(clickToCallParam)); err != nil {
+	if err := s.recordCallEvent(ctx, &p, r.URL.Query().Get(clickToCallParam), s.now()); err != nil {
 		s.log.ErrorContext(ctx, "proxy: record call event failed", "call", string(p.UUID), "err", err)
 		writeUnavailable(w)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+	s.flushEventsAfter()
 }
 
 // recordCallEvent appends one event to the call's interaction, creating
 // the interaction when the answer webhook's (or Service.Call's) record is
 // missing: from the inbound leg's route, or from c2c, the click-to-call
-// tag of the event URL. The error is the store's; an event that belongs
-// to no conversation, or is no call status, is not an error.
-func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params, c2c string) error {
+// tag of the event URL. It routes as of now, when the event arrived. The
+// error is the store's; an event that belongs to no conversation, or is
+// no call status, is not an error.
+func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params, c2c string, now time.Time) error {
 	ext := string(p.ConversationUUID)
 	status := EventStatus(strings.ToLower(strings.TrimSpace(string(p.Status))))
 	detail := string(p.Detail)
-	if detail == "" {
+	if detail == "" && !p.OriginalRequest.IsEvent() {
+		// A fallback's reason says why the event URL failed, not what
+		// happened to the call.
 		detail = string(p.Reason)
 	}
 	switch {
@@ -62,7 +66,6 @@ func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params, c2c stri
 	if ext == "" || status == "" {
 		return nil // not a call status event (or nothing to key it by)
 	}
-	now := s.now()
 	in, err := s.store.InteractionByExternalID(ctx, KindCall, ext)
 	if errors.Is(err, ErrNotFound) && c2c != "" {
 		in, err = s.interactionForClickToCall(ctx, p, c2c, now)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -471,8 +472,13 @@ type Service struct {
 
 	// voice is the call control client; nil when call control is off.
 	voice VoiceAPI
-	// bg counts background work (hang-up retries) still to run.
+	// bg counts background work (hang-up retries, event flushes) still
+	// to run.
 	bg sync.WaitGroup
+	// events holds the events the fallback URL could not store;
+	// flushing is set while a background FlushEvents runs.
+	events   eventSpool
+	flushing atomic.Bool
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
@@ -678,6 +684,9 @@ func (s *Service) Run(ctx context.Context) error {
 			s.runSweep(ctx)
 		case <-relay.C:
 			s.runRelays(ctx)
+			if _, err := s.FlushEvents(ctx); err != nil && ctx.Err() == nil {
+				s.log.ErrorContext(ctx, "proxy: spooled events not written yet", "err", err)
+			}
 		}
 	}
 }
