@@ -2,7 +2,9 @@ package ncco
 
 import (
 	"encoding/json"
+	"math"
 	"slices"
+	"time"
 )
 
 // Action names, as written in the JSON "action" field.
@@ -288,16 +290,19 @@ type Conversation struct {
 	EventURL []string `json:"eventUrl,omitempty"`
 	// EventMethod is "GET" or "POST" (the default).
 	EventMethod string `json:"eventMethod,omitempty"`
-	// Transcription transcribes the conversation's recording (with Record
-	// set), as a record action's transcription does.
+	// Transcription transcribes the conversation's recording, as a record
+	// action's transcription does. It needs Record: Vonage transcribes
+	// only a recorded conversation (the Java SDK's ConversationAction
+	// refuses a transcription without record true: "Recording must be
+	// enabled for transcription").
 	Transcription *Transcription `json:"transcription,omitempty"`
 }
 
 // Kind returns "conversation".
 func (Conversation) Kind() string { return KindConversation }
 
-// Validate checks the name (required), the URLs, the leg UUID lists and
-// eventMethod.
+// Validate checks the name (required), the URLs, the leg UUID lists,
+// eventMethod, and that a transcription comes with Record.
 func (cv Conversation) Validate() error { return validateAlone(KindConversation, cv.problems()) }
 
 func (cv Conversation) problems() []*ValidationError {
@@ -328,6 +333,9 @@ func (cv Conversation) problems() []*ValidationError {
 	c.urls("eventUrl", cv.EventURL, false)
 	c.method("eventMethod", cv.EventMethod)
 	if t := cv.Transcription; t != nil {
+		if !cv.Record {
+			c.add("transcription", "needs record: true (Vonage transcribes only a recorded conversation)")
+		}
 		c.urls("transcription.eventUrl", t.EventURL, false)
 		c.method("transcription.eventMethod", t.EventMethod)
 	}
@@ -383,25 +391,54 @@ func (n Notify) MarshalJSON() ([]byte, error) {
 
 // Wait pauses the NCCO for a while.
 type Wait struct {
-	// Timeout is the pause in seconds, 0.1–7200 (NCCO reference, wait).
-	// Nil: absent, Vonage's default of 10 s. A pointer, so that a timeout
-	// of 0 read from JSON is kept (and refused by Validate) instead of
-	// turning into the 10-second default on the way out.
+	// Timeout is the pause in seconds. Nil: absent, Vonage's default of
+	// 10 s. Vonage takes any number and clamps it to 0.1–7200 ("Values
+	// below 0.1 default to 0.1 seconds, and values above 7200 default to
+	// 7200 seconds": the Java SDK's WaitAction, which checks no range);
+	// Pause gives the pause Vonage makes. A pointer, so that a timeout of
+	// 0 read from JSON is kept (a 0.1 s pause) instead of turning into the
+	// 10-second default on the way out.
 	Timeout *float64 `json:"timeout,omitempty"`
 }
+
+// Wait timeouts: Vonage's default pause and the bounds it clamps a
+// timeout to (Java SDK, WaitAction).
+const (
+	DefaultWaitTimeout = 10 * time.Second
+	MinWaitTimeout     = 100 * time.Millisecond
+	MaxWaitTimeout     = 7200 * time.Second
+)
 
 // Kind returns "wait".
 func (Wait) Kind() string { return KindWait }
 
-// Validate checks that timeout, when set, is within 0.1–7200 seconds.
+// Validate checks that timeout, when set, is a finite number (JSON has no
+// other). It refuses no finite value, as Vonage refuses none: see Pause.
 func (w Wait) Validate() error { return validateAlone(KindWait, w.problems()) }
 
 func (w Wait) problems() []*ValidationError {
 	var c checker
-	if w.Timeout != nil {
-		c.floatRange("timeout", *w.Timeout, 0.1, 7200)
+	if w.Timeout != nil && (math.IsNaN(*w.Timeout) || math.IsInf(*w.Timeout, 0)) {
+		c.addf("timeout", "%v is not a finite number", *w.Timeout)
 	}
 	return c.ps
+}
+
+// Pause is how long Vonage pauses for this wait: DefaultWaitTimeout when
+// Timeout is nil, else Timeout clamped to MinWaitTimeout–MaxWaitTimeout
+// (a NaN counts as the minimum).
+func (w Wait) Pause() time.Duration {
+	if w.Timeout == nil {
+		return DefaultWaitTimeout
+	}
+	t := *w.Timeout
+	switch {
+	case !(t >= MinWaitTimeout.Seconds()):
+		return MinWaitTimeout
+	case t >= MaxWaitTimeout.Seconds():
+		return MaxWaitTimeout
+	}
+	return time.Duration(t * float64(time.Second))
 }
 
 // MarshalJSON writes the wait with "action":"wait".

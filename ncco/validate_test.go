@@ -2,8 +2,10 @@ package ncco_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/voiceproxy/voiceproxy/ncco"
@@ -128,11 +130,15 @@ func TestActionValidate(t *testing.T) {
 		{"input urls", ncco.Input{Type: []string{"dtmf"}, EventURL: []string{"example.com"}, EventMethod: "PATCH"}, []string{"eventUrl[0]", "eventMethod"}},
 		{"notify empty", ncco.Notify{}, []string{"payload", "eventUrl"}},
 		{"notify method", ncco.Notify{Payload: map[string]any{}, EventURL: []string{"https://example.com"}, EventMethod: "DELETE"}, []string{"eventMethod"}},
-		{"wait low", ncco.Wait{Timeout: ptr(0.05)}, []string{"timeout"}},
-		{"wait high", ncco.Wait{Timeout: ptr(7200.5)}, []string{"timeout"}},
-		{"wait negative", ncco.Wait{Timeout: ptr(-1.0)}, []string{"timeout"}},
+		// Vonage clamps a wait's timeout to 0.1–7200 and refuses none
+		// (Java SDK, WaitAction): see TestWaitPause.
+		{"wait low", ncco.Wait{Timeout: ptr(0.05)}, nil},
+		{"wait high", ncco.Wait{Timeout: ptr(7200.5)}, nil},
+		{"wait negative", ncco.Wait{Timeout: ptr(-1.0)}, nil},
 		{"wait edges", ncco.Wait{Timeout: ptr(7200.0)}, nil},
-		{"wait zero read from JSON", ncco.Wait{Timeout: ptr(0.0)}, []string{"timeout"}},
+		{"wait zero read from JSON", ncco.Wait{Timeout: ptr(0.0)}, nil},
+		{"wait NaN", ncco.Wait{Timeout: ptr(math.NaN())}, []string{"timeout"}},
+		{"wait infinite", ncco.Wait{Timeout: ptr(math.Inf(1))}, []string{"timeout"}},
 		{"pointer action", &ncco.Talk{Text: "hi"}, nil},
 		{"connect timeout too short", ncco.Connect{Endpoint: phone("447700900123"), Timeout: 2}, []string{"timeout"}},
 		{"connect timeout too long", ncco.Connect{Endpoint: phone("447700900123"), Timeout: 7201}, []string{"timeout"}},
@@ -140,6 +146,8 @@ func TestActionValidate(t *testing.T) {
 		{"speech sensitivity under 10", ncco.Input{Type: []string{"speech"}, Speech: &ncco.SpeechSettings{Sensitivity: ptr(9)}}, []string{"speech.sensitivity"}},
 		{"conversation mute with canSpeak", ncco.Conversation{Name: "r", Mute: true, CanSpeak: []string{}}, []string{"mute"}},
 		{"conversation transcription url", ncco.Conversation{Name: "r", Record: true, Transcription: &ncco.Transcription{EventURL: []string{"nope"}}}, []string{"transcription.eventUrl[0]"}},
+		{"conversation transcription without record", ncco.Conversation{Name: "r", Transcription: &ncco.Transcription{}}, []string{"transcription"}},
+		{"conversation transcription with record", ncco.Conversation{Name: "r", Record: true, Transcription: &ncco.Transcription{Language: "en-GB"}}, nil},
 		{"transfer empty", ncco.Transfer{}, []string{"conversationId"}},
 		{"transfer mute with canSpeak", ncco.Transfer{ConversationID: "c", Mute: true, CanSpeak: []string{"x"}}, []string{"mute"}},
 		{"transfer empty leg", ncco.Transfer{ConversationID: "c", CanHear: []string{""}}, []string{"canHear"}},
@@ -279,5 +287,38 @@ func TestBargeInNeedsInput(t *testing.T) {
 				t.Errorf("error %v does not name bargeIn", err)
 			}
 		})
+	}
+}
+
+// A wait pauses as Vonage does: 10 s when the timeout is absent, else the
+// timeout clamped to 0.1–7200 s (Java SDK, WaitAction), and a JSON timeout
+// of 0 decodes, validates and pauses 0.1 s.
+func TestWaitPause(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		timeout *float64
+		want    time.Duration
+	}{
+		{nil, 10 * time.Second},
+		{ptr(0.5), 500 * time.Millisecond},
+		{ptr(0.0), 100 * time.Millisecond},
+		{ptr(-3.0), 100 * time.Millisecond},
+		{ptr(math.NaN()), 100 * time.Millisecond},
+		{ptr(7200.0), 2 * time.Hour},
+		{ptr(86400.0), 2 * time.Hour},
+	} {
+		if got := (ncco.Wait{Timeout: tt.timeout}).Pause(); got != tt.want {
+			t.Errorf("Pause(%v) = %v, want %v", tt.timeout, got, tt.want)
+		}
+	}
+	n, err := ncco.Unmarshal([]byte(`[{"action":"wait","timeout":0}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Validate(); err != nil {
+		t.Errorf("a wait of 0 s (Vonage clamps it to 0.1 s): %v", err)
+	}
+	if w, ok := n[0].(ncco.Wait); !ok || w.Pause() != ncco.MinWaitTimeout {
+		t.Errorf("decoded %#v, want a Wait pausing %v", n[0], ncco.MinWaitTimeout)
 	}
 }

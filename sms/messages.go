@@ -1,11 +1,13 @@
 package sms
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -171,11 +173,75 @@ func (c *MessagesClient) check(r *rest.Response) error {
 
 // Problem is an RFC 7807 problem document, the Messages API's error
 // shape: in an error answer, and as a status webhook's error.
+//
+// The two write the title differently. An error answer's title is text
+// ("Invalid params"); a status webhook's is the Messages API error code
+// as a JSON number ("title": 1330, the Java SDK's MessageStatusTest), the
+// type naming the same code after "#" (".../messages-olympus#1330").
+// Decoding takes either: Title holds the title as text (a number in
+// decimal), and Code the error code, from a numeric title or else from
+// the type's fragment (0 when neither holds one). The codes are listed in
+// Vonage's Messages API errors (https://developer.vonage.com/api-errors/messages-olympus;
+// the x-errors of Nexmo/api-specification definitions/messages-olympus.yml).
 type Problem struct {
 	Type     string `json:"type"`
 	Title    string `json:"title"`
 	Detail   string `json:"detail"`
 	Instance string `json:"instance"`
+	// Code is the Messages API error code, e.g. 1330 (Unknown) or 1250
+	// (Unroutable). Not encoded: Title carries it.
+	Code int `json:"-"`
+}
+
+// maxProblemCode bounds an error code read from a webhook: Vonage's are
+// four digits.
+const maxProblemCode = 99999
+
+// UnmarshalJSON reads a problem document whose title is a string or a
+// number (see Problem).
+func (p *Problem) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Type     string          `json:"type"`
+		Title    json.RawMessage `json:"title"`
+		Detail   string          `json:"detail"`
+		Instance string          `json:"instance"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*p = Problem{Type: raw.Type, Detail: raw.Detail, Instance: raw.Instance}
+	switch t := bytes.TrimSpace(raw.Title); {
+	case len(t) == 0 || string(t) == "null":
+	case t[0] == '"':
+		if err := json.Unmarshal(t, &p.Title); err != nil {
+			return fmt.Errorf("problem title: %w", err)
+		}
+		p.Code = problemCode(p.Title)
+	case t[0] == '-' || t[0] >= '0' && t[0] <= '9':
+		var n json.Number
+		if err := json.Unmarshal(t, &n); err != nil {
+			return fmt.Errorf("problem title: %w", err)
+		}
+		p.Title, p.Code = n.String(), problemCode(n.String())
+	default:
+		return fmt.Errorf("problem title is neither a string nor a number: %.20s", t)
+	}
+	if p.Code == 0 {
+		if _, frag, ok := strings.Cut(p.Type, "#"); ok {
+			p.Code = problemCode(frag)
+		}
+	}
+	return nil
+}
+
+// problemCode is s as an error code: 1 to maxProblemCode, digits only;
+// else 0.
+func problemCode(s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxProblemCode || s[0] == '+' {
+		return 0
+	}
+	return n
 }
 
 // MessagesError is a Messages API answer with an error status.
@@ -243,10 +309,61 @@ type InboundMessage struct {
 	Usage *Usage `json:"usage"`
 }
 
-// Usage is what a message cost.
+// Usage is what a message cost. Vonage writes the price as a string
+// ("0.0333", the Messages API reference); a JSON number is read too (the
+// Java SDK's MessageStatus.Usage takes either), into the same text.
 type Usage struct {
 	Price    string `json:"price"`
 	Currency string `json:"currency"`
+}
+
+// UnmarshalJSON reads a usage whose price is a string or a number.
+func (u *Usage) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		Price    json.RawMessage `json:"price"`
+		Currency string          `json:"currency"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*u = Usage{Currency: raw.Currency}
+	switch p := bytes.TrimSpace(raw.Price); {
+	case len(p) == 0 || string(p) == "null":
+	case p[0] == '"':
+		return json.Unmarshal(p, &u.Price)
+	default:
+		var n json.Number
+		if err := json.Unmarshal(p, &n); err != nil {
+			return fmt.Errorf("usage price: %w", err)
+		}
+		u.Price = n.String()
+	}
+	return nil
+}
+
+// Workflow places a status in a Messages API failover workflow: the
+// message is item ItemNumber of ItemsTotal (the Java SDK's
+// MessageStatus.Workflow; it reads the total as items_total or
+// total_items). Absent for a message sent on its own.
+type Workflow struct {
+	ID         string `json:"id"`
+	ItemNumber int    `json:"item_number"`
+	ItemsTotal int    `json:"items_total"`
+}
+
+// UnmarshalJSON reads a workflow, its numbers as numbers or strings.
+func (w *Workflow) UnmarshalJSON(b []byte) error {
+	var raw struct {
+		ID         string  `json:"id"`
+		ItemNumber flexInt `json:"item_number"`
+		ItemsTotal flexInt `json:"items_total"`
+		TotalItems flexInt `json:"total_items"`
+	}
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	*w = Workflow{ID: raw.ID, ItemNumber: int(raw.ItemNumber), ItemsTotal: int(max(raw.ItemsTotal, raw.TotalItems))}
+	return nil
 }
 
 // flexInt reads a JSON number or a string holding one.
@@ -297,7 +414,10 @@ const (
 )
 
 // StatusUpdate is the Messages API's message status webhook (fields as
-// the Java SDK's MessageStatus names them).
+// the Java SDK's MessageStatus names them; the fields of other channels,
+// such as whatsapp, and unknown ones are ignored). A rejected or
+// undeliverable message carries Error, its Code the Messages API error
+// code.
 type StatusUpdate struct {
 	MessageUUID string    `json:"message_uuid"`
 	To          string    `json:"to"`
@@ -308,6 +428,7 @@ type StatusUpdate struct {
 	Timestamp   time.Time `json:"timestamp"`
 	Error       *Problem  `json:"error"`
 	Usage       *Usage    `json:"usage"`
+	Workflow    *Workflow `json:"workflow"`
 	Destination struct {
 		NetworkCode string `json:"network_code"`
 	} `json:"destination"`

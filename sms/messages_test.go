@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -163,12 +164,81 @@ func TestMessagesWebhooks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Status != sms.StatusRejected || st.ClientRef != "i-42" || st.Error == nil || st.Error.Title != "1320" ||
+	if st.Status != sms.StatusRejected || st.ClientRef != "i-42" || st.Error == nil || st.Error.Title != "1330" || st.Error.Code != 1330 ||
 		st.Destination.NetworkCode != "23410" || st.SMS.CountTotal != 1 {
 		t.Errorf("status %+v", st)
 	}
 	if _, err := sms.ParseStatusUpdate([]byte(`{"status":"delivered"}`)); err == nil {
 		t.Error("a status without message_uuid parsed")
+	}
+}
+
+// A failed message's status webhook carries its error code as a JSON
+// number in the title (the Java SDK's MessageStatusTest): it parses, with
+// the code in Code and as text in Title, as do the workflow, a numeric
+// price and a string title; other channels' and unknown fields are
+// ignored, and a title of another JSON type is refused.
+func TestMessagesStatusError(t *testing.T) {
+	t.Parallel()
+	st, err := sms.ParseStatusUpdate(mocktest.Fixture(t, "sms", "messages-status-undeliverable.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sms.Problem{
+		Type: "https://developer.nexmo.com/api-errors/messages-olympus#1260", Title: "1260", Code: 1260,
+		Detail: "The handset could not be reached", Instance: "0f4c2e9ab1d24f6c8e3f5a7b9c1d3e5f",
+	}
+	if st.Error == nil || *st.Error != want {
+		t.Errorf("error %+v, want %+v", st.Error, want)
+	}
+	if st.Status != sms.StatusUndeliverable || st.ClientRef != "i-43" || st.Channel != "sms" || st.SMS.CountTotal != 2 ||
+		st.Usage == nil || st.Usage.Price != "0.0333" || st.Usage.Currency != "EUR" || st.Destination.NetworkCode != "23415" {
+		t.Errorf("status %+v", st)
+	}
+	if w := st.Workflow; w == nil || w.ID == "" || w.ItemNumber != 1 || w.ItemsTotal != 2 {
+		t.Errorf("workflow %+v, want item 1 of 2", w)
+	}
+
+	base := `{"message_uuid":"u","status":"rejected","error":%s,"usage":%s}`
+	for _, tt := range []struct {
+		name, error, usage string
+		title              string
+		code               int
+		price              string
+	}{
+		{"numeric title", `{"type":"https://developer.nexmo.com/api-errors/messages-olympus#1000","title":1000}`, `{"price":"0.0333"}`, "1000", 1000, "0.0333"},
+		{"string title, code in the type", `{"type":"https://developer.nexmo.com/api-errors/messages-olympus#1150","title":"Invalid params"}`, `null`, "Invalid params", 1150, ""},
+		{"numeric string title", `{"title":"1320"}`, `{"price":0.0333,"currency":"EUR"}`, "1320", 1320, "0.0333"},
+		{"no title", `{"type":"https://developer.nexmo.com/api-errors/#low-balance","title":null}`, `{}`, "", 0, ""},
+		{"fractional title", `{"type":"x#1250","title":12.5}`, `{"price":null}`, "12.5", 1250, ""},
+		{"code out of bounds", `{"title":123456789012}`, `{"price":1e2}`, "123456789012", 0, "1e2"},
+		{"negative code", `{"title":-1}`, `{}`, "-1", 0, ""},
+	} {
+		st, err := sms.ParseStatusUpdate(fmt.Appendf(nil, base, tt.error, tt.usage))
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if st.Error == nil || st.Error.Title != tt.title || st.Error.Code != tt.code {
+			t.Errorf("%s: error %+v, want title %q, code %d", tt.name, st.Error, tt.title, tt.code)
+		}
+		price := ""
+		if st.Usage != nil {
+			price = st.Usage.Price
+		}
+		if price != tt.price {
+			t.Errorf("%s: price %q, want %q", tt.name, price, tt.price)
+		}
+	}
+	for _, bad := range []string{
+		`{"message_uuid":"u","status":"rejected","error":{"title":true}}`,
+		`{"message_uuid":"u","status":"rejected","error":{"title":{"code":1}}}`,
+		`{"message_uuid":"u","status":"rejected","usage":{"price":["1"]}}`,
+		`{"message_uuid":"u","status":"rejected","workflow":{"item_number":"one"}}`,
+	} {
+		if st, err := sms.ParseStatusUpdate([]byte(bad)); err == nil {
+			t.Errorf("%s parsed: %+v", bad, st)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -35,8 +36,12 @@ type messagesTarget struct {
 // error for a failure), signed with an HS256 JWT with the body's
 // payload_hash when secret is set. Each SMS gets "submitted", then
 // "delivered", or what FailDelivery queued ("failed" and "expired"
-// report "undeliverable", "rejected" "rejected"). Statuses the handler
-// does not answer 2xx are counted in ReceiptFailures.
+// report "undeliverable", "rejected" "rejected"). A failure's error is a
+// problem document whose title is the Messages API error code as a JSON
+// number, as Vonage sends it: the queued Receipt's ErrCode when it is one
+// (1000 or more), else MessagesCodeUnknown for a rejection and
+// MessagesCodeUnreachable for an undeliverable message. Statuses the
+// handler does not answer 2xx are counted in ReceiptFailures.
 func (v *Vonage) StatusTo(h http.Handler, path, secret string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -117,20 +122,54 @@ func (v *Vonage) sendMessage(w http.ResponseWriter, r *http.Request, body []byte
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
 	}
-	status, problemTitle := "delivered", ""
+	status := "delivered"
 	switch outcome.Status {
 	case "delivered", "accepted", "buffered":
 	case "rejected":
-		status, problemTitle = "rejected", "1320"
+		status = "rejected"
 	default:
-		status, problemTitle = "undeliverable", "1300"
+		status = "undeliverable"
 	}
-	v.postStatus(target, msg, uuid, "submitted", "", len(parts), now)
-	v.postStatus(target, msg, uuid, status, problemTitle, len(parts), now)
+	v.postStatus(target, msg, uuid, "submitted", 0, len(parts), now)
+	v.postStatus(target, msg, uuid, status, messagesErrorCode(status, outcome.ErrCode), len(parts), now)
 }
 
-// postStatus posts one message status webhook.
-func (v *Vonage) postStatus(t *messagesTarget, msg SentSMS, uuid, status, problemTitle string, parts int, at time.Time) {
+// Messages API error codes the simulator reports (Vonage's Messages API
+// errors, https://developer.vonage.com/api-errors/messages-olympus, and
+// the x-errors of Nexmo/api-specification
+// definitions/messages-olympus.yml). Not 1320, which is "Message already
+// sent".
+const (
+	// MessagesCodeUnknown is 1330, "Unknown": the carrier reported an error
+	// Vonage cannot name; the list ties it to status rejected. The code
+	// of a simulated rejection.
+	MessagesCodeUnknown = 1330
+	// MessagesCodeUnreachable is 1260, "Destination unreachable": the
+	// message could not be delivered to the number. The code of a
+	// simulated undeliverable message ("failed" or "expired").
+	MessagesCodeUnreachable = 1260
+)
+
+// messagesErrorCode is the error code of a status: none for delivered
+// and submitted; a Receipt's ErrCode when it is a Messages API code (1000
+// or more: the SMS API's delivery-receipt codes are smaller and mean
+// other things); else MessagesCodeUnknown for rejected, MessagesCodeUnreachable
+// for undeliverable.
+func messagesErrorCode(status string, errCode int) int {
+	switch {
+	case status != "rejected" && status != "undeliverable":
+		return 0
+	case errCode >= 1000:
+		return errCode
+	case status == "rejected":
+		return MessagesCodeUnknown
+	}
+	return MessagesCodeUnreachable
+}
+
+// postStatus posts one message status webhook, with an error when code
+// is not 0.
+func (v *Vonage) postStatus(t *messagesTarget, msg SentSMS, uuid, status string, code, parts int, at time.Time) {
 	body := map[string]any{
 		"message_uuid": uuid, "to": msg.To, "from": msg.From, "timestamp": at.UTC().Format(time.RFC3339),
 		"status": status, "channel": "sms",
@@ -141,10 +180,12 @@ func (v *Vonage) postStatus(t *messagesTarget, msg SentSMS, uuid, status, proble
 	if msg.ClientRef != "" {
 		body["client_ref"] = msg.ClientRef
 	}
-	if problemTitle != "" {
-		body["error"] = map[string]string{
-			"type":     "https://developer.nexmo.com/api-errors/messages-olympus#" + problemTitle,
-			"title":    problemTitle,
+	if code != 0 {
+		// The title is the code as a JSON number (the Java SDK's
+		// MessageStatusTest decodes exactly that), the type names it too.
+		body["error"] = map[string]any{
+			"type":     "https://developer.nexmo.com/api-errors/messages-olympus#" + strconv.Itoa(code),
+			"title":    code,
 			"detail":   "Message was not delivered (simulated)",
 			"instance": newUUID(),
 		}

@@ -36,13 +36,21 @@ const (
 	ringTime            = 4 * time.Second
 )
 
-// Default webhook timeouts. DefaultSocketTimeout is the time Vonage's
-// troubleshooting guide gives an answer URL to return its NCCO (the TCP
-// connection has 3 s of it); DefaultSMSTimeout is about how long Vonage
-// waits for an inbound-SMS webhook before it counts a delivery as failed.
+// Default webhook timeouts. The voice ones are the Application API's
+// defaults for a voice application's webhooks (Nexmo/api-specification
+// definitions/application.v2.yml, capabilities.voice.webhooks):
+// DefaultSocketTimeout is the answer and fallback answer URLs'
+// socket_timeout (default 5000 ms, 1000–5000) and
+// DefaultEventSocketTimeout the event URL's (default 10000 ms,
+// 1000–10000); each one's connection_timeout is 1000 ms by default
+// (300–1000), which the simulator, connecting in-process or to BaseURL,
+// counts within the socket timeout. DefaultSMSTimeout is about how long
+// Vonage waits for an inbound-SMS webhook before it counts a delivery as
+// failed.
 const (
-	DefaultSocketTimeout = 5 * time.Second
-	DefaultSMSTimeout    = 15 * time.Second
+	DefaultSocketTimeout      = 5 * time.Second
+	DefaultEventSocketTimeout = 10 * time.Second
+	DefaultSMSTimeout         = 15 * time.Second
 )
 
 // ErrCallDropped is matched by the error PlaceCall returns when neither
@@ -93,7 +101,8 @@ type Simulator struct {
 	// whose answer URL fails is dropped.
 	NoFallback bool
 	// SocketTimeout is how long a voice webhook may take to answer before
-	// it counts as failed. Default DefaultSocketTimeout.
+	// it counts as failed. Default DefaultSocketTimeout for the answer and
+	// fallback URLs, DefaultEventSocketTimeout for event webhooks.
 	SocketTimeout time.Duration
 	// SMSTimeout is how long an inbound-SMS webhook may take. Default
 	// DefaultSMSTimeout.
@@ -417,6 +426,13 @@ func (s *Simulator) socketTimeout() time.Duration {
 		return s.SocketTimeout
 	}
 	return DefaultSocketTimeout
+}
+
+func (s *Simulator) eventTimeout() time.Duration {
+	if s.SocketTimeout > 0 {
+		return s.SocketTimeout
+	}
+	return DefaultEventSocketTimeout
 }
 
 // PlaceCall simulates a call from the phone number from to the number to
@@ -781,7 +797,7 @@ func (s *Simulator) callEvents(ctx context.Context, out *CallOutcome, from, to s
 // transport error, or a *WebhookError when no URL answered 2xx.
 func (s *Simulator) deliverEvent(ctx context.Context, target *Simulator, path string, q url.Values, ev *CallEvent) error {
 	b, _ := json.Marshal(ev.Params)
-	status, body, err := target.send(ctx, http.MethodPost, path, q, b, "application/json", true, s.socketTimeout())
+	status, body, err := target.send(ctx, http.MethodPost, path, q, b, "application/json", true, s.eventTimeout())
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
