@@ -120,7 +120,13 @@ type Config struct {
 	VoiceAPIURL string
 	// VoiceHTTPClient sends Voice API requests. Default: a client with
 	// a 10 s timeout (recordings: bounded by the caller's context only).
+	// Whichever client, a redirect is never followed (ErrVoiceRedirected)
+	// and the JWT goes only to Vonage's API hosts by exact name over
+	// https, or to VoiceAPIURL's host (ErrUntrustedURL).
 	VoiceHTTPClient *http.Client
+	// MaxRecordingBytes bounds one download of Service.Recording: a
+	// larger recording fails with ErrRecordingTooLarge. Default 256 MiB.
+	MaxRecordingBytes int64
 	// Voice, when set, is the call control client, instead of the one
 	// built from ApplicationID and ApplicationKey. Default nil.
 	Voice VoiceAPI
