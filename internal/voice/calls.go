@@ -129,7 +129,9 @@ func WithAPIURL(u string) ClientOption {
 	return func(c *clientConfig) error { c.rest.BaseURL = u; return nil }
 }
 
-// WithHTTPClient sets the HTTP client.
+// WithHTTPClient sets the HTTP client. The client uses a copy whose
+// CheckRedirect stops at the first redirect: no request carrying the JWT
+// follows one (a 3xx answer is an *APIError matching ErrRedirected).
 func WithHTTPClient(hc *http.Client) ClientOption {
 	return func(c *clientConfig) error { return c.rest.SetHTTPClient("voice", hc) }
 }
