@@ -79,9 +79,17 @@ var (
 	ErrVoiceThrottled = voice.ErrAPIThrottled // 429, after the client's retries
 	ErrVoiceServer    = voice.ErrAPIServer    // 5xx
 	ErrVoiceRequest   = voice.ErrAPIRequest   // any other 4xx, or a request the client refused to send
-	// ErrUntrustedURL: a region_url or recording_url not on a Vonage
-	// host. The application JWT is never sent to one.
+	// ErrUntrustedURL: a region_url or recording_url not on one of
+	// Vonage's API hosts (by exact name, https) nor VoiceAPIURL's, or not
+	// shaped as Vonage gives it. The application JWT is never sent to one.
 	ErrUntrustedURL = voice.ErrUntrustedURL
+	// ErrVoiceRedirected: the Voice API answered with a redirect, which
+	// is not followed (the JWT would go with it).
+	ErrVoiceRedirected = voice.ErrRedirected
+	// ErrRecordingTooLarge: a recording is larger than
+	// Config.MaxRecordingBytes; from Service.Recording, or from the
+	// Read of its body once more than that has come.
+	ErrRecordingTooLarge = voice.ErrRecordingTooLarge
 )
 
 // CallRefusedError reports a click-to-call the conversation does not
@@ -219,6 +227,9 @@ func callControl(cfg *Config) (VoiceAPI, error) {
 	}
 	if cfg.VoiceHTTPClient != nil {
 		opts = append(opts, voice.WithHTTPClient(cfg.VoiceHTTPClient))
+	}
+	if cfg.MaxRecordingBytes != 0 {
+		opts = append(opts, voice.WithMaxRecordingBytes(cfg.MaxRecordingBytes))
 	}
 	c, err := voice.NewClient(cfg.ApplicationID, cfg.ApplicationKey, opts...)
 	if err != nil {
@@ -553,7 +564,8 @@ func (s *Service) interactionForClickToCall(ctx context.Context, p *voice.Params
 // latest EventRecorded. The caller reads and closes it. Errors:
 // ErrCallControlOff, ErrNotFound (no such interaction), ErrNoRecording,
 // and the Voice API's (ErrCallNotFound once Vonage has deleted it, after
-// 30 days; ErrUntrustedURL for a URL not on a Vonage host).
+// 30 days; ErrUntrustedURL for a URL not on a Vonage API host;
+// ErrVoiceRedirected; ErrRecordingTooLarge, also from the body's Read).
 func (s *Service) Recording(ctx context.Context, interactionID string) (io.ReadCloser, error) {
 	if s.voice == nil {
 		return nil, ErrCallControlOff
@@ -583,8 +595,8 @@ func (s *Service) Recording(ctx context.Context, interactionID string) (io.ReadC
 
 // checkCallControlConfig applies the hang-up defaults.
 func checkCallControlConfig(cfg *Config) error {
-	if cfg.HangupAttempts < 0 || cfg.HangupRetryWait < 0 {
-		return errors.New("proxy: negative HangupAttempts or HangupRetryWait in Config")
+	if cfg.HangupAttempts < 0 || cfg.HangupRetryWait < 0 || cfg.MaxRecordingBytes < 0 {
+		return errors.New("proxy: negative HangupAttempts, HangupRetryWait or MaxRecordingBytes in Config")
 	}
 	if cfg.HangupAttempts == 0 {
 		cfg.HangupAttempts = defaultHangupAttempts

@@ -3,7 +3,9 @@ package proxy_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -17,9 +19,10 @@ import (
 )
 
 const (
-	pinPrompt = "Please enter your PIN, then press hash."
-	pinRetry  = "That PIN is not right. Please enter it again, then press hash."
-	pinLocked = "Too many wrong PINs. Please try again later."
+	pinPrompt  = "Please enter your PIN, then press hash."
+	pinRetry   = "That PIN is not right. Please enter it again, then press hash."
+	pinLocked  = "Too many wrong PINs. Please try again later."
+	pinRefused = "That PIN is not right. Goodbye."
 )
 
 // pinEnv is newE2E with signed webhooks and edit applied.
@@ -58,9 +61,9 @@ func TestE2EPINCall(t *testing.T) {
 		t.Errorf("spoken %q, want the prompt", out.Talk)
 	}
 	// Keying nothing in is asked again (not counted as a wrong PIN),
-	// then refused.
+	// then refused, saying so (not "not in service").
 	if out := e.call(t, b, shared); out.Connected != "" || len(out.Inputs) != 3 ||
-		!slices.Equal(out.Talk, []string{pinPrompt, pinPrompt, pinPrompt, notInService}) {
+		!slices.Equal(out.Talk, []string{pinPrompt, pinPrompt, pinPrompt, pinRefused}) {
 		t.Errorf("call with no keys pressed: %+v; want three prompts, then refused", out)
 	}
 
@@ -69,8 +72,8 @@ func TestE2EPINCall(t *testing.T) {
 		t.Errorf("a wrong PIN, then the right one: %+v, %v; want asked again, then connected", out, err)
 	}
 	out, err = e.sim.PlaceCallWith(t.Context(), a, shared, proxytest.CallOptions{Digits: []string{"000000", "111111", "222222"}})
-	if err != nil || out.Connected != "" || out.Talk[len(out.Talk)-1] != notInService {
-		t.Errorf("three wrong PINs: %+v, %v; want the call refused", out, err)
+	if err != nil || out.Connected != "" || !slices.Equal(out.Talk, []string{pinPrompt, pinRetry, pinRetry, pinRefused}) {
+		t.Errorf("three wrong PINs: %+v, %v; want the call refused with %q", out.Talk, err, pinRefused)
 	}
 	// A caller with no PIN conversation on the number hears it is not in service.
 	if out := e.call(t, "447400999999", shared); out.Connected != "" || !slices.Equal(out.Talk, []string{notInService}) {
@@ -105,8 +108,10 @@ func TestE2EPINCall(t *testing.T) {
 
 // Wrong PINs are counted per caller across calls: the PINMaxFailures-th
 // locks the caller out (the right PIN then fails too) until PINLockout
-// has passed; PINMaxNumberFailures does the same for a shared number,
-// whoever the callers.
+// has passed. PINMaxNumberFailures on one shared number, whoever the
+// callers, lock nobody out by themselves: a caller without wrong PINs
+// of their own still connects, and one who keys a wrong PIN there is
+// locked out at the second.
 func TestE2EPINLockout(t *testing.T) {
 	t.Parallel()
 	e := pinEnv(t, func(c *proxy.Config) {
@@ -143,18 +148,109 @@ func TestE2EPINLockout(t *testing.T) {
 		t.Errorf("A after the lock-out: %+v; want connected", out)
 	}
 
-	// Wrong PINs on the number from any caller count for the number:
-	// two from A and two from B (neither locked out alone) lock the
-	// number out for everyone.
-	if out := call(a, "9990", "9991"); out.Talk[len(out.Talk)-1] == pinLocked {
-		t.Fatalf("two wrong PINs from A: %q, want no lock-out yet", out.Talk)
+	// Four wrong PINs on the number, two from A and two from B (neither
+	// locked out alone), put it under attack. B, whose second that is,
+	// is locked out; A, with no failure since, connects with the right
+	// PIN; A's next wrong PIN, A's third, would lock A anyway.
+	if out := call(a, "9990"); out.Talk[len(out.Talk)-1] == pinLocked {
+		t.Fatalf("a wrong PIN from A: %q, want no lock-out yet", out.Talk)
 	}
-	out = call(b, "9992", "9993") // the fourth on the number
+	if out := call(b, "9991"); out.Talk[len(out.Talk)-1] == pinLocked {
+		t.Fatalf("a wrong PIN from B: %q, want no lock-out yet", out.Talk)
+	}
+	const c2 = "447400555555"
+	var other proxy.Conversation
+	for i := 0; other.ID == "" || other.Participants[0].ProxyNumber != shared; i++ {
+		if i == 5 {
+			t.Fatal("no second PIN conversation on the shared number")
+		}
+		other = e.create(t, proxy.CreateRequest{A: "+" + c2[:len(c2)-1] + string(rune('0'+i)), B: "+44740066666" + string(rune('0'+i)), Access: proxy.AccessPIN})
+	}
+	stranger := other.Participants[0].Number
+	if out := call(stranger, "9992"); out.Talk[len(out.Talk)-1] == pinLocked {
+		t.Fatalf("a wrong PIN from a third caller: %q, want no lock-out yet", out.Talk)
+	}
+	out = call(b, "9993") // the fourth on the number, B's second
 	if last := out.Talk[len(out.Talk)-1]; last != pinLocked {
-		t.Errorf("fourth wrong PIN on the number: %q, want the lock-out", out.Talk)
+		t.Errorf("B's second wrong PIN on a number under attack: %q, want the lock-out", out.Talk)
 	}
-	if out := call(a, "4321"); out.Connected != "" || !slices.Equal(out.Talk, []string{pinLocked}) {
-		t.Errorf("right PIN on a locked-out number: %+v; want refused at once", out)
+	if out := call(a, "4321"); out.Connected != b {
+		t.Errorf("A (one wrong PIN, not locked out) with the right PIN on a number under attack: %+v; want connected", out.Talk)
+	}
+	if out := call(stranger, "9994"); out.Talk[len(out.Talk)-1] != pinLocked {
+		t.Errorf("the third caller's second wrong PIN on a number under attack: %q, want the lock-out", out.Talk)
+	}
+	if out := call(b, "4321"); out.Connected != "" || !slices.Equal(out.Talk, []string{pinLocked}) {
+		t.Errorf("B, locked out, with the right PIN: %+v; want refused at once", out.Talk)
+	}
+}
+
+// Six participants of other PIN conversations on a shared number, five
+// wrong PINs each (thirty: PINMaxNumberFailures), lock out only
+// themselves: a seventh caller, with no wrong PIN of their own, is
+// prompted and connected; once one attacker's lock-out has passed, the
+// number still under attack, one wrong PIN of theirs is forgiven and the
+// second locks them out again.
+func TestE2EPINNumberUnderAttack(t *testing.T) {
+	t.Parallel()
+	e := pinEnv(t, nil) // defaults: 3 PINs a call, 5 per caller, 30 per number, 15 minutes
+	var shared string
+	var convs []proxy.Conversation
+	for i := 0; len(convs) < 7; i++ {
+		if i == 30 {
+			t.Fatalf("only %d PIN conversations on one shared number", len(convs))
+		}
+		c := e.create(t, proxy.CreateRequest{A: fmt.Sprintf("+4474001%05d", i), B: fmt.Sprintf("+4474002%05d", i), Access: proxy.AccessPIN})
+		if shared == "" {
+			shared = c.Participants[0].ProxyNumber
+		}
+		if c.Participants[0].ProxyNumber == shared {
+			convs = append(convs, c)
+		}
+	}
+	call := func(from string, digits ...string) *proxytest.CallOutcome {
+		t.Helper()
+		out, err := e.sim.PlaceCallWith(t.Context(), from, shared, proxytest.CallOptions{Digits: digits})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	attackers, innocent := convs[:6], convs[6]
+	for _, c := range attackers {
+		from := c.Participants[proxy.SideA].Number
+		call(from, "000001", "000002", "000003")
+		if out := call(from, "000004", "000005"); out.Talk[len(out.Talk)-1] != pinLocked {
+			t.Fatalf("attacker %s's fifth wrong PIN: %q, want the lock-out", from, out.Talk)
+		}
+	}
+	me := innocent.Participants[proxy.SideA].Number
+	out := call(me, innocent.PIN)
+	if out.Connected != innocent.Participants[proxy.SideB].Number || !slices.Equal(out.Talk, []string{pinPrompt}) {
+		t.Errorf("the seventh caller after thirty wrong PINs from others: %+v; want prompted and connected", out.Talk)
+	}
+	first := attackers[0]
+	if out := call(first.Participants[proxy.SideA].Number, first.PIN); out.Connected != "" || !slices.Equal(out.Talk, []string{pinLocked}) {
+		t.Errorf("an attacker with the right PIN while locked out: %+v; want refused at once", out.Talk)
+	}
+
+	// Fifteen minutes on, all counts have lapsed; thirty more wrong PINs
+	// from the six (each locked out again) put the number back under
+	// attack, and the seventh caller's own wrong PIN then costs them
+	// their second try only.
+	e.clock.Advance(16 * time.Minute)
+	for _, c := range attackers {
+		from := c.Participants[proxy.SideA].Number
+		call(from, "000001", "000002", "000003")
+		call(from, "000004", "000005")
+	}
+	out = call(me, "999999", innocent.PIN)
+	if out.Connected != innocent.Participants[proxy.SideB].Number {
+		t.Errorf("the seventh caller, one slip, then the right PIN: %+v; want connected", out.Talk)
+	}
+	out = call(me, "999998")
+	if out.Talk[len(out.Talk)-1] != pinLocked {
+		t.Errorf("the seventh caller's second wrong PIN on a number under attack: %q, want the lock-out", out.Talk)
 	}
 }
 
@@ -370,5 +466,65 @@ func TestE2EPINInputMalformed(t *testing.T) {
 	// The older input action sends the digits as a string.
 	if w := post("", `{"from":"`+a+`","to":"`+shared+`","dtmf":"`+c.PIN+`#"}`); !strings.Contains(w.Body.String(), `"connect"`) {
 		t.Errorf("digits as a string: %s; want the connect", w.Body)
+	}
+}
+
+// The PIN prompt's input eventUrl: https by default, also behind a
+// TLS-terminating proxy that forwards plain http (X-Forwarded-Proto
+// http), on the answer webhook's Host and path; Config.InputURL when
+// set, as given; else CallEventURL's with /input; never a Host that is
+// not a plain host (the call then gets the fallback NCCO).
+func TestE2EPINInputURL(t *testing.T) {
+	t.Parallel()
+	const a, b = "447400123456", "447400654321"
+	for _, tc := range []struct {
+		name       string
+		edit       func(*proxy.Config)
+		host, want string
+	}{
+		{"behind a TLS-terminating proxy", nil, "proxy.example.com", "https://proxy.example.com/vonage/input?attempt=1"},
+		{"with a port", nil, "proxy.example.com:8443", "https://proxy.example.com:8443/vonage/input?attempt=1"},
+		{"InputURL", func(c *proxy.Config) { c.InputURL = "http://localhost:8080/hooks/input?k=1" }, "proxy.example.com", "http://localhost:8080/hooks/input?k=1&attempt=1"},
+		{"CallEventURL", func(c *proxy.Config) { c.CallEventURL = "https://calls.example.com/vonage/event?tag=x" }, "proxy.example.com", "https://calls.example.com/vonage/input?attempt=1"},
+		{"a Host that is no host", nil, "evil.test/steal?x=", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := pinEnv(t, tc.edit)
+			c := e.create(t, proxy.CreateRequest{A: "+" + a, B: "+" + b, Access: proxy.AccessPIN})
+			shared := c.Participants[0].ProxyNumber
+			r := httptest.NewRequest(http.MethodGet, "/vonage/answer?from="+a+"&to="+shared+"&uuid=u1&conversation_uuid=CON-1", nil)
+			r.URL.Path = "/answer" // the host's mux strips /vonage; RequestURI keeps it
+			r.Host = tc.host
+			r.Header.Set("X-Forwarded-Proto", "http")
+			if err := (proxy.WebhookSigner{Secret: "pin-secret", ApplicationID: proxytest.ApplicationID, Now: e.clock.Now}).Sign(r, nil); err != nil {
+				t.Fatal(err)
+			}
+			w := httptest.NewRecorder()
+			e.svc.ServeHTTP(w, r)
+			var n []struct {
+				Action   string   `json:"action"`
+				Text     string   `json:"text"`
+				EventURL []string `json:"eventUrl"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &n); err != nil {
+				t.Fatalf("answer %d %s: %v", w.Code, w.Body, err)
+			}
+			if tc.want == "" {
+				if len(n) != 1 || n[0].Text != notInService {
+					t.Errorf("answer %s; want the fallback NCCO, no input", w.Body)
+				}
+				return
+			}
+			if len(n) != 2 || n[1].Action != "input" || len(n[1].EventURL) != 1 || n[1].EventURL[0] != tc.want {
+				t.Errorf("answer %s; want an input with eventUrl %s", w.Body, tc.want)
+			}
+		})
+	}
+	for _, bad := range []string{"proxy.example.com/input", "ftp://proxy.example.com/input", "https:///input"} {
+		_, err := proxy.New(proxy.Config{Store: proxy.NewMemoryStore(), SignatureSecret: "s", InputURL: bad})
+		if err == nil || !strings.Contains(err.Error(), "InputURL") {
+			t.Errorf("InputURL %q: %v, want it refused", bad, err)
+		}
 	}
 }

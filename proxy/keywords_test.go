@@ -57,7 +57,7 @@ func TestProbesDoNotBlockEachOther(t *testing.T) {
 	later, earlier := clk.Now().Add(time.Second), clk.Now()
 	for _, probe := range []func(now time.Time) (bool, error){
 		func(now time.Time) (bool, error) { return s.optedOut(ctx, gbA, gbP1, now) },
-		func(now time.Time) (bool, error) { return s.pinLocked(ctx, gbA, gbP1, now) },
+		func(now time.Time) (bool, error) { return s.pinLocked(ctx, gbA, now) },
 	} {
 		if got, err := probe(later); err != nil || got {
 			t.Fatalf("first probe: %v, %v", got, err)

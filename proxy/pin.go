@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/url"
 	"slices"
 	"time"
 )
@@ -25,6 +26,7 @@ const (
 	defaultPINPrompt           = "Please enter your PIN, then press hash."
 	defaultPINRetryPrompt      = "That PIN is not right. Please enter it again, then press hash."
 	defaultPINLockedText       = "Too many wrong PINs. Please try again later."
+	defaultPINRefusedText      = "That PIN is not right. Goodbye."
 	defaultPINSMSReply         = "You have more than one conversation on this number: please use the app, or call and enter your PIN."
 	minPINLength, maxPINLength = 4, 8
 	// pinTries bounds how many generated PINs CreateConversation tries
@@ -40,6 +42,12 @@ func pinConfig(cfg *Config) error {
 	if cfg.PINAttempts < 0 || cfg.PINMaxFailures < 0 || cfg.PINMaxNumberFailures < 0 || cfg.PINLockout < 0 {
 		return errors.New("proxy: negative PIN attempts, failures or lock-out in Config")
 	}
+	if cfg.InputURL != "" {
+		u, err := url.Parse(cfg.InputURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return fmt.Errorf("proxy: Config.InputURL %q is not an absolute http(s) URL", cfg.InputURL)
+		}
+	}
 	setDefault(&cfg.PINLength, defaultPINLength)
 	setDefault(&cfg.PINAttempts, defaultPINAttempts)
 	setDefault(&cfg.PINMaxFailures, defaultPINMaxFailures)
@@ -48,6 +56,7 @@ func pinConfig(cfg *Config) error {
 	setDefault(&cfg.PINPrompt, defaultPINPrompt)
 	setDefault(&cfg.PINRetryPrompt, defaultPINRetryPrompt)
 	setDefault(&cfg.PINLockedText, defaultPINLockedText)
+	setDefault(&cfg.PINRefusedText, defaultPINRefusedText)
 	setDefault(&cfg.PINSMSReply, defaultPINSMSReply)
 	return nil
 }

@@ -21,9 +21,33 @@ import (
 // the PIN with an input action; Vonage sends the keys pressed to the
 // /input webhook (the input action's eventUrl), which routes the caller by
 // (caller, shared number, PIN) and connects them, prompts again, or
-// refuses. Wrong PINs are counted per caller and per shared number in the
-// store, so every instance sees them, and lock the caller or the number
-// out for Config.PINLockout.
+// refuses.
+//
+// Wrong PINs and lock-outs. Each wrong PIN claims one slot of the
+// caller's (their own number, the webhook's from) and one of the shared
+// number's in the store (Store.ClaimNonce, so every instance counts the
+// same), each held for PINLockout:
+//
+//   - A caller whose PINMaxFailures slots are taken is locked out for
+//     PINLockout: told so at once, the right PIN refused too.
+//   - A shared number is never locked. Once its PINMaxNumberFailures
+//     slots are taken it is under attack, and a caller who keys a wrong
+//     PIN on it is locked out at their hotPINFailures-th own wrong PIN
+//     instead of their PINMaxFailures-th.
+//
+// Why not lock the number: a lock of the number is one that other
+// callers pull. Six participants of other PIN conversations on the
+// number, five wrong PINs each, would keep everyone else out, again and
+// again. Here every refusal is earned by the refused caller's own wrong
+// PINs: a caller who has not keyed one is always prompted and always
+// connected with the right PIN, whatever the number has seen. The
+// number's count still does what it was for, bounding guesses spread
+// over many caller IDs (spoofed ones too): under attack each caller ID
+// yields hotPINFailures guesses per PINLockout instead of
+// PINMaxFailures, and each only at the PINs of that caller's own
+// conversations (pinMatch). A spoofed caller ID can still lock out the
+// caller it spoofs; counting by caller cannot tell the two apart, but it
+// is that one caller, not the number.
 
 // Statuses of the events recording PIN attempts (never the PIN).
 const (
@@ -42,26 +66,31 @@ func (s *Service) pinCalls(ctx context.Context, from, to string, now time.Time) 
 	return slices.DeleteFunc(cs, func(c Conversation) bool { return c.Mode == ModeSMS }), nil
 }
 
-// inputURL is where the input action sends the keys: Config.InputURL, or
-// the answer request's own URL with /input for its last element.
+// inputURL is where the input action sends the keys for attempt (see
+// Config.InputURL): Config.InputURL; else Config.CallEventURL with input
+// for its last path element; else https, the request's Host (checked to
+// be a plain host[:port]) and its path, as sent, with input for its last
+// element. "" when the Host is unusable.
 func (s *Service) inputURL(r *http.Request, attempt int) string {
 	base := s.cfg.InputURL
-	if base == "" {
-		scheme := r.Header.Get("X-Forwarded-Proto")
-		if scheme == "" {
-			scheme = "http"
-			if r.TLS != nil {
-				scheme = "https"
-			}
+	switch {
+	case base != "":
+	case s.cfg.CallEventURL != "":
+		u, err := url.Parse(s.cfg.CallEventURL)
+		if err != nil {
+			return ""
+		}
+		u.Path, u.RawPath, u.RawQuery, u.Fragment = lastElement(u.Path, "input"), "", "", ""
+		base = u.String()
+	default:
+		if !plainHost(r.Host) {
+			return ""
 		}
 		path := r.URL.Path
 		if u, err := url.ParseRequestURI(r.RequestURI); err == nil {
 			path = u.Path // as sent, before any StripPrefix of the host's mux
 		}
-		if i := strings.LastIndexByte(path, '/'); i >= 0 {
-			path = path[:i]
-		}
-		base = scheme + "://" + r.Host + path + "/input"
+		base = (&url.URL{Scheme: "https", Host: r.Host, Path: lastElement(path, "input")}).String()
 	}
 	sep := "?"
 	if strings.Contains(base, "?") {
@@ -70,16 +99,45 @@ func (s *Service) inputURL(r *http.Request, attempt int) string {
 	return base + sep + "attempt=" + strconv.Itoa(attempt)
 }
 
+// lastElement is path with its last element replaced by elem.
+func lastElement(path, elem string) string {
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		path = path[:i]
+	}
+	return path + "/" + elem
+}
+
+// plainHost reports whether h is a host name or IP address with an
+// optional port and nothing else: no user info, path, spaces or
+// control characters, at most 260 bytes.
+func plainHost(h string) bool {
+	if h == "" || len(h) > 260 {
+		return false
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte(".-:[]", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // pinPromptNCCO asks for the PIN (text), sending the keys to the input
 // URL for attempt.
 func (s *Service) pinPromptNCCO(r *http.Request, text string, attempt int) []byte {
+	input := s.inputURL(r, attempt)
+	if input == "" {
+		s.log.Error("proxy: PIN prompt: no input URL: set Config.InputURL (the request's Host is not a plain host)", "host", strconv.Quote(r.Host[:min(len(r.Host), 64)]))
+		return s.fallbackJSON
+	}
 	timeout := 5
 	n := ncco.NCCO{
 		ncco.Talk{Text: text, Language: s.cfg.Language, BargeIn: true},
 		ncco.Input{
 			Type:     []string{"dtmf"},
 			DTMF:     &ncco.DTMFSettings{TimeOut: &timeout, MaxDigits: maxPINLength, SubmitOnHash: true},
-			EventURL: []string{s.inputURL(r, attempt)},
+			EventURL: []string{input},
 		},
 	}
 	if err := n.Validate(); err != nil {
@@ -110,7 +168,7 @@ func (s *Service) answerPIN(ctx context.Context, w http.ResponseWriter, r *http.
 	if err != nil || len(cs) == 0 {
 		return false, err
 	}
-	locked, err := s.pinLocked(ctx, from, to, now)
+	locked, err := s.pinLocked(ctx, from, now)
 	if err != nil {
 		return true, err
 	}
@@ -126,45 +184,64 @@ func (s *Service) answerPIN(ctx context.Context, w http.ResponseWriter, r *http.
 func pinCallerKey(from string) string { return "caller:" + from }
 func pinNumberKey(to string) string   { return "number:" + to }
 
-// pinLocked reports whether the caller or the shared number is locked out.
-// It asks the store by claiming the lock key with a claim that has
-// expired already (the zero time): refused while a lock-out is live, and
-// never itself in the way of another caller's probe, whose clock may be
-// a little behind this one's (a probe claiming "until now" could be).
-func (s *Service) pinLocked(ctx context.Context, from, to string, now time.Time) (bool, error) {
-	for _, k := range [...]string{pinCallerKey(from), pinNumberKey(to)} {
-		switch err := s.store.ClaimNonce(ctx, "pin-lock:"+k, now, time.Time{}); {
-		case errors.Is(err, ErrConflict):
-			return true, nil
-		case err != nil:
-			return false, err
-		}
+// hotPINFailures is how many wrong PINs of their own lock a caller out on
+// a shared number under attack (see the top of this file): one may be a
+// slip of the finger, a second is not forgiven there.
+const hotPINFailures = 2
+
+// pinLocked reports whether the caller is locked out (only callers are:
+// see the top of this file). It asks the store by claiming the lock key
+// with a claim that has expired already (the zero time): refused while a
+// lock-out is live, and never itself in the way of another caller's
+// probe, whose clock may be a little behind this one's (a probe claiming
+// "until now" could be).
+func (s *Service) pinLocked(ctx context.Context, from string, now time.Time) (bool, error) {
+	switch err := s.store.ClaimNonce(ctx, "pin-lock:"+pinCallerKey(from), now, time.Time{}); {
+	case errors.Is(err, ErrConflict):
+		return true, nil
+	case err != nil:
+		return false, err
 	}
 	return false, nil
 }
 
-// pinFailed counts a wrong PIN for key, up to max within PINLockout, in
-// slots claimed in the store; the max-th locks key out. It reports
-// whether key is now locked out.
-func (s *Service) pinFailed(ctx context.Context, key string, max int, now time.Time) (bool, error) {
+// pinCount counts a wrong PIN for key: it claims the first free one of
+// key's max slots in the store, each until now + PINLockout, and returns
+// its number, 1 to max, or max+1 when all were taken. A slot freed by
+// expiry is taken again first, so the number can be below the live count
+// while older slots expire; all max taken is exact.
+func (s *Service) pinCount(ctx context.Context, key string, max int, now time.Time) (int, error) {
 	until := now.Add(s.cfg.PINLockout)
 	for i := 1; i <= max; i++ {
 		switch err := s.store.ClaimNonce(ctx, "pin-fail:"+key+":"+strconv.Itoa(i), now, until); {
 		case err == nil:
-			if i < max {
-				return false, nil
-			}
+			return i, nil
 		case !errors.Is(err, ErrConflict):
-			return false, err
-		default:
-			continue
+			return 0, err
 		}
-		break
 	}
-	if err := s.store.ClaimNonce(ctx, "pin-lock:"+key, now, until); err != nil && !errors.Is(err, ErrConflict) {
-		return false, err
+	return max + 1, nil
+}
+
+// pinFailed counts a wrong PIN from the caller on the shared number and
+// reports whether it locks the caller out: their PINMaxFailures-th, or,
+// with the number under attack (its PINMaxNumberFailures-th wrong PIN or
+// later), their hotPINFailures-th. A store error counts as no lock-out
+// (the call is refused all the same after PINAttempts).
+func (s *Service) pinFailed(ctx context.Context, from, to string, now time.Time) (bool, error) {
+	onNumber, errNumber := s.pinCount(ctx, pinNumberKey(to), s.cfg.PINMaxNumberFailures, now)
+	limit := s.cfg.PINMaxFailures
+	if errNumber == nil && onNumber >= s.cfg.PINMaxNumberFailures {
+		limit = min(limit, hotPINFailures)
 	}
-	return true, nil
+	own, err := s.pinCount(ctx, pinCallerKey(from), s.cfg.PINMaxFailures, now)
+	if err != nil || own < limit {
+		return false, errors.Join(errNumber, err)
+	}
+	if err := s.store.ClaimNonce(ctx, "pin-lock:"+pinCallerKey(from), now, now.Add(s.cfg.PINLockout)); err != nil && !errors.Is(err, ErrConflict) {
+		return false, errors.Join(errNumber, err)
+	}
+	return true, errNumber
 }
 
 // inputEvent is what Vonage sends an input action's eventUrl (the fields
@@ -226,7 +303,7 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.now()
-	locked, err := s.pinLocked(ctx, from, to, now)
+	locked, err := s.pinLocked(ctx, from, now)
 	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: input webhook: lock-out check", "err", err)
 		s.writeFallback(w)
@@ -259,25 +336,24 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, s.pinPromptNCCO(r, s.cfg.PINPrompt, attempt+1))
 			return
 		}
-		writeJSON(w, s.fallbackJSON)
+		writeJSON(w, s.spoken(s.cfg.PINRefusedText))
 		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("no PIN entered in %d attempts; call refused", attempt), now)
 		return
 	}
 	// A wrong PIN: count it for the caller and the number.
-	lockedCaller, err1 := s.pinFailed(ctx, pinCallerKey(from), s.cfg.PINMaxFailures, now)
-	lockedNumber, err2 := s.pinFailed(ctx, pinNumberKey(to), s.cfg.PINMaxNumberFailures, now)
-	if err := errors.Join(err1, err2); err != nil {
+	lockedOut, err := s.pinFailed(ctx, from, to, now)
+	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: input webhook: count a wrong PIN", "err", err)
 	}
 	switch {
-	case lockedCaller || lockedNumber:
+	case lockedOut:
 		writeJSON(w, s.spoken(s.cfg.PINLockedText))
 		s.recordPIN(rctx, call, EventPINLockedOut, fmt.Sprintf("wrong PIN (attempt %d); locked out", attempt), now)
 	case attempt < s.cfg.PINAttempts:
 		writeJSON(w, s.pinPromptNCCO(r, s.cfg.PINRetryPrompt, attempt+1))
 		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d)", attempt, s.cfg.PINAttempts), now)
 	default:
-		writeJSON(w, s.fallbackJSON)
+		writeJSON(w, s.spoken(s.cfg.PINRefusedText))
 		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d); call refused", attempt, s.cfg.PINAttempts), now)
 	}
 }

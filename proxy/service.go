@@ -121,7 +121,13 @@ type Config struct {
 	VoiceAPIURL string
 	// VoiceHTTPClient sends Voice API requests. Default: a client with
 	// a 10 s timeout (recordings: bounded by the caller's context only).
+	// Whichever client, a redirect is never followed (ErrVoiceRedirected)
+	// and the JWT goes only to Vonage's API hosts by exact name over
+	// https, or to VoiceAPIURL's host (ErrUntrustedURL).
 	VoiceHTTPClient *http.Client
+	// MaxRecordingBytes bounds one download of Service.Recording: a
+	// larger recording fails with ErrRecordingTooLarge. Default 256 MiB.
+	MaxRecordingBytes int64
 	// Voice, when set, is the call control client, instead of the one
 	// built from ApplicationID and ApplicationKey. Default nil.
 	Voice VoiceAPI
@@ -336,28 +342,47 @@ type Config struct {
 	// PINAttempts is how many PINs one call may try before it is refused.
 	// Default 3.
 	PINAttempts int
-	// PINMaxFailures is how many wrong PINs a caller may enter (in any
-	// number of calls, on any instance) before they are locked out for
-	// PINLockout; PINMaxNumberFailures the same for all callers of one
-	// shared number. Defaults 5 and 30.
-	PINMaxFailures, PINMaxNumberFailures int
-	// PINLockout is how long a lock-out lasts. Default 15 minutes.
+	// PINMaxFailures is how many wrong PINs a caller (their own number)
+	// may enter within PINLockout, in any number of calls, on any
+	// instance, before they are locked out for PINLockout. Default 5.
+	PINMaxFailures int
+	// PINMaxNumberFailures is how many wrong PINs one shared number may
+	// see within PINLockout, from all its callers, before it is under
+	// attack: from then on a caller who keys a wrong PIN there is
+	// locked out at their second own wrong PIN (not their
+	// PINMaxFailures-th). The number itself is never locked, and a
+	// caller who has not keyed a wrong PIN is never refused (see
+	// pinanswer.go). Default 30.
+	PINMaxNumberFailures int
+	// PINLockout is how long a lock-out lasts, and how long a wrong PIN
+	// counts. Default 15 minutes.
 	PINLockout time.Duration
 	// PINPrompt is spoken to ask for the PIN, PINRetryPrompt after a
-	// wrong one, PINLockedText to a caller locked out. Defaults: "Please
-	// enter your PIN, then press hash.", "That PIN is not right. Please
-	// enter it again, then press hash.", "Too many wrong PINs. Please try
-	// again later.".
-	PINPrompt, PINRetryPrompt, PINLockedText string
+	// wrong one, PINLockedText to a caller locked out, PINRefusedText to
+	// a call refused after PINAttempts prompts without the right PIN.
+	// Defaults: "Please enter your PIN, then press hash.", "That PIN is
+	// not right. Please enter it again, then press hash.", "Too many
+	// wrong PINs. Please try again later.", "That PIN is not right.
+	// Goodbye.".
+	PINPrompt, PINRetryPrompt, PINLockedText, PINRefusedText string
 	// PINSMSReply is sent back, from the shared number, to an SMS whose
 	// sender has several PIN conversations on that number (nothing says
 	// which one it is for). Default "You have more than one conversation
 	// on this number: please use the app, or call and enter your PIN.".
 	PINSMSReply string
 	// InputURL is the absolute URL of this handler's /input webhook,
-	// where Vonage sends the PIN a caller keyed in. Default: derived
-	// from the answer webhook's request (its scheme, from TLS or
-	// X-Forwarded-Proto, host and path, with /input for /answer).
+	// where Vonage sends the PIN a caller keyed in (the input action's
+	// eventUrl). Set it: it is the one source of that URL the Service
+	// does not have to take from a request. An http URL sends the PINs
+	// in clear; use one only for local experiments. Default, in order:
+	// CallEventURL with /input for /event (query dropped); else https
+	// (always: behind a TLS-terminating proxy the request itself is
+	// plain http, and X-Forwarded-Proto is whatever the client sent),
+	// the Host of the answer webhook, which gets that far only
+	// authenticated, so as Vonage sent it (the host of the application's
+	// answer_url), and its path with /input for /answer. Behind a proxy
+	// that rewrites Host, set InputURL. A Host that is not a plain
+	// host[:port] answers the call with the fallback NCCO.
 	InputURL string
 
 	// ReopenGrace is how long after it ended a conversation may be

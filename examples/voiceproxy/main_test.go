@@ -895,7 +895,7 @@ func runPINWalkthrough(t *testing.T, srv *httptest.Server) {
 		}},
 		{"POST", "/sandbox/calls", func(t *testing.T, status int, body map[string]any) {
 			l := talk(body)
-			if status != http.StatusOK || body["connected"] != nil || len(l) != 4 || l[3] != "Sorry, the number you have called is not in service." {
+			if status != http.StatusOK || body["connected"] != nil || len(l) != 4 || l[3] != "That PIN is not right. Goodbye." {
 				t.Errorf("call with wrong PINs: %d %v", status, body)
 			}
 		}},

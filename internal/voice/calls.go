@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -76,6 +77,8 @@ func sentinelFor(status int) error {
 		return ErrAPIConflict
 	case status == http.StatusTooManyRequests:
 		return ErrAPIThrottled
+	case status >= 300 && status < 400:
+		return ErrRedirected
 	case status >= 500:
 		return ErrAPIServer
 	}
@@ -116,8 +119,9 @@ func checkResponse(r *rest.Response) error {
 type ClientOption func(*clientConfig) error
 
 type clientConfig struct {
-	rest rest.Config
-	now  func() time.Time
+	rest         rest.Config
+	now          func() time.Time
+	maxRecording int64
 }
 
 // WithAPIURL sets the calls endpoint (tests, a proxy).
@@ -125,7 +129,9 @@ func WithAPIURL(u string) ClientOption {
 	return func(c *clientConfig) error { c.rest.BaseURL = u; return nil }
 }
 
-// WithHTTPClient sets the HTTP client.
+// WithHTTPClient sets the HTTP client. The client uses a copy whose
+// CheckRedirect stops at the first redirect: no request carrying the JWT
+// follows one (a 3xx answer is an *APIError matching ErrRedirected).
 func WithHTTPClient(hc *http.Client) ClientOption {
 	return func(c *clientConfig) error { return c.rest.SetHTTPClient("voice", hc) }
 }
@@ -141,6 +147,24 @@ func WithSleep(sleep func(ctx context.Context, d time.Duration) error) ClientOpt
 	return func(c *clientConfig) error { c.rest.Sleep = sleep; return nil }
 }
 
+// DefaultMaxRecordingBytes bounds a recording download when
+// WithMaxRecordingBytes is not given: 256 MiB, more than two hours (the
+// record action's longest timeOut) of 32-channel WAV would need, well
+// above any two-party MP3.
+const DefaultMaxRecordingBytes int64 = 256 << 20
+
+// WithMaxRecordingBytes bounds how many bytes Recording reads of one
+// recording; n must be positive. Default DefaultMaxRecordingBytes.
+func WithMaxRecordingBytes(n int64) ClientOption {
+	return func(c *clientConfig) error {
+		if n <= 0 {
+			return fmt.Errorf("voice: recording limit %d is not positive", n)
+		}
+		c.maxRecording = n
+		return nil
+	}
+}
+
 // WithClock sets the clock of the JWT's iat and exp.
 func WithClock(now func() time.Time) ClientOption {
 	return func(c *clientConfig) error { c.now = now; return nil }
@@ -151,12 +175,15 @@ func WithClock(now func() time.Time) ClientOption {
 type Client struct {
 	rest *rest.Client
 	jwt  *appjwt.Signer
-	// apiHost is the configured API URL's host, trusted with the JWT
-	// besides Vonage's own hosts (see trusted).
-	apiHost string
+	// apiScheme and apiHost are the configured API URL's, trusted with
+	// the JWT besides Vonage's own hosts (see trusted).
+	apiScheme, apiHost string
 	// files downloads recordings: the configured HTTP client, else one
-	// without an overall timeout (ctx bounds the download).
+	// without an overall timeout (ctx bounds the download), never
+	// following a redirect.
 	files *http.Client
+	// maxRecording bounds one recording download.
+	maxRecording int64
 }
 
 // ParsePrivateKey reads an application's private key (see
@@ -180,20 +207,28 @@ func NewClient(applicationID string, privateKeyPEM []byte, opts ...ClientOption)
 		return nil, err
 	}
 	signer := &appjwt.Signer{ApplicationID: applicationID, Key: key}
-	cfg := clientConfig{rest: rest.Config{BaseURL: DefaultAPIURL}, now: time.Now}
+	cfg := clientConfig{rest: rest.Config{BaseURL: DefaultAPIURL}, now: time.Now, maxRecording: DefaultMaxRecordingBytes}
 	for _, o := range opts {
 		if err := o(&cfg); err != nil {
 			return nil, err
 		}
 	}
 	api, err := url.Parse(cfg.rest.BaseURL)
-	if err != nil || api.Host == "" {
-		return nil, fmt.Errorf("voice: API URL %q is not an absolute URL", cfg.rest.BaseURL)
+	if err != nil || api.Host == "" || (api.Scheme != "https" && api.Scheme != "http") {
+		return nil, fmt.Errorf("voice: API URL %q is not an absolute http(s) URL", cfg.rest.BaseURL)
 	}
 	signer.Now = cfg.now
-	c := &Client{jwt: signer, apiHost: api.Host, files: cfg.rest.HTTPClient}
-	if c.files == nil {
-		c.files = &http.Client{}
+	c := &Client{jwt: signer, apiScheme: api.Scheme, apiHost: strings.ToLower(api.Host), maxRecording: cfg.maxRecording}
+	// Neither the REST requests nor the downloads follow a redirect: the
+	// JWT would go with it (net/http keeps Authorization on a redirect to
+	// the same host, plain http included), and the answer would come from
+	// a host never checked. A 3xx is an error instead.
+	if cfg.rest.HTTPClient == nil {
+		c.files = noRedirects(&http.Client{})
+		cfg.rest.HTTPClient = noRedirects(&http.Client{Timeout: rest.DefaultTimeout})
+	} else {
+		c.files = noRedirects(cfg.rest.HTTPClient)
+		cfg.rest.HTTPClient = c.files
 	}
 	cfg.rest.Token = c.Token
 	if c.rest, err = rest.New(cfg.rest); err != nil {
@@ -205,26 +240,75 @@ func NewClient(applicationID string, privateKeyPEM []byte, opts ...ClientOption)
 // Token mints an application JWT for one request.
 func (c *Client) Token() (string, error) { return c.jwt.Token() }
 
-// ErrUntrustedURL: a region_url or recording_url whose host is neither
-// Vonage's nor the configured API URL's. The application JWT is never
-// sent to it: a forged webhook must not collect a token.
-var ErrUntrustedURL = errors.New("voice: URL is not a Vonage API URL")
+// Errors of the URLs a webhook hands the client (region_url,
+// recording_url) and of recording downloads.
+var (
+	// ErrUntrustedURL: a region_url or recording_url that is not one of
+	// Vonage's API hosts over https (or the configured API URL's host),
+	// or not shaped as Vonage gives it. The application JWT is never
+	// sent to it: a forged webhook must not collect a token.
+	ErrUntrustedURL = errors.New("voice: URL is not a Vonage API URL")
+	// ErrRedirected: the Voice API answered a recording download or a
+	// request with a redirect. It is not followed (the JWT stays here).
+	ErrRedirected = errors.New("voice: API answered with a redirect")
+	// ErrRecordingTooLarge: a recording's Content-Length, or the bytes
+	// read of it, exceed the client's limit (WithMaxRecordingBytes).
+	ErrRecordingTooLarge = errors.New("voice: recording larger than the limit")
+)
 
-// trusted reports whether the JWT may go to u: https on a host under
-// vonage.com or nexmo.com (the API hosts and their regions, e.g.
-// api-us-3.vonage.com, api-eu.nexmo.com), or the configured API URL's
-// host (a test server, a proxy) with its scheme.
+// vonageAPIHosts are the hosts trusted with the application JWT, by exact
+// name, https only:
+//   - api.nexmo.com, the Voice API description's server (and the
+//     recording guide's recording_url), and api.vonage.com;
+//   - the regional data centres a call's region_url names: the
+//     Application API's VoiceRegion list (na-east api-us-3, na-west
+//     api-us-4, eu-west api-eu-3, eu-east api-eu-4, apac-sng api-ap-3,
+//     apac-australia api-ap-4, all .vonage.com; also the Java SDK's
+//     application Region enum);
+//   - the geographic API hosts api-us, api-eu and api-ap.vonage.com (the
+//     .NET SDK's VonageUrls EMEA, AMER and APAC defaults);
+//   - api-us.nexmo.com and api-eu.nexmo.com, the hosts of regional
+//     recording_urls (the NCCO reference's input webhook example and the
+//     PHP SDK's recording download test use api-us.nexmo.com/v1/files/…).
+//
+// No wildcard: Vonage Cloud Runtime and other products put hosts and
+// paths that customers control under vonage.com (which is also why the
+// paths are checked, see regionBase and Recording).
+var vonageAPIHosts = map[string]bool{
+	"api.nexmo.com": true, "api.vonage.com": true,
+	"api-us-3.vonage.com": true, "api-us-4.vonage.com": true,
+	"api-eu-3.vonage.com": true, "api-eu-4.vonage.com": true,
+	"api-ap-3.vonage.com": true, "api-ap-4.vonage.com": true,
+	"api-us.vonage.com": true, "api-eu.vonage.com": true, "api-ap.vonage.com": true,
+	"api-us.nexmo.com": true, "api-eu.nexmo.com": true,
+}
+
+// trusted reports whether the JWT may go to u's host: https on one of
+// vonageAPIHosts (no port, no user info), or the configured API URL's
+// scheme and host (a test server, a proxy).
 func (c *Client) trusted(u *url.URL) bool {
-	if u.Host == c.apiHost {
-		return u.Scheme == "https" || u.Scheme == "http"
+	if u.User != nil {
+		return false
 	}
-	h := strings.ToLower(u.Hostname())
-	return u.Scheme == "https" && (strings.HasSuffix(h, ".vonage.com") || strings.HasSuffix(h, ".nexmo.com"))
+	host := strings.ToLower(u.Host)
+	if u.Scheme == c.apiScheme && host == c.apiHost {
+		return true
+	}
+	return u.Scheme == "https" && vonageAPIHosts[host]
+}
+
+// noRedirects is a copy of hc that stops at a redirect and returns it
+// (then answered as an error), so no request with the JWT follows one.
+func noRedirects(hc *http.Client) *http.Client {
+	c := *hc
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &c
 }
 
 // regionBase is the calls endpoint in a call's region: region is the
 // answer webhook's region_url ("https://api-us-3.vonage.com"), "" for
-// the client's default.
+// the client's default. It must be a bare origin on a trusted host: a
+// path would be another service's on the same host.
 func (c *Client) regionBase(region string) (*url.URL, error) {
 	if region == "" {
 		return nil, nil
@@ -233,10 +317,10 @@ func (c *Client) regionBase(region string) (*url.URL, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("%w: region_url %q is not an absolute URL", ErrAPIRequest, truncate(region))
 	}
-	if !c.trusted(u) {
+	if !c.trusted(u) || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
 		return nil, fmt.Errorf("%w: region_url %q", ErrUntrustedURL, truncate(region))
 	}
-	u.Path += "/v1/calls"
+	u.Path = "/v1/calls"
 	return u, nil
 }
 
@@ -376,20 +460,32 @@ func (c *Client) update(ctx context.Context, uuid, region string, body []byte, i
 		Auth: rest.AuthBearer, Idempotent: idempotent, Check: checkResponse}, nil)
 }
 
+// recordingPath is the path of a recording_url: /v1/files/{id}, the id a
+// UUID (Voice API reference, the record webhook's recording_url).
+var recordingPath = regexp.MustCompile(`^/v1/files/[A-Za-z0-9-]{1,64}$`)
+
 // Recording streams a recording: recordingURL is the recording event's
 // recording_url ("https://api.nexmo.com/v1/files/…"), fetched with the
 // application JWT (Voice API reference, "Recording"; Vonage keeps
 // recordings 30 days). The caller reads and closes the body; ctx bounds
 // the whole download. It is retried on nothing: a GET that failed is the
-// caller's to repeat. Errors: ErrUntrustedURL for a URL not on a Vonage
-// host, an *APIError (ErrCallNotFound for a 404: unknown or deleted) for
-// an error status, else the transport's.
+// caller's to repeat.
+//
+// The URL must be https on one of Vonage's API hosts by exact name (or
+// the configured API URL's host) with a /v1/files/{id} path; a redirect
+// is not followed; at most the client's limit (WithMaxRecordingBytes) is
+// read. Errors: ErrUntrustedURL for any other URL, before any request;
+// ErrRecordingTooLarge when Content-Length says more than the limit,
+// and from the body's Read once more than the limit has come; an
+// *APIError (ErrCallNotFound for a 404: unknown or deleted;
+// ErrRedirected for a 3xx) for a status other than 2xx; else the
+// transport's.
 func (c *Client) Recording(ctx context.Context, recordingURL string) (io.ReadCloser, error) {
 	u, err := url.Parse(recordingURL)
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("%w: recording URL %q is not an absolute URL", ErrAPIRequest, truncate(recordingURL))
 	}
-	if !c.trusted(u) {
+	if !c.trusted(u) || !recordingPath.MatchString(u.Path) || u.RawPath != "" || u.RawQuery != "" || u.Fragment != "" {
 		return nil, fmt.Errorf("%w: recording URL %q", ErrUntrustedURL, truncate(recordingURL))
 	}
 	tok, err := c.Token()
@@ -403,10 +499,17 @@ func (c *Client) Recording(ctx context.Context, recordingURL string) (io.ReadClo
 	req.Header.Set("Authorization", "Bearer "+tok)
 	resp, err := c.files.Do(req)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		return nil, fmt.Errorf("voice: recording: %w", err)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return resp.Body, nil
+		if resp.ContentLength > c.maxRecording {
+			resp.Body.Close()
+			return nil, fmt.Errorf("%w: Content-Length %d, limit %d", ErrRecordingTooLarge, resp.ContentLength, c.maxRecording)
+		}
+		return &limitedBody{rc: resp.Body, left: c.maxRecording, limit: c.maxRecording}, nil
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
@@ -415,3 +518,32 @@ func (c *Client) Recording(ctx context.Context, recordingURL string) (io.ReadClo
 	}
 	return nil, newAPIError(resp.StatusCode, b, &rest.HTTPError{StatusCode: resp.StatusCode, Method: http.MethodGet, URL: u.Redacted(), Body: string(b)})
 }
+
+// limitedBody reads at most limit bytes of rc; past them, Read fails with
+// ErrRecordingTooLarge (io.LimitReader would end in a silent, truncated
+// io.EOF).
+type limitedBody struct {
+	rc          io.ReadCloser
+	left, limit int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		// One byte more than the limit tells a body of exactly the
+		// limit (io.EOF) from a longer one.
+		var one [1]byte
+		n, err := l.rc.Read(one[:])
+		if n > 0 {
+			return 0, fmt.Errorf("%w: more than %d bytes", ErrRecordingTooLarge, l.limit)
+		}
+		return 0, err
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.rc.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return l.rc.Close() }

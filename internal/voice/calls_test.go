@@ -279,3 +279,147 @@ func TestRecording(t *testing.T) {
 		t.Errorf("401: %v, want ErrAPIAuth", err)
 	}
 }
+
+// Only Vonage's API hosts by exact name over https get the JWT: a host
+// under vonage.com that is not one of them, a lookalike, plain http, a
+// port, user info, a path that is not /v1/files/{id} (a recording) or not
+// empty (a region) are refused before any request.
+func TestExactTrustedHosts(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport()
+	mt.RegisterNoResponder(func(r *http.Request) (*http.Response, error) {
+		t.Errorf("request sent to %s (with a JWT: %t)", r.URL, r.Header.Get("Authorization") != "")
+		return httpmock.NewStringResponse(204, ""), nil
+	})
+	c := newCallsClient(t, mt)
+	for _, rec := range []string{
+		"https://evil.vonage.com/v1/files/r1",
+		"https://api.nexmo.com.evil.test/v1/files/r1",
+		"http://api.nexmo.com/v1/files/r1",
+		"https://api.nexmo.com:8443/v1/files/r1",
+		"https://me@api.nexmo.com/v1/files/r1",
+		"https://api-us.vonage.com/v1/neru/i/someones-app/files/r1",
+		"https://api.nexmo.com/v1/files/../neru/i/app",
+		"https://api.nexmo.com/v1/files/r1?redirect=https://evil.test",
+	} {
+		if _, err := c.Recording(t.Context(), rec); !errors.Is(err, ErrUntrustedURL) {
+			t.Errorf("recording %s: %v, want ErrUntrustedURL", rec, err)
+		}
+	}
+	for _, region := range []string{
+		"https://evil.vonage.com",
+		"https://api-us-3.vonage.com.evil.test",
+		"http://api-us-3.vonage.com",
+		"https://api-us.vonage.com/v1/neru/i/someones-app",
+		"https://api-us-3.vonage.com?x=1",
+	} {
+		if err := c.Control(t.Context(), "u", region, ActionHangup); !errors.Is(err, ErrUntrustedURL) {
+			t.Errorf("region %s: %v, want ErrUntrustedURL", region, err)
+		}
+	}
+	// Every region of the Application API's VoiceRegion list is trusted.
+	for _, region := range []string{"https://api-us-3.vonage.com", "https://api-us-4.vonage.com", "https://api-eu-3.vonage.com/",
+		"https://API-EU-4.vonage.com", "https://api-ap-3.vonage.com", "https://api-ap-4.vonage.com"} {
+		if _, err := c.regionBase(region); err != nil {
+			t.Errorf("region %s: %v", region, err)
+		}
+	}
+}
+
+// A download answered with a redirect, to another host or to plain http
+// on the same one, fails with ErrRedirected: the redirect is not
+// followed, so neither the JWT nor the request goes there. A REST
+// request in a region does not follow one either.
+func TestRecordingRedirects(t *testing.T) {
+	t.Parallel()
+	mt := httpmock.NewMockTransport()
+	redirect := func(to string) httpmock.Responder {
+		return func(*http.Request) (*http.Response, error) {
+			r := httpmock.NewStringResponse(http.StatusFound, "")
+			r.Header.Set("Location", to)
+			return r, nil
+		}
+	}
+	mt.RegisterResponder(http.MethodGet, "https://api.nexmo.com/v1/files/away", redirect("https://files.evil.test/steal"))
+	mt.RegisterResponder(http.MethodGet, "https://api.nexmo.com/v1/files/down", redirect("http://api.nexmo.com/v1/files/down"))
+	mt.RegisterResponder(http.MethodPut, "https://api-us-3.vonage.com/v1/calls/u1", func(*http.Request) (*http.Response, error) {
+		r := httpmock.NewStringResponse(http.StatusTemporaryRedirect, "")
+		r.Header.Set("Location", "https://calls.evil.test/v1/calls/u1")
+		return r, nil
+	})
+	stolen := func(r *http.Request) (*http.Response, error) {
+		t.Errorf("redirect followed to %s (with a JWT: %t)", r.URL, r.Header.Get("Authorization") != "")
+		return httpmock.NewStringResponse(200, "not the recording"), nil
+	}
+	mt.RegisterResponder(http.MethodGet, "https://files.evil.test/steal", stolen)
+	mt.RegisterResponder(http.MethodGet, "http://api.nexmo.com/v1/files/down", stolen)
+	mt.RegisterResponder(http.MethodPut, "https://calls.evil.test/v1/calls/u1", stolen)
+	c := newCallsClient(t, mt)
+	for _, id := range []string{"away", "down"} {
+		rc, err := c.Recording(t.Context(), "https://api.nexmo.com/v1/files/"+id)
+		var ae *APIError
+		if !errors.Is(err, ErrRedirected) || !errors.As(err, &ae) || ae.HTTPStatus != http.StatusFound {
+			t.Errorf("recording %s redirected: %v, want ErrRedirected (HTTP 302)", id, err)
+		}
+		if rc != nil {
+			rc.Close()
+		}
+	}
+	if err := c.Control(t.Context(), "u1", "https://api-us-3.vonage.com", ActionHangup); !errors.Is(err, ErrRedirected) {
+		t.Errorf("hang-up redirected: %v, want ErrRedirected", err)
+	}
+}
+
+// A recording is read up to the client's limit: a Content-Length above
+// it is refused before the body is read, and a body that turns out
+// longer fails its Read with ErrRecordingTooLarge; one of exactly the
+// limit reads whole.
+func TestRecordingTooLarge(t *testing.T) {
+	t.Parallel()
+	const limit = 1000
+	mt := httpmock.NewMockTransport()
+	body := func(n int, declared bool) httpmock.Responder {
+		return func(*http.Request) (*http.Response, error) {
+			r := httpmock.NewStringResponse(200, strings.Repeat("a", n))
+			r.ContentLength = -1
+			if declared {
+				r.ContentLength = int64(n)
+			}
+			return r, nil
+		}
+	}
+	mt.RegisterResponder(http.MethodGet, "https://api.nexmo.com/v1/files/declared", body(limit+1, true))
+	mt.RegisterResponder(http.MethodGet, "https://api.nexmo.com/v1/files/streamed", body(3*limit, false))
+	mt.RegisterResponder(http.MethodGet, "https://api.nexmo.com/v1/files/exact", body(limit, false))
+	c, err := NewClient("app-1", testKeyPEM(t), WithHTTPClient(&http.Client{Transport: mt}), WithMaxRecordingBytes(limit))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rc, err := c.Recording(t.Context(), "https://api.nexmo.com/v1/files/declared"); !errors.Is(err, ErrRecordingTooLarge) {
+		t.Errorf("Content-Length above the limit: %v, want ErrRecordingTooLarge", err)
+		if rc != nil {
+			rc.Close()
+		}
+	}
+	rc, err := c.Recording(t.Context(), "https://api.nexmo.com/v1/files/streamed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(rc)
+	rc.Close()
+	if !errors.Is(err, ErrRecordingTooLarge) || len(b) != limit {
+		t.Errorf("streamed body above the limit: read %d bytes, %v; want %d, ErrRecordingTooLarge", len(b), err, limit)
+	}
+	rc, err = c.Recording(t.Context(), "https://api.nexmo.com/v1/files/exact")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err = io.ReadAll(rc)
+	rc.Close()
+	if err != nil || len(b) != limit {
+		t.Errorf("body of exactly the limit: read %d bytes, %v", len(b), err)
+	}
+	if _, err := NewClient("app-1", testKeyPEM(t), WithMaxRecordingBytes(0)); err == nil {
+		t.Error("a limit of 0 accepted")
+	}
+}
