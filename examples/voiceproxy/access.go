@@ -59,8 +59,9 @@ type access struct {
 	token string
 	// publicHost is -public-url's host[:port], lower case; "" for none.
 	publicHost string
-	// secureCookie marks the login cookie Secure (-public-url is https).
-	secureCookie bool
+	// publicHTTPS says -public-url is https: the login cookie is Secure
+	// when the browser came through it.
+	publicHTTPS bool
 }
 
 // newAccess builds the guard for token and the public base URL.
@@ -75,7 +76,7 @@ func newAccess(token, publicURL string) (*access, error) {
 			return nil, fmt.Errorf("-public-url %q is not an http(s) URL with a host", publicURL)
 		}
 		g.publicHost = strings.ToLower(u.Host)
-		g.secureCookie = u.Scheme == "https"
+		g.publicHTTPS = u.Scheme == "https"
 	}
 	return g, nil
 }
@@ -223,6 +224,14 @@ func (g *access) operator(h http.Handler) http.Handler {
 	})
 }
 
+// overHTTPS reports whether the browser reached r over HTTPS: directly,
+// or through -public-url when that is https (a proxy in front). An
+// operator on http://localhost (an SSH tunnel) gets a cookie without
+// Secure, which the browser would drop there.
+func (g *access) overHTTPS(r *http.Request) bool {
+	return r.TLS != nil || (g.publicHTTPS && strings.EqualFold(r.Host, g.publicHost))
+}
+
 // loginNext is where a login goes on to: an ops page, else /ops/.
 func loginNext(next string) string {
 	if !strings.HasPrefix(next, "/ops/") || strings.ContainsAny(next, "\\\r\n") {
@@ -263,12 +272,12 @@ func (a *app) loginRoutes(mux *http.ServeMux) {
 			return
 		}
 		http.SetCookie(w, &http.Cookie{Name: opsCookie, Value: g.cookieValue(), Path: "/", MaxAge: 12 * 3600,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.secureCookie || r.TLS != nil})
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.overHTTPS(r)})
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}))
 	mux.Handle("POST /ops/logout", guard(func(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: opsCookie, Value: "", Path: "/", MaxAge: -1,
-			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.secureCookie || r.TLS != nil})
+			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.overHTTPS(r)})
 		http.Redirect(w, r, "/ops/login", http.StatusSeeOther)
 	}))
 }
