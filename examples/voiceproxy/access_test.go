@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,9 +9,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
 )
@@ -325,6 +329,81 @@ func TestSandboxSecret(t *testing.T) {
 		}
 		if !tt.ok && err == nil {
 			t.Errorf("a call signed with %q was answered", tt.secret)
+		}
+	}
+}
+
+// The README's recipe for signing a webhook by hand, run by bash with
+// openssl and curl against the real server and the secret its log
+// printed: the voice JWT gets the NCCO, the SMS sig gets its relay.
+func TestREADMESigningRecipe(t *testing.T) {
+	t.Parallel()
+	for _, tool := range []string{"bash", "openssl", "curl", "md5sum"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the recipe needs %s", tool)
+		}
+	}
+	block := walkthroughBlock(t, "README.md", "Signing a webhook by hand")
+	script, n := "", 0
+	for _, line := range strings.Split(block, "\n") {
+		if strings.HasPrefix(line, "SECRET=") {
+			n++
+			continue // the test gives it
+		}
+		script += line + "\n"
+	}
+	if n != 1 {
+		t.Fatalf("the recipe sets SECRET %d times, want once:\n%s", n, block)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"-addr", "127.0.0.1:0", "-db", ":memory:"}, func(string) string { return "" }, &logs)
+	}()
+	defer func() { cancel(); <-done }()
+	var addr, secret string
+	for deadline := time.Now().Add(10 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := regexp.MustCompile(`msg=listening addr=http://(\S+)`).FindStringSubmatch(logs.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if m := regexp.MustCompile(`signature_secret=(\S+)`).FindStringSubmatch(logs.String()); m != nil {
+		secret = m[1]
+	}
+	if addr == "" || secret == "" {
+		t.Fatalf("the server did not start or print its secret:\n%s", logs.String())
+	}
+	resp, err := http.Post("http://"+addr+"/conversations", jsonType, strings.NewReader(`{"a": "+447700900123", "b": "+447700900456"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create: %d", resp.StatusCode)
+	}
+	cmd := exec.CommandContext(t.Context(), "bash", "-e", "-c", strings.ReplaceAll(script, "localhost:8080", addr))
+	cmd.Env = append(os.Environ(), "SECRET="+secret, "PROXY=447700900001")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the recipe failed: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), `"action":"connect"`) || !strings.Contains(string(out), `"number":"447700900456"`) || !strings.HasSuffix(strings.TrimSpace(string(out)), "200") {
+		t.Errorf("the recipe printed %s; want the NCCO connecting the driver, then 200", out)
+	}
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/sandbox/outbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(b), `"text": "Hello"`) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the hand-signed SMS was not relayed: %s\n%s", b, logs.String())
 		}
 	}
 }
