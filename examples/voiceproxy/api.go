@@ -247,7 +247,7 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 		"POST /conversations", "GET /conversations", "GET /conversations/{id}", "DELETE /conversations/{id}",
 		"PATCH /conversations/{id}", "POST /conversations/{id}/messages",
 		"POST /conversations/{id}/calls", "GET /interactions/{id}/recording",
-		"GET /numbers", "POST /participants/{number}/erase", "GET /ops/", "GET /metrics", "GET /healthz", "GET /readyz", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt", "POST /vonage/inbound-message", "POST /vonage/message-status",
+		"GET /numbers", "POST /participants/{number}/erase", "GET /ops/", "GET|POST /ops/login", "POST /ops/logout", "GET /metrics", "GET /healthz", "GET /readyz", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt", "POST /vonage/inbound-message", "POST /vonage/message-status",
 	}
 	if a.sim != nil {
 		routes = append(routes, "POST /sandbox/calls", "GET /sandbox/calls", "POST /sandbox/sms", "GET /sandbox/outbox")
