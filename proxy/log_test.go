@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -108,6 +109,30 @@ func TestRelayAndRefusalLogsWithoutNumbers(t *testing.T) {
 	for _, n := range []string{gbA, gbB} {
 		if strings.Contains(out, n) {
 			t.Errorf("logs contain participant number %s:\n%s", n, out)
+		}
+	}
+}
+
+// MaskingHandler masks the numbers inside errors a program logs itself,
+// in attributes given at the call, with WithAttrs and inside groups, and
+// leaves other attributes alone.
+func TestMaskingHandler(t *testing.T) {
+	t.Parallel()
+	var buf bytes.Buffer
+	h := MaskingHandler(slog.NewTextHandler(&buf, nil))
+	if again := MaskingHandler(h); again != h {
+		t.Errorf("MaskingHandler of a masking handler wraps it again: %#v", again)
+	}
+	err := fmt.Errorf("store: duplicate key (number)=(%s)", gbA)
+	log := slog.New(h).With("first", err)
+	log.Error("request failed", "err", err, slog.Group("g", "inner", err), "id", "c_1", "count", 3)
+	out := buf.String()
+	if strings.Contains(out, gbA) {
+		t.Errorf("the log shows the number %s:\n%s", gbA, out)
+	}
+	for _, want := range []string{"first=", "err=", "g.inner=", "duplicate key", "id=c_1", "count=3"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the log lacks %q:\n%s", want, out)
 		}
 	}
 }

@@ -7,6 +7,20 @@ import (
 	"github.com/voiceproxy/voiceproxy/internal/phone"
 )
 
+// MaskingHandler wraps h so that every error in a log record (an
+// attribute whose value is an error, also inside a group or added with
+// WithAttrs) is written as its message with phone numbers masked, as the
+// Service masks its own logs. A program that logs the Service's errors
+// itself (an API answering with them) logs through it too, so that no
+// participant number reaches its logs from an error. Wrapping an already
+// masking handler returns it unchanged.
+func MaskingHandler(h slog.Handler) slog.Handler {
+	if r, ok := h.(redactingHandler); ok {
+		return r
+	}
+	return redactingHandler{h}
+}
+
 // redactingHandler masks phone numbers inside the errors a Service logs.
 // Errors come from stores, clients and hooks, and may quote participant
 // numbers (a database's duplicate-key detail, a store's own message);

@@ -201,17 +201,31 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-// decode reads a JSON body strictly (unknown fields are mistakes).
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+// maxBody bounds a JSON API request's body.
+const maxBody = 64 << 10
+
+// decode reads a JSON body strictly (unknown fields are mistakes) into v.
+// When it cannot, it answers 413 (over maxBody) or 400 itself and
+// reports false.
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("body is not the expected JSON: %v", err)
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("body has more than one JSON value")
+	} else if err != nil {
+		err = fmt.Errorf("body is not the expected JSON: %w", err)
 	}
-	if dec.More() {
-		return errors.New("body has more than one JSON value")
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is over %d bytes", tooLarge.Limit))
+	case err != nil:
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	default:
+		return true
 	}
-	return nil
+	return false
 }
 
 func (a *app) routes(mux *http.ServeMux) {
@@ -233,7 +247,7 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 		"POST /conversations", "GET /conversations", "GET /conversations/{id}", "DELETE /conversations/{id}",
 		"PATCH /conversations/{id}", "POST /conversations/{id}/messages",
 		"POST /conversations/{id}/calls", "GET /interactions/{id}/recording",
-		"GET /numbers", "POST /participants/{number}/erase", "GET /ops/", "GET /metrics", "GET /healthz", "GET /readyz", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt", "POST /vonage/inbound-message", "POST /vonage/message-status",
+		"GET /numbers", "POST /participants/{number}/erase", "GET /ops/", "GET|POST /ops/login", "POST /ops/logout", "GET /metrics", "GET /healthz", "GET /readyz", "GET|POST /vonage/answer", "GET|POST /vonage/event", "GET|POST /vonage/fallback", "GET|POST /vonage/input", "GET|POST /vonage/inbound-sms", "GET|POST /vonage/delivery-receipt", "POST /vonage/inbound-message", "POST /vonage/message-status",
 	}
 	if a.sim != nil {
 		routes = append(routes, "POST /sandbox/calls", "GET /sandbox/calls", "POST /sandbox/sms", "GET /sandbox/outbox")
@@ -243,8 +257,7 @@ func (a *app) index(w http.ResponseWriter, r *http.Request) {
 
 func (a *app) createConversation(w http.ResponseWriter, r *http.Request) {
 	var body createBody
-	if err := decode(w, r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	if !decode(w, r, &body) {
 		return
 	}
 	if body.A == "" || body.B == "" {
@@ -297,8 +310,7 @@ func (a *app) createConversation(w http.ResponseWriter, r *http.Request) {
 // conversation.
 func (a *app) updateConversation(w http.ResponseWriter, r *http.Request) {
 	var body updateBody
-	if err := decode(w, r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	if !decode(w, r, &body) {
 		return
 	}
 	u := proxy.Update{Mode: body.Mode, Metadata: body.Metadata, Record: body.Record, Reopen: body.Reopen}
@@ -367,8 +379,7 @@ func parseSide(s string) (proxy.Side, bool) {
 // sendMessage texts a participant through the masked channel.
 func (a *app) sendMessage(w http.ResponseWriter, r *http.Request) {
 	var body messageBody
-	if err := decode(w, r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	if !decode(w, r, &body) {
 		return
 	}
 	side, ok := parseSide(body.Side)
@@ -465,8 +476,7 @@ func (a *app) closeConversation(w http.ResponseWriter, r *http.Request) {
 // clickToCall has Vonage ring one participant, then the other.
 func (a *app) clickToCall(w http.ResponseWriter, r *http.Request) {
 	var body callBody
-	if err := decode(w, r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	if !decode(w, r, &body) {
 		return
 	}
 	side, ok := parseSide(body.Side)

@@ -24,9 +24,9 @@ import (
 	"github.com/voiceproxy/voiceproxy/sms"
 )
 
-// sandboxSecret signs the simulated Vonage's webhooks in sandbox mode, so
-// the demo checks signatures exactly as it does live.
-const sandboxSecret = "sandbox-signature-secret"
+// sandboxSecretEnv names the environment variable that fixes the sandbox's
+// webhook signature secret; without it each start makes a random one.
+const sandboxSecretEnv = "VOICEPROXY_SANDBOX_SECRET"
 
 // appConfig is what newApp needs from flags and the environment.
 type appConfig struct {
@@ -35,6 +35,10 @@ type appConfig struct {
 	DB string
 	// PublicURL is the base URL Vonage reaches the demo at.
 	PublicURL string
+	// Listen is the listener's address (host:port). On a loopback
+	// address in sandbox mode the operator surface needs no token;
+	// anywhere else, "" included, it does.
+	Listen string
 	// Getenv reads the environment (os.Getenv).
 	Getenv func(string) string
 	// Logger receives the logs.
@@ -63,6 +67,11 @@ type app struct {
 	now    func() time.Time
 	vonage *proxytest.Vonage    // sandbox only
 	sim    *proxytest.Simulator // sandbox only
+	// sandboxSecret signs the simulated Vonage's webhooks, so the demo
+	// checks signatures exactly as it does live (sandbox only).
+	sandboxSecret string
+	// access guards the operator surface.
+	access *access
 	// failures are the webhooks not answered 2xx, for the ops page.
 	failures failureLog
 }
@@ -74,6 +83,9 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	if log == nil {
 		log = slog.Default()
 	}
+	// Every line the demo logs goes through the Service's masking, its
+	// own too: they quote the Service's errors.
+	log = slog.New(proxy.MaskingHandler(log.Handler()))
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -97,7 +109,15 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		return nil, nil, errors.New("live mode needs VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_APPLICATION_ID (unset all three for sandbox mode)")
 	}
 
-	a := &app{log: log, now: cfg.Now}
+	token := env(operatorTokenEnv)
+	if token == "" && (live || !isLoopback(cfg.Listen)) {
+		return nil, nil, errNoToken
+	}
+	guard, err := newAccess(token, cfg.PublicURL)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := &app{log: log, now: cfg.Now, access: guard}
 	// The service's metrics, served at /metrics in Prometheus's format by
 	// OpenTelemetry's Prometheus exporter: the library speaks the
 	// OpenTelemetry API, and the exporter turns it into the text format
@@ -169,8 +189,14 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		numbersOpts = []numbers.Option{numbers.WithHTTPClient(a.vonage.Client()), numbers.WithBaseURL(proxytest.InProcessURL)}
 		insightOpts = []insight.Option{insight.WithHTTPClient(a.vonage.Client()), insight.WithBaseURL(proxytest.InProcessURL)}
 		pcfg.ApplicationID = appID
-		pcfg.SignatureSecret = sandboxSecret
-		pcfg.SMSSignatureSecret = sandboxSecret
+		a.sandboxSecret = env(sandboxSecretEnv)
+		if a.sandboxSecret == "" {
+			if a.sandboxSecret, err = randomSecret(); err != nil {
+				return nil, nil, err
+			}
+		}
+		pcfg.SignatureSecret = a.sandboxSecret
+		pcfg.SMSSignatureSecret = a.sandboxSecret
 		// Participants may use Ofcom's drama range (+44 7700 900xxx), as
 		// Vonage's own examples do.
 		pcfg.LenientNumbers = true
@@ -244,9 +270,13 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		log.Warn("the number pool is empty: buy numbers and link them to the application (go run ./examples/numbers)")
 	}
 
-	mux := http.NewServeMux()
-	a.routes(mux)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// mux is the listener's: Vonage's webhooks, the health checks, the
+	// ops pages' stylesheet and login, and under "/" the operator
+	// surface, op, behind its guard.
+	mux, op := http.NewServeMux(), http.NewServeMux()
+	mux.Handle("/", guard.operator(op))
+	a.routes(op)
+	op.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -259,7 +289,8 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	mux.Handle("/vonage/", a.recordFailures(http.StripPrefix("/vonage", a.svc)))
-	a.opsRoutes(mux)
+	a.opsRoutes(mux, op)
+	a.loginRoutes(mux)
 	if !live {
 		a.sim = &proxytest.Simulator{
 			Handler:         mux,
@@ -267,18 +298,18 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			EventPath:       "/vonage/event",
 			FallbackPath:    "/vonage/fallback",
 			InboundSMSPath:  "/vonage/inbound-sms",
-			SignatureSecret: sandboxSecret,
+			SignatureSecret: a.sandboxSecret,
 			Vonage:          a.vonage,
 			Now:             cfg.Now,
 		}
 		if messages {
 			a.sim.SMSAPI, a.sim.InboundMessagePath = proxytest.SMSAPIMessages, "/vonage/inbound-message"
-			a.vonage.StatusTo(mux, "/vonage/message-status", sandboxSecret)
+			a.vonage.StatusTo(mux, "/vonage/message-status", a.sandboxSecret)
 		}
 		a.vonage.Attach(a.sim)
 		// The simulated SMS API reports delivery as Vonage does.
-		a.vonage.ReceiptsTo(mux, "/vonage/delivery-receipt", sandboxSecret, "")
-		a.sandboxRoutes(mux)
+		a.vonage.ReceiptsTo(mux, "/vonage/delivery-receipt", a.sandboxSecret, "")
+		a.sandboxRoutes(op)
 	}
 
 	mode := "sandbox"
@@ -313,6 +344,14 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		}
 	} else {
 		log.Info("sandbox mode: no Vonage account used; try POST " + base + "/sandbox/calls")
+		// The secret is the sandbox's own, for signing a hand-made
+		// webhook (README, "Signing a webhook by hand").
+		log.Info("sandbox webhooks are signed", "signature_secret", a.sandboxSecret, "fixed_by", sandboxSecretEnv)
+	}
+	if token == "" {
+		log.Info("the operator surface is open to this machine: listening on loopback in sandbox mode, no " + operatorTokenEnv)
+	} else {
+		log.Info("the operator surface needs the operator token: Authorization: Bearer, or log in at " + base + "/ops/login")
 	}
 
 	runCtx, stop := context.WithCancel(context.WithoutCancel(ctx))

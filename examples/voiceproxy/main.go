@@ -10,6 +10,11 @@
 // VONAGE_API_KEY, VONAGE_API_SECRET and VONAGE_APPLICATION_ID set (and
 // VONAGE_SIGNATURE_SECRET, to verify webhooks) it runs live: real API
 // clients, and the pool is the application's numbers.
+//
+// The webhooks under /vonage/ are public and signed. Everything else the
+// demo serves (the JSON API, /ops/, /metrics, /sandbox/) is the operator
+// surface: same-origin JSON only, and beyond loopback or in live mode
+// only with the operator token, VOICEPROXY_OPERATOR_TOKEN (access.go).
 package main
 
 import (
@@ -25,6 +30,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
 )
 
 func main() {
@@ -66,7 +73,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	if *verbose {
 		level = slog.LevelDebug
 	}
-	log := slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level}))
+	log := slog.New(proxy.MaskingHandler(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})))
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -76,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	h, cleanup, err := newApp(ctx, appConfig{DB: *db, PublicURL: base, Getenv: getenv, Logger: log, SMSAPI: *smsAPI})
+	h, cleanup, err := newApp(ctx, appConfig{DB: *db, PublicURL: base, Listen: ln.Addr().String(), Getenv: getenv, Logger: log, SMSAPI: *smsAPI})
 	if err != nil {
 		ln.Close()
 		return err

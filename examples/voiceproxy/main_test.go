@@ -36,7 +36,7 @@ func newTestApp(t *testing.T, db string, env map[string]string) *httptest.Server
 func newTestAppOn(t *testing.T, smsAPI, db string, env map[string]string) *httptest.Server {
 	t.Helper()
 	h, cleanup, err := newApp(t.Context(), appConfig{
-		DB: db, PublicURL: "http://demo.test", SMSAPI: smsAPI,
+		DB: db, PublicURL: "http://demo.test", Listen: "127.0.0.1:0", SMSAPI: smsAPI,
 		Getenv: func(k string) string { return env[k] },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
@@ -57,6 +57,8 @@ type curlCmd struct {
 	method string
 	path   string
 	body   string
+	// header holds the -H headers, "Name: value".
+	header []string
 	// save names the shell variable the output is kept in, as in
 	// ID=$(curl ... | grep -m1 '"id"' | cut -d'"' -f4); field is the
 	// grepped key ("id").
@@ -154,6 +156,9 @@ func walkthrough(t *testing.T, heading string) []curlCmd {
 			case "-X":
 				i++
 				c.method = words[i]
+			case "-H":
+				i++
+				c.header = append(c.header, words[i])
 			case "-d":
 				i++
 				c.body = words[i]
@@ -495,7 +500,14 @@ func runSteps(t *testing.T, srv *httptest.Server, cmds []curlCmd, want []step, v
 			t.Fatal(err)
 		}
 		if c.body != "" {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded") // what curl -d sends without -H
+		}
+		for _, h := range c.header {
+			k, v, ok := strings.Cut(h, ":")
+			if !ok {
+				t.Fatalf("walkthrough line %q: header %q has no colon", c.line, h)
+			}
+			req.Header.Set(k, strings.TrimSpace(v))
 		}
 		resp, err := srv.Client().Do(req)
 		if err != nil {
@@ -544,6 +556,9 @@ func TestAPIErrors(t *testing.T) {
 func testAPIErrors(t *testing.T, srv *httptest.Server) {
 	do := func(method, path, body string) (int, map[string]any) {
 		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := srv.Client().Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -573,6 +588,8 @@ func testAPIErrors(t *testing.T, srv *httptest.Server) {
 		{"bad ttl", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","ttl":"soon"}`, 400, "bad_request"},
 		{"bad mode", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","mode":"fax"}`, 400, "bad_request"},
 		{"not json", "POST", "/conversations", `a=1`, 400, "bad_request"},
+		{"body over 64 KiB", "POST", "/conversations", `{"a":"+447700900456","b":"+447700900457","metadata":{"k":"` + strings.Repeat("x", 64<<10) + `"}}`, 413, "too_large"},
+		{"sandbox SMS over 64 KiB", "POST", "/sandbox/sms", `{"from":"+447700900456","to":"+447700900001","text":"` + strings.Repeat("x", 64<<10) + `"}`, 413, "too_large"},
 		{"pool exhausted, autopilot at its limit", "POST", "/conversations", `{"a":"+447700900123","b":"+447700900999"}`, 409, "pool_budget"},
 		{"unknown conversation", "GET", "/conversations/nope", "", 404, "not_found"},
 		{"close unknown", "DELETE", "/conversations/nope", "", 404, "not_found"},
@@ -752,7 +769,7 @@ func TestLiveMode(t *testing.T) {
 	defer vonage.Close()
 	var logs syncBuffer
 	env := map[string]string{"VONAGE_API_KEY": "livekey1", "VONAGE_API_SECRET": "live-api-secret",
-		"VONAGE_APPLICATION_ID": appID, "VONAGE_SIGNATURE_SECRET": secret}
+		"VONAGE_APPLICATION_ID": appID, "VONAGE_SIGNATURE_SECRET": secret, operatorTokenEnv: testToken}
 	h, cleanup, err := newApp(t.Context(), appConfig{DB: ":memory:", PublicURL: "https://proxy.example.com",
 		Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.NewTextHandler(&logs, nil)), VonageURL: vonage.URL})
 	if err != nil {
@@ -774,13 +791,13 @@ func TestLiveMode(t *testing.T) {
 		}
 	}
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("POST", "/sandbox/calls", strings.NewReader(`{"from":"1","to":"2"}`)))
+	h.ServeHTTP(rec, operatorRequest("POST", "/sandbox/calls", `{"from":"1","to":"2"}`))
 	if rec.Code != http.StatusNotFound {
 		t.Errorf("POST /sandbox/calls in live mode = %d, want 404", rec.Code)
 	}
 
 	rec = httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest("POST", "/conversations", strings.NewReader(`{"a":"+447400123456","b":"+447400654321"}`)))
+	h.ServeHTTP(rec, operatorRequest("POST", "/conversations", `{"a":"+447400123456","b":"+447400654321"}`))
 	if rec.Code != http.StatusCreated {
 		t.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
@@ -793,6 +810,20 @@ func TestLiveMode(t *testing.T) {
 	if err != nil || out.Connected != "447400654321" {
 		t.Errorf("signed call: %+v, %v", out, err)
 	}
+}
+
+// testToken is the operator token of the tests that need one.
+const testToken = "test-operator-token-0123456789abcdef"
+
+// operatorRequest is an operator's API request to the live demo at
+// https://proxy.example.com: its Host, the bearer token, a JSON body.
+func operatorRequest(method, path, body string) *http.Request {
+	r := httptest.NewRequest(method, "https://proxy.example.com"+path, strings.NewReader(body))
+	r.Header.Set("Authorization", "Bearer "+testToken)
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	return r
 }
 
 // TestREADMEAutopilotWalkthrough runs the README's pool autopilot
@@ -1021,7 +1052,7 @@ func TestLiveModeCallControl(t *testing.T) {
 	start := func(privateKey string) (http.Handler, *syncBuffer, error) {
 		var logs syncBuffer
 		env := map[string]string{"VONAGE_API_KEY": "livekey1", "VONAGE_API_SECRET": "live-api-secret",
-			"VONAGE_APPLICATION_ID": appID, "VONAGE_PRIVATE_KEY": privateKey, "VONAGE_SIGNATURE_SECRET": "live-signature-secret"}
+			"VONAGE_APPLICATION_ID": appID, "VONAGE_PRIVATE_KEY": privateKey, "VONAGE_SIGNATURE_SECRET": "live-signature-secret", operatorTokenEnv: testToken}
 		h, cleanup, err := newApp(t.Context(), appConfig{DB: ":memory:", PublicURL: "https://proxy.example.com",
 			Getenv: func(k string) string { return env[k] }, Logger: slog.New(slog.NewTextHandler(&logs, nil)), VonageURL: vonage.URL})
 		if err == nil {
@@ -1031,7 +1062,7 @@ func TestLiveModeCallControl(t *testing.T) {
 	}
 	do := func(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
 		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(method, path, strings.NewReader(body)))
+		h.ServeHTTP(rec, operatorRequest(method, path, body))
 		return rec
 	}
 	create := func(h http.Handler) string {

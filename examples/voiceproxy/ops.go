@@ -20,8 +20,8 @@ import (
 // JavaScript) for the people running the service: conversations with
 // search and paging, one conversation's timeline, the pool per country,
 // recent webhook failures. Participant numbers are masked except on a
-// conversation's own page, which sits behind the same access as the
-// JSON API (none in the demo: put both behind your own).
+// conversation's own page. The pages sit behind the same access as the
+// JSON API (access.go), with a login form for the operator token.
 
 //go:embed ops
 var opsFiles embed.FS
@@ -29,19 +29,21 @@ var opsFiles embed.FS
 // opsTemplates are the pages, parsed once.
 var opsTemplates = func() map[string]*template.Template {
 	pages := map[string]*template.Template{}
-	for _, name := range []string{"conversations", "conversation", "pool", "failures"} {
+	for _, name := range []string{"conversations", "conversation", "pool", "failures", "login"} {
 		pages[name] = template.Must(template.ParseFS(opsFiles, "ops/layout.html", "ops/"+name+".html"))
 	}
 	return pages
 }()
 
-func (a *app) opsRoutes(mux *http.ServeMux) {
+// opsRoutes serves the stylesheet on mux, in public (the login page
+// needs it), and the pages on op, the operator surface.
+func (a *app) opsRoutes(mux, op *http.ServeMux) {
 	static, _ := fs.Sub(opsFiles, "ops")
 	mux.Handle("GET /ops/static/", http.StripPrefix("/ops/static/", http.FileServerFS(static)))
-	mux.HandleFunc("GET /ops/{$}", a.opsConversations)
-	mux.HandleFunc("GET /ops/conversations/{id}", a.opsConversation)
-	mux.HandleFunc("GET /ops/pool", a.opsPool)
-	mux.HandleFunc("GET /ops/failures", a.opsFailures)
+	op.HandleFunc("GET /ops/{$}", a.opsConversations)
+	op.HandleFunc("GET /ops/conversations/{id}", a.opsConversation)
+	op.HandleFunc("GET /ops/pool", a.opsPool)
+	op.HandleFunc("GET /ops/failures", a.opsFailures)
 }
 
 // render writes page with data, or a 500.

@@ -256,3 +256,63 @@ func TestOpsPageInteractive(t *testing.T) {
 		t.Error("no message for a malformed search")
 	}
 }
+
+// With an operator token, a browser opening the ops page is sent to the
+// login form, logs in with the token (a form POST, which the guard lets
+// through only there), and reads the pages with the cookie it got.
+func TestOpsLoginInBrowser(t *testing.T) {
+	t.Parallel()
+	exe := chromium(t)
+	srv, _ := newAppOn(t, "0.0.0.0:8080", map[string]string{operatorTokenEnv: testToken})
+	alloc, cancelAlloc := chromedp.NewExecAllocator(t.Context(), append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1280, 900), chromedp.UserDataDir(t.TempDir()))...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(alloc)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/ops/pool")); err != nil {
+		t.Fatalf("start Chromium: %v", err)
+	}
+	run := func(what string, steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+		defer scancel()
+		if err := chromedp.Do(sctx, steps...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	location := func() string {
+		t.Helper()
+		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+		defer scancel()
+		u, err := chromedp.Run(sctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	if u := location(); !strings.HasPrefix(u, srv.URL+"/ops/login?next=") {
+		t.Fatalf("the ops page without a login is %s, want the login form", u)
+	}
+	login := func(token string) {
+		t.Helper()
+		run("type the token", chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), token))
+		sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+		defer scancel()
+		if _, err := chromedp.Run(sctx, chromedp.WaitEvent(page.LoadEventFired, nil, chromedp.Click(chromedp.CSS(`#login button`)))); err != nil {
+			t.Fatalf("log in: %v", err)
+		}
+	}
+	login("not-the-token")
+	sctx, scancel := context.WithTimeout(ctx, 30*time.Second)
+	msg, err := chromedp.Run(sctx, chromedp.Text(chromedp.CSS("#error")))
+	scancel()
+	if err != nil || !strings.Contains(msg, "not the operator token") {
+		t.Errorf("a wrong token shows %q, %v", msg, err)
+	}
+	login(testToken)
+	if u := location(); u != srv.URL+"/ops/pool" {
+		t.Fatalf("after the login the browser is at %s, want /ops/pool", u)
+	}
+	run("open the conversations", chromedp.Navigate(srv.URL+"/ops/"), chromedp.WaitVisible(chromedp.CSS("#conversations")))
+}

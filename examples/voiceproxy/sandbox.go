@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"net/http"
@@ -33,6 +34,15 @@ func sandboxKey() (*rsa.PrivateKey, []byte, error) {
 		return nil, nil, err
 	}
 	return k, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+}
+
+// randomSecret makes a sandbox signature secret: 32 hex digits.
+func randomSecret() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // sandboxCalls lists the calls the simulated Voice API holds or held:
@@ -81,8 +91,7 @@ func simError(err error) string {
 
 func (a *app) sandboxCall(w http.ResponseWriter, r *http.Request) {
 	var body sandboxCallBody
-	if err := decode(w, r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	if !decode(w, r, &body) {
 		return
 	}
 	if body.From == "" || body.To == "" {
@@ -102,8 +111,7 @@ func (a *app) sandboxCall(w http.ResponseWriter, r *http.Request) {
 
 func (a *app) sandboxSMS(w http.ResponseWriter, r *http.Request) {
 	var body sandboxSMSBody
-	if err := decode(w, r, &body); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	if !decode(w, r, &body) {
 		return
 	}
 	if body.From == "" || body.To == "" || body.Text == "" {
