@@ -65,14 +65,22 @@ func keywordReply(r *string, def string) {
 const optOutLifetime = 100 * 365 * 24 * time.Hour
 
 // optOutKey is the store claim (ClaimNonce) recording that participant
-// sent STOP to proxyNumber. With Config.PseudonymKey set it holds the
-// participant's pseudonym, not their number: an opt-out outlives every
-// retention, and the key keeps it the same across instances and
-// restarts. Without the key (a random one per process) it holds the
-// number.
+// sent STOP to proxyNumber. It holds the participant's pseudonym, never
+// their number: an opt-out outlives every retention and every erasure
+// (whoever erased themselves after a STOP still gets nothing), and the
+// pseudonym key (Config.PseudonymKey, else derived from the signature
+// secret) keeps it the same across instances and restarts.
 func (s *Service) optOutKey(participant, proxyNumber string) string {
+	return "optout:" + s.Pseudonym(participant) + ":" + proxyNumber
+}
+
+// legacyOptOutKey is the claim that recorded a STOP before opt-outs were
+// always kept under pseudonyms: a Service without Config.PseudonymKey
+// kept the number. "" when there can be none (the key was set, and keyed
+// the opt-outs then too).
+func (s *Service) legacyOptOutKey(participant, proxyNumber string) string {
 	if len(s.cfg.PseudonymKey) > 0 {
-		participant = s.Pseudonym(participant)
+		return ""
 	}
 	return "optout:" + participant + ":" + proxyNumber
 }
@@ -101,10 +109,16 @@ func (s *Service) recordOptOut(ctx context.Context, participant, proxyNumber str
 	return err
 }
 
-// liftOptOut forgets that participant sent STOP to proxyNumber (START).
+// liftOptOut forgets that participant sent STOP to proxyNumber (START),
+// under its pseudonym and under its number (legacyOptOutKey).
 func (s *Service) liftOptOut(ctx context.Context, participant, proxyNumber string) error {
 	if err := s.store.ReleaseNonce(ctx, s.optOutKey(participant, proxyNumber)); err != nil {
 		return fmt.Errorf("proxy: lift opt-out: %w", err)
+	}
+	if legacy := s.legacyOptOutKey(participant, proxyNumber); legacy != "" {
+		if err := s.store.ReleaseNonce(ctx, legacy); err != nil {
+			return fmt.Errorf("proxy: lift opt-out: %w", err)
+		}
 	}
 	return nil
 }
@@ -113,8 +127,33 @@ func (s *Service) liftOptOut(ctx context.Context, participant, proxyNumber strin
 // probes with a claim that has expired already (the zero time): it
 // conflicts only with the opt-out's own claim, and never blocks another
 // probe, however the probes' clocks interleave.
+//
+// An opt-out found under the number (legacyOptOutKey) is moved under the
+// pseudonym; the probe of the number, which the store would otherwise
+// keep until its sweep, is deleted at once.
 func (s *Service) optedOut(ctx context.Context, participant, proxyNumber string, now time.Time) (bool, error) {
-	switch err := s.store.ClaimNonce(ctx, s.optOutKey(participant, proxyNumber), now, time.Time{}); {
+	out, err := s.probeOptOut(ctx, s.optOutKey(participant, proxyNumber), now)
+	legacy := s.legacyOptOutKey(participant, proxyNumber)
+	if out || err != nil || legacy == "" {
+		return out, err
+	}
+	if out, err = s.probeOptOut(ctx, legacy, now); err != nil {
+		return false, err
+	}
+	if out {
+		if err := s.recordOptOut(ctx, participant, proxyNumber, now); err != nil {
+			return true, fmt.Errorf("proxy: move opt-out under its pseudonym: %w", err)
+		}
+	}
+	if err := s.store.ReleaseNonce(ctx, legacy); err != nil {
+		return out, fmt.Errorf("proxy: check opt-out: %w", err)
+	}
+	return out, nil
+}
+
+// probeOptOut reports whether the opt-out claim key is live at now.
+func (s *Service) probeOptOut(ctx context.Context, key string, now time.Time) (bool, error) {
+	switch err := s.store.ClaimNonce(ctx, key, now, time.Time{}); {
 	case errors.Is(err, ErrConflict):
 		return true, nil
 	case err != nil:

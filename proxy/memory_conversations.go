@@ -485,20 +485,66 @@ func (s *memoryStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]str
 			return n
 		}
 		c.p[0].Number, c.p[1].Number = pseudo(orig[0]), pseudo(orig[1])
+		c.p[0].Label, c.p[1].Label = "", ""
+		if q.Participant != "" {
+			c.meta, c.key = nil, ""
+		}
 		// Indexed again under the pseudonyms: their cool-off and sticky
 		// numbers go on (CandidateQuery.ParticipantPseudonym).
 		s.indexParticipants(c)
+		within := pseudoWithin(orig, [2]string{c.p[0].Number, c.p[1].Number})
 		for _, mi := range s.intsByConv[c] {
 			mi.in.From, mi.in.To, mi.in.Text = pseudo(mi.in.From), pseudo(mi.in.To), ""
+			if ext := within(mi.in.ExternalID); ext != mi.in.ExternalID {
+				if k := (memExtKey{mi.in.Kind, mi.in.ExternalID}); s.intsByExt[k] == mi {
+					delete(s.intsByExt, k)
+				}
+				mi.in.ExternalID = ext
+				s.intsByExt[memExtKey{mi.in.Kind, ext}] = mi
+			}
 			for j := range mi.events {
 				if mi.events[j].Status == EventRecorded {
 					mi.events[j].Detail = ""
+				} else {
+					mi.events[j].Detail = within(mi.events[j].Detail)
 				}
 			}
+			delete(s.relays, mi.in.ID)
 		}
 		ids = append(ids, c.id)
 	}
+	if q.Participant != "" {
+		// Pseudonymized before (by the retention sweep): what the host
+		// gave them goes now.
+		if p := s.parts[q.Pseudonym(q.Participant)]; p != nil {
+			for _, c := range p.history {
+				if c.status != StatusActive && c.ended.Before(q.EndedBefore) &&
+					(len(c.meta) > 0 || c.key != "" || c.p[0].Label != "" || c.p[1].Label != "") {
+					c.meta, c.key = nil, ""
+					c.p[0].Label, c.p[1].Label = "", ""
+					ids = append(ids, c.id)
+				}
+			}
+		}
+	}
 	return ids, nil
+}
+
+// pseudoWithin returns a function that replaces the numbers nums, longest
+// first, by their pseudonyms pseudos wherever they appear within a string.
+func pseudoWithin(nums, pseudos [2]string) func(string) string {
+	if len(nums[1]) > len(nums[0]) {
+		nums[0], nums[1] = nums[1], nums[0]
+		pseudos[0], pseudos[1] = pseudos[1], pseudos[0]
+	}
+	return func(v string) string {
+		for i, n := range nums {
+			if n != "" && n != pseudos[i] {
+				v = strings.ReplaceAll(v, n, pseudos[i])
+			}
+		}
+		return v
+	}
 }
 
 // Conversation returns a conversation by ID.

@@ -93,3 +93,27 @@ func (s *memoryStore) pruneParts() {
 		}
 	}
 }
+
+// DeleteMessageParts deletes the parts received before before (and sent
+// by from, when it is not empty).
+func (s *memoryStore) DeleteMessageParts(ctx context.Context, from string, before time.Time) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for k, parts := range s.msgParts {
+		if from != "" && k.from != from {
+			continue
+		}
+		kept := slices.DeleteFunc(parts, func(e MessagePart) bool { return e.ReceivedAt.Before(before) })
+		n += len(parts) - len(kept)
+		if len(kept) == 0 {
+			delete(s.msgParts, k)
+		} else {
+			s.msgParts[k] = kept
+		}
+	}
+	return n, nil
+}

@@ -285,8 +285,14 @@ type Config struct {
 	Retention time.Duration
 	// PseudonymKey keys the pseudonyms (HMAC-SHA256): the same number
 	// gives the same pseudonym, across instances and restarts, for as
-	// long as the key stays. Default: a random key per process, so
-	// pseudonyms of one person differ between instances; set it.
+	// long as the key stays. STOP opt-outs are kept under pseudonyms
+	// too, never under the number, so a new key forgets them. Default:
+	// a key derived from the first signature secret set
+	// (SignatureSecret, SMSSignatureSecret, SignatureSecrets[0]), so
+	// rotating that secret changes every pseudonym and forgets the
+	// opt-outs: set PseudonymKey (32 random bytes, kept apart from the
+	// database) before a rotation. With no secret either, a random key
+	// per process (a warning is logged with a durable store).
 	PseudonymKey []byte
 
 	// StoreSMSBodies keeps the text of relayed SMS in Interaction.Text.
@@ -595,7 +601,7 @@ func New(cfg Config) (*Service, error) {
 	keywordReply(&cfg.StopReply, defaultStopReply)
 	keywordReply(&cfg.HelpReply, defaultHelpReply)
 	keywordReply(&cfg.StartReply, defaultStartReply)
-	pkey, err := privacyConfig(&cfg)
+	pkey, randomKey, err := privacyConfig(&cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -624,6 +630,9 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("proxy: telemetry: %w", err)
 	}
 	_, s.inProcessStore = cfg.Store.(*memoryStore)
+	if randomKey && !s.inProcessStore {
+		s.log.Warn("proxy: no Config.PseudonymKey nor signature secret: pseudonyms, and the STOP opt-outs kept under them, are forgotten at a restart; set PseudonymKey")
+	}
 	if cfg.Autopilot != nil {
 		a, err := autopilotConfig(*cfg.Autopilot)
 		if err != nil {

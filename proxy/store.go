@@ -150,6 +150,13 @@ type Store interface {
 	//     receives it complete. A part arriving after that starts a new
 	//     set.
 	AddMessagePart(ctx context.Context, p MessagePart, since time.Time) ([]MessagePart, error)
+	// DeleteMessageParts deletes the stored parts of multipart messages
+	// received before before and, when from is not empty, sent by from,
+	// and returns how many it deleted. A part waits in the store before
+	// any routing, so it is tied to no conversation: the Service's sweep
+	// deletes the parts that can no longer complete, and EraseParticipant
+	// every part its person sent, with this.
+	DeleteMessageParts(ctx context.Context, from string, before time.Time) (int, error)
 	// AddRelay stores the interaction in exactly as AddInteraction does
 	// (ErrConflict, writing nothing, when one with its Kind and ExternalID
 	// exists) together with job, a message to send on its behalf, whose
@@ -176,15 +183,28 @@ type Store interface {
 	// Pseudonymize replaces the participant numbers of conversations
 	// that ended before q.EndedBefore (with q.Participant set, only that
 	// participant's) by q.Pseudonym of each, on the conversation, its
-	// legs and its interactions' From and To; it empties the
-	// interactions' SMS bodies and the Detail of their EventRecorded
-	// events (the recordings' URLs). Conversations whose numbers start
-	// with PseudonymPrefix are done already and skipped. It does at most
-	// q.Limit conversations (<= 0: all), oldest EndedAt first (then by
-	// ID), and returns their IDs. Afterwards the conversation lists under the pseudonyms, not
-	// the real numbers, and counts in the cool-off and sticky rules of
-	// a CandidateQuery through its ParticipantPseudonym and
-	// CounterpartPseudonym.
+	// legs and its interactions' From and To, and wherever either number
+	// appears within its interactions' ExternalID and their events'
+	// Detail (an ID built from the sender, an error naming the
+	// recipient); it empties both participants' Label (a label is for
+	// the other person while the conversation runs, and may name its
+	// participant), the interactions' SMS bodies and the Detail of their
+	// EventRecorded events (the recordings' URLs). With q.Participant
+	// set (an erasure) it also empties the Metadata and the Key: they
+	// are the host's, and may name either person. Conversations whose
+	// numbers start with PseudonymPrefix are done already and skipped,
+	// except that an erasure also empties the Labels, Metadata and Key
+	// of the ended conversations already pseudonymized in which
+	// q.Pseudonym(q.Participant) takes part (by an earlier retention
+	// sweep), when they still hold any, and returns those IDs after the
+	// others. It does at most q.Limit conversations (<= 0: all) of the
+	// ones it pseudonymizes, oldest EndedAt first (then by ID), and
+	// returns their IDs. Afterwards the
+	// conversation lists under the pseudonyms, not the real numbers, and
+	// counts in the cool-off and sticky rules of a CandidateQuery
+	// through its ParticipantPseudonym and CounterpartPseudonym. A relay
+	// job still waiting for a pseudonymized conversation's interaction
+	// is deleted: it holds the recipient's number and the text.
 	Pseudonymize(ctx context.Context, q PseudonymQuery) ([]string, error)
 
 	// ClaimNonce claims key until expires, as of now. ErrConflict if key
@@ -207,7 +227,10 @@ const PseudonymPrefix = "anon-"
 // PseudonymQuery selects what Store.Pseudonymize replaces.
 type PseudonymQuery struct {
 	EndedBefore time.Time
-	Participant string // "" for every participant
+	// Participant, when not empty, makes the query an erasure of this
+	// participant's conversations; "" for every participant (the
+	// retention sweep).
+	Participant string
 	// Pseudonym maps a participant number to its pseudonym, which starts
 	// with PseudonymPrefix.
 	Pseudonym func(number string) string

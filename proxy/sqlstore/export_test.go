@@ -145,3 +145,6 @@ func WriteV1(ctx context.Context, conn *sql.Conn, dialectName string, c proxy.Co
 	}
 	return nil
 }
+
+// Dialect names the store's SQL dialect, "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.d.name }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -477,25 +478,40 @@ func (s *Store) Pseudonymize(ctx context.Context, q proxy.PseudonymQuery) ([]str
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
 	}
+	erase := q.Participant != ""
 	ids := make([]string, 0, len(todo))
 	for _, c := range todo {
 		pa, pb := q.Pseudonym(c.a), q.Pseudonym(c.b)
-		// $2, $3 the numbers; $4, $5 their pseudonyms.
+		// $2, $3 the numbers; $4, $5 their pseudonyms; $6 whether this
+		// is an erasure.
 		swap := func(col string) string {
 			return col + " = CASE " + col + " WHEN $2 THEN $4 WHEN $3 THEN $5 ELSE " + col + " END"
 		}
+		// within replaces the numbers inside col, the longer first (one
+		// may hold the other).
+		long, short := "$2, $4", "$3, $5"
+		if len(c.b) > len(c.a) {
+			long, short = short, long
+		}
+		within := func(col string) string {
+			return "replace(replace(" + col + ", " + long + "), " + short + ")"
+		}
 		err := s.tx(ctx, func(tx *sql.Tx) error {
 			for _, st := range []string{
-				`UPDATE vp_conversations SET a_number = $4, b_number = $5 WHERE id = $1 AND a_number = $2 AND b_number = $3`,
-				`UPDATE vp_legs SET ` + swap("participant") + `, ` + swap("counterpart") + ` WHERE conversation_id = $1`,
-				`UPDATE vp_interactions SET ` + swap("from_number") + `, ` + swap("to_number") + `, body = '' WHERE conversation_id = $1`,
-				// Every statement takes the same five arguments, and
-				// PostgreSQL wants each used: $2–$5 are compared here
-				// to no effect (a pseudonym is never the number).
-				`UPDATE vp_interaction_events SET detail = '' WHERE status = 'recorded'
-					AND interaction_id IN (SELECT id FROM vp_interactions WHERE conversation_id = $1 AND $2 <> $4 AND $3 <> $5)`,
+				`UPDATE vp_conversations SET a_number = $4, b_number = $5, a_label = '', b_label = '',
+					metadata = CASE WHEN $6 THEN 'null' ELSE metadata END, idem_key = CASE WHEN $6 THEN '' ELSE idem_key END
+					WHERE id = $1 AND a_number = $2 AND b_number = $3`,
+				`UPDATE vp_legs SET ` + swap("participant") + `, ` + swap("counterpart") + ` WHERE conversation_id = $1 AND ($6 OR NOT $6)`,
+				`UPDATE vp_interactions SET ` + swap("from_number") + `, ` + swap("to_number") + `, body = '',
+					external_id = ` + within("external_id") + ` WHERE conversation_id = $1 AND ($6 OR NOT $6)`,
+				`UPDATE vp_interaction_events SET detail = CASE WHEN status = 'recorded' THEN '' ELSE ` + within("detail") + ` END
+					WHERE interaction_id IN (SELECT id FROM vp_interactions WHERE conversation_id = $1) AND ($6 OR NOT $6)`,
+				// Every statement takes the same six arguments, and
+				// PostgreSQL wants each used: $2–$6 are compared here to
+				// no effect (a pseudonym is never the number).
+				`DELETE FROM vp_relays WHERE conversation_id = $1 AND $2 <> $4 AND $3 <> $5 AND ($6 OR NOT $6)`,
 			} {
-				if _, err := tx.ExecContext(ctx, st, c.id, c.a, c.b, pa, pb); err != nil {
+				if _, err := tx.ExecContext(ctx, st, c.id, c.a, c.b, pa, pb, erase); err != nil {
 					return err
 				}
 			}
@@ -506,5 +522,48 @@ func (s *Store) Pseudonymize(ctx context.Context, q proxy.PseudonymQuery) ([]str
 		}
 		ids = append(ids, c.id)
 	}
-	return ids, nil
+	if !erase {
+		return ids, nil
+	}
+	// Pseudonymized before (by the retention sweep): what the host gave
+	// them goes now.
+	rows, err = s.w.QueryContext(ctx, `UPDATE vp_conversations SET a_label = '', b_label = '', metadata = 'null', idem_key = ''
+		WHERE status <> 'active' AND ended_at < $1 AND (a_number = $2 OR b_number = $2)
+			AND (a_label <> '' OR b_label <> '' OR metadata <> 'null' OR idem_key <> '')
+		RETURNING id`, before, q.Pseudonym(q.Participant))
+	if err != nil {
+		return ids, fmt.Errorf("sqlstore: erase pseudonymized conversations: %w", err)
+	}
+	defer rows.Close()
+	var done []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return ids, fmt.Errorf("sqlstore: erase pseudonymized conversations: %w", err)
+		}
+		done = append(done, id)
+	}
+	if err := rows.Err(); err != nil {
+		return ids, fmt.Errorf("sqlstore: erase pseudonymized conversations: %w", err)
+	}
+	slices.Sort(done)
+	return append(ids, done...), nil
+}
+
+// DeleteMessageParts deletes the parts received before before (and sent
+// by from, when it is not empty).
+func (s *Store) DeleteMessageParts(ctx context.Context, from string, before time.Time) (int, error) {
+	b, err := s.d.t(before)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete message parts: %w", err)
+	}
+	res, err := s.w.ExecContext(ctx, `DELETE FROM vp_message_parts WHERE received_at < $1 AND ($2 = '' OR from_number = $2)`, b, from)
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete message parts: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlstore: delete message parts: %w", err)
+	}
+	return int(n), nil
 }

@@ -195,9 +195,9 @@ func TestMigrateFromV4(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Close()
-			// Back to version 4: the columns and indexes versions 5 to 7
+			// Back to version 4: the columns and indexes versions 5 to 8
 			// add are gone.
-			for _, q := range []string{"DROP INDEX vp_conversations_to_pseudonymize", "DROP INDEX vp_conversations_idem_key", "ALTER TABLE vp_conversations DROP COLUMN idem_key",
+			for _, q := range []string{"DROP INDEX vp_message_parts_received", "DROP INDEX vp_conversations_to_pseudonymize", "DROP INDEX vp_conversations_idem_key", "ALTER TABLE vp_conversations DROP COLUMN idem_key",
 				"ALTER TABLE vp_conversations DROP COLUMN record",
 				"ALTER TABLE vp_interactions DROP COLUMN region", "UPDATE vp_schema_version SET version = 4"} {
 				if err := exec(q); err != nil {
@@ -304,6 +304,53 @@ func TestMigrateFromV1(t *testing.T) {
 			}
 			if byKey, err := s.ConversationByKey(ctx, "job-1", t0.Add(4*time.Hour+time.Minute)); err != nil || byKey.ID != "c2" {
 				t.Errorf("ConversationByKey = %+v, %v", byKey, err)
+			}
+		})
+	}
+}
+
+// TestMigrateFromV7: version 8 empties the labels of conversations an
+// earlier version pseudonymized (pseudonymization now empties them) and
+// leaves other conversations' labels alone; the sweep's index on parts
+// exists.
+func TestMigrateFromV7(t *testing.T) {
+	t.Parallel()
+	for _, be := range reopenBackends() {
+		t.Run(be.name, func(t *testing.T) {
+			t.Parallel()
+			exec, open := be.reopen(t)
+			s, err := open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx := t.Context()
+			old := conv("old", "447700900001", "447700900100", "447700900002", "447700900101", t0, time.Hour)
+			kept := conv("kept", "447700900003", "447700900100", "447700900004", "447700900101", t0, time.Hour)
+			if err := errors.Join(s.CreateConversation(ctx, old), s.CreateConversation(ctx, kept)); err != nil {
+				t.Fatal(err)
+			}
+			s.Close()
+			// As version 7 pseudonymized it: numbers replaced, labels kept.
+			for _, q := range []string{"DROP INDEX vp_message_parts_received",
+				"UPDATE vp_conversations SET status = 'closed', a_number = 'anon-1', b_number = 'anon-2', b_label = 'Alice Smith' WHERE id = 'old'",
+				"UPDATE vp_schema_version SET version = 7"} {
+				if err := exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			s, err = open()
+			if err != nil {
+				t.Fatalf("open a version 7 database: %v", err)
+			}
+			defer s.Close()
+			if got, err := s.Conversation(ctx, "old"); err != nil || got.Participants[0].Label != "" || got.Participants[1].Label != "" {
+				t.Errorf("pseudonymized conversation after migration = %+v, %v; want no labels", got.Participants, err)
+			}
+			if got, err := s.Conversation(ctx, "kept"); err != nil || got.Participants[0].Label != "rider" {
+				t.Errorf("other conversation after migration = %+v, %v; want its label", got.Participants, err)
+			}
+			if err := exec("DROP INDEX vp_message_parts_received"); err != nil {
+				t.Errorf("the parts index is missing after migration: %v", err)
 			}
 		})
 	}

@@ -277,6 +277,44 @@ var messagePartTests = []test{
 		n1 := msgPart("9", 1, "new one ", day+2*time.Second)
 		f.addPart(n1, since, n1, n2, n3)
 	}},
+	{"Delete", func(f *fixture) {
+		// Incomplete messages nothing will complete: the sweep deletes
+		// the parts received before its cutoff, an erasure every part of
+		// one sender.
+		old, recent := msgPart("d", 1, "my address is 1 Private Road, ", 0), msgPart("e", 1, "recent", time.Hour)
+		bobs := msgPart("d", 1, "bob's", 0)
+		bobs.From = bob
+		f.addPart(old, sinceBase, old)
+		f.addPart(recent, sinceBase, recent)
+		f.addPart(bobs, sinceBase, bobs)
+		if n, err := f.s.DeleteMessageParts(f.ctx, "", at(time.Minute)); err != nil || n != 2 {
+			f.t.Fatalf("DeleteMessageParts before +1m = %d, %v; want 2 (alice's and bob's old parts)", n, err)
+		}
+		if n, err := f.s.DeleteMessageParts(f.ctx, "", at(time.Minute)); err != nil || n != 0 {
+			f.t.Errorf("DeleteMessageParts again = %d, %v; want 0", n, err)
+		}
+		// What was deleted is gone: the same part number starts afresh.
+		again := msgPart("d", 2, "two", 2*time.Hour)
+		f.addPart(again, sinceBase, again)
+		f.addPart(recent, sinceBase, recent) // kept: a redelivery
+		// Received at the cutoff is not before it.
+		if n, err := f.s.DeleteMessageParts(f.ctx, "", at(time.Hour)); err != nil || n != 0 {
+			f.t.Errorf("DeleteMessageParts at the part's own time = %d, %v; want 0", n, err)
+		}
+		bobs.ReceivedAt = at(2 * time.Hour)
+		f.addPart(bobs, sinceBase, bobs)
+		// An erasure: alice's parts, whatever their age, and not bob's.
+		if n, err := f.s.DeleteMessageParts(f.ctx, alice, at(48*time.Hour)); err != nil || n != 2 {
+			f.t.Fatalf("DeleteMessageParts(alice) = %d, %v; want 2", n, err)
+		}
+		f.addPart(recent, sinceBase, recent) // stored afresh
+		bobs2 := bobs
+		bobs2.Part = 2
+		f.addPart(bobs2, sinceBase, bobs, bobs2)
+		if n, err := f.s.DeleteMessageParts(f.ctx, "", at(72*time.Hour)); err != nil || n != 3 {
+			f.t.Errorf("DeleteMessageParts of all = %d, %v; want 3", n, err)
+		}
+	}},
 	{"StaleBoundary", func(f *fixture) {
 		// Received at since is not before since: not stale.
 		p1, p2 := msgPart("b", 1, "a", time.Minute), msgPart("b", 2, "b", 2*time.Minute)

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -54,6 +55,73 @@ var privacyTests = []test{
 		// Done already: not again.
 		if ids, err := f.s.Pseudonymize(f.ctx, q); err != nil || len(ids) != 0 {
 			f.t.Errorf("second Pseudonymize = %v, %v; want nothing", ids, err)
+		}
+	}},
+	{"LabelsMetadataAndExternalIDs", func(f *fixture) {
+		// The retention sweep empties the labels and keeps the host's
+		// metadata and key (its references, for audits); it replaces the
+		// numbers within external IDs and event details, and deletes a
+		// relay job still waiting. An erasure empties the metadata and
+		// key too, also of a conversation the sweep did before.
+		c1 := conv("c1", alice, gb1, bob, gb1, base, time.Hour)
+		c1.Participants[0].Label, c1.Participants[1].Label = "Alice Smith", "Bob Jones"
+		c1.Metadata, c1.Key = map[string]string{"customer": "Alice Smith"}, "job-1"
+		c2 := conv("c2", alice, gb2, carol, gb2, base, time.Hour)
+		c2.Participants[0].Label, c2.Metadata, c2.Key = "Alice Smith", map[string]string{"order": "o-2"}, "job-2"
+		f.create(c1, c2)
+		sms := proxy.Interaction{ID: "i1", ConversationID: "c1", Kind: proxy.KindSMS, ExternalID: "concat:" + alice + ":7:m-1",
+			From: alice, To: gb1, Text: "hello", CreatedAt: at(time.Second)}
+		f.addInteraction(sms)
+		f.addEvent("i1", proxy.InteractionEvent{Status: proxy.EventFailed, At: at(2 * time.Second), Detail: "sms: send to " + bob + ": throttled"})
+		job := proxy.Interaction{ID: "i2", ConversationID: "c1", Kind: proxy.KindSMS, ExternalID: "m-2", From: bob, To: gb1, CreatedAt: at(3 * time.Second)}
+		if err := f.s.AddRelay(f.ctx, job, proxy.RelayJob{ID: "i2", ConversationID: "c1", From: gb1, To: alice, Text: "on my way", CreatedAt: at(3 * time.Second)}); err != nil {
+			f.t.Fatal(err)
+		}
+		f.end("c1", proxy.StatusClosed, at(time.Minute))
+		f.end("c2", proxy.StatusClosed, at(time.Minute))
+		if ids, err := f.s.Pseudonymize(f.ctx, proxy.PseudonymQuery{EndedBefore: at(time.Hour), Pseudonym: pseudo, Limit: 1}); err != nil || !slices.Equal(ids, []string{"c1"}) {
+			f.t.Fatalf("retention Pseudonymize = %v, %v; want c1", ids, err)
+		}
+		got := f.get("c1")
+		if got.Participants[0].Label != "" || got.Participants[1].Label != "" {
+			f.t.Errorf("labels after retention: %+v", got.Participants)
+		}
+		if got.Metadata["customer"] != "Alice Smith" || got.Key != "job-1" {
+			f.t.Errorf("retention changed the host's metadata %v or key %q", got.Metadata, got.Key)
+		}
+		i, err := f.s.Interaction(f.ctx, "i1")
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		if want := "concat:" + pseudo(alice) + ":7:m-1"; i.ExternalID != want {
+			f.t.Errorf("external ID %q; want %q", i.ExternalID, want)
+		}
+		if len(i.Events) != 1 || i.Events[0].Detail != "sms: send to "+pseudo(bob)+": throttled" {
+			f.t.Errorf("events %+v", i.Events)
+		}
+		if _, err := f.s.InteractionByExternalID(f.ctx, proxy.KindSMS, "concat:"+pseudo(alice)+":7:m-1"); err != nil {
+			f.t.Errorf("the interaction is not found by its new external ID: %v", err)
+		}
+		if _, err := f.s.InteractionByExternalID(f.ctx, proxy.KindSMS, sms.ExternalID); !errors.Is(err, proxy.ErrNotFound) {
+			f.t.Errorf("found by the external ID with the number: %v", err)
+		}
+		if jobs, err := f.s.ClaimRelays(f.ctx, proxy.RelayClaim{Owner: "o", Now: at(2 * time.Hour), LeaseUntil: at(3 * time.Hour)}); err != nil || len(jobs) != 0 {
+			f.t.Errorf("relay jobs after pseudonymization: %+v, %v; want none", jobs, err)
+		}
+		// Erasing alice: c2 pseudonymized with its metadata gone; c1,
+		// done by the sweep, loses its metadata and key now.
+		ids, err := f.s.Pseudonymize(f.ctx, proxy.PseudonymQuery{EndedBefore: at(time.Hour), Participant: alice, Pseudonym: pseudo})
+		if err != nil || !slices.Equal(ids, []string{"c2", "c1"}) {
+			f.t.Fatalf("erase alice = %v, %v; want c2 then c1", ids, err)
+		}
+		for _, id := range ids {
+			got := f.get(id)
+			if len(got.Metadata) != 0 || got.Key != "" || got.Participants[0].Label != "" || got.Participants[1].Label != "" {
+				f.t.Errorf("%s after the erasure: %+v", id, got)
+			}
+		}
+		if ids, err := f.s.Pseudonymize(f.ctx, proxy.PseudonymQuery{EndedBefore: at(time.Hour), Participant: alice, Pseudonym: pseudo}); err != nil || len(ids) != 0 {
+			f.t.Errorf("erase alice again = %v, %v; want nothing", ids, err)
 		}
 	}},
 	{"ByParticipantAndLimit", func(f *fixture) {
