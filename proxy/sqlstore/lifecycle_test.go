@@ -4,12 +4,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
 	"github.com/voiceproxy/voiceproxy/proxy/sqlstore"
 )
 
@@ -21,7 +22,7 @@ var keyings = []struct {
 	set  func(*proxy.Config)
 }{
 	{"pseudonym-key", func(c *proxy.Config) {}},
-	{"signature-secret", func(c *proxy.Config) { c.PseudonymKey, c.SignatureSecret = nil, "account signature secret" }},
+	{"signature-secret", func(c *proxy.Config) { c.PseudonymKey, c.SignatureSecret = nil, proxytest.SignatureSecret }},
 }
 
 // lifecycleService is a Service, as privacyService makes it, on a store
@@ -41,8 +42,8 @@ func lifecycleService(t *testing.T, open func(testing.TB) *sqlstore.Store, keyin
 // of a two-part message ref.
 func inbound(t *testing.T, svc *proxy.Service, from, to, id, text, ref string, part int) {
 	t.Helper()
-	p := map[string]string{"msisdn": from, "to": to, "messageId": id, "text": url.QueryEscape(text), "type": "text",
-		"message-timestamp": "2026-03-01+12:00:00"}
+	p := map[string]string{"msisdn": from, "to": to, "messageId": id, "text": text, "type": "text",
+		"message-timestamp": "2026-03-01 12:00:00", "timestamp": strconv.FormatInt(privacyStart.Unix(), 10)}
 	if part > 0 {
 		p["concat"], p["concat-ref"], p["concat-total"], p["concat-part"] = "true", ref, "2", fmt.Sprint(part)
 	}

@@ -10,8 +10,12 @@ import (
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
+
+// privacyStart is when privacyService's clock starts.
+var privacyStart = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // clockFor is a settable clock.
 type clockFor struct{ t time.Time }
@@ -102,10 +106,10 @@ func TestRetentionAndErasure(t *testing.T) {
 // clock and a pseudonym key, as edit configures it further.
 func privacyService(t *testing.T, k storeKind, edit func(*proxy.Config)) (*proxy.Service, *clockFor) {
 	t.Helper()
-	clk := &clockFor{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clk := &clockFor{t: privacyStart}
 	cfg := proxy.Config{
 		Store: k.open(t), LenientNumbers: true, Now: clk.now, PseudonymKey: []byte("host secret"),
-		SignatureSecret: "privacy-secret",
+		SignatureSecret: proxytest.SignatureSecret, // post signs with it
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	edit(&cfg)
