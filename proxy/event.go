@@ -46,7 +46,7 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
 // to no conversation, or is no call status, is not an error.
 func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params, c2c string) error {
 	ext := string(p.ConversationUUID)
-	status := EventStatus(strings.ToLower(strings.TrimSpace(string(p.Status))))
+	status := webhookStatus(string(p.Status))
 	detail := string(p.Detail)
 	if detail == "" {
 		detail = string(p.Reason)
