@@ -23,11 +23,14 @@ import (
 // answer is final.
 
 // readMessages reads and authenticates a Messages API webhook's body.
-// When it returns false it has answered: 401 for a bad signature, 503
-// when the replay check could not be made (Vonage retries), 200 for a
-// body it cannot read.
+// When it returns false it has answered: 401 for a bad signature, 413
+// for a body over Config.MaxBodyBytes, 503 when the replay check could
+// not be made (Vonage retries), 200 for a body it cannot read.
 func (s *Service) readMessages(ctx context.Context, w http.ResponseWriter, r *http.Request, kind string) ([]byte, bool) {
 	body, err := s.readBody(w, r)
+	if s.tooLarge(ctx, w, r, err) {
+		return nil, false
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook body unreadable", "err", err)
 		writeEmpty(w, http.StatusOK)

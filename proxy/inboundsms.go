@@ -63,11 +63,14 @@ func (s *Service) answerSMS(ctx context.Context, w http.ResponseWriter, r *http.
 
 // readSMS reads, authenticates and parses (with parse) an SMS webhook
 // (kind names it in logs). When it returns false it has answered: 401 for
-// a bad signature, 200 for one it cannot read, which redelivering would
-// not mend.
+// a bad signature, 413 for a body over Config.MaxBodyBytes, 200 for one
+// it cannot read, which redelivering would not mend.
 func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *http.Request, kind string, parse func(url.Values) (T, error)) (T, bool) {
 	var zero T
 	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
+	if s.tooLarge(ctx, w, r, err) {
+		return zero, false
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook unreadable", "err", err)
 		setOutcome(w, outcomeMalformed)

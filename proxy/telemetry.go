@@ -37,6 +37,7 @@ const (
 	outcomeStoreError   = "store_error"   // 503: the store failed or was slow
 	outcomeUnauthorized = "unauthorized"  // 401: a bad or replayed signature
 	outcomeMalformed    = "malformed"     // unreadable, dropped
+	outcomeTooLarge     = "too_large"     // 413: a body over Config.MaxBodyBytes
 	outcomeOther        = "other"
 )
 
