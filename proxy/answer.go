@@ -43,6 +43,22 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	}
 	var p voice.Params
 	// The jti is claimed with the route, in one round trip (see route).
+	//
+	// What the signature covers depends on the application's
+	// answer_method. A POST's JSON body is bound to the token: its
+	// payload_hash claim is the SHA-256 of the body (Voice API webhook
+	// reference, "Signed webhooks"; Vonage's webhooks guide, "Decoding
+	// signed webhooks"), and readVoice checks it. A GET has no body, and
+	// its query string (from, to, uuid) is not bound to the token as
+	// this package checks it: a GET token without a payload_hash is
+	// accepted with any query. (Vonage support's "How do I verify that
+	// the Voice API Webhook request and its payload has not been
+	// tampered during transit?" describes a GET's payload_hash as the
+	// hash of its query parameters re-encoded as JSON, in their order,
+	// which the raw query cannot be turned back into for certain.) So
+	// whoever holds a GET answer webhook's token, single use by its jti
+	// and good for Config.WebhookTolerance, could present it with
+	// another caller and number: hosts should set answer_method POST.
 	var claim voice.Claim
 	switch s.readVoice(ctx, w, r, kind, &p, &claim) {
 	case readAnswered:

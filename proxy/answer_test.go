@@ -208,13 +208,6 @@ func TestAnswer(t *testing.T) {
 			want: fallbackNCCO,
 		},
 		{
-			name: "body too large",
-			pool: gbPool(gbP1),
-			edit: func(c *Config) { c.MaxBodyBytes = 16 },
-			req:  func(cs []Conversation) *http.Request { return answerPOST("/answer", gbA, gbP1, "u1") },
-			want: fallbackNCCO,
-		},
-		{
 			name: "store error on the fallback URL",
 			pool: gbPool(gbP1),
 			edit: func(c *Config) { c.Store = failingStore{Store: c.Store, err: errors.New("database down")} },

@@ -48,7 +48,7 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
 // no call status, is not an error.
 func (s *Service) recordCallEvent(ctx context.Context, p *voice.Params, c2c string, now time.Time) error {
 	ext := string(p.ConversationUUID)
-	status := EventStatus(strings.ToLower(strings.TrimSpace(string(p.Status))))
+	status := webhookStatus(string(p.Status))
 	detail := string(p.Detail)
 	if detail == "" && !p.OriginalRequest.IsEvent() {
 		// A fallback's reason says why the event URL failed, not what

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/voice"
+	"github.com/voiceproxy/voiceproxy/sms"
 )
 
 // This file holds what the webhook handlers share: the routes, reading
@@ -49,7 +50,8 @@ func writeJSON(w http.ResponseWriter, b []byte) {
 	_, _ = w.Write(b)
 }
 
-// readBody reads a webhook body up to Config.MaxBodyBytes.
+// readBody reads a webhook body up to Config.MaxBodyBytes; a longer one
+// is an error that tooLarge answers.
 func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -57,12 +59,36 @@ func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, erro
 	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
 }
 
+// tooLarge answers 413 Request Entity Too Large, and reports true, when
+// err says a webhook's body was longer than Config.MaxBodyBytes. Every
+// webhook answers it so, the fallback URL too: such a body is never
+// Vonage's (its webhooks are a few hundred bytes, and their signature
+// cannot be checked without the whole body), so no Vonage rule for
+// non-2xx answers comes into play, and a 413 tells whoever sent it
+// why, where a 200 would have hidden it.
+func (s *Service) tooLarge(ctx context.Context, w http.ResponseWriter, r *http.Request, err error) bool {
+	var mbe *http.MaxBytesError
+	if !errors.As(err, &mbe) && !errors.Is(err, sms.ErrBodyTooLarge) {
+		return false
+	}
+	s.log.WarnContext(ctx, "proxy: webhook body too large", "path", r.URL.Path, "max_bytes", s.cfg.MaxBodyBytes)
+	setOutcome(w, outcomeTooLarge)
+	b, _ := json.Marshal(struct {
+		Error  string `json:"error"`
+		Detail string `json:"detail"`
+	}{"request body too large", "at most " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes (Config.MaxBodyBytes)"})
+	w.Header()["Content-Type"] = jsonContentType
+	w.WriteHeader(http.StatusRequestEntityTooLarge)
+	_, _ = w.Write(append(b, '\n'))
+	return true
+}
+
 // readResult says how reading a webhook went.
 type readResult int
 
 const (
 	readOK          readResult = iota
-	readAnswered               // refused as unauthenticated: 401 answered
+	readAnswered               // answered: 401 for a bad signature, 413 for a body too large
 	readMalformed              // unreadable or malformed: Vonage cannot fix it by retrying
 	readUnavailable            // genuine, but the store could not check it for replay
 )
@@ -75,6 +101,9 @@ const (
 // the webhook is not verified.
 func (s *Service) readVoice(ctx context.Context, w http.ResponseWriter, r *http.Request, kind string, p *voice.Params, deferred *voice.Claim) readResult {
 	body, err := s.readBody(w, r)
+	if s.tooLarge(ctx, w, r, err) {
+		return readAnswered
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook body unreadable", "err", err)
 		return readMalformed

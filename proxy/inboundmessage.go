@@ -23,11 +23,14 @@ import (
 // answer is final.
 
 // readMessages reads and authenticates a Messages API webhook's body.
-// When it returns false it has answered: 401 for a bad signature, 503
-// when the replay check could not be made (Vonage retries), 200 for a
-// body it cannot read.
+// When it returns false it has answered: 401 for a bad signature, 413
+// for a body over Config.MaxBodyBytes, 503 when the replay check could
+// not be made (Vonage retries), 200 for a body it cannot read.
 func (s *Service) readMessages(ctx context.Context, w http.ResponseWriter, r *http.Request, kind string) ([]byte, bool) {
 	body, err := s.readBody(w, r)
+	if s.tooLarge(ctx, w, r, err) {
+		return nil, false
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook body unreadable", "err", err)
 		writeEmpty(w, http.StatusOK)
@@ -102,7 +105,7 @@ func (s *Service) handleMessageStatus(w http.ResponseWriter, r *http.Request) {
 	if u.Usage != nil && u.Status == sms.StatusSubmitted {
 		ev.Price = cleanText(u.Usage.Price)
 	}
-	s.tel.count(ctx, s.tel.sms, "event", string(ev.Status))
+	s.tel.count(ctx, s.tel.sms, "event", smsEvent(ev.Status))
 	switch err := s.store.AddInteractionEvent(ctx, ref, ev); {
 	case errors.Is(err, ErrNotFound):
 		s.log.DebugContext(ctx, "proxy: message status for an SMS outside any interaction", "message", u.MessageUUID)
@@ -120,19 +123,23 @@ func (s *Service) handleMessageStatus(w http.ResponseWriter, r *http.Request) {
 // handed to the network (status "submitted"); a delivery report follows.
 const EventSubmitted EventStatus = "submitted"
 
-// messageStatus maps a status webhook's status to an EventStatus:
-// delivered, rejected and submitted as they are; undeliverable as
+// messageStatuses are the statuses of the Messages API's status
+// webhook for SMS (Vonage, "Messages API Status Callbacks": submitted,
+// delivered, rejected, undeliverable; "read" is for other channels) and
+// the EventStatus each is recorded as: undeliverable as
 // EventUndelivered, like a receipt's "failed".
+var messageStatuses = map[string]EventStatus{
+	sms.StatusSubmitted:     EventSubmitted,
+	sms.StatusDelivered:     EventDelivered,
+	sms.StatusRejected:      EventRejected,
+	sms.StatusUndeliverable: EventUndelivered,
+}
+
+// messageStatus maps a status webhook's status to an EventStatus
+// (messageStatuses); another status is kept as webhookStatus makes it.
 func messageStatus(status string) EventStatus {
-	switch status {
-	case sms.StatusDelivered:
-		return EventDelivered
-	case sms.StatusRejected:
-		return EventRejected
-	case sms.StatusUndeliverable:
-		return EventUndelivered
-	case sms.StatusSubmitted:
-		return EventSubmitted
+	if st, ok := messageStatuses[status]; ok {
+		return st
 	}
-	return EventStatus(cleanText(strings.ToLower(status)))
+	return webhookStatus(status)
 }

@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"net/url"
@@ -63,11 +65,30 @@ func (s *Service) answerSMS(ctx context.Context, w http.ResponseWriter, r *http.
 
 // readSMS reads, authenticates and parses (with parse) an SMS webhook
 // (kind names it in logs). When it returns false it has answered: 401 for
-// a bad signature, 200 for one it cannot read, which redelivering would
-// not mend.
+// a bad signature, 413 for a body over Config.MaxBodyBytes, 200 for one
+// it cannot read, which redelivering would not mend.
+//
+// A signed SMS webhook is fresh for Config.WebhookTolerance either side
+// of its signed timestamp, and within that window anyone holding a copy
+// (a log, a proxy, a capture) can send it again. No replay claim on the
+// request can tell that copy from Vonage's own redelivery: Vonage sends
+// an inbound SMS again, with the same messageId, until it gets a 2xx
+// (SMS API reference, "Inbound SMS"), its docs do not say that a
+// redelivery is signed afresh, and proxytest's simulator sends the same
+// signed request again. So a replay is made harmless the way a
+// redelivery must be, by what the message does happening once per
+// message: a relay or a refusal is stored once per messageId (the
+// interaction's ExternalID), a STOP or START takes effect only for a
+// message not stored yet (keywordSeen), so an old keyword never undoes
+// a later one, and an automatic reply goes once per messageId (reply).
+// A delivery receipt needs nothing more: the Store records one event
+// per (Leg, Status), and its Leg is the messageId.
 func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *http.Request, kind string, parse func(url.Values) (T, error)) (T, bool) {
 	var zero T
 	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
+	if s.tooLarge(ctx, w, r, err) {
+		return zero, false
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "proxy: "+kind+" webhook unreadable", "err", err)
 		setOutcome(w, outcomeMalformed)
@@ -102,6 +123,33 @@ func (s *Service) authSMS(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return false
 	}
 	return true
+}
+
+// onceKey is the claimOnce key of what kind names, for the webhook
+// fields parts: hashed, so that a key's length does not depend on them.
+func onceKey(kind string, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return kind + ":" + hex.EncodeToString(h.Sum(nil))
+}
+
+// claimOnce claims key in the Store, for every instance sharing it, for
+// as long as Vonage may deliver the same SMS webhook again: it
+// redelivers for 24 hours (SMS API reference, "Inbound SMS"), and a
+// signed copy is fresh for Config.WebhookTolerance after that. It
+// reports false when key was claimed before.
+func (s *Service) claimOnce(ctx context.Context, key string) (bool, error) {
+	now := s.now()
+	switch err := s.store.ClaimNonce(ctx, key, now, now.Add(24*time.Hour+s.cfg.WebhookTolerance)); {
+	case errors.Is(err, ErrConflict):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }
 
 // writeEmpty answers status with an empty body of known length, so that
@@ -182,6 +230,9 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 		refusal = &InteractionEvent{Status: EventBlocked, Detail: a.refused, At: now}
 	case kw == "STOP":
 		setOutcome(w, outcomeKeyword)
+		if seen, err := s.keywordSeen(ctx, in, externalID); seen || err != nil {
+			return nil, err
+		}
 		if err := s.recordOptOut(ctx, from, to, now); err != nil {
 			return nil, err
 		}
@@ -189,6 +240,9 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 		refusal, reply = &InteractionEvent{Status: EventOptedOut, Detail: "STOP: not relayed; nothing more is sent to the sender from this number", At: now}, s.cfg.StopReply
 	case kw == "START":
 		setOutcome(w, outcomeKeyword)
+		if seen, err := s.keywordSeen(ctx, in, externalID); seen || err != nil {
+			return nil, err
+		}
 		if err := s.liftOptOut(ctx, from, to); err != nil {
 			return nil, err
 		}
@@ -241,6 +295,24 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 		}
 	}
 	return func(ctx context.Context) { s.relayNow(ctx, job.ID) }, nil
+}
+
+// keywordSeen reports whether the STOP or START in, keyed externalID,
+// was taken before. Its interaction is stored after its effect, so a
+// redelivery finds it and changes nothing: Vonage redelivers a message
+// whose 200 it did not get, and that may come after the sender's next
+// keyword. (A message whose first delivery failed, and so took no
+// effect, does take effect when it comes again.)
+func (s *Service) keywordSeen(ctx context.Context, in *sms.Inbound, externalID string) (bool, error) {
+	switch _, err := s.store.InteractionByExternalID(ctx, KindSMS, externalID); {
+	case err == nil:
+		s.log.InfoContext(ctx, "proxy: keyword SMS delivered again; its effect stands as it was", "message", in.MessageID)
+		return true, nil
+	case errors.Is(err, ErrNotFound):
+		return false, nil
+	default:
+		return false, err
+	}
 }
 
 // assemble returns the text of an inbound SMS and the external ID its
@@ -322,12 +394,24 @@ func (s *Service) startContact(ctx context.Context, ct Contact, numbers bool) (C
 }
 
 // reply returns the sending of text to the sender of in, from the number
-// texted, for after the answer; nil when there is nothing to send.
+// texted, for after the answer, once per message (claimOnce); nil when
+// there is nothing to send.
 func (s *Service) reply(in *sms.Inbound, from, to, text string) func(context.Context) {
 	if text == "" || s.cfg.SMS == nil || !phone.IsDigits(from) || !phone.IsDigits(to) {
 		return nil
 	}
 	return func(ctx context.Context) {
+		// Once per message, however often it is delivered (readSMS); a
+		// claim the store cannot make does not hold the reply back.
+		if in.MessageID != "" {
+			switch first, err := s.claimOnce(ctx, onceKey("sms-reply", in.MessageID)); {
+			case err != nil:
+				s.log.WarnContext(ctx, "proxy: SMS auto-reply claim failed; replying", "message", in.MessageID, "err", err)
+			case !first:
+				s.log.InfoContext(ctx, "proxy: SMS delivered again; not replied to again", "message", in.MessageID)
+				return
+			}
+		}
 		if _, err := s.cfg.SMS.Send(ctx, sms.Message{From: to, To: from, Text: text}); err != nil {
 			s.log.WarnContext(ctx, "proxy: SMS auto-reply failed", "message", in.MessageID, "err", err)
 		}

@@ -275,6 +275,9 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r.Context())
 	defer cancel()
 	body, err := s.readBody(w, r)
+	if s.tooLarge(ctx, w, r, err) {
+		return
+	}
 	if err != nil {
 		s.writeFallback(w)
 		return

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/sms"
@@ -36,7 +37,7 @@ func (s *Service) handleDeliveryReceipt(w http.ResponseWriter, r *http.Request) 
 	if dr.ErrCode != 0 {
 		ev.Detail = "err-code " + strconv.Itoa(dr.ErrCode)
 	}
-	s.tel.count(ctx, s.tel.sms, "event", string(ev.Status))
+	s.tel.count(ctx, s.tel.sms, "event", smsEvent(ev.Status))
 	switch err := s.store.AddInteractionEvent(ctx, dr.ClientRef, ev); {
 	case errors.Is(err, ErrNotFound):
 		s.log.DebugContext(ctx, "proxy: delivery receipt for an SMS outside any interaction", "message", dr.MessageID)
@@ -50,16 +51,43 @@ func (s *Service) handleDeliveryReceipt(w http.ResponseWriter, r *http.Request) 
 	writeEmpty(w, http.StatusOK)
 }
 
-// receiptStatus maps a receipt's status (SMS API reference, "Delivery
-// receipt": delivered, expired, failed, rejected, accepted, buffered,
-// unknown) to an EventStatus; "failed" becomes EventUndelivered, so it is
-// not taken for the send itself failing.
+// receiptStatuses are the statuses Vonage documents for a delivery
+// receipt (SMS API reference, "Delivery receipt", status: delivered,
+// expired, failed, rejected, accepted, buffered, unknown; see
+// DeliveryReceipt in Vonage's sms.yml) and the EventStatus each is
+// recorded as. "failed" becomes EventUndelivered, so it is not taken for
+// the send itself failing.
+var receiptStatuses = map[string]EventStatus{
+	sms.DeliveryDelivered: EventDelivered,
+	sms.DeliveryExpired:   EventExpired,
+	sms.DeliveryFailed:    EventUndelivered,
+	sms.DeliveryRejected:  EventRejected,
+	sms.DeliveryAccepted:  EventStatus(sms.DeliveryAccepted),
+	sms.DeliveryBuffered:  EventStatus(sms.DeliveryBuffered),
+	sms.DeliveryUnknown:   EventStatus(sms.DeliveryUnknown),
+}
+
+// receiptStatus maps a receipt's status to an EventStatus
+// (receiptStatuses); a status Vonage does not document is kept as
+// webhookStatus makes it.
 func receiptStatus(status string) EventStatus {
-	switch status {
-	case sms.DeliveryFailed:
-		return EventUndelivered
-	case sms.DeliveryRejected:
-		return EventRejected
+	if st, ok := receiptStatuses[status]; ok {
+		return st
 	}
-	return EventStatus(status)
+	return webhookStatus(status)
+}
+
+// maxStatusLen bounds a status as stored when it is one this package
+// does not name: Vonage's statuses are single words.
+const maxStatusLen = 32
+
+// webhookStatus is a status a webhook names, as stored: lower case,
+// trimmed, text every store can keep (cleanText), at most maxStatusLen
+// bytes.
+func webhookStatus(status string) EventStatus {
+	s := cleanText(strings.ToLower(strings.TrimSpace(status)))
+	if len(s) > maxStatusLen {
+		s = strings.ToValidUTF8(s[:maxStatusLen], "")
+	}
+	return EventStatus(s)
 }

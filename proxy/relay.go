@@ -90,7 +90,7 @@ func (s *Service) runRelay(ctx context.Context, j RelayJob) {
 	ev.At = s.now()
 	attempts := j.Attempts + 1
 	if retry && attempts < s.cfg.RelayAttempts {
-		s.tel.count(ctx, s.tel.sms, "event", "retry")
+		s.tel.count(ctx, s.tel.sms, "event", string(smsRetry))
 		next := ev.At.Add(relayBackoff(attempts))
 		s.log.WarnContext(ctx, "proxy: SMS relay failed; will retry", "interaction", j.ID, "attempt", attempts, "next", next, "detail", phone.Redact(ev.Detail))
 		if err := s.store.RetryRelay(ctx, j.ID, s.owner, next); err != nil {
@@ -105,7 +105,7 @@ func (s *Service) runRelay(ctx context.Context, j RelayJob) {
 		s.log.ErrorContext(ctx, "proxy: record SMS relay outcome failed", "interaction", j.ID, "err", err)
 		return
 	}
-	s.tel.count(ctx, s.tel.sms, "event", string(ev.Status))
+	s.tel.count(ctx, s.tel.sms, "event", smsEvent(ev.Status))
 	if ev.Status == EventRelayed {
 		s.log.InfoContext(ctx, "proxy: SMS relayed", "conversation", j.ConversationID, "interaction", j.ID)
 	} else {

@@ -228,7 +228,8 @@ type Config struct {
 	// within 3 s and the NCCO within 5 s by default; both can be set
 	// lower, down to 1 s). Default 800 ms.
 	StoreTimeout time.Duration
-	// MaxBodyBytes bounds webhook request bodies. Default 64 KiB.
+	// MaxBodyBytes bounds webhook request bodies: a longer one is
+	// answered 413 Request Entity Too Large. Default 64 KiB.
 	MaxBodyBytes int64
 
 	// Greeting is spoken to the caller before connecting. Default "":

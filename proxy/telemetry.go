@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -36,6 +37,7 @@ const (
 	outcomeStoreError   = "store_error"   // 503: the store failed or was slow
 	outcomeUnauthorized = "unauthorized"  // 401: a bad or replayed signature
 	outcomeMalformed    = "malformed"     // unreadable, dropped
+	outcomeTooLarge     = "too_large"     // 413: a body over Config.MaxBodyBytes
 	outcomeOther        = "other"
 )
 
@@ -147,7 +149,11 @@ func endSpan(span trace.Span, failed string) {
 
 // attrs is the measurement option for attributes kv (at most two key,
 // value pairs), made once per distinct set: the webhook paths record
-// with a handful of sets, and building one allocates.
+// with a handful of sets, and building one allocates. Values reach here
+// through fixed sets (outcomes, routes, smsEvent's), but the cache does
+// not rely on it: it holds at most maxAttrSets sets, a set past that is
+// built for its call, and a value that is no label (labelValue) is
+// recorded as "other".
 func (t *telemetry) attrs(kv ...string) attrOpts {
 	var key [4]string
 	copy(key[:], kv)
@@ -160,7 +166,7 @@ func (t *telemetry) attrs(kv ...string) attrOpts {
 	as := make([]attribute.KeyValue, 0, 2)
 	for i := 0; i+1 < len(key); i += 2 {
 		if key[i] != "" {
-			as = append(as, attribute.String(key[i], key[i+1]))
+			as = append(as, attribute.String(key[i], labelValue(key[i+1])))
 		}
 	}
 	mo := metric.WithAttributeSet(attribute.NewSet(as...))
@@ -169,9 +175,59 @@ func (t *telemetry) attrs(kv ...string) attrOpts {
 	if t.attrCache == nil {
 		t.attrCache = map[[4]string]attrOpts{}
 	}
-	t.attrCache[key] = o
+	if len(t.attrCache) < maxAttrSets {
+		t.attrCache[key] = o
+	}
 	t.attrMu.Unlock()
 	return o
+}
+
+// maxAttrSets bounds the attribute sets telemetry keeps made: a few
+// dozen are in use (routes × outcomes, store operations × results, SMS
+// events, countries).
+const maxAttrSets = 512
+
+// maxLabelLen bounds an attribute value.
+const maxLabelLen = 64
+
+// labelValue is v as an attribute value: "other" for a value no label
+// could be, one that is not UTF-8 (Prometheus's text format refuses
+// it, failing the whole scrape) or is longer than maxLabelLen.
+func labelValue(v string) string {
+	if len(v) > maxLabelLen || !utf8.ValidString(v) {
+		return outcomeOther
+	}
+	return v
+}
+
+// smsEvents are the values of voiceproxy.sms's "event" attribute:
+// what the Service records of the SMS it relays (relay.go), and the
+// delivery statuses Vonage documents for the SMS API's receipts
+// (receiptStatuses) and the Messages API's status webhook
+// (messageStatuses).
+var smsEvents = func() map[EventStatus]bool {
+	m := map[EventStatus]bool{EventRelayed: true, EventFailed: true, smsRetry: true}
+	for _, st := range receiptStatuses {
+		m[st] = true
+	}
+	for _, st := range messageStatuses {
+		m[st] = true
+	}
+	return m
+}()
+
+// smsRetry is the "event" of an SMS relay that failed and is tried
+// again.
+const smsRetry EventStatus = "retry"
+
+// smsEvent is st as voiceproxy.sms's "event" attribute: one of smsEvents,
+// or "other" for a status a webhook made up, so that a webhook cannot
+// add series.
+func smsEvent(st EventStatus) string {
+	if smsEvents[st] {
+		return string(st)
+	}
+	return outcomeOther
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }

@@ -1,20 +1,29 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+	"go.opentelemetry.io/otel/metric"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/voiceproxy/voiceproxy/sms"
 )
 
 // sums collects the counters of rm as "name{k=v,…}" -> value.
@@ -188,5 +197,130 @@ func TestTelemetrySMSOutcomes(t *testing.T) {
 		if k := "voiceproxy.webhooks{outcome=" + outcome + ",route=/inbound-sms}"; got[k] != 1 {
 			t.Errorf("%s = %d, want 1 (all: %v)", k, got[k], got)
 		}
+	}
+}
+
+// Statuses in delivery receipts and Messages API status webhooks are
+// Vonage's, but anyone holding a signed one, or a bug at Vonage, can
+// name any: a status that is not UTF-8 (status=%FF) made the Prometheus
+// exporter fail every scrape, and each made-up status was a series of
+// its own. Only the statuses Vonage documents are counted by name; the
+// rest are "other", and what is stored is text of bounded length.
+func TestMetricStatusesBounded(t *testing.T) {
+	t.Parallel()
+	reader := sdkmetric.NewManualReader()
+	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
+		c.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+	})
+	c := mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
+	if err := s.store.AddInteraction(t.Context(), Interaction{ID: "sms-1", ConversationID: c.ID, Kind: KindSMS, ExternalID: "M1", CreatedAt: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	receipt := func(ref, status string) {
+		t.Helper()
+		v := receiptParams(ref)
+		v.Set("status", status)
+		if w := serve(s, receiptGET(v)); w.Code != http.StatusOK {
+			t.Fatalf("receipt %q: status %d, want 200", status, w.Code)
+		}
+	}
+	messageStatus := func(status string) {
+		t.Helper()
+		b, _ := json.Marshal(map[string]string{"message_uuid": "u-1", "status": status, "client_ref": "not-ours"})
+		r := httptest.NewRequest(http.MethodPost, "/message-status", bytes.NewReader(b))
+		r.Header.Set("Content-Type", "application/json")
+		if w := serve(s, r); w.Code != http.StatusOK {
+			t.Fatalf("message status %q: status %d, want 200", status, w.Code)
+		}
+	}
+	receipt("sms-1", "\xff")
+	receipt("sms-1", strings.Repeat("x", 1000))
+	receipt("not-ours", sms.DeliveryDelivered)
+	receipt("not-ours", sms.DeliveryFailed)
+	messageStatus(sms.StatusSubmitted)
+	rng := rand.New(rand.NewPCG(1, 2))
+	const madeUp = 2000
+	for i := range madeUp {
+		st := strconv.FormatUint(rng.Uint64(), 36)
+		if i%2 == 0 {
+			receipt("not-ours", st)
+		} else {
+			messageStatus(st)
+		}
+	}
+
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	events := map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			if sum, ok := m.Data.(metricdata.Sum[int64]); ok && m.Name == "voiceproxy.sms" {
+				for _, p := range sum.DataPoints {
+					v, _ := p.Attributes.Value("event")
+					events[v.AsString()] += p.Value
+				}
+			}
+		}
+	}
+	want := map[string]int64{"delivered": 1, "undelivered": 1, "submitted": 1, "other": madeUp + 2}
+	if diff := cmp.Diff(want, events); diff != "" {
+		t.Errorf("voiceproxy.sms by event (-want +got):\n%s", diff)
+	}
+	// What a Prometheus exporter renders: every series' labels UTF-8,
+	// and a bounded number of series.
+	series := 0
+	for k := range sums(rm) {
+		series++
+		if !utf8.ValidString(k) {
+			t.Errorf("a series whose attributes are not UTF-8: %q", k)
+		}
+	}
+	if series > 50 {
+		t.Errorf("%d series after %d made-up statuses", series, madeUp)
+	}
+	s.tel.attrMu.RLock()
+	cached := len(s.tel.attrCache)
+	s.tel.attrMu.RUnlock()
+	if cached > 50 {
+		t.Errorf("%d attribute sets cached after %d made-up statuses", cached, madeUp)
+	}
+	// The receipt is still recorded, as text of bounded length.
+	ins, err := s.Interactions(t.Context(), c.ID)
+	if err != nil || len(ins) != 1 || len(ins[0].Events) != 2 {
+		t.Fatalf("interactions %+v, %v; want sms-1 with two events", ins, err)
+	}
+	for _, ev := range ins[0].Events {
+		if st := string(ev.Status); !utf8.ValidString(st) || st == "" || len(st) > maxStatusLen {
+			t.Errorf("stored status %q: want non-empty UTF-8 of at most %d bytes", st, maxStatusLen)
+		}
+	}
+}
+
+// The attribute cache is bounded by its size, whatever the values, and
+// a value no label could be is recorded as "other".
+func TestTelemetryAttrCacheBounded(t *testing.T) {
+	t.Parallel()
+	var tel telemetry
+	for i := range 3 * maxAttrSets {
+		tel.attrs("event", strconv.Itoa(i))
+	}
+	if n := len(tel.attrCache); n > maxAttrSets {
+		t.Errorf("%d attribute sets cached, want at most %d", n, maxAttrSets)
+	}
+	for _, v := range []string{"\xff", "a\xc3", strings.Repeat("y", maxLabelLen+1)} {
+		o := tel.attrs("event", v)
+		if len(o.add) != 1 {
+			t.Fatalf("%d options", len(o.add))
+		}
+		set := metric.NewAddConfig(o.add).Attributes()
+		if got, _ := set.Value("event"); got.AsString() != "other" {
+			t.Errorf("attribute for %q = %q, want other", v, got.AsString())
+		}
+	}
+	known := metric.NewAddConfig(tel.attrs("event", "delivered").add).Attributes()
+	if got, _ := known.Value("event"); got.AsString() != "delivered" {
+		t.Errorf("a known value became %q", got.AsString())
 	}
 }
