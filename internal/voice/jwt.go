@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -140,8 +141,9 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, body []byte, now
 // trip): HS256 with one of the Secrets; iss "Vonage"; iat a number within
 // Tolerance of now in either direction; exp and nbf, when present,
 // honoured to within 30 seconds of clock skew; payload_hash, the hex
-// SHA-256 of the body, required when there is a body, and checked against
-// the raw query string (or an empty body) on a GET when present;
+// SHA-256 of the body, required when there is a body, and on a GET,
+// when present, checked against the query as JSON (as Vonage hashes it;
+// see queryJSON), the raw query string or an empty body;
 // application_id when ApplicationID is set; and a jti. Every failure
 // wraps ErrUnauthorized.
 func (v *Verifier) Check(r *http.Request, body []byte, now time.Time) (Claim, error) {
@@ -266,13 +268,63 @@ func checkPayloadHash(got string, r *http.Request, body []byte) error {
 	if got == "" {
 		return nil
 	}
-	if r.Method == http.MethodGet && hashEquals(got, []byte(r.URL.RawQuery)) {
-		return nil
+	if r.Method == http.MethodGet {
+		if q, err := queryJSON(r.URL.RawQuery); err == nil && hashEquals(got, q) {
+			return nil
+		}
+		if hashEquals(got, []byte(r.URL.RawQuery)) {
+			return nil
+		}
 	}
 	if hashEquals(got, nil) {
 		return nil
 	}
 	return errors.New("payload_hash does not match the request")
+}
+
+// queryJSON is what Vonage hashes into a GET webhook's payload_hash:
+// the query's parameters as one JSON object, in their order, with no
+// whitespace (Vonage API Support, "How do I verify that the Voice API
+// Webhook request and it's payload has not been tampered during
+// transit?"). A parameter given twice keeps its first place and its last
+// value, as a JavaScript object built from them does. Characters are
+// escaped as JSON.stringify escapes them: <, > and & are not.
+func queryJSON(rawQuery string) ([]byte, error) {
+	var keys []string
+	vals := map[string]string{}
+	for part := range strings.SplitSeq(rawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(part, "=")
+		k, err := url.QueryUnescape(k)
+		if err != nil {
+			return nil, err
+		}
+		if v, err = url.QueryUnescape(v); err != nil {
+			return nil, err
+		}
+		if _, seen := vals[k]; !seen {
+			keys = append(keys, k)
+		}
+		vals[k] = v
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	b.WriteByte('{')
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		_ = enc.Encode(k) // strings always encode
+		b.Truncate(b.Len() - 1)
+		b.WriteByte(':')
+		_ = enc.Encode(vals[k])
+		b.Truncate(b.Len() - 1)
+	}
+	b.WriteByte('}')
+	return b.Bytes(), nil
 }
 
 func hashEquals(hexHash string, b []byte) bool {
@@ -284,8 +336,8 @@ func hashEquals(hexHash string, b []byte) bool {
 
 // Signer signs requests the way Vonage signs voice webhooks: an HS256 JWT
 // in "Authorization: Bearer" with iat, a fresh random jti, iss "Vonage",
-// application_id, and payload_hash (hex SHA-256 of the body) when there is
-// a body.
+// application_id, and payload_hash: the hex SHA-256 of the body, or, for
+// a GET with a query, of the query as JSON (see queryJSON).
 type Signer struct {
 	Secret        string           // the signature secret
 	ApplicationID string           // put in the application_id claim
@@ -311,6 +363,13 @@ func (s Signer) Sign(req *http.Request, body []byte) error {
 	}
 	if s.APIKey != "" {
 		c["api_key"] = s.APIKey
+	}
+	if len(body) == 0 && req.Method == http.MethodGet && req.URL.RawQuery != "" {
+		q, err := queryJSON(req.URL.RawQuery)
+		if err != nil {
+			return fmt.Errorf("voice: sign webhook: %w", err)
+		}
+		body = q
 	}
 	if len(body) > 0 {
 		sum := sha256.Sum256(body)

@@ -274,8 +274,9 @@ func TestVerifySecretRotation(t *testing.T) {
 	}
 }
 
-// On a GET, a payload_hash is checked when present: the hash of the raw
-// query string, or of an empty body.
+// On a GET, a payload_hash is checked when present: the hash of the query
+// as a JSON object (Vonage support's rule), of the raw query string, or of
+// an empty body.
 func TestVerifyGETPayloadHash(t *testing.T) {
 	t.Parallel()
 	const secret = "s3cret"
@@ -289,6 +290,8 @@ func TestVerifyGETPayloadHash(t *testing.T) {
 		ok         bool
 	}{
 		{"none", "", true},
+		{"of the query as JSON", hash(`{"from":"447700900101","to":"447700900001","uuid":"u1"}`), true},
+		{"of the query as JSON, other order", hash(`{"to":"447700900001","from":"447700900101","uuid":"u1"}`), false},
 		{"of the query", hash(query), true},
 		{"of the query, upper case", strings.ToUpper(hash(query)), true},
 		{"of an empty body", hash(""), true},
@@ -309,5 +312,48 @@ func TestVerifyGETPayloadHash(t *testing.T) {
 				t.Fatalf("verify: %v, want ok %v", err, tt.ok)
 			}
 		})
+	}
+}
+
+// queryJSON writes what Vonage hashes for a GET: the parameters in order,
+// decoded, as compact JSON, with a repeated key in its first place holding
+// its last value and nothing HTML-escaped.
+func TestQueryJSON(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ query, want string }{
+		{"", `{}`},
+		{"from=447700900101&to=447700900001", `{"from":"447700900101","to":"447700900001"}`},
+		{"a=1&b=2&a=3", `{"a":"3","b":"2"}`},
+		{"region_url=https%3A%2F%2Fapi-eu-3.vonage.com&x=%3C%26%3E+%22q%22", `{"region_url":"https://api-eu-3.vonage.com","x":"<&> \"q\""}`},
+		{"flag&=v", `{"flag":"","":"v"}`},
+	}
+	for _, tt := range tests {
+		got, err := queryJSON(tt.query)
+		if err != nil || string(got) != tt.want {
+			t.Errorf("queryJSON(%q) = %s, %v; want %s", tt.query, got, err, tt.want)
+		}
+	}
+	if _, err := queryJSON("a=%zz"); err == nil {
+		t.Error("a bad escape was accepted")
+	}
+}
+
+// A GET signed as Vonage signs it covers its query: a changed from is
+// refused.
+func TestSignedGETCoversQuery(t *testing.T) {
+	t.Parallel()
+	const secret = "s3cret"
+	r := httptest.NewRequest(http.MethodGet, "/answer?from=447700900101&to=447700900001&uuid=u1", nil)
+	if err := (Signer{Secret: secret, Now: func() time.Time { return testNow }}).Sign(r, nil); err != nil {
+		t.Fatal(err)
+	}
+	v := &Verifier{Secrets: []Secret{{Value: secret}}, Replay: &memoryGuard{}}
+	forged := r.Clone(t.Context())
+	forged.URL.RawQuery = strings.Replace(r.URL.RawQuery, "101", "102", 1)
+	if err := v.Verify(t.Context(), forged, nil, testNow); !errors.Is(err, ErrUnauthorized) {
+		t.Errorf("a GET with a changed from: %v, want ErrUnauthorized", err)
+	}
+	if err := v.Verify(t.Context(), r, nil, testNow); err != nil {
+		t.Errorf("the GET as signed: %v", err)
 	}
 }
