@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -75,7 +76,6 @@ func (p RedactPolicy) redact(text string) (string, string) {
 		repl = "[removed]"
 	}
 	n := normalise(text)
-	var found []span // in n
 	var removed []string
 	count := func(k int, one, many string) {
 		switch {
@@ -85,29 +85,40 @@ func (p RedactPolicy) redact(text string) (string, string) {
 			removed = append(removed, fmt.Sprintf("%d %s", k, many))
 		}
 	}
-	var urls, emails []span
+	var urls, emails []span // in n, in order, apart
 	if p.URLs {
 		urls = urlSpans(n.b)
 	}
 	if p.Emails {
+		var gone []bool // urls taken by an address
 		for _, e := range emailSpans(n.b) {
 			// An address takes the bare domains inside it ("bob at
 			// example.com"); a link with an address in it keeps it.
-			inside := func(u span) bool { return e.lo <= u.lo && u.hi <= e.hi }
-			if kept := slices.DeleteFunc(slices.Clone(urls), inside); !overlaps(kept, e) {
-				urls = kept
-				emails = append(emails, e)
+			i, j := overlapping(urls, e)
+			if i < j && (urls[i].lo < e.lo || urls[j-1].hi > e.hi) {
+				continue
 			}
+			if i < j && gone == nil {
+				gone = make([]bool, len(urls))
+			}
+			for k := i; k < j; k++ {
+				gone[k] = true
+			}
+			emails = append(emails, e)
+		}
+		if gone != nil {
+			k := 0
+			urls = slices.DeleteFunc(urls, func(span) bool { k++; return gone[k-1] })
 		}
 	}
-	found = append(append(found, urls...), emails...)
 	count(len(urls), "URL", "URLs")
 	count(len(emails), "e-mail address", "e-mail addresses")
+	found := slices.SortedFunc(slices.Values(append(urls, emails...)), func(a, b span) int { return a.lo - b.lo })
 	if p.Phones {
 		k := 0
 		for _, ph := range phoneSpans(n.b) {
-			if !overlaps(found, ph) {
-				found = append(found, ph)
+			if i, j := overlapping(found, ph); i == j {
+				found = slices.Insert(found, i, ph)
 				k++
 			}
 		}
@@ -141,14 +152,27 @@ func (p RedactPolicy) redact(text string) (string, string) {
 // span is a half-open range of byte offsets.
 type span struct{ lo, hi int }
 
-// overlaps reports whether s overlaps any of spans.
-func overlaps(spans []span, s span) bool {
-	for _, t := range spans {
-		if s.lo < t.hi && t.lo < s.hi {
-			return true
+// overlapping returns the spans[i:j] that overlap s, of spans in order
+// and apart.
+func overlapping(spans []span, s span) (i, j int) {
+	i, _ = slices.BinarySearchFunc(spans, s.lo, func(t span, lo int) int { return cmp.Compare(t.hi, lo+1) })
+	j = i
+	for j < len(spans) && spans[j].lo < s.hi {
+		j++
+	}
+	return i, j
+}
+
+// apart keeps, of spans in order of their start, those that overlap none
+// before them.
+func apart(spans []span) []span {
+	out := spans[:0]
+	for _, s := range spans {
+		if len(out) == 0 || out[len(out)-1].hi <= s.lo {
+			out = append(out, s)
 		}
 	}
-	return false
+	return out
 }
 
 // Markers the normalised text uses for an " at " and a " dot " that may
@@ -526,12 +550,16 @@ func urlSpans(b []byte) []span {
 	}
 	for i := 0; i+4 <= len(b); i++ {
 		if string(b[i:i+3]) == "www" && isDotByte(b[i+3]) && (i == 0 || !isWordByte(b[i-1])) {
-			if s := trimURL(b, span{i, toSpace(b, i)}); !overlaps(out, s) {
-				out = append(out, s)
-			}
+			out = append(out, trimURL(b, span{i, toSpace(b, i)}))
+			i = toSpace(b, i)
 		}
 	}
-	// Bare domains: from each dot, a TLD after it and labels before it.
+	slices.SortFunc(out, func(a, b span) int { return a.lo - b.lo })
+	out = apart(out)
+	schemes := len(out)
+	// Bare domains: from each dot, a TLD after it and labels before it,
+	// back to the last domain at most.
+	floor := 0
 	for d := 0; d < len(b); d++ {
 		if !isDotByte(b[d]) {
 			continue
@@ -541,7 +569,7 @@ func urlSpans(b []byte) []span {
 			continue
 		}
 		lo := d
-		for lo > 0 && (isLabelByte(b[lo-1]) || isDotByte(b[lo-1]) && lo-1 > 0 && isLabelByte(b[lo-2])) {
+		for lo > floor && (isLabelByte(b[lo-1]) || isDotByte(b[lo-1]) && lo-1 > floor && isLabelByte(b[lo-2])) {
 			lo--
 		}
 		for lo < d && !isWordByte(b[lo]) {
@@ -565,17 +593,20 @@ func urlSpans(b []byte) []span {
 			hi = toSpace(b, end)
 		}
 		s := span{lo, hi}
-		d = hi
+		d, floor = hi, hi
 		soft := bytes.IndexByte(b[lo:end], softDot) >= 0
 		switch {
-		case lo > 0 && strings.IndexByte("@.-_/", b[lo-1]) >= 0, end < len(b) && (b[end] == '@' || b[end] == softAt), overlaps(out, s):
+		case lo > 0 && strings.IndexByte("@.-_/", b[lo-1]) >= 0, end < len(b) && (b[end] == '@' || b[end] == softAt):
 			continue // part of an e-mail address, a longer word or a URL
 		case isWeakTLD[tld] && (soft || !hasPath && !knownHosts[host]):
 			continue // a word: "I'm here.Be quick"
 		}
-		out = append(out, trimURL(b, s))
+		if i, j := overlapping(out[:schemes], s); i == j {
+			out = append(out, trimURL(b, s))
+		}
 	}
-	return out
+	slices.SortFunc(out, func(a, b span) int { return a.lo - b.lo })
+	return apart(out)
 }
 
 // tldAt reads a known TLD after the dot at b[d]: where it ends and what it
@@ -597,12 +628,13 @@ func tldAt(b []byte, d int) (int, string) {
 func emailSpans(b []byte) []span {
 	var out []span
 	var labels []span // in b
+	prev := 0         // where the address before ended
 	for at := 0; at < len(b); at++ {
 		if b[at] != '@' && b[at] != softAt {
 			continue
 		}
 		lo := at
-		for lo > 0 && isLocalByte(b[lo-1]) {
+		for lo > prev && isLocalByte(b[lo-1]) {
 			lo--
 		}
 		if lo == at {
@@ -649,7 +681,7 @@ func emailSpans(b []byte) []span {
 		}
 		if end > 0 {
 			out = append(out, span{lo, end})
-			at = end - 1
+			at, prev = end-1, end
 		}
 	}
 	return out
@@ -716,7 +748,7 @@ func keepSpans(b []byte) []span {
 				continue
 			}
 		}
-		if e1-i <= 2 && e2-e1 == 3 && b[e1] != '-' && b[e1] != '/' && atoi(string(b[i:e1])) <= 24 && atoi(string(b[e1+1:e2])) <= 59 {
+		if e1-i <= 2 && e2-e1 == 3 && b[e1] != '-' && b[e1] != '/' && atoi(b[i:e1]) <= 24 && atoi(b[e1+1:e2]) <= 59 {
 			out = append(out, span{i, e2})
 			i = e2 - 1
 			continue
@@ -727,7 +759,7 @@ func keepSpans(b []byte) []span {
 }
 
 // atoi is the value of the ASCII digits s.
-func atoi(s string) int {
+func atoi[T string | []byte](s T) int {
 	v := 0
 	for _, c := range []byte(s) {
 		v = v*10 + int(c-'0')

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 	"unicode"
+	"unicode/utf8"
 )
 
 // redactAll is the policy the battery runs: everything on.
@@ -270,6 +271,40 @@ func TestRedactKeepsTheRest(t *testing.T) {
 	}
 }
 
+// Whatever the text, redaction keeps the rest of it as it was, in order,
+// and never makes valid UTF-8 invalid.
+func FuzzRedact(f *testing.F) {
+	for _, tc := range evasions {
+		f.Add(tc.in)
+	}
+	for _, in := range benign {
+		f.Add(in)
+	}
+	f.Add("\xff\xfe 0\xff7700 900123 bob@\xffexample.com")
+	f.Add("a@b.com@c.com www.www.www.x.com (at) [dot] double")
+	p := RedactPolicy{Phones: true, Emails: true, URLs: true, Replacement: "\x00"}
+	f.Fuzz(func(t *testing.T, in string) {
+		if strings.IndexByte(in, 0) >= 0 {
+			t.Skip()
+		}
+		out, what := p.redact(in)
+		if (what == "") != (out == in) {
+			t.Fatalf("redact(%q) = %q, %q: a removal without a report or the reverse", in, out, what)
+		}
+		if utf8.ValidString(in) && !utf8.ValidString(out) {
+			t.Fatalf("redact(%q) = %q: invalid UTF-8", in, out)
+		}
+		rest := in
+		for _, kept := range strings.Split(out, "\x00") {
+			i := strings.Index(rest, kept)
+			if i < 0 {
+				t.Fatalf("redact(%q) = %q: %q is not the original's", in, out, kept)
+			}
+			rest = rest[i+len(kept):]
+		}
+	})
+}
+
 // BenchmarkRedact measures redaction of typical relayed SMS: one plain, one
 // with every kind of detail, one long and non-ASCII.
 func BenchmarkRedact(b *testing.B) {
@@ -278,6 +313,13 @@ func BenchmarkRedact(b *testing.B) {
 		{"plain", "Hi, I'm outside the station by the blue car, see you in 5 minutes. It costs £12.50."},
 		{"details", "pay me direct: +44 7700 900999, jo@example.com, https://pay.example.com or bit.ly/abc"},
 		{"unicode", "Привет! Я у входа, жду тебя 🙂 café at 15:30, gate 4521 — merci beaucoup, à bientôt 😀 ok"},
+		// Long texts built to make a careless scan quadratic.
+		{"64KiB-www", strings.Repeat("www.", 1<<14)},
+		{"64KiB-labels", strings.Repeat("a.", 1<<15) + "com"},
+		{"64KiB-at", strings.Repeat("a@", 1<<15)},
+		{"64KiB-domains", strings.Repeat("a.com.", 1<<13) + strings.Repeat("b@c.d.", 1<<13)},
+		{"64KiB-words", strings.Repeat("double (at ", 1<<13)},
+		{"64KiB-digits", strings.Repeat("1 (", 1<<14) + strings.Repeat("2.2", 1<<13)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
