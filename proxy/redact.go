@@ -28,17 +28,21 @@ import (
 // "(at)", "[at]", "{at}", "<at>", " at ", " @ " stand for @ and "(dot)",
 // "[dot]", " dot ", " . " for a dot.
 //
-// It still misses, among others: digits written as other words ("to" for
-// 2, "twenty", numbers in other languages), digits split by a word
+// It still misses, among others: numbers in words other than digit words
+// ("seven hundred", "won" for 1, other languages), digits split by a word
 // ("0770 then 900 then 123") or by a comma and a space between groups of
 // several digits ("07700, 900, 123", which reads as a list), digits sent
-// over several SMS, letters other than O, l and I for digits, domains
-// with an unknown top-level domain and no scheme, "dot" run into a word
-// ("exampledotcom"), social handles ("insta: bob_92"), and anything
-// spelled out in prose ("my name on the blue app"). It also removes some
-// things that are not contact details: any run of seven or more digits
-// (order references, long sums without a currency sign) and "dot com"
-// after a word.
+// over several SMS, letters or punctuation other than O, l and I for
+// digits, more letters than digits ("oh seven seven oh oh nine oh oh"),
+// domains with a TLD it does not know ("example.pizza") or an English
+// word for a TLD and no path ("bob.me"), "at" with neither a TLD nor a
+// mail provider after it ("bob at example"), "dot" run into a word
+// ("exampledotcom"), letters spaced apart ("g m a i l"), social handles
+// ("insta: bob_92", "@bob.92") and anything said in prose ("same name, on
+// the blue app"). It also removes some things that are not contact
+// details: seven or more digits (an order reference, a sum without a
+// currency sign), "dot com" after a word, and the word before " at " and
+// a domain ("pay at mystore.shop" goes whole).
 type RedactPolicy struct {
 	// Phones removes phone numbers: seven or more digits (after the
 	// normalisation above), with up to three separators between them
