@@ -290,6 +290,8 @@ func foldRune(n *normalised, r rune, lo, hi int) {
 		return
 	}
 	switch {
+	case unicode.IsLetter(r): // most of a text in another script
+		n.addRune(unicode.ToLower(r), lo, hi)
 	case unicode.Is(unicode.Nd, r):
 		n.add('0'+byte(digitValue(r)), lo, hi)
 	case unicode.IsSpace(r):
