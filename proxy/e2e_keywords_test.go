@@ -128,6 +128,11 @@ func TestE2ERedaction(t *testing.T) {
 	if detail != "removed 1 URL, 1 e-mail address, 1 phone number" || strings.Contains(ins[0].Text, "900999") {
 		t.Errorf("redaction event %q, stored text %q", detail, ins[0].Text)
 	}
+	// Obfuscated details too, with the rest of the text as sent.
+	out = e.text(t, e2eRider, c.Participants[0].ProxyNumber, "ring ０７７００ ９００ ９９９ or jo (at) example [dot] com ✓")
+	if len(out.Relayed) != 1 || strings.Join(out.Relayed[0].Parts, "") != "ring [removed] or [removed] ✓" {
+		t.Errorf("obfuscated details relayed as %+v", out.Relayed)
+	}
 }
 
 // nonceKeys is a store that remembers the keys claimed.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -14,7 +12,7 @@ import (
 // HELP keywords handled rather than relayed (carriers require both:
 // the CTIA's messaging principles for US short and long codes, the UK's
 // PhonepayPlus-era practice), START and UNSTOP undoing a STOP, and, by
-// policy, contact details removed
+// policy, contact details removed (redact.go)
 // from relayed text so that users cannot take the conversation off the
 // platform.
 
@@ -160,90 +158,4 @@ func (s *Service) probeOptOut(ctx context.Context, key string, now time.Time) (b
 		return false, fmt.Errorf("proxy: check opt-out: %w", err)
 	}
 	return false, nil
-}
-
-// RedactPolicy says which contact details are removed from relayed SMS
-// (Config.Redact). The zero value removes nothing.
-type RedactPolicy struct {
-	// Phones removes phone numbers: seven or more digits, with spaces,
-	// dots, dashes, brackets or a leading "+" between them; a date
-	// written 2026-12-02, 02.12.2026 or 12-02-2026 stays.
-	Phones bool
-	// Emails removes e-mail addresses.
-	Emails bool
-	// URLs removes links: http(s):// and www. addresses.
-	URLs bool
-	// Replacement stands in for each removed detail. Default "[removed]".
-	Replacement string
-}
-
-// Patterns of the contact details RedactPolicy removes.
-var (
-	phonePattern = regexp.MustCompile(`\+?\(?\d(?:[\s().-]*\d){6,}`)
-	emailPattern = regexp.MustCompile(`[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}`)
-	urlPattern   = regexp.MustCompile(`(?i)\b(?:https?://|www\.)\S+`)
-	// datePattern is a date the phone pattern would take: year first
-	// with dashes, or year last with dots or dashes.
-	datePattern = regexp.MustCompile(`^(?:(?:19|20)\d\d-\d\d-\d\d|\d\d[.-]\d\d[.-](?:19|20)\d\d)$`)
-)
-
-// isDate reports whether a phone-pattern match is a date instead: the
-// shape of datePattern with a month of 1 to 12 and a day of 1 to 31 (in
-// either order when the year is last).
-func isDate(m string) bool {
-	if !datePattern.MatchString(m) {
-		return false
-	}
-	n := func(s string) int { v, _ := strconv.Atoi(s); return v }
-	day := func(v int) bool { return v >= 1 && v <= 31 }
-	month := func(v int) bool { return v >= 1 && v <= 12 }
-	if m[4] == '-' { // 2026-12-02
-		return month(n(m[5:7])) && day(n(m[8:10]))
-	}
-	a, b := n(m[0:2]), n(m[3:5])
-	return (day(a) && month(b)) || (month(a) && day(b))
-}
-
-// redact removes what p says from text and returns the text and what was
-// removed ("2 phone numbers, 1 URL"), "" when nothing was.
-func (p RedactPolicy) redact(text string) (string, string) {
-	if !p.Phones && !p.Emails && !p.URLs {
-		return text, ""
-	}
-	repl := p.Replacement
-	if repl == "" {
-		repl = "[removed]"
-	}
-	var removed []string
-	for _, r := range []struct {
-		on        bool
-		re        *regexp.Regexp
-		keep      func(string) bool
-		one, many string
-	}{
-		{p.URLs, urlPattern, nil, "URL", "URLs"}, // before e-mails and phones: a URL may hold both
-		{p.Emails, emailPattern, nil, "e-mail address", "e-mail addresses"},
-		{p.Phones, phonePattern, isDate, "phone number", "phone numbers"},
-	} {
-		if !r.on {
-			continue
-		}
-		n := 0
-		text = r.re.ReplaceAllStringFunc(text, func(m string) string {
-			if r.keep != nil && r.keep(m) {
-				return m
-			}
-			n++
-			return repl
-		})
-		if n == 0 {
-			continue
-		}
-		what := r.one
-		if n > 1 {
-			what = r.many
-		}
-		removed = append(removed, fmt.Sprintf("%d %s", n, what))
-	}
-	return text, strings.Join(removed, ", ")
 }
