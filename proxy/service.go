@@ -316,7 +316,8 @@ type Config struct {
 	// Redact removes contact details (phone numbers, e-mail addresses,
 	// URLs, by policy) from relayed SMS, and records what it removed on
 	// the interaction (EventRedacted): users cannot take the
-	// conversation off the platform in text either. Default: nothing is
+	// conversation off the platform in text either; RedactPolicy says
+	// what it normalises and what it still misses. Default: nothing is
 	// removed.
 	Redact RedactPolicy
 	// SMSAutoReply, when set, is sent (from the number texted) to anyone
