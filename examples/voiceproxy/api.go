@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -193,11 +194,79 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		errors.Is(err, proxy.ErrVoiceThrottled), errors.Is(err, proxy.ErrVoiceRequest), errors.Is(err, proxy.ErrVoiceConflict):
 		a.log.ErrorContext(r.Context(), "Voice API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusBadGateway, "voice_api", "Vonage's Voice API refused or failed the request; see the demo's log")
+	case errors.Is(err, proxy.ErrOptedOut):
+		writeError(w, http.StatusConflict, "opted_out", "the participant sent STOP to their proxy number: nothing more is sent to them from it until they send START")
+	case errors.Is(err, proxy.ErrInsightUnavailable):
+		a.log.WarnContext(r.Context(), "Number Insight check failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		writeError(w, http.StatusServiceUnavailable, "insight_unavailable", "the participant's number could not be checked with Vonage's Number Insight; retry shortly")
+	case errors.Is(err, proxy.ErrTooManyConflicts):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "busy", "other requests kept taking the same numbers; retry")
+	case errors.Is(err, proxy.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", "the change collides with another conversation's; reload and retry")
 	case errors.Is(err, proxy.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no such conversation")
+	case r.Context().Err() == context.Canceled:
+		// The caller went away: nobody reads the answer.
+		a.log.InfoContext(r.Context(), "request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		writeError(w, statusClientClosed, "canceled", "the request was canceled")
 	default:
-		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		// Every condition the Service names is above; what is left
+		// came from the store (or is a bug). Ask the store whether it
+		// answers at all, and say so.
+		down := a.storeDown(r)
+		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "store_down", down, "err", err)
+		switch {
+		case down:
+			w.Header().Set("Retry-After", retryAfter)
+			writeError(w, http.StatusServiceUnavailable, "store_unavailable", "the database did not answer; retry after Retry-After seconds")
+		case errors.Is(err, context.DeadlineExceeded):
+			w.Header().Set("Retry-After", retryAfter)
+			writeError(w, http.StatusServiceUnavailable, "timeout", fmt.Sprintf("the request did not finish within %v; retry after Retry-After seconds", a.apiTimeout))
+		default:
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}
+}
+
+// retryAfter is the Retry-After (seconds) of a 503 for a store that does
+// not answer or a request over its deadline.
+const retryAfter = "5"
+
+// statusClientClosed is nginx's 499, logged for a request whose client
+// went away; nobody receives it.
+const statusClientClosed = 499
+
+// probeTimeout bounds the readiness probe a failed request makes to tell
+// a store outage from a bug.
+const probeTimeout = 500 * time.Millisecond
+
+// storeDown reports whether the store fails a readiness probe, made
+// apart from r's (possibly spent) deadline and bounded by probeTimeout.
+func (a *app) storeDown(r *http.Request) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), probeTimeout)
+	defer cancel()
+	return a.svc.Ready(ctx) != nil
+}
+
+// DefaultAPITimeout is the default deadline of a request to the demo's
+// JSON API, ops pages and sandbox endpoints (-api-timeout): every store
+// call it makes runs within it, so a store that stalls (a network
+// partition) costs the caller this long at most, plus probeTimeout, and
+// is answered 503 store_unavailable.
+const DefaultAPITimeout = 3 * time.Second
+
+// recordingTimeout bounds a recording's download from Vonage, which may
+// take longer than an API call (under the server's WriteTimeout).
+const recordingTimeout = 12 * time.Second
+
+// bounded runs h with its request's context bounded by d.
+func bounded(d time.Duration, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h(w, r.WithContext(ctx))
 	}
 }
 
@@ -228,18 +297,24 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return false
 }
 
+// routes serves the JSON API on mux, each request within a.apiTimeout
+// (a recording's download within recordingTimeout).
 func (a *app) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /conversations", a.createConversation)
-	mux.HandleFunc("GET /conversations", a.listConversations)
-	mux.HandleFunc("GET /conversations/{id}", a.getConversation)
-	mux.HandleFunc("DELETE /conversations/{id}", a.closeConversation)
-	mux.HandleFunc("POST /conversations/{id}/calls", a.clickToCall)
-	mux.HandleFunc("PATCH /conversations/{id}", a.updateConversation)
-	mux.HandleFunc("POST /conversations/{id}/messages", a.sendMessage)
-	mux.HandleFunc("GET /interactions/{id}/recording", a.recording)
-	mux.HandleFunc("GET /numbers", a.listNumbers)
-	mux.HandleFunc("POST /participants/{number}/erase", a.eraseParticipant)
-	mux.HandleFunc("GET /{$}", a.index)
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST /conversations":               a.createConversation,
+		"GET /conversations":                a.listConversations,
+		"GET /conversations/{id}":           a.getConversation,
+		"DELETE /conversations/{id}":        a.closeConversation,
+		"POST /conversations/{id}/calls":    a.clickToCall,
+		"PATCH /conversations/{id}":         a.updateConversation,
+		"POST /conversations/{id}/messages": a.sendMessage,
+		"GET /numbers":                      a.listNumbers,
+		"POST /participants/{number}/erase": a.eraseParticipant,
+		"GET /{$}":                          a.index,
+	} {
+		mux.HandleFunc(pattern, bounded(a.apiTimeout, h))
+	}
+	mux.HandleFunc("GET /interactions/{id}/recording", bounded(recordingTimeout, a.recording))
 }
 
 func (a *app) index(w http.ResponseWriter, r *http.Request) {

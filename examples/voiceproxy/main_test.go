@@ -240,6 +240,11 @@ func TestMetricsAfterWalkthrough(t *testing.T) {
 			t.Errorf("/metrics holds the phone number %s", n)
 		}
 	}
+	// One library makes every series: no otel_scope_* labels repeating
+	// its name and version on each line.
+	if i := strings.Index(body, "otel_scope_"); i >= 0 {
+		t.Errorf("/metrics carries otel_scope_ labels: %q", body[max(0, i-80):min(len(body), i+80)])
+	}
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if status, body := get(path); status != http.StatusOK {
 			t.Errorf("%s: %d %s", path, status, body)
