@@ -873,8 +873,8 @@ func runAutopilotWalkthrough(t *testing.T, srv *httptest.Server) {
 				got = n
 			}
 		}
-		if status != http.StatusOK || got == nil || got["bought_at"] == nil || got["monthly_cost"] != 1.25 {
-			t.Fatalf("numbers: %d, the bought one %v; want it with bought_at and monthly_cost 1.25", status, got)
+		if status != http.StatusOK || got == nil || got["bought_at"] == nil || got["monthly_cost"] != "1.25" {
+			t.Fatalf("numbers: %d, the bought one %v; want it with bought_at and monthly_cost \"1.25\"", status, got)
 		}
 		var gb map[string]any
 		for _, c := range body["countries"].([]any) {
@@ -883,7 +883,7 @@ func runAutopilotWalkthrough(t *testing.T, srv *httptest.Server) {
 			}
 		}
 		want := map[string]any{"country": "GB", "numbers": 5.0, "active_legs": 10.0, "busiest_number_legs": 2.0,
-			"idle_numbers": 0.0, "bought": 1.0, "monthly_cost": 1.25, "purchases": 1.0, "releases": 0.0}
+			"idle_numbers": 0.0, "bought": 1.0, "monthly_cost": "1.25", "purchases": 1.0, "releases": 0.0}
 		if diff := cmp.Diff(want, gb); diff != "" {
 			t.Errorf("GB status (-want +got):\n%s", diff)
 		}

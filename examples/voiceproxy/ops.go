@@ -175,7 +175,7 @@ func (a *app) opsConversation(w http.ResponseWriter, r *http.Request) {
 	for _, in := range ins {
 		sum := proxy.Summarize(in)
 		oi := opsInteraction{Kind: string(in.Kind), From: "+" + in.From, To: "+" + in.To, Outcome: string(sum.Status),
-			Duration: sum.Duration, Price: sum.Price, At: opsTime(in.CreatedAt)}
+			Duration: sum.Duration, Price: decimal(sum.Price), At: opsTime(in.CreatedAt)}
 		if strings.HasPrefix(in.From, proxy.PseudonymPrefix) {
 			oi.From = in.From
 		}
