@@ -54,6 +54,8 @@ type appConfig struct {
 	// APITimeout bounds each request to the JSON API, the ops pages and
 	// the sandbox endpoints; 0 means DefaultAPITimeout.
 	APITimeout time.Duration
+	// Host are the Service's settings the host chose (flags).
+	Host hostOptions
 }
 
 // The account's SMS settings (-sms-api).
@@ -140,6 +142,9 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	}
 	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	pcfg := proxy.Config{Store: store, Logger: log, Now: cfg.Now, MeterProvider: meters}
+	if err := cfg.Host.apply(&pcfg, live); err != nil {
+		return nil, nil, err
+	}
 	// The pseudonyms' key: the same on every instance and kept for good,
 	// or pseudonyms split and opt-outs are forgotten (proxy.Config).
 	if k := env("VOICEPROXY_PSEUDONYM_KEY"); k != "" {
