@@ -2,19 +2,23 @@
 // pool: search for numbers to buy, buy them, link them to your Vonage
 // application, list and cancel them.
 //
-//	go run ./examples/numbers search GB --features VOICE,SMS
-//	go run ./examples/numbers buy GB 447700900001
-//	go run ./examples/numbers link GB 447700900001
-//	go run ./examples/numbers list
-//	go run ./examples/numbers cancel GB 447700900001
-//	go run ./examples/numbers status -db voiceproxy.db
+//	go build -o numbers ./examples/numbers
+//	./numbers -sandbox search GB --features VOICE,SMS
+//	./numbers -sandbox buy GB 447700900005
+//	./numbers -sandbox link GB 447700900001
+//	./numbers -sandbox list
+//	./numbers -sandbox cancel GB 447700900004
+//	./numbers status -db voiceproxy.db
 //
 // It reads VONAGE_API_KEY, VONAGE_API_SECRET and (for link and list)
 // VONAGE_APPLICATION_ID. With -sandbox it talks to the in-process
-// simulated Vonage instead, which starts with the demo's sandbox pool.
-// status reads the pool from the service's database instead of Vonage.
+// simulated Vonage instead, which starts afresh on every run with the
+// demo's sandbox pool (GB 447700900001-447700900004, US
+// 12015550101-12015550104) and numbers for sale beside them. status
+// reads the pool from the service's database instead of Vonage.
 //
-// Exit codes: 0 success, 1 API or runtime error, 2 usage error.
+// Exit codes: 0 success, 1 API or runtime error, 2 usage error. `go run`
+// reports every failure as 1; build the binary to see 2.
 package main
 
 import (
@@ -62,7 +66,16 @@ Environment:
 
 Flags:
   -sandbox   use the in-process simulated Vonage (no account needed; it
-             starts with the demo's sandbox pool, and forgets changes on exit)
+             starts with the demo's sandbox pool, GB 447700900001-004 and
+             US 12015550101-104, and forgets changes on exit)
+
+Exit codes:
+  0   success (and -h, help)
+  1   the command failed: Vonage refused it, the network or the database
+      failed
+  2   usage error: an unknown command or flag, wrong arguments, missing
+      credentials
+  (go run reports every failure as 1: build the binary to tell 2 apart)
 `
 
 // usageError is a mistake on the command line: exit code 2.

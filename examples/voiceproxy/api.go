@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -119,11 +121,11 @@ func interactionsJSON(ins []proxy.Interaction) []interactionJSON {
 		sum := proxy.Summarize(in)
 		j := interactionJSON{
 			ID: in.ID, Kind: string(in.Kind), From: in.From, To: in.To, Text: in.Text,
-			CreatedAt: in.CreatedAt.UTC(), Status: sum.Status, Duration: sum.Duration, Price: sum.Price,
+			CreatedAt: in.CreatedAt.UTC(), Status: sum.Status, Duration: sum.Duration, Price: decimal(sum.Price),
 			Events: make([]eventJSON, 0, len(in.Events)),
 		}
 		for _, e := range in.Events {
-			j.Events = append(j.Events, eventJSON{Leg: e.Leg, Status: e.Status, At: e.At.UTC(), Duration: e.Duration, Price: e.Price, Detail: e.Detail})
+			j.Events = append(j.Events, eventJSON{Leg: e.Leg, Status: e.Status, At: e.At.UTC(), Duration: e.Duration, Price: decimal(e.Price), Detail: e.Detail})
 			if e.Status == proxy.EventRecorded {
 				j.Recording = "/interactions/" + in.ID + "/recording"
 			}
@@ -139,11 +141,16 @@ type apiError struct {
 	Code  string `json:"code"`
 }
 
+// writeJSON answers v as indented JSON, with every empty list [] (see
+// emptySlices).
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	if v != nil {
+		v = emptySlices(reflect.ValueOf(v)).Interface()
+	}
 	_ = enc.Encode(v)
 }
 
@@ -157,32 +164,32 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *proxy.PoolExhaustedError
 	switch {
 	case errors.Is(err, proxy.ErrInvalidRequest):
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", userMessage(err))
 	case errors.Is(err, proxy.ErrSameNumber):
 		writeError(w, http.StatusBadRequest, "same_number", "a and b are the same phone number")
 	case errors.Is(err, proxy.ErrInvalidNumber):
-		writeError(w, http.StatusBadRequest, "invalid_number", err.Error())
+		writeError(w, http.StatusBadRequest, "invalid_number", userMessage(err))
 	case errors.Is(err, proxy.ErrPINInUse):
 		writeError(w, http.StatusConflict, "pin_in_use", "that PIN is in use on every shared number that could carry the conversation; choose another or let one be generated")
 	case errors.Is(err, proxy.ErrNumberBeingBought):
 		w.Header().Set("Retry-After", "5")
 		writeError(w, http.StatusServiceUnavailable, "number_being_bought", "a number is being bought for this participant's country; retry in a few seconds")
 	case errors.Is(err, proxy.ErrPoolBudget):
-		writeError(w, http.StatusConflict, "pool_budget", err.Error())
+		writeError(w, http.StatusConflict, "pool_budget", userMessage(err))
 	case errors.Is(err, proxy.ErrPurchaseFailed):
-		writeError(w, http.StatusBadGateway, "purchase_failed", err.Error())
+		writeError(w, http.StatusBadGateway, "purchase_failed", userMessage(err))
 	case errors.As(err, &pe) || errors.Is(err, proxy.ErrPoolExhausted):
 		writeError(w, http.StatusConflict, "pool_exhausted", "no proxy number is free for this participant; add numbers to the pool or close conversations")
 	case errors.As(err, new(*proxy.KeyConflictError)):
-		writeError(w, http.StatusConflict, "key_conflict", err.Error())
+		writeError(w, http.StatusConflict, "key_conflict", userMessage(err))
 	case errors.Is(err, proxy.ErrLegTaken):
-		writeError(w, http.StatusConflict, "leg_taken", err.Error())
+		writeError(w, http.StatusConflict, "leg_taken", userMessage(err))
 	case errors.Is(err, proxy.ErrNoSMSSender):
 		writeError(w, http.StatusNotImplemented, "no_sms", "the demo has no SMS sender")
 	case errors.Is(err, proxy.ErrConversationEnded):
 		writeError(w, http.StatusConflict, "conversation_ended", "the conversation has ended")
 	case errors.Is(err, proxy.ErrCallRefused):
-		writeError(w, http.StatusForbidden, "call_refused", err.Error())
+		writeError(w, http.StatusForbidden, "call_refused", userMessage(err))
 	case errors.Is(err, proxy.ErrCallControlOff):
 		writeError(w, http.StatusNotImplemented, "call_control_off", "call control is off: set VONAGE_PRIVATE_KEY to the application's private key file")
 	case errors.Is(err, proxy.ErrNoRecording):
@@ -193,11 +200,79 @@ func (a *app) fail(w http.ResponseWriter, r *http.Request, err error) {
 		errors.Is(err, proxy.ErrVoiceThrottled), errors.Is(err, proxy.ErrVoiceRequest), errors.Is(err, proxy.ErrVoiceConflict):
 		a.log.ErrorContext(r.Context(), "Voice API request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 		writeError(w, http.StatusBadGateway, "voice_api", "Vonage's Voice API refused or failed the request; see the demo's log")
+	case errors.Is(err, proxy.ErrOptedOut):
+		writeError(w, http.StatusConflict, "opted_out", "the participant sent STOP to their proxy number: nothing more is sent to them from it until they send START")
+	case errors.Is(err, proxy.ErrInsightUnavailable):
+		a.log.WarnContext(r.Context(), "Number Insight check failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", retryAfter)
+		writeError(w, http.StatusServiceUnavailable, "insight_unavailable", "the participant's number could not be checked with Vonage's Number Insight; retry shortly")
+	case errors.Is(err, proxy.ErrTooManyConflicts):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "busy", "other requests kept taking the same numbers; retry")
+	case errors.Is(err, proxy.ErrConflict):
+		writeError(w, http.StatusConflict, "conflict", "the change collides with another conversation's; reload and retry")
 	case errors.Is(err, proxy.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no such conversation")
+	case r.Context().Err() == context.Canceled:
+		// The caller went away: nobody reads the answer.
+		a.log.InfoContext(r.Context(), "request abandoned by the client", "method", r.Method, "path", r.URL.Path)
+		writeError(w, statusClientClosed, "canceled", "the request was canceled")
 	default:
-		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		// Every condition the Service names is above; what is left
+		// came from the store (or is a bug). Ask the store whether it
+		// answers at all, and say so.
+		down := a.storeDown(r)
+		a.log.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "store_down", down, "err", err)
+		switch {
+		case down:
+			w.Header().Set("Retry-After", retryAfter)
+			writeError(w, http.StatusServiceUnavailable, "store_unavailable", "the database did not answer; retry after Retry-After seconds")
+		case errors.Is(err, context.DeadlineExceeded):
+			w.Header().Set("Retry-After", retryAfter)
+			writeError(w, http.StatusServiceUnavailable, "timeout", fmt.Sprintf("the request did not finish within %v; retry after Retry-After seconds", a.apiTimeout))
+		default:
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		}
+	}
+}
+
+// retryAfter is the Retry-After (seconds) of a 503 for a store that does
+// not answer or a request over its deadline.
+const retryAfter = "5"
+
+// statusClientClosed is nginx's 499, logged for a request whose client
+// went away; nobody receives it.
+const statusClientClosed = 499
+
+// probeTimeout bounds the readiness probe a failed request makes to tell
+// a store outage from a bug.
+const probeTimeout = 500 * time.Millisecond
+
+// storeDown reports whether the store fails a readiness probe, made
+// apart from r's (possibly spent) deadline and bounded by probeTimeout.
+func (a *app) storeDown(r *http.Request) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), probeTimeout)
+	defer cancel()
+	return a.svc.Ready(ctx) != nil
+}
+
+// DefaultAPITimeout is the default deadline of a request to the demo's
+// JSON API, ops pages and sandbox endpoints (-api-timeout): every store
+// call it makes runs within it, so a store that stalls (a network
+// partition) costs the caller this long at most, plus probeTimeout, and
+// is answered 503 store_unavailable.
+const DefaultAPITimeout = 3 * time.Second
+
+// recordingTimeout bounds a recording's download from Vonage, which may
+// take longer than an API call (under the server's WriteTimeout).
+const recordingTimeout = 12 * time.Second
+
+// bounded runs h with its request's context bounded by d.
+func bounded(d time.Duration, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		h(w, r.WithContext(ctx))
 	}
 }
 
@@ -211,35 +286,38 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		err = errors.New("body has more than one JSON value")
-	} else if err != nil {
-		err = fmt.Errorf("body is not the expected JSON: %w", err)
-	}
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
 		writeError(w, http.StatusRequestEntityTooLarge, "too_large", fmt.Sprintf("the body is over %d bytes", tooLarge.Limit))
 	case err != nil:
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, http.StatusBadRequest, "bad_request", decodeMessage(err, v))
+	case dec.More():
+		writeError(w, http.StatusBadRequest, "bad_request", "the body must be one JSON object; there is more after it")
 	default:
 		return true
 	}
 	return false
 }
 
+// routes serves the JSON API on mux, each request within a.apiTimeout
+// (a recording's download within recordingTimeout).
 func (a *app) routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /conversations", a.createConversation)
-	mux.HandleFunc("GET /conversations", a.listConversations)
-	mux.HandleFunc("GET /conversations/{id}", a.getConversation)
-	mux.HandleFunc("DELETE /conversations/{id}", a.closeConversation)
-	mux.HandleFunc("POST /conversations/{id}/calls", a.clickToCall)
-	mux.HandleFunc("PATCH /conversations/{id}", a.updateConversation)
-	mux.HandleFunc("POST /conversations/{id}/messages", a.sendMessage)
-	mux.HandleFunc("GET /interactions/{id}/recording", a.recording)
-	mux.HandleFunc("GET /numbers", a.listNumbers)
-	mux.HandleFunc("POST /participants/{number}/erase", a.eraseParticipant)
-	mux.HandleFunc("GET /{$}", a.index)
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST /conversations":               a.createConversation,
+		"GET /conversations":                a.listConversations,
+		"GET /conversations/{id}":           a.getConversation,
+		"DELETE /conversations/{id}":        a.closeConversation,
+		"POST /conversations/{id}/calls":    a.clickToCall,
+		"PATCH /conversations/{id}":         a.updateConversation,
+		"POST /conversations/{id}/messages": a.sendMessage,
+		"GET /numbers":                      a.listNumbers,
+		"POST /participants/{number}/erase": a.eraseParticipant,
+		"GET /{$}":                          a.index,
+	} {
+		mux.HandleFunc(pattern, bounded(a.apiTimeout, h))
+	}
+	mux.HandleFunc("GET /interactions/{id}/recording", bounded(recordingTimeout, a.recording))
 }
 
 func (a *app) index(w http.ResponseWriter, r *http.Request) {
@@ -359,9 +437,6 @@ func (a *app) eraseParticipant(w http.ResponseWriter, r *http.Request) {
 	if len(rep.Active) > 0 {
 		status = http.StatusConflict // close those first, then erase again
 	}
-	if rep.Pseudonymized == nil {
-		rep.Pseudonymized = []string{}
-	}
 	writeJSON(w, status, map[string]any{"pseudonymized": rep.Pseudonymized, "active": rep.Active})
 }
 
@@ -460,7 +535,7 @@ func (a *app) closeConversation(w http.ResponseWriter, r *http.Request) {
 	var he *proxy.HangupError
 	if errors.As(err, &he) {
 		a.log.WarnContext(r.Context(), "conversation closed; hanging up its calls failed, retrying", "conversation", c.ID, "err", err)
-		writeJSON(w, http.StatusOK, map[string]any{"status": c.Status, "hangup": "failed, retrying: " + err.Error()})
+		writeJSON(w, http.StatusOK, map[string]any{"status": c.Status, "hangup": "failed, retrying: " + userMessage(err)})
 		return
 	}
 	if err != nil {
@@ -539,30 +614,33 @@ func (a *app) listNumbers(w http.ResponseWriter, r *http.Request) {
 		SMS         bool       `json:"sms"`
 		Legs        int        `json:"legs"`
 		Bought      *time.Time `json:"bought_at,omitempty"`
-		MonthlyCost float64    `json:"monthly_cost,omitempty"`
+		MonthlyCost string     `json:"monthly_cost,omitempty"` // EUR, a decimal string
 	}
 	out := make([]numberJSON, 0, len(pool))
 	for _, n := range pool {
-		j := numberJSON{MSISDN: n.MSISDN, Country: n.Country, Voice: n.Voice, SMS: n.SMS, Legs: n.Legs, MonthlyCost: n.MonthlyCost}
+		j := numberJSON{MSISDN: n.MSISDN, Country: n.Country, Voice: n.Voice, SMS: n.SMS, Legs: n.Legs}
+		if n.MonthlyCost != 0 {
+			j.MonthlyCost = decimalOf(n.MonthlyCost)
+		}
 		if !n.Bought.IsZero() {
 			j.Bought = &n.Bought
 		}
 		out = append(out, j)
 	}
 	type countryJSON struct {
-		Country     string  `json:"country"`
-		Numbers     int     `json:"numbers"`
-		ActiveLegs  int     `json:"active_legs"`
-		BusiestLegs int     `json:"busiest_number_legs"`
-		IdleNumbers int     `json:"idle_numbers"`
-		Bought      int     `json:"bought"`
-		MonthlyCost float64 `json:"monthly_cost"`
-		Purchases   int     `json:"purchases"`
-		Releases    int     `json:"releases"`
+		Country     string `json:"country"`
+		Numbers     int    `json:"numbers"`
+		ActiveLegs  int    `json:"active_legs"`
+		BusiestLegs int    `json:"busiest_number_legs"`
+		IdleNumbers int    `json:"idle_numbers"`
+		Bought      int    `json:"bought"`
+		MonthlyCost string `json:"monthly_cost"` // EUR, a decimal string
+		Purchases   int    `json:"purchases"`
+		Releases    int    `json:"releases"`
 	}
 	countries := make([]countryJSON, 0, len(status))
 	for _, c := range status {
-		countries = append(countries, countryJSON{c.Country, c.Numbers, c.ActiveLegs, c.BusiestLegs, c.IdleNumbers, c.Bought, c.MonthlyCost, c.Purchases, c.Releases})
+		countries = append(countries, countryJSON{c.Country, c.Numbers, c.ActiveLegs, c.BusiestLegs, c.IdleNumbers, c.Bought, decimalOf(c.MonthlyCost), c.Purchases, c.Releases})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"numbers": out, "countries": countries})
 }

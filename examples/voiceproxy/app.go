@@ -51,6 +51,11 @@ type appConfig struct {
 	// SMSAPI is the account's SMS setting the demo expects: smsAPISMS
 	// ("" too) or smsAPIMessages.
 	SMSAPI string
+	// APITimeout bounds each request to the JSON API, the ops pages and
+	// the sandbox endpoints; 0 means DefaultAPITimeout.
+	APITimeout time.Duration
+	// Host are the Service's settings the host chose (flags).
+	Host hostOptions
 }
 
 // The account's SMS settings (-sms-api).
@@ -74,6 +79,8 @@ type app struct {
 	access *access
 	// failures are the webhooks not answered 2xx, for the ops page.
 	failures failureLog
+	// apiTimeout bounds each operator request (appConfig.APITimeout).
+	apiTimeout time.Duration
 }
 
 // newApp builds the demo's handler. cleanup stops the background sweep
@@ -117,18 +124,27 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	a := &app{log: log, now: cfg.Now, access: guard}
+	a := &app{log: log, now: cfg.Now, access: guard, apiTimeout: cfg.APITimeout}
+	if a.apiTimeout <= 0 {
+		a.apiTimeout = DefaultAPITimeout
+	}
 	// The service's metrics, served at /metrics in Prometheus's format by
 	// OpenTelemetry's Prometheus exporter: the library speaks the
 	// OpenTelemetry API, and the exporter turns it into the text format
 	// with no second instrumentation. The registry is the app's own.
+	// The series carry no otel_scope_* labels: every metric comes from
+	// the one library, so they would repeat the same three values on
+	// every line.
 	reg := prometheus.NewRegistry()
-	exporter, err := otelprom.New(otelprom.WithRegisterer(reg))
+	exporter, err := otelprom.New(otelprom.WithRegisterer(reg), otelprom.WithoutScopeInfo())
 	if err != nil {
 		return nil, nil, fmt.Errorf("metrics exporter: %w", err)
 	}
 	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
 	pcfg := proxy.Config{Store: store, Logger: log, Now: cfg.Now, MeterProvider: meters}
+	if err := cfg.Host.apply(&pcfg, live); err != nil {
+		return nil, nil, err
+	}
 	// The pseudonyms' key: the same on every instance and kept for good,
 	// or pseudonyms split and opt-outs are forgotten (proxy.Config).
 	if k := env("VOICEPROXY_PSEUDONYM_KEY"); k != "" {

@@ -51,23 +51,36 @@ var errUsage = errors.New("usage")
 // run parses flags, builds the app and serves until ctx is done.
 func run(ctx context.Context, args []string, getenv func(string) string, logOut io.Writer) error {
 	fs := flag.NewFlagSet("voiceproxy", flag.ContinueOnError)
-	fs.SetOutput(logOut)
+	fs.SetOutput(io.Discard)
 	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
 	db := fs.String("db", "voiceproxy.db", `SQLite file, ":memory:" for the in-memory store, or a postgres:// URL`)
 	publicURL := fs.String("public-url", "", "externally reachable base URL for Vonage's webhooks (default http://<addr>)")
 	verbose := fs.Bool("v", false, "debug logging")
 	smsAPI := fs.String("sms-api", "sms", `the account's SMS setting: "sms" (the SMS API) or "messages" (the Messages API)`)
+	apiTimeout := fs.Duration("api-timeout", DefaultAPITimeout, "deadline of a request to the JSON API, the ops pages and the sandbox, store calls included; past it the answer is 503")
+	var host hostOptions
+	host.register(fs)
+	if err := fromEnv(fs, getenv); err != nil {
+		return err
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			printUsage(fs, logOut)
 			return nil
 		}
-		return fmt.Errorf("%w: %v", errUsage, err)
+		return fmt.Errorf("%w: %v (-h lists the flags)", errUsage, err)
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("%w: unexpected arguments %q", errUsage, fs.Args())
 	}
 	if *smsAPI != smsAPISMS && *smsAPI != smsAPIMessages {
 		return fmt.Errorf("%w: -sms-api must be %q or %q", errUsage, smsAPISMS, smsAPIMessages)
+	}
+	if *apiTimeout <= 0 {
+		return fmt.Errorf("%w: -api-timeout must be positive", errUsage)
+	}
+	if _, err := host.redactPolicy(false); err != nil {
+		return err
 	}
 	level := slog.LevelInfo
 	if *verbose {
@@ -83,7 +96,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, logOut 
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	h, cleanup, err := newApp(ctx, appConfig{DB: *db, PublicURL: base, Listen: ln.Addr().String(), Getenv: getenv, Logger: log, SMSAPI: *smsAPI})
+	h, cleanup, err := newApp(ctx, appConfig{DB: *db, PublicURL: base, Listen: ln.Addr().String(), Getenv: getenv, Logger: log, SMSAPI: *smsAPI, APITimeout: *apiTimeout, Host: host})
 	if err != nil {
 		ln.Close()
 		return err

@@ -40,9 +40,9 @@ var opsTemplates = func() map[string]*template.Template {
 func (a *app) opsRoutes(mux, op *http.ServeMux) {
 	static, _ := fs.Sub(opsFiles, "ops")
 	mux.Handle("GET /ops/static/", http.StripPrefix("/ops/static/", http.FileServerFS(static)))
-	op.HandleFunc("GET /ops/{$}", a.opsConversations)
-	op.HandleFunc("GET /ops/conversations/{id}", a.opsConversation)
-	op.HandleFunc("GET /ops/pool", a.opsPool)
+	op.HandleFunc("GET /ops/{$}", bounded(a.apiTimeout, a.opsConversations))
+	op.HandleFunc("GET /ops/conversations/{id}", bounded(a.apiTimeout, a.opsConversation))
+	op.HandleFunc("GET /ops/pool", bounded(a.apiTimeout, a.opsPool))
 	op.HandleFunc("GET /ops/failures", a.opsFailures)
 }
 
@@ -121,6 +121,7 @@ func (a *app) opsConversations(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		a.log.ErrorContext(r.Context(), "ops: list conversations failed", "err", err)
 		data.Error, status = "The store did not answer; try again.", http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", retryAfter)
 	}
 	for _, c := range cs {
 		data.Conversations = append(data.Conversations, a.opsRow(c, true))
@@ -133,6 +134,13 @@ func (a *app) opsConversations(w http.ResponseWriter, r *http.Request) {
 		data.Next = "/ops/?" + v.Encode()
 	}
 	a.render(w, r, status, "conversations", data)
+}
+
+// opsUnavailable answers a page whose store call failed: 503, to retry.
+func (a *app) opsUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.ErrorContext(r.Context(), "ops: page failed", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", retryAfter)
+	http.Error(w, "the store did not answer; try again", http.StatusServiceUnavailable)
 }
 
 type opsEvent struct{ At, Status, Detail string }
@@ -151,13 +159,12 @@ func (a *app) opsConversation(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "no such conversation", http.StatusNotFound)
 			return
 		}
-		a.log.ErrorContext(r.Context(), "ops: conversation failed", "err", err)
-		http.Error(w, "the store did not answer; try again", http.StatusServiceUnavailable)
+		a.opsUnavailable(w, r, err)
 		return
 	}
 	ins, err := a.svc.Interactions(r.Context(), c.ID)
 	if err != nil {
-		http.Error(w, "the store did not answer; try again", http.StatusServiceUnavailable)
+		a.opsUnavailable(w, r, err)
 		return
 	}
 	data := struct {
@@ -168,7 +175,7 @@ func (a *app) opsConversation(w http.ResponseWriter, r *http.Request) {
 	for _, in := range ins {
 		sum := proxy.Summarize(in)
 		oi := opsInteraction{Kind: string(in.Kind), From: "+" + in.From, To: "+" + in.To, Outcome: string(sum.Status),
-			Duration: sum.Duration, Price: sum.Price, At: opsTime(in.CreatedAt)}
+			Duration: sum.Duration, Price: decimal(sum.Price), At: opsTime(in.CreatedAt)}
 		if strings.HasPrefix(in.From, proxy.PseudonymPrefix) {
 			oi.From = in.From
 		}
@@ -193,12 +200,12 @@ type opsCountry struct {
 func (a *app) opsPool(w http.ResponseWriter, r *http.Request) {
 	status, err := a.svc.PoolStatus(r.Context())
 	if err != nil {
-		http.Error(w, "the store did not answer; try again", http.StatusServiceUnavailable)
+		a.opsUnavailable(w, r, err)
 		return
 	}
 	pool, err := a.svc.Pool(r.Context())
 	if err != nil {
-		http.Error(w, "the store did not answer; try again", http.StatusServiceUnavailable)
+		a.opsUnavailable(w, r, err)
 		return
 	}
 	type number struct {

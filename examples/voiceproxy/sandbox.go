@@ -16,8 +16,8 @@ import (
 // webhooks, through the simulated Vonage.
 
 func (a *app) sandboxRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /sandbox/calls", a.sandboxCall)
-	mux.HandleFunc("POST /sandbox/sms", a.sandboxSMS)
+	mux.HandleFunc("POST /sandbox/calls", bounded(a.apiTimeout, a.sandboxCall))
+	mux.HandleFunc("POST /sandbox/sms", bounded(a.apiTimeout, a.sandboxSMS))
 	mux.HandleFunc("GET /sandbox/outbox", a.sandboxOutbox)
 	mux.HandleFunc("GET /sandbox/calls", a.sandboxCalls)
 }
