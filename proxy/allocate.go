@@ -88,7 +88,7 @@ func (s *Service) pick(ctx context.Context, side Side, p, q string, anon [2]stri
 		}
 	}
 	if len(cands) == 0 {
-		return "", &PoolExhaustedError{Side: side, Country: query.Country, Autopilot: grown}
+		return "", s.exhausted(ctx, side, query, grown)
 	}
 	return s.choose(cands, attempt), nil
 }
@@ -113,4 +113,43 @@ func (s *Service) choose(cands []Candidate, attempt int) string {
 		n = min(len(cands), 1+attempt)
 	}
 	return cands[rand.IntN(n)].PoolNumber.MSISDN
+}
+
+// exhausted is the *PoolExhaustedError for side when query found no
+// candidate: the pool counted, and the numbers that fit query (its
+// Country when set, its features), so that the error can tell an empty
+// pool from one lacking numbers of the country and from one whose
+// numbers are all taken for the participant.
+func (s *Service) exhausted(ctx context.Context, side Side, query CandidateQuery, grown error) *PoolExhaustedError {
+	pe := &PoolExhaustedError{Side: side, Country: query.Country, Voice: query.Voice, SMS: query.SMS,
+		Pool: -1, Fitting: -1, Autopilot: grown, counted: true}
+	pool, err := s.store.Pool(ctx)
+	if err != nil {
+		return pe // the error says less, and is still the one to return
+	}
+	pe.Pool, pe.Fitting = len(pool), 0
+	for _, n := range pool {
+		if (query.Country == "" || n.Country == query.Country) && (!query.Voice || n.Voice) && (!query.SMS || n.SMS) {
+			pe.Fitting++
+		}
+	}
+	return pe
+}
+
+// describeExhausted completes a *PoolExhaustedError CreateConversation
+// returns: the participant's label, and the pool's size when the error
+// (a PIN conversation's) did not count it.
+func (s *Service) describeExhausted(ctx context.Context, pe *PoolExhaustedError, labels Labels, mode Mode) {
+	pe.Label = labels.A
+	if pe.Side == SideB {
+		pe.Label = labels.B
+	}
+	if pe.counted {
+		return
+	}
+	pe.counted, pe.Pool, pe.Fitting = true, -1, -1
+	pe.Voice, pe.SMS = mode != ModeSMS, mode != ModeVoice
+	if pool, err := s.store.Pool(ctx); err == nil {
+		pe.Pool = len(pool)
+	}
 }

@@ -81,6 +81,13 @@ const MaxKeyLength = 256
 // written), ErrTooManyConflicts. When notifications were asked for and
 // some failed, it returns the stored conversation together with a
 // *NotifyError.
+//
+// Every error about one participant names it by side and label, never by
+// number: a *NumberError says why its number was rejected (Reason) and,
+// for a number of Ofcom's drama range or outside the assigned ranges,
+// that Config.LenientNumbers accepts it; a *PoolExhaustedError tells an
+// empty pool (fill it with SyncNumbers or AddNumbers, or set
+// Config.Autopilot) from one whose fitting numbers are all taken.
 func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Conversation, error) {
 	mode := req.Mode
 	if mode == "" {
@@ -115,26 +122,27 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	}
 	// A pool number is refused first: "invalid" by the strict rules or
 	// not, it is ours, and calls to it would loop.
+	labels := [...]string{SideA: req.Labels.A, SideB: req.Labels.B}
 	for side, input := range [...]string{SideA: req.A, SideB: req.B} {
 		d, err := phone.Normalize(input)
 		if err != nil {
-			return Conversation{}, &NumberError{Field: Side(side).String(), Input: input, Err: err}
+			return Conversation{}, &NumberError{Field: Side(side).String(), Label: labels[side], Input: input, Err: err}
 		}
 		in, err := s.isPoolNumber(ctx, d)
 		if err != nil {
 			return Conversation{}, fmt.Errorf("proxy: list pool numbers: %w", err)
 		}
 		if in {
-			return Conversation{}, &NumberError{Field: Side(side).String(), Input: input, Err: ErrPoolNumberParticipant}
+			return Conversation{}, &NumberError{Field: Side(side).String(), Label: labels[side], Input: input, Err: ErrPoolNumberParticipant}
 		}
 	}
 	a, regionA, err := numplan.Parse(req.A, s.cfg.LenientNumbers)
 	if err != nil {
-		return Conversation{}, &NumberError{Field: SideA.String(), Input: req.A, Err: err}
+		return Conversation{}, &NumberError{Field: SideA.String(), Label: req.Labels.A, Input: req.A, Err: err}
 	}
 	b, regionB, err := numplan.Parse(req.B, s.cfg.LenientNumbers)
 	if err != nil {
-		return Conversation{}, &NumberError{Field: SideB.String(), Input: req.B, Err: err}
+		return Conversation{}, &NumberError{Field: SideB.String(), Label: req.Labels.B, Input: req.B, Err: err}
 	}
 	if a == b {
 		return Conversation{}, ErrSameNumber
@@ -154,6 +162,13 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		}
 	}
 	if err := s.checkInsight(ctx, a, b); err != nil {
+		var ne *NumberError
+		if errors.As(err, &ne) && ne.Label == "" {
+			ne.Label = labels[SideA]
+			if ne.Field == SideB.String() {
+				ne.Label = labels[SideB]
+			}
+		}
 		return Conversation{}, err
 	}
 	ttl := req.TTL
@@ -192,6 +207,7 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		s.tel.count(ctx, s.tel.allocations, "result", "key_held")
 		return kh.c, nil // a create with the key of this conversation won first
 	case errors.As(err, &pe):
+		s.describeExhausted(ctx, pe, req.Labels, mode)
 		s.tel.count(ctx, s.tel.allocations, "result", "pool_exhausted", "country", pe.Country)
 		return Conversation{}, err
 	case err != nil:

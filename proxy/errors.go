@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/voiceproxy/voiceproxy/insight"
 	"github.com/voiceproxy/voiceproxy/internal/phone"
 )
 
@@ -66,31 +67,126 @@ var (
 )
 
 // NumberError reports a phone number that was rejected. It wraps
-// ErrInvalidNumber, plus the underlying cause when there is one.
+// ErrInvalidNumber, plus the underlying cause when there is one; Reason
+// says why, for a program.
+//
+// Its text names the participant (by side and label) or the argument,
+// says why the number was rejected and what to do, but never holds the
+// number itself: errors end up in logs, and a participant's number is
+// personal data (the Service logs numbers masked). Input has it.
 type NumberError struct {
 	// Field names the argument the number came in: "A" or "B" (the
 	// participants of a CreateRequest), "Participant" (a ListFilter),
 	// "PoolNumber[i]" (the i-th number given to AddNumbers) or "MSISDN"
 	// (RemoveNumber).
 	Field string
-	Input string // the number as given
+	// Label is the participant's label (CreateRequest.Labels), when it
+	// has one.
+	Label string
+	Input string // the number as given; not in Error's text
 	Err   error  // cause; errors.Is(e, ErrInvalidNumber) always holds
 }
 
-// Error describes the rejected number and names where it came from.
+// NumberReason says why a phone number was rejected (NumberError.Reason).
+type NumberReason string
+
+// The reasons of a *NumberError. The first eight come from checking the
+// number against libphonenumber's numbering plans
+// (IsPossibleNumberWithReason, then validity).
+const (
+	// ReasonNotANumber: empty, letters or symbols, a misplaced "+".
+	ReasonNotANumber = NumberReason(phone.NotANumber)
+	// ReasonNoCountryCode: a national number ("07700 900123"); write it
+	// with "+" and the country code.
+	ReasonNoCountryCode = NumberReason(phone.NoCountryCode)
+	// ReasonTooShort, ReasonTooLong: too few or too many digits for any
+	// number of the country (or for E.164's 7 to 15).
+	ReasonTooShort = NumberReason(phone.TooShort)
+	ReasonTooLong  = NumberReason(phone.TooLong)
+	// ReasonInvalidCountryCode: no country calling code starts it.
+	ReasonInvalidCountryCode = NumberReason(phone.InvalidCountryCode)
+	// ReasonInvalidLength: a length the country's numbers never have.
+	ReasonInvalidLength = NumberReason(phone.InvalidLength)
+	// ReasonUnassigned: of a possible length, but outside every range
+	// the country's numbering plan assigns. Config.LenientNumbers
+	// accepts it.
+	ReasonUnassigned = NumberReason(phone.Unassigned)
+	// ReasonReserved: in a range reserved for drama and tests, never
+	// assigned (Ofcom's +44 7700 900xxx, which Vonage's docs and this
+	// package's examples use). Config.LenientNumbers accepts it.
+	ReasonReserved = NumberReason(phone.Reserved)
+	// ReasonPoolNumber: one of the pool's numbers
+	// (ErrPoolNumberParticipant).
+	ReasonPoolNumber NumberReason = "pool_number"
+	// ReasonInsight: Number Insight found the number not valid.
+	ReasonInsight NumberReason = "insight"
+	// ReasonUnknown: none of the above.
+	ReasonUnknown NumberReason = ""
+)
+
+// Reason says why the number was rejected.
+func (e *NumberError) Reason() NumberReason {
+	var pe *phone.Error
+	switch {
+	case errors.As(e.Err, &pe):
+		return NumberReason(pe.Reason)
+	case errors.Is(e.Err, ErrPoolNumberParticipant):
+		return ReasonPoolNumber
+	case errors.Is(e.Err, insight.ErrInvalidRequest):
+		return ReasonInsight
+	}
+	return ReasonUnknown
+}
+
+// Error names where the number came from, why it was rejected and, where
+// a setting or a fix applies, what to do; never the number.
 func (e *NumberError) Error() string {
 	where := e.Field
-	if where == SideA.String() || where == SideB.String() {
-		where = "participant " + where
+	participant := where == SideA.String() || where == SideB.String()
+	if participant {
+		where = "participant " + where + labelSuffix(e.Label)
 	}
+	msg := "proxy: " + where + ": invalid phone number"
+	var pe *phone.Error
 	switch {
 	case e.Err == nil || e.Err == ErrInvalidNumber:
-		return fmt.Sprintf("proxy: %s: invalid phone number %q", where, e.Input)
-	case errors.Is(e.Err, ErrInvalidNumber):
-		// It already names the number and says what is wrong with it.
-		return fmt.Sprintf("proxy: %s: %v", where, e.Err)
+		return msg
+	case errors.As(e.Err, &pe):
+		if pe.Detail != "" {
+			msg += ": " + pe.Detail
+		}
+	case errors.Is(e.Err, ErrPoolNumberParticipant):
+		return msg + ": it is one of the pool's proxy numbers, and calls to it would loop back into the service"
+	default:
+		// Number Insight's answer; masked in case it quotes the number.
+		return msg + ": " + phone.Redact(e.Err.Error())
 	}
-	return fmt.Sprintf("proxy: %s: invalid phone number %q: %v", where, e.Input, e.Err)
+	switch e.Reason() {
+	case ReasonNoCountryCode:
+		msg += `; write it in international form, "+" and the country code`
+	case ReasonReserved:
+		if participant {
+			msg += "; Config.LenientNumbers accepts it (for tests and demos)"
+		}
+	case ReasonUnassigned:
+		if participant {
+			msg += "; check the number (Config.LenientNumbers accepts numbers of a possible length outside the assigned ranges)"
+		}
+	}
+	return msg
+}
+
+// labelSuffix is ` ("your rider")` for a participant's label, cut to 40
+// bytes; "" without one.
+func labelSuffix(label string) string {
+	if label == "" {
+		return ""
+	}
+	const maxShown = 40
+	if len(label) > maxShown {
+		label = strings.ToValidUTF8(label[:maxShown], "") + "…"
+	}
+	return fmt.Sprintf(" (%q)", phone.Redact(label))
 }
 
 // Unwrap returns ErrInvalidNumber and the cause, if any.
@@ -119,24 +215,65 @@ func (e *InsightError) Unwrap() []error { return []error{ErrInsightUnavailable, 
 
 // PoolExhaustedError reports that no proxy number is left for a
 // participant. It matches ErrPoolExhausted. Nothing was written.
+//
+// Its text tells an empty pool ("the pool is empty", and how to fill
+// it) from a pool with no number of the country or features asked for,
+// and from one whose fitting numbers are all taken for this participant.
 type PoolExhaustedError struct {
-	Side    Side   // the participant left without a number
-	Country string // the country asked for; "" when any country was allowed
+	Side  Side   // the participant left without a number
+	Label string // the participant's label, when it has one
+	// Country is the country asked for; "" when any country was
+	// allowed.
+	Country string
+	// Voice and SMS are the features the conversation's mode needs.
+	Voice, SMS bool
+	// Pool is how many numbers the pool holds; Fitting, how many of
+	// them have Country (when set) and the features. All Fitting
+	// numbers are taken for the participant: each carries one of its
+	// conversations in use, or is cooling off after one
+	// (Config.CoolOff). CreateConversation counts them when it fails;
+	// -1 when not known (the store could not list the pool; Fitting, for
+	// a PIN conversation's shared number).
+	Pool, Fitting int
 	// Autopilot says why the pool autopilot did not add a number
 	// (ErrNumberBeingBought, *BudgetError, *PurchaseError); nil when it
 	// is off.
 	Autopilot error
+
+	counted bool // Pool and Fitting are set
 }
 
-// Error names the participant (by side, never by number) and country,
-// and why the autopilot did not help.
+// Error names the participant (by side and label, never by number),
+// says what the pool lacks and how to add to it, and why the autopilot
+// did not help.
 func (e *PoolExhaustedError) Error() string {
-	msg := fmt.Sprintf("proxy: number pool exhausted for participant %s", e.Side)
+	msg := fmt.Sprintf("proxy: number pool exhausted for participant %s%s", e.Side, labelSuffix(e.Label))
+	in := ""
 	if e.Country != "" {
-		msg += fmt.Sprintf(" (country %s)", e.Country)
+		in = " in " + e.Country
+	}
+	features := "voice and SMS"
+	switch {
+	case !e.SMS:
+		features = "voice"
+	case !e.Voice:
+		features = "SMS"
+	}
+	switch {
+	case e.Pool == 0:
+		msg += ": the pool is empty; fill it with Service.SyncNumbers (the numbers linked to your Vonage application) or Service.AddNumbers, or set Config.Autopilot to buy numbers"
+	case e.Pool > 0 && e.Fitting == 0:
+		msg += fmt.Sprintf(": none of the pool's %d numbers%s has %s; add such numbers", e.Pool, in, features)
+		if e.Country != "" {
+			msg += " (or set Config.GeoMatch to GeoFallback to use other countries' numbers)"
+		}
+	case e.Fitting > 0:
+		msg += fmt.Sprintf(": all %d pool numbers%s with %s are taken for this participant (by its conversations in use, or cooling off after one: Config.CoolOff); add numbers or close conversations", e.Fitting, in, features)
+	default:
+		msg += in
 	}
 	if e.Autopilot != nil {
-		msg += ": autopilot: " + e.Autopilot.Error()
+		msg += "; autopilot: " + e.Autopilot.Error()
 	}
 	return msg
 }

@@ -26,6 +26,65 @@ const (
 	MaxDigits = 15
 )
 
+// Reason says why a phone number was rejected, in words a program can
+// switch on; Error.Detail says it for people.
+type Reason string
+
+// The reasons a number is rejected. Normalize and Check give the first
+// five; package numplan, checking against the numbering plans, the rest.
+const (
+	// NotANumber: empty, or holding letters or symbols other than the
+	// separators Normalize removes, or a misplaced "+".
+	NotANumber Reason = "not_a_number"
+	// NoCountryCode: national format ("07700 900123"): the country
+	// code is missing.
+	NoCountryCode Reason = "no_country_code"
+	// TooShort and TooLong: fewer digits than any number of the
+	// country (or than MinDigits), more than any (or than MaxDigits).
+	TooShort Reason = "too_short"
+	TooLong  Reason = "too_long"
+	// InvalidCountryCode: the digits start with no country calling code.
+	InvalidCountryCode Reason = "invalid_country_code"
+	// InvalidLength: between the country's shortest and longest
+	// numbers, but of a length it does not use.
+	InvalidLength Reason = "invalid_length"
+	// Unassigned: a possible number of its country, but not in a range
+	// the numbering plan assigns (libphonenumber's metadata).
+	Unassigned Reason = "unassigned"
+	// Reserved: in a range reserved for drama and tests, never
+	// assigned, such as Ofcom's +44 7700 900xxx. Like Unassigned, it is
+	// accepted when validation is lenient.
+	Reserved Reason = "reserved"
+)
+
+// Error is a rejected phone number: what was given, why it was rejected
+// (Reason), and the reason in words (Detail). It wraps ErrInvalidNumber.
+type Error struct {
+	Input  string // the number as given
+	Reason Reason // "" when unknown
+	Detail string // Reason in words: "12 digits, want at most 15"
+	// Region is the ISO 3166-1 region of the country code, when known
+	// ("GB"; "" otherwise).
+	Region string
+}
+
+// Error quotes the input, cut to 40 bytes, and gives the detail:
+// `invalid phone number "0770": starts with 0: …`.
+func (e *Error) Error() string {
+	const maxShown = 40
+	s := e.Input
+	if len(s) > maxShown {
+		s = s[:maxShown] + "…"
+	}
+	if e.Detail == "" {
+		return fmt.Sprintf("%v %q", ErrInvalidNumber, s)
+	}
+	return fmt.Sprintf("%v %q: %s", ErrInvalidNumber, s, e.Detail)
+}
+
+// Unwrap returns ErrInvalidNumber.
+func (e *Error) Unwrap() error { return ErrInvalidNumber }
+
 // Normalize turns a phone number as people write it into digits-only
 // international form, without "+".
 //
@@ -33,11 +92,12 @@ const (
 // international prefix at the start: "+" or "00". So "+44 7700 900123",
 // "+447700900123", "0044 (7700) 900-123" all become "447700900123".
 //
-// It rejects, with an error wrapping ErrInvalidNumber, anything that
+// It rejects, with an *Error (wrapping ErrInvalidNumber), anything that
 // cannot be an international number: an empty string, letters or other
-// symbols, a "+" anywhere but the start or followed by "-", "." or ")", fewer than 7 or more than 15
-// digits, or digits starting with 0 (a national number such as
-// "07700 900123": add the country code).
+// symbols, a "+" anywhere but the start or followed by "-", "." or ")"
+// (NotANumber), fewer than 7 or more than 15 digits (TooShort,
+// TooLong), or digits starting with 0 (NoCountryCode: a national number
+// such as "07700 900123").
 func Normalize(s string) (string, error) {
 	digits := make([]byte, 0, 16)
 	plus := false
@@ -46,30 +106,30 @@ func Normalize(s string) (string, error) {
 		switch {
 		case c >= '0' && c <= '9':
 			if len(digits) > MaxDigits+2 { // +2 leaves room for a "00" prefix
-				return "", Errorf(s, "more than 15 digits")
+				return "", &Error{Input: s, Reason: TooLong, Detail: "more than 15 digits"}
 			}
 			digits = append(digits, c)
 		case c == '-' || c == '.' || c == ')':
 			if plus && len(digits) == 0 {
 				// "+-44…" is a sign and a number, not a phone number.
-				return "", Errorf(s, `"+" must be followed by the country code`)
+				return "", &Error{Input: s, Reason: NotANumber, Detail: `"+" must be followed by the country code`}
 			}
 		case c == ' ' || c == '\t' || c == '(':
 		case c == '+':
 			if plus || len(digits) > 0 {
-				return "", Errorf(s, `"+" is only allowed at the start`)
+				return "", &Error{Input: s, Reason: NotANumber, Detail: `"+" is only allowed at the start`}
 			}
 			plus = true
 		default:
-			return "", Errorf(s, "contains a character that is not a digit")
+			return "", &Error{Input: s, Reason: NotANumber, Detail: "contains a character that is not a digit"}
 		}
 	}
 	if !plus && len(digits) >= 2 && digits[0] == '0' && digits[1] == '0' {
 		digits = digits[2:]
 	}
 	out := string(digits)
-	if err := Check(out); err != nil {
-		return "", Errorf(s, err.Error())
+	if r, detail := check(out); r != "" {
+		return "", &Error{Input: s, Reason: r, Detail: detail}
 	}
 	return out, nil
 }
@@ -78,33 +138,37 @@ func Normalize(s string) (string, error) {
 // (digits only, 7–15 of them, not starting with 0), or nil. The reason is
 // a bare phrase; Errorf puts it in context.
 func Check(digits string) error {
-	if digits == "" {
-		return errors.New("no digits")
-	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return errors.New(`must be digits only (no "+", spaces or letters)`)
-		}
-	}
-	switch {
-	case len(digits) < MinDigits:
-		return fmt.Errorf("%d digits, want at least %d", len(digits), MinDigits)
-	case len(digits) > MaxDigits:
-		return fmt.Errorf("%d digits, want at most %d", len(digits), MaxDigits)
-	case digits[0] == '0':
-		return errors.New("starts with 0: a national number, the country code is missing")
+	if r, detail := check(digits); r != "" {
+		return errors.New(detail)
 	}
 	return nil
 }
 
-// Errorf is the error for input s rejected for reason: it wraps
-// ErrInvalidNumber and quotes s, cut to 40 bytes.
-func Errorf(s, reason string) error {
-	const maxShown = 40
-	if len(s) > maxShown {
-		s = s[:maxShown] + "…"
+// check is Check's reason and detail; "" when digits passes.
+func check(digits string) (Reason, string) {
+	if digits == "" {
+		return NotANumber, "no digits"
 	}
-	return fmt.Errorf("%w %q: %s", ErrInvalidNumber, s, reason)
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return NotANumber, `must be digits only (no "+", spaces or letters)`
+		}
+	}
+	switch {
+	case len(digits) < MinDigits:
+		return TooShort, fmt.Sprintf("%d digits, want at least %d", len(digits), MinDigits)
+	case len(digits) > MaxDigits:
+		return TooLong, fmt.Sprintf("%d digits, want at most %d", len(digits), MaxDigits)
+	case digits[0] == '0':
+		return NoCountryCode, "starts with 0: a national number, the country code is missing"
+	}
+	return "", ""
+}
+
+// Errorf is the error for input s rejected for reason: an *Error (with
+// no Reason) that wraps ErrInvalidNumber and quotes s, cut to 40 bytes.
+func Errorf(s, reason string) error {
+	return &Error{Input: s, Detail: reason}
 }
 
 // IsDigits reports whether s is a plausible digits-only international

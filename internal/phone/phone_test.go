@@ -72,3 +72,29 @@ func TestRedact(t *testing.T) {
 		}
 	}
 }
+
+// Normalize's rejections are *Error values with the Reason for each
+// kind, and the old texts.
+func TestNormalizeReasons(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]Reason{
+		"":                      NotANumber,
+		"+-447700900123":        NotANumber,
+		"44+7700900123":         NotANumber,
+		"447700900123 ext 2":    NotANumber,
+		"07700 900123":          NoCountryCode,
+		"+44 77":                TooShort,
+		"+4477009001234567":     TooLong,
+		"+44770090012345678901": TooLong,
+	} {
+		_, err := Normalize(in)
+		var e *Error
+		if !errors.As(err, &e) || !errors.Is(err, ErrInvalidNumber) || e.Reason != want || e.Input != in {
+			t.Errorf("Normalize(%q) = %#v; want an *Error with Reason %q", in, err, want)
+		}
+	}
+	_, err := Normalize("07700 900123")
+	if want := `invalid phone number "07700 900123": starts with 0: a national number, the country code is missing`; err.Error() != want {
+		t.Errorf("Normalize error = %q, want %q", err, want)
+	}
+}

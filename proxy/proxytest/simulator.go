@@ -53,6 +53,11 @@ const (
 	DefaultSMSTimeout         = 15 * time.Second
 )
 
+// DefaultRelayWait is how long SendSMS waits, over a BaseURL, for the
+// relay a service sends after answering the inbound-SMS webhook
+// (Simulator.RelayWait).
+const DefaultRelayWait = 2 * time.Second
+
 // ErrCallDropped is matched by the error PlaceCall returns when neither
 // the answer URL (tried twice when it failed in a way worth retrying) nor
 // the fallback URL gave an NCCO: Vonage drops such a call.
@@ -154,6 +159,14 @@ type Simulator struct {
 	// Vonage, when set, is the simulated REST API the service sends
 	// through: SendSMS then reports what it relayed.
 	Vonage *Vonage
+	// RelayWait bounds how long SendSMS waits, over BaseURL, for what
+	// the service sends once it has answered the webhook (the proxy
+	// answers Vonage first and relays right after): until an SMS from
+	// the number texted reaches Vonage's outbox, or RelayWait passes
+	// (SMSOutcome.RelayPending then says so). Default DefaultRelayWait;
+	// negative: no wait. With Handler there is nothing to wait for: the
+	// answer comes once the handler has returned, relay sent.
+	RelayWait time.Duration
 	// Now is the clock for timestamps and signatures; default time.Now.
 	Now func() time.Time
 	// CallDuration is how long a connected call lasts; default
@@ -232,9 +245,60 @@ type SMSOutcome struct {
 	// Deliveries counts the webhook requests made, redeliveries included.
 	Deliveries int `json:"deliveries"`
 	// Relayed lists what the service sent through Vonage while the
-	// webhooks were handled (needs Simulator.Vonage). With other SMS sent
-	// at the same time, they may show up here too.
+	// webhooks were handled, and over BaseURL until the first SMS from
+	// the number texted (see Simulator.RelayWait); needs
+	// Simulator.Vonage. With other SMS sent at the same time, they may
+	// show up here too.
 	Relayed []SentSMS `json:"relayed"`
+	// RelayPending reports, over BaseURL, that no SMS from the number
+	// texted reached Vonage within Simulator.RelayWait: the relay may
+	// still come (see Vonage.Outbox), or the service sends none (an SMS
+	// it refused silently, a failed send it retries later).
+	RelayPending bool `json:"relay_pending,omitempty"`
+}
+
+// collectRelayed fills out.Relayed with what Vonage's outbox gained
+// past its first before entries. Over BaseURL the service relays after
+// its answer, so it first waits, up to RelayWait, for an SMS from the
+// number texted (the relay to the other participant, or an auto-reply
+// to the sender: both come from there).
+func (s *Simulator) collectRelayed(ctx context.Context, out *SMSOutcome, before int, to string) {
+	if s.Vonage == nil {
+		return
+	}
+	to = digits(to)
+	from := func(sent []SentSMS) bool {
+		return slices.ContainsFunc(sent, func(m SentSMS) bool { return digits(m.From) == to })
+	}
+	sent := s.Vonage.Outbox()
+	if s.Handler == nil && s.RelayWait >= 0 && !from(sent[min(before, len(sent)):]) {
+		wait := s.RelayWait
+		if wait == 0 {
+			wait = DefaultRelayWait
+		}
+		deadline := time.NewTimer(wait)
+		defer deadline.Stop()
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+	wait:
+		for {
+			select {
+			case <-ctx.Done():
+				out.RelayPending = true
+				break wait
+			case <-deadline.C:
+				out.RelayPending = true
+				break wait
+			case <-tick.C:
+			}
+			if sent = s.Vonage.Outbox(); from(sent[min(before, len(sent)):]) {
+				break wait
+			}
+		}
+	}
+	if len(sent) > before {
+		out.Relayed = sent[before:]
+	}
 }
 
 func (s *Simulator) now() time.Time {
@@ -883,14 +947,11 @@ func (s *Simulator) sendInboundMessage(ctx context.Context, from, to, text, keyw
 		return out, err
 	}
 	out.HTTPStatus = append(out.HTTPStatus, status)
-	if s.Vonage != nil {
-		if sent := s.Vonage.Outbox(); len(sent) > before {
-			out.Relayed = sent[before:]
-		}
-	}
 	if status < 200 || status > 299 {
+		s.collectRelayedNow(out, before)
 		return out, webhookErr(path, status, resp)
 	}
+	s.collectRelayed(ctx, out, before, to)
 	return out, nil
 }
 
@@ -1018,12 +1079,20 @@ func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOut
 			return out, webhookErr(path, status, body)
 		}
 	}
-	if s.Vonage != nil {
-		if sent := s.Vonage.Outbox(); len(sent) > before {
-			out.Relayed = sent[before:]
-		}
-	}
+	s.collectRelayed(ctx, out, before, to)
 	return out, nil
+}
+
+// collectRelayedNow fills out.Relayed with what Vonage's outbox gained
+// past its first before entries, without waiting: for an SMS the service
+// did not accept.
+func (s *Simulator) collectRelayedNow(out *SMSOutcome, before int) {
+	if s.Vonage == nil {
+		return
+	}
+	if sent := s.Vonage.Outbox(); len(sent) > before {
+		out.Relayed = sent[before:]
+	}
 }
 
 // secret is the secret webhooks are signed with.

@@ -259,13 +259,19 @@ func TestSimulatorOverHTTP(t *testing.T) {
 	srv := httptest.NewServer(http.StripPrefix("/vonage", svc))
 	defer srv.Close()
 	v := proxytest.NewVonage()
-	sim := &proxytest.Simulator{BaseURL: srv.URL + "/vonage", Client: srv.Client(), Vonage: v}
+	sim := &proxytest.Simulator{BaseURL: srv.URL + "/vonage", Client: srv.Client(), Vonage: v, RelayWait: 50 * time.Millisecond}
 	if _, err := sim.PlaceCall(context.Background(), "447400654321", "447700900001"); err != nil {
 		t.Fatal(err)
 	}
+	// fakeService relays nothing: after RelayWait the outcome says the
+	// relay is pending.
+	start := time.Now()
 	out, err := sim.SendSMS(context.Background(), "447400654321", "447700900001", "hi")
-	if err != nil || len(out.Relayed) != 0 || len(svc.sms) != 1 {
-		t.Errorf("sms: %v %+v", err, out)
+	if err != nil || len(out.Relayed) != 0 || !out.RelayPending || len(svc.sms) != 1 {
+		t.Errorf("sms: %v %+v; want no relay, pending", err, out)
+	}
+	if waited := time.Since(start); waited < 50*time.Millisecond {
+		t.Errorf("SendSMS returned after %v, before RelayWait", waited)
 	}
 	if _, err := (&proxytest.Simulator{}).PlaceCall(context.Background(), "1", "2"); err == nil {
 		t.Error("a Simulator with no target placed a call")

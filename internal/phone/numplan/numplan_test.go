@@ -86,3 +86,36 @@ func TestNANPAreaCode(t *testing.T) {
 		}
 	}
 }
+
+// A rejected number is a *phone.Error whose Reason says why, from
+// libphonenumber's possible-number check and then validity; lenient
+// accepts the possible numbers strict rejects as unassigned or reserved.
+func TestParseReasons(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in      string
+		reason  phone.Reason
+		lenient bool // accepted when lenient
+	}{
+		{"hello", phone.NotANumber, false},
+		{"07700900123", phone.NoCountryCode, false},
+		{"+4477", phone.TooShort, false},
+		{"+1415555010", phone.TooShort, false},
+		{"+336123456789", phone.TooLong, false},
+		{"+999123456789", phone.InvalidCountryCode, false},
+		{"+4612345678901", phone.InvalidLength, false},
+		{"+447700900123", phone.Reserved, true},
+		{"+441632960999", phone.Reserved, true},
+		{"+15555550123", phone.Unassigned, true},
+	}
+	for _, tt := range tests {
+		_, _, err := Parse(tt.in, false)
+		var pe *phone.Error
+		if !errors.As(err, &pe) || !errors.Is(err, phone.ErrInvalidNumber) || pe.Reason != tt.reason || pe.Input != tt.in {
+			t.Errorf("Parse(%q) = %#v; want a *phone.Error with Reason %q and Input %q", tt.in, err, tt.reason, tt.in)
+		}
+		if _, _, err := Parse(tt.in, true); (err == nil) != tt.lenient {
+			t.Errorf("Parse(%q, lenient) = %v; want accepted %v", tt.in, err, tt.lenient)
+		}
+	}
+}

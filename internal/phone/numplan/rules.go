@@ -99,6 +99,15 @@ func rulesFor(region string) *regionRules {
 	return actual.(*regionRules)
 }
 
+// possibleLengths returns the possible national lengths of the numbers
+// of region (its general description's), nil when unknown.
+func possibleLengths(region string) []int32 {
+	if r := rulesFor(region); r != nil {
+		return r.general.lengths
+	}
+	return nil
+}
+
 // validFor reports what phonenumbers.IsValidNumberForRegion reports for the
 // number with country calling code cc and national significant number
 // national, for a geographic region. The non-geographic entity ("001") is
