@@ -1,6 +1,9 @@
 package proxy
 
 import (
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,5 +117,48 @@ replace github.com/prometheus/client_golang => ../prom
 	bad := demoOnly(got)
 	if wantBad := []string{"github.com/chromedp/chromedp", "go.opentelemetry.io/otel/exporters/prometheus"}; strings.Join(bad, " ") != strings.Join(wantBad, " ") {
 		t.Errorf("demoOnly = %q, want %q", bad, wantBad)
+	}
+}
+
+// internalImports returns, as "file: path", the imports of the library's
+// internal packages in the Go files under dir.
+func internalImports(t *testing.T, dir string) []string {
+	t.Helper()
+	var found []string
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") {
+			return err
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, im := range f.Imports {
+			p := strings.Trim(im.Path.Value, `"`)
+			if p == "github.com/voiceproxy/voiceproxy/internal" || strings.HasPrefix(p, "github.com/voiceproxy/voiceproxy/internal/") {
+				found = append(found, path+": "+p)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// The examples, a module of their own, use only the library's exported
+// packages. The go command would let them import internal/ (their import
+// paths sit under the library's), but internal/ may change in any commit
+// and the examples show what a program using the library can write.
+func TestExamplesImportNoInternalPackage(t *testing.T) {
+	t.Parallel()
+	if bad := internalImports(t, filepath.Join("..", "examples")); len(bad) > 0 {
+		t.Errorf("examples import the library's internal packages; use or add an exported API instead:\n%s", strings.Join(bad, "\n"))
+	}
+	// The check sees such an import: the library's own packages have them.
+	if len(internalImports(t, ".")) == 0 {
+		t.Error("internalImports finds no internal import in package proxy, which has some")
 	}
 }
