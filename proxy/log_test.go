@@ -136,3 +136,35 @@ func TestMaskingHandler(t *testing.T) {
 		}
 	}
 }
+
+// MaskNumber hides a number's middle and short values whole; MaskNumbers
+// masks every number in free text, with or without its "+", and leaves
+// digit runs that are not numbers alone.
+func TestMaskNumber(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{gbA, "4471234***01"},
+		{"1234567", "12***67"},
+		{"123456", "***"},
+		{"", "***"},
+	} {
+		if got := MaskNumber(tc.in); got != tc.want {
+			t.Errorf("MaskNumber(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMaskNumbers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"delivered", "delivered"},
+		{"rejected: " + gbA + " is barred", "rejected: 4471234***01 is barred"},
+		{"from +" + gbA + " to " + gbP1 + ".", "from +4471234***01 to 4477009***01."},
+		{"code 123456, id abc" + gbA + ", run 1234567890123456", "code 123456, id abc" + gbA + ", run 1234567890123456"},
+	} {
+		if got := MaskNumbers(tc.in); got != tc.want {
+			t.Errorf("MaskNumbers(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

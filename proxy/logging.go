@@ -21,6 +21,23 @@ func MaskingHandler(h slog.Handler) slog.Handler {
 	return redactingHandler{h}
 }
 
+// MaskNumber hides the middle of a phone number n (digits, as the
+// Service stores participant and proxy numbers) for display or a log,
+// the way the Service masks numbers in its own logs: "4477009***23".
+// A value of six characters or fewer is hidden whole as "***".
+func MaskNumber(n string) string {
+	return phone.Mask(n)
+}
+
+// MaskNumbers masks, as MaskNumber does, every phone number inside free
+// text such as an error message or a webhook's status detail: a run of 7
+// to 15 digits, with an optional "+" before it, that no letter or digit
+// touches. Longer runs and digits inside words or hex IDs are left
+// alone. It is what MaskingHandler applies to the errors it logs.
+func MaskNumbers(text string) string {
+	return phone.Redact(text)
+}
+
 // redactingHandler masks phone numbers inside the errors a Service logs.
 // Errors come from stores, clients and hooks, and may quote participant
 // numbers (a database's duplicate-key detail, a store's own message);

@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/voiceproxy/voiceproxy/internal/phone"
 	"github.com/voiceproxy/voiceproxy/proxy"
 )
 
@@ -77,7 +76,7 @@ type opsConvRow struct {
 func (a *app) opsRow(c proxy.Conversation, masked bool) opsConvRow {
 	num := func(n string) string {
 		if masked {
-			return phone.Mask(n)
+			return proxy.MaskNumber(n)
 		}
 		return "+" + n
 	}
@@ -180,7 +179,7 @@ func (a *app) opsConversation(w http.ResponseWriter, r *http.Request) {
 			oi.From = in.From
 		}
 		for _, ev := range in.Events {
-			oi.Events = append(oi.Events, opsEvent{At: opsTime(ev.At), Status: string(ev.Status), Detail: phone.Redact(ev.Detail)})
+			oi.Events = append(oi.Events, opsEvent{At: opsTime(ev.At), Status: string(ev.Status), Detail: proxy.MaskNumbers(ev.Detail)})
 			if ev.Status == proxy.EventRecorded && ev.Detail != "" {
 				oi.Recording = "/interactions/" + in.ID + "/recording"
 			}
