@@ -107,6 +107,7 @@ func (v *Vonage) sendMessage(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	msg := SentSMS{From: req.From, To: req.To, Text: req.Text, Type: typ, ClientRef: req.ClientRef, Parts: parts, MessageIDs: []string{uuid}, At: now}
 	v.outbox = keepLast(append(v.outbox, msg), maxKept)
+	v.checkOptOut(msg)
 	target := v.statusTarget
 	outcome := Receipt{Status: "delivered"}
 	if target != nil && len(v.receiptQueue) > 0 {

@@ -973,6 +973,9 @@ func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOut
 	}
 	parts := SplitSMS(text, typ)
 	keyword := strings.ToUpper(strings.SplitN(strings.TrimSpace(text)+" ", " ", 2)[0])
+	if s.Vonage != nil {
+		s.Vonage.noteKeyword(from, to, text) // the carriers' rule (optout.go)
+	}
 	if s.SMSAPI == SMSAPIMessages {
 		return s.sendInboundMessage(ctx, from, to, text, keyword, len(parts))
 	}
