@@ -134,6 +134,17 @@ type Simulator struct {
 	SMSAPI string
 	// InboundMessagePath is the Messages API's inbound path.
 	InboundMessagePath string
+	// MessagesRetrySameToken makes a retried Messages API inbound
+	// webhook carry the same signed token (the same jti) as the first
+	// delivery, instead of a fresh one: no Vonage source says which
+	// Vonage does, so a Service must take both. Default false.
+	MessagesRetrySameToken bool
+	// MessagesUnsignedFirst sends each Messages API inbound webhook's
+	// first delivery without an Authorization header, as Vonage may
+	// after an internal error, and its retries (after a 429 or a 5xx)
+	// signed (Messages API, "Signed webhooks": a 5xx answer to an
+	// unsigned callback triggers a retry). Default false.
+	MessagesUnsignedFirst bool
 
 	// SignatureSecret signs voice webhooks with an HS256 JWT as Vonage
 	// does (see proxy.WebhookSigner) and inbound SMS with a "sig"
@@ -265,6 +276,16 @@ func newUUID() string {
 // request not answered within timeout fails with an error saying so
 // (ctx's own end is returned as ctx.Err()).
 func (s *Simulator) send(ctx context.Context, method, path string, query url.Values, body []byte, contentType string, signJWT bool, timeout time.Duration) (int, []byte, error) {
+	return s.sendAuth(ctx, method, path, query, body, contentType, signJWT, "", timeout)
+}
+
+// noAuth, as sendAuth's auth, sends a request without an Authorization
+// header.
+const noAuth = "-"
+
+// sendAuth is send with auth as the Authorization header: "" for a
+// fresh signature when signJWT, noAuth for none.
+func (s *Simulator) sendAuth(ctx context.Context, method, path string, query url.Values, body []byte, contentType string, signJWT bool, auth string, timeout time.Duration) (int, []byte, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -290,9 +311,12 @@ func (s *Simulator) send(ctx context.Context, method, path string, query url.Val
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("User-Agent", "Vonage-Simulator/1.0 (voiceproxy proxytest)")
-	if signJWT && !s.Unsigned {
-		signer := voice.Signer{Secret: s.secret(), ApplicationID: orDefault(s.ApplicationID, ApplicationID), Now: s.now}
-		if err := signer.Sign(req, body); err != nil {
+	switch {
+	case auth == noAuth:
+	case auth != "":
+		req.Header.Set("Authorization", auth)
+	case signJWT && !s.Unsigned:
+		if err := s.signer().Sign(req, body); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -875,9 +899,31 @@ func (s *Simulator) sendInboundMessage(ctx context.Context, from, to, text, keyw
 	out := &SMSOutcome{MessageIDs: []string{uuid}}
 	path := orDefault(s.InboundMessagePath, "/inbound-message")
 	// Only a 429 or a 5xx is tried again (Vonage support, "How long does
-	// Vonage retry inbound messages").
+	// Vonage retry inbound messages"). Whether a retry is signed afresh
+	// no source says: by default it is, with MessagesRetrySameToken it
+	// carries the first delivery's token. With MessagesUnsignedFirst the
+	// first delivery carries none, as after Vonage's internal error
+	// (Messages API, "Signed webhooks").
+	var token string
+	n := 0
 	status, resp, err := s.redeliver(ctx, out, func(timeout time.Duration) (int, []byte, error) {
-		return s.send(ctx, http.MethodPost, path, nil, body, "application/json", true, timeout)
+		n++
+		auth := ""
+		switch {
+		case s.Unsigned:
+		case s.MessagesUnsignedFirst && n == 1:
+			auth = noAuth
+		case s.MessagesRetrySameToken:
+			if token == "" {
+				req, _ := http.NewRequest(http.MethodPost, InProcessURL+path, nil)
+				if err := s.signer().Sign(req, body); err != nil {
+					return 0, nil, err
+				}
+				token = req.Header.Get("Authorization")
+			}
+			auth = token
+		}
+		return s.sendAuth(ctx, http.MethodPost, path, nil, body, "application/json", true, auth, timeout)
 	}, func(status int) bool { return status == http.StatusTooManyRequests || status >= 500 })
 	if err != nil {
 		return out, err
@@ -1027,6 +1073,11 @@ func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOut
 		}
 	}
 	return out, nil
+}
+
+// signer signs voice and Messages webhooks as Vonage does.
+func (s *Simulator) signer() voice.Signer {
+	return voice.Signer{Secret: s.secret(), ApplicationID: orDefault(s.ApplicationID, ApplicationID), Now: s.now}
 }
 
 // secret is the secret webhooks are signed with.
