@@ -659,7 +659,13 @@ type InputOutcome struct {
 	Digits     string `json:"digits"`
 	TimedOut   bool   `json:"timed_out"`
 	Path       string `json:"path"` // of the eventUrl the input went to
-	HTTPStatus int    `json:"http_status"`
+	HTTPStatus int    `json:"http_status"` // of the last try
+	// Tries counts the requests the input took: its eventUrl's, then
+	// the fallback URL's.
+	Tries int `json:"tries"`
+	// Fallback reports that the eventUrl gave no NCCO and the fallback
+	// URL was asked for it.
+	Fallback bool `json:"fallback,omitempty"`
 }
 
 // sendInput sends the input event of in to its eventUrl and returns the
@@ -678,15 +684,57 @@ func (s *Simulator) sendInput(ctx context.Context, out *CallOutcome, in ncco.Inp
 		"dtmf":      map[string]any{"digits": pressed, "timed_out": pressed == ""},
 	}
 	b, _ := json.Marshal(payload)
-	status, body, err := s.sendTo(ctx, u, b)
-	res := InputOutcome{Digits: pressed, TimedOut: pressed == "", Path: u.Path, HTTPStatus: status}
+	// The input's NCCO is fetched as the answer URL's is: tried again
+	// once after a transport failure, a 429, 503 or 504, then asked of
+	// the fallback URL (twice at most), with the same data plus reason
+	// and original_request {url, type "event"} (Vonage support, "What
+	// happens if the NCCO download request fails?"; Voice API webhooks
+	// reference, "Fallback URL").
+	res := InputOutcome{Digits: pressed, TimedOut: pressed == "", Path: u.Path}
+	var status int
+	var body []byte
+	for i := range 2 {
+		status, body, err = s.sendTo(ctx, u, b)
+		res.Tries++
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if (err == nil && status >= 200 && status <= 299) || (i == 0 && err == nil && !retryable(status)) {
+			break
+		}
+	}
+	path := u.Path
+	if (err != nil || status < 200 || status > 299) && !s.NoFallback {
+		reason := "HTTP " + strconv.Itoa(status)
+		if err != nil {
+			reason = err.Error()
+		}
+		fb := map[string]any{"reason": reason, "original_request": map[string]string{"url": in.EventURL[0], "type": "event"}}
+		for k, v := range payload {
+			fb[k] = v
+		}
+		fbBody, _ := json.Marshal(fb)
+		path = orDefault(s.FallbackPath, "/fallback")
+		res.Fallback = true
+		for i := range 2 {
+			status, body, err = s.send(ctx, http.MethodPost, path, nil, fbBody, "application/json", true, s.socketTimeout())
+			res.Tries++
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if (err == nil && status >= 200 && status <= 299) || (i == 0 && err == nil && !retryable(status)) {
+				break
+			}
+		}
+	}
+	res.HTTPStatus = status
 	out.Inputs = append(out.Inputs, res)
 	out.HTTPStatus = status
 	if err != nil {
-		return nil, fmt.Errorf("proxytest: input webhook %s: %w", u.Path, err)
+		return nil, fmt.Errorf("proxytest: input webhook %s: %w", path, err)
 	}
 	if status < 200 || status > 299 {
-		return nil, webhookErr(u.Path, status, body)
+		return nil, webhookErr(path, status, body)
 	}
 	return body, nil
 }
