@@ -658,7 +658,7 @@ func (s *Simulator) recordingEvent(ctx context.Context, out *CallOutcome, to *ur
 type InputOutcome struct {
 	Digits     string `json:"digits"`
 	TimedOut   bool   `json:"timed_out"`
-	Path       string `json:"path"` // of the eventUrl the input went to
+	Path       string `json:"path"`        // of the eventUrl the input went to
 	HTTPStatus int    `json:"http_status"` // of the last try
 	// Tries counts the requests the input took: its eventUrl's, then
 	// the fallback URL's.
