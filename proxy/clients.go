@@ -100,7 +100,7 @@ func (s *Service) notifyText(c Conversation, side Side) string {
 // client-ref so that its delivery receipt lands on it. The interaction
 // is best effort: a store failure is logged, and the SMS still goes. A
 // participant who sent STOP to that proxy number (a sticky number of an
-// earlier conversation) is not texted: ErrOptedOut, recorded as
+// earlier conversation) is not texted: an *OptedOutError, recorded as
 // EventBlocked; and when the opt-out cannot be checked, nothing is sent
 // either.
 func (s *Service) notifyOne(ctx context.Context, c Conversation, side Side) error {
@@ -118,7 +118,7 @@ func (s *Service) notifyOne(ctx context.Context, c Conversation, side Side) erro
 	}
 	var ev InteractionEvent
 	if out {
-		ev, err = InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number"}, ErrOptedOut
+		ev, err = InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number"}, optedOutError(c, side)
 	} else {
 		var resp *sms.Response
 		resp, err = s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, side), ClientRef: in.ID})

@@ -23,9 +23,29 @@ import (
 // answer is final.
 
 // readMessages reads and authenticates a Messages API webhook's body.
-// When it returns false it has answered: 401 for a bad signature, 413
-// for a body over Config.MaxBodyBytes, 503 when the replay check could
-// not be made (Vonage retries), 200 for a body it cannot read.
+// When it returns false it has answered: 401 for a bad signature, 503
+// for a callback with no signature at all, 413 for a body over
+// Config.MaxBodyBytes, 200 for a body it cannot read.
+//
+// The token's jti is not claimed. Vonage retries a Messages webhook
+// after a 429 or a 5xx, and no Vonage source says that a retry is signed
+// afresh: claimed before the store write, a retry of a webhook the store
+// could not take would be refused as a replay, and the message lost. So
+// a retry, and so a replay of a copy within Config.WebhookTolerance, is
+// made harmless by what the webhook does happening once per message:
+// an inbound message relays or is refused once per message_uuid (its
+// interaction's ExternalID), a STOP or START takes effect once
+// (keywordSeen, keywordOutside), a reply goes once (reply); a status is
+// one event per (message_uuid, status) (Store.AddInteractionEvent). A
+// replay of a webhook already taken is then answered 200 and changes
+// nothing.
+//
+// Vonage's Messages API guide ("Signed webhooks") says that in the rare
+// case of an internal error the callback service may send a callback
+// unsigned, and that answering it 5xx triggers a retry, signed once the
+// error is resolved. So a callback without an Authorization header is
+// answered 503 with Retry-After and nothing of it is taken; one whose
+// signature is wrong stays a final 401.
 func (s *Service) readMessages(ctx context.Context, w http.ResponseWriter, r *http.Request, kind string) ([]byte, bool) {
 	body, err := s.readBody(w, r)
 	if s.tooLarge(ctx, w, r, err) {
@@ -36,17 +56,25 @@ func (s *Service) readMessages(ctx context.Context, w http.ResponseWriter, r *ht
 		writeEmpty(w, http.StatusOK)
 		return nil, false
 	}
-	if err := s.authVoice(ctx, r, body, nil); err != nil {
-		if !errors.Is(err, voice.ErrUnauthorized) {
-			s.log.ErrorContext(ctx, "proxy: "+kind+" webhook: replay check failed", "err", err)
-			writeUnavailable(w)
-			return nil, false
-		}
+	if s.voiceVerifier != nil && len(r.Header.Values("Authorization")) == 0 {
+		s.log.WarnContext(ctx, "proxy: "+kind+" webhook unsigned; answered 503 so that Vonage sends it again, signed")
+		setOutcome(w, outcomeOther)
+		w.Header().Set("Retry-After", unsignedRetryAfter)
+		writeUnavailable(w)
+		return nil, false
+	}
+	var unclaimed voice.Claim // checked, not claimed: see above
+	if err := s.authVoice(ctx, r, body, &unclaimed); err != nil {
 		s.unauthorized(ctx, w, r, err, "messages")
 		return nil, false
 	}
 	return body, true
 }
+
+// unsignedRetryAfter is the Retry-After of a 503 to an unsigned Messages
+// callback, in seconds: Vonage's first retry comes after 5 seconds
+// (Vonage support, "How long does Vonage retry inbound messages").
+const unsignedRetryAfter = "5"
 
 // handleInboundMessage takes an SMS from the Messages API's inbound
 // message webhook: one webhook per message (Vonage joins a long SMS's

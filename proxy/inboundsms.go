@@ -193,6 +193,11 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 			return nil, perr
 		}
 		pins = slices.DeleteFunc(pins, func(c Conversation) bool { return c.Mode == ModeVoice })
+		if kw := keyword(text); kw != "" && len(pins) != 1 {
+			// No conversation carries it: a keyword is still the
+			// sender's word to this number, and is honoured here.
+			return s.keywordOutside(ctx, w, in, kw, from, to, externalID, now)
+		}
 		switch len(pins) {
 		case 0:
 			started, ok := s.startContact(ctx, Contact{Kind: KindSMS, From: from, To: to, Text: text}, true)
@@ -295,6 +300,52 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 		}
 	}
 	return func(ctx context.Context) { s.relayNow(ctx, job.ID) }, nil
+}
+
+// keywordOutside takes the keyword kw ("STOP", "START" or "HELP") that
+// from sent to the proxy number to outside any conversation: carriers
+// require STOP and HELP to be honoured and answered whoever sends them
+// (keywords.go), and STOP holds per sender and number as Vonage's own
+// opt-out handling keeps it ("Opt-Out Assist", technical details: the
+// STOP applies only to the number the end user texts STOP to). STOP and
+// START take effect and are recorded as a store claim (optOutKey), for
+// every instance and store alike; the reply goes from the number texted.
+// The error is the store's: nothing took effect, and Vonage redelivers.
+func (s *Service) keywordOutside(ctx context.Context, w http.ResponseWriter, in *sms.Inbound, kw, from, to, externalID string, now time.Time) (func(context.Context), error) {
+	setOutcome(w, outcomeKeyword)
+	reply := s.cfg.HelpReply
+	if kw != "HELP" {
+		// Once per message, as keywordSeen does inside a conversation:
+		// the effect, then its mark, so that a redelivery after the
+		// sender's next keyword changes nothing, and one whose first
+		// delivery failed takes effect.
+		mark := onceKey("keyword", externalID)
+		switch seen, err := s.probeOptOut(ctx, mark, now); {
+		case err != nil:
+			return nil, err
+		case seen:
+			s.log.InfoContext(ctx, "proxy: keyword SMS delivered again; its effect stands as it was", "message", in.MessageID)
+			return nil, nil
+		}
+		if kw == "STOP" {
+			if err := s.recordOptOut(ctx, from, to, now); err != nil {
+				return nil, err
+			}
+			s.log.InfoContext(ctx, "proxy: STOP received outside any conversation; the sender gets nothing more from this number", "message", in.MessageID)
+			reply = s.cfg.StopReply
+		} else {
+			if err := s.liftOptOut(ctx, from, to); err != nil {
+				return nil, err
+			}
+			s.log.InfoContext(ctx, "proxy: START received outside any conversation; the sender's STOP is lifted", "message", in.MessageID)
+			reply = s.cfg.StartReply
+		}
+		if _, err := s.claimOnce(ctx, mark); err != nil {
+			// The effect stands; only a redelivery could repeat it.
+			s.log.WarnContext(ctx, "proxy: keyword taken, but not marked as taken", "message", in.MessageID, "err", err)
+		}
+	}
+	return s.reply(in, from, to, reply), nil
 }
 
 // keywordSeen reports whether the STOP or START in, keyed externalID,

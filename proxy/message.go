@@ -58,7 +58,7 @@ func (s *Service) SendMessage(ctx context.Context, conversationID string, side S
 }
 
 // sendMessage stores and sends a message to c's participant on side,
-// unless they sent STOP to their proxy number (ErrOptedOut).
+// unless they sent STOP to their proxy number (an *OptedOutError).
 func (s *Service) sendMessage(ctx context.Context, c Conversation, side Side, text string) (Interaction, error) {
 	now := s.now()
 	p := c.Participants[side]
@@ -66,7 +66,7 @@ func (s *Service) sendMessage(ctx context.Context, c Conversation, side Side, te
 	case err != nil:
 		return Interaction{}, err
 	case out:
-		return Interaction{}, fmt.Errorf("proxy: message in conversation %s: %w", c.ID, ErrOptedOut)
+		return Interaction{}, optedOutError(c, side)
 	}
 	id := newID(now)
 	in := Interaction{ID: id, ConversationID: c.ID, Kind: KindMessage, ExternalID: id, From: p.ProxyNumber, To: p.Number, CreatedAt: now}

@@ -270,7 +270,13 @@ func (e inputEvent) digits() string {
 	return strings.TrimRight(s, "#")
 }
 
-// handleInput serves the input webhook: the PIN a caller keyed in.
+// handleInput serves the input webhook: the PIN a caller keyed in. A
+// store that cannot answer is a 503: Vonage retries a webhook whose NCCO
+// it waits for once after a 429, 503 or 504, then asks the fallback URL
+// (Vonage support, "What happens if the NCCO download request fails?":
+// "If your answerUrl or eventUrl fails to return a 200 OK ... the
+// fallback answerUrl ... will then be used to request the NCCO"), which
+// answers it as this does (fallbackInput).
 func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r.Context())
 	defer cancel()
@@ -285,7 +291,7 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 	if err := s.authVoice(ctx, r, body, nil); err != nil {
 		if !errors.Is(err, voice.ErrUnauthorized) {
 			s.log.ErrorContext(ctx, "proxy: input webhook: replay check failed", "err", err)
-			s.writeFallback(w)
+			s.storeFailed(w, false)
 			return
 		}
 		s.unauthorized(ctx, w, r, err, "voice")
@@ -297,9 +303,18 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 		s.writeFallback(w)
 		return
 	}
+	attempt, _ := strconv.Atoi(r.URL.Query().Get("attempt"))
+	s.answerInput(ctx, w, r, in, attempt, false)
+}
+
+// answerInput answers the input event in, keyed at attempt, from the
+// input webhook or (fallback) from the fallback URL standing in for it:
+// an NCCO that connects, asks again or refuses. A store failure is a 503
+// on the input webhook, the spoken NCCO on the fallback URL, the call's
+// last chance.
+func (s *Service) answerInput(ctx context.Context, w http.ResponseWriter, r *http.Request, in inputEvent, attempt int, fallback bool) {
 	from, okFrom := phone.FromWebhook(cleanText(in.From))
 	to, okTo := phone.FromWebhook(cleanText(in.To))
-	attempt, _ := strconv.Atoi(r.URL.Query().Get("attempt"))
 	attempt = max(attempt, 1)
 	if !okFrom || !okTo {
 		s.writeFallback(w)
@@ -308,8 +323,8 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
 	locked, err := s.pinLocked(ctx, from, now)
 	if err != nil {
-		s.log.ErrorContext(ctx, "proxy: input webhook: lock-out check", "err", err)
-		s.writeFallback(w)
+		s.log.ErrorContext(ctx, "proxy: input webhook: lock-out check", "err", err, "fallback", fallback)
+		s.storeFailed(w, fallback)
 		return
 	}
 	call := pinCall{from: from, to: to, uuid: cleanText(in.UUID), conv: cleanText(in.ConversationUUID), attempt: attempt}
@@ -324,9 +339,9 @@ func (s *Service) handleInput(w http.ResponseWriter, r *http.Request) {
 	c, side, ok, err := s.pinMatch(ctx, to, digits, from, now)
 	switch {
 	case err != nil:
-		// Not the caller's fault: refused, not counted as a wrong PIN.
-		s.log.ErrorContext(ctx, "proxy: input webhook: route PIN", "err", err)
-		s.writeFallback(w)
+		// Not the caller's fault: not counted as a wrong PIN.
+		s.log.ErrorContext(ctx, "proxy: input webhook: route PIN", "err", err, "fallback", fallback)
+		s.storeFailed(w, fallback)
 		return
 	case ok:
 		s.connectPIN(ctx, rctx, w, c, side, call, now)

@@ -136,7 +136,18 @@ func (s *Service) notifyInteraction(ctx context.Context, conversationID, id stri
 // timeout (the SMS API keeps no idempotency key, so a 5xx or a timeout
 // may have sent it; a duplicate is better than a loss). The client-ref
 // is the interaction's ID, which the delivery receipt carries back.
+//
+// A job whose recipient sent STOP to its number since it was stored (a
+// relay or message waiting for a retry, or stored by an instance that
+// had not seen the STOP yet) is not sent: EventBlocked. When the
+// opt-out cannot be checked, it is tried again later.
 func (s *Service) sendRelay(ctx context.Context, j RelayJob) (ev InteractionEvent, retry bool) {
+	switch out, err := s.optedOut(ctx, j.To, j.From, s.now()); {
+	case err != nil:
+		return InteractionEvent{Status: EventFailed, Detail: err.Error()}, true
+	case out:
+		return InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number"}, false
+	}
 	resp, err := s.cfg.SMS.Send(ctx, sms.Message{From: j.From, To: j.To, Text: j.Text, ClientRef: j.ID})
 	if err != nil {
 		return InteractionEvent{Status: EventFailed, Detail: err.Error()}, retryableSend(err)

@@ -106,11 +106,20 @@ func TestForgedWebhooksRefusedByDefault(t *testing.T) {
 		httptest.NewRequest(http.MethodPost, "/inbound-message", strings.NewReader(`{"channel":"sms","message_uuid":"m2","from":"447911000111","to":"`+proxyA+`","text":"hi","message_type":"text"}`)),
 		httptest.NewRequest(http.MethodPost, "/event", strings.NewReader(`{"uuid":"u1","conversation_uuid":"CON-1","status":"completed","from":"447400123456","to":"`+proxyA+`"}`)),
 	}
+	badlySigned := httptest.NewRequest(http.MethodPost, "/inbound-message", strings.NewReader(`{"channel":"sms","message_uuid":"m3","from":"447911000111","to":"`+proxyA+`","text":"hi","message_type":"text"}`))
+	badlySigned.Header.Set("Authorization", "Bearer forged")
+	forged = append(forged, badlySigned)
 	for _, r := range forged {
 		w := httptest.NewRecorder()
 		svc.ServeHTTP(w, r)
-		if w.Code != http.StatusUnauthorized {
-			t.Errorf("%s %s: %d, want 401", r.Method, r.URL.Path, w.Code)
+		want := http.StatusUnauthorized
+		if r.URL.Path == "/inbound-message" && r.Header.Get("Authorization") == "" {
+			// An unsigned Messages callback may be Vonage's after an
+			// internal error: 503, so that it comes again signed.
+			want = http.StatusServiceUnavailable
+		}
+		if w.Code != want {
+			t.Errorf("%s %s: %d, want %d", r.Method, r.URL.Path, w.Code, want)
 		}
 		if strings.Contains(w.Body.String(), "447400654321") {
 			t.Errorf("%s %s: the answer holds B's real number: %s", r.Method, r.URL.Path, w.Body)

@@ -74,6 +74,13 @@ type Params struct {
 	// OriginalRequest is set on a request to the fallback URL: which
 	// webhook failed. Reason then says why.
 	OriginalRequest OriginalRequest `json:"original_request"`
+	// DTMF is an input event's keys, as sent: {digits, timed_out}, or
+	// the older input action's digits as a string. A fallback request
+	// standing in for an input event carries it too (the fallback
+	// request has "all the same data as the original request": Vonage,
+	// "Build High Availability Voice API Applications"). In a query,
+	// dtmf.digits, dtmf[digits] or dtmf are read into a JSON string.
+	DTMF json.RawMessage `json:"dtmf"`
 }
 
 // OriginalRequest describes the webhook a fallback request stands in for
@@ -162,6 +169,13 @@ func parseQuery(q string, p *Params) error {
 			dst = &p.OriginalRequest.URL
 		case "original_request.type", "original_request[type]":
 			dst = &p.OriginalRequest.Type
+		case "dtmf", "dtmf.digits", "dtmf[digits]":
+			u, err := url.QueryUnescape(v)
+			if err != nil {
+				return fmt.Errorf("query parameter %s: %w", k, err)
+			}
+			p.DTMF, _ = json.Marshal(u)
+			continue
 		default:
 			continue
 		}

@@ -71,3 +71,19 @@ func TestReadParams(t *testing.T) {
 		t.Error("IsEvent does not tell event fallbacks from answer fallbacks")
 	}
 }
+
+// A fallback request standing in for an input event carries its keys:
+// the JSON body's dtmf as sent, a query's dtmf.digits as a JSON string.
+func TestReadParamsFallbackDTMF(t *testing.T) {
+	var p Params
+	r := httptest.NewRequest(http.MethodGet, "/fallback?original_request.url=https%3A%2F%2Fh%2Finput&original_request.type=event&dtmf.digits=1234%23", nil)
+	if err := ReadParams(r, nil, &p); err != nil || string(p.DTMF) != `"1234#"` || p.OriginalRequest.URL != "https://h/input" {
+		t.Errorf("GET: %v, dtmf %s, original %+v", err, p.DTMF, p.OriginalRequest)
+	}
+	body := []byte(`{"dtmf":{"digits":"42","timed_out":false},"original_request":{"url":"/input","type":"event"}}`)
+	r = httptest.NewRequest(http.MethodPost, "/fallback", nil)
+	p = Params{}
+	if err := ReadParams(r, body, &p); err != nil || string(p.DTMF) != `{"digits":"42","timed_out":false}` {
+		t.Errorf("POST: %v, dtmf %s", err, p.DTMF)
+	}
+}

@@ -1,8 +1,10 @@
 package proxytest
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -40,8 +42,10 @@ type messagesTarget struct {
 // problem document whose title is the Messages API error code as a JSON
 // number, as Vonage sends it: the queued Receipt's ErrCode when it is one
 // (1000 or more), else MessagesCodeUnknown for a rejection and
-// MessagesCodeUnreachable for an undeliverable message. Statuses the
-// handler does not answer 2xx are counted in ReceiptFailures.
+// MessagesCodeUnreachable for an undeliverable message. A status
+// answered 429 or 5xx is posted again with the same token, up to three
+// times in all; statuses the handler never answers 2xx are counted in
+// ReceiptFailures.
 func (v *Vonage) StatusTo(h http.Handler, path, secret string) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -107,6 +111,7 @@ func (v *Vonage) sendMessage(w http.ResponseWriter, r *http.Request, body []byte
 	}
 	msg := SentSMS{From: req.From, To: req.To, Text: req.Text, Type: typ, ClientRef: req.ClientRef, Parts: parts, MessageIDs: []string{uuid}, At: now}
 	v.outbox = keepLast(append(v.outbox, msg), maxKept)
+	v.checkOptOut(msg)
 	target := v.statusTarget
 	outcome := Receipt{Status: "delivered"}
 	if target != nil && len(v.receiptQueue) > 0 {
@@ -167,6 +172,10 @@ func messagesErrorCode(status string, errCode int) int {
 	return MessagesCodeUnreachable
 }
 
+// statusAttempts is how many times a status webhook is posted while it
+// is answered 429 or 5xx.
+const statusAttempts = 3
+
 // postStatus posts one message status webhook, with an error when code
 // is not 0.
 func (v *Vonage) postStatus(t *messagesTarget, msg SentSMS, uuid, status string, code, parts int, at time.Time) {
@@ -196,8 +205,21 @@ func (v *Vonage) postStatus(t *messagesTarget, msg SentSMS, uuid, status string,
 	if t.secret != "" {
 		_ = voice.Signer{Secret: t.secret, ApplicationID: v.appIDOr(ApplicationID), Now: v.now}.Sign(req, b)
 	}
-	rec := httptest.NewRecorder()
-	t.h.ServeHTTP(rec, req)
+	// Retried after a 429 or a 5xx (Vonage support, "How long does
+	// Vonage retry inbound messages": from 5 s backing off, for 24 hours;
+	// here at once, statusAttempts times in all), with the same token:
+	// whether Vonage signs a retry afresh no source says, and a Service
+	// must take the same token again.
+	var rec *httptest.ResponseRecorder
+	for range statusAttempts {
+		retry := req.Clone(req.Context())
+		retry.Body = io.NopCloser(bytes.NewReader(b))
+		rec = httptest.NewRecorder()
+		t.h.ServeHTTP(rec, retry)
+		if rec.Code != http.StatusTooManyRequests && rec.Code < 500 {
+			break
+		}
+	}
 	if rec.Code < 200 || rec.Code > 299 {
 		v.mu.Lock()
 		v.receiptFailures++

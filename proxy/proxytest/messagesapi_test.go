@@ -81,3 +81,41 @@ func TestMessagesStatusErrors(t *testing.T) {
 		})
 	}
 }
+
+// A Messages inbound webhook answered 5xx is retried: signed afresh by
+// default, with the same token under MessagesRetrySameToken, and after
+// an unsigned first delivery under MessagesUnsignedFirst.
+func TestMessagesRetryTokens(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name              string
+		same, unsignedOne bool
+	}{{"fresh", false, false}, {"same token", true, false}, {"unsigned first", false, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var auths []string
+			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				defer mu.Unlock()
+				auths = append(auths, r.Header.Get("Authorization"))
+				if len(auths) == 1 {
+					w.WriteHeader(http.StatusServiceUnavailable)
+				}
+			})
+			sim := &proxytest.Simulator{Handler: h, SMSAPI: proxytest.SMSAPIMessages, MessagesRetrySameToken: tt.same, MessagesUnsignedFirst: tt.unsignedOne}
+			if _, err := sim.SendSMS(t.Context(), "447400123456", "447700900001", "hi"); err != nil {
+				t.Fatal(err)
+			}
+			if len(auths) != 2 || auths[1] == "" {
+				t.Fatalf("deliveries' Authorization %q; want two, the second signed", auths)
+			}
+			if got := auths[0] == ""; got != tt.unsignedOne {
+				t.Errorf("first delivery unsigned %v, want %v", got, tt.unsignedOne)
+			}
+			if got := auths[0] == auths[1]; got != tt.same {
+				t.Errorf("same token on the retry %v, want %v", got, tt.same)
+			}
+		})
+	}
+}

@@ -139,6 +139,17 @@ type Simulator struct {
 	SMSAPI string
 	// InboundMessagePath is the Messages API's inbound path.
 	InboundMessagePath string
+	// MessagesRetrySameToken makes a retried Messages API inbound
+	// webhook carry the same signed token (the same jti) as the first
+	// delivery, instead of a fresh one: no Vonage source says which
+	// Vonage does, so a Service must take both. Default false.
+	MessagesRetrySameToken bool
+	// MessagesUnsignedFirst sends each Messages API inbound webhook's
+	// first delivery without an Authorization header, as Vonage may
+	// after an internal error, and its retries (after a 429 or a 5xx)
+	// signed (Messages API, "Signed webhooks": a 5xx answer to an
+	// unsigned callback triggers a retry). Default false.
+	MessagesUnsignedFirst bool
 
 	// SignatureSecret signs voice webhooks with an HS256 JWT as Vonage
 	// does (see proxy.WebhookSigner) and inbound SMS with a "sig"
@@ -329,6 +340,16 @@ func newUUID() string {
 // request not answered within timeout fails with an error saying so
 // (ctx's own end is returned as ctx.Err()).
 func (s *Simulator) send(ctx context.Context, method, path string, query url.Values, body []byte, contentType string, signJWT bool, timeout time.Duration) (int, []byte, error) {
+	return s.sendAuth(ctx, method, path, query, body, contentType, signJWT, "", timeout)
+}
+
+// noAuth, as sendAuth's auth, sends a request without an Authorization
+// header.
+const noAuth = "-"
+
+// sendAuth is send with auth as the Authorization header: "" for a
+// fresh signature when signJWT, noAuth for none.
+func (s *Simulator) sendAuth(ctx context.Context, method, path string, query url.Values, body []byte, contentType string, signJWT bool, auth string, timeout time.Duration) (int, []byte, error) {
 	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -354,9 +375,12 @@ func (s *Simulator) send(ctx context.Context, method, path string, query url.Val
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("User-Agent", "Vonage-Simulator/1.0 (voiceproxy proxytest)")
-	if signJWT && !s.Unsigned {
-		signer := voice.Signer{Secret: s.secret(), ApplicationID: orDefault(s.ApplicationID, ApplicationID), Now: s.now}
-		if err := signer.Sign(req, body); err != nil {
+	switch {
+	case auth == noAuth:
+	case auth != "":
+		req.Header.Set("Authorization", auth)
+	case signJWT && !s.Unsigned:
+		if err := s.signer().Sign(req, body); err != nil {
 			return 0, nil, err
 		}
 	}
@@ -698,8 +722,14 @@ func (s *Simulator) recordingEvent(ctx context.Context, out *CallOutcome, to *ur
 type InputOutcome struct {
 	Digits     string `json:"digits"`
 	TimedOut   bool   `json:"timed_out"`
-	Path       string `json:"path"` // of the eventUrl the input went to
-	HTTPStatus int    `json:"http_status"`
+	Path       string `json:"path"`        // of the eventUrl the input went to
+	HTTPStatus int    `json:"http_status"` // of the last try
+	// Tries counts the requests the input took: its eventUrl's, then
+	// the fallback URL's.
+	Tries int `json:"tries"`
+	// Fallback reports that the eventUrl gave no NCCO and the fallback
+	// URL was asked for it.
+	Fallback bool `json:"fallback,omitempty"`
 }
 
 // sendInput sends the input event of in to its eventUrl and returns the
@@ -718,15 +748,57 @@ func (s *Simulator) sendInput(ctx context.Context, out *CallOutcome, in ncco.Inp
 		"dtmf":      map[string]any{"digits": pressed, "timed_out": pressed == ""},
 	}
 	b, _ := json.Marshal(payload)
-	status, body, err := s.sendTo(ctx, u, b)
-	res := InputOutcome{Digits: pressed, TimedOut: pressed == "", Path: u.Path, HTTPStatus: status}
+	// The input's NCCO is fetched as the answer URL's is: tried again
+	// once after a transport failure, a 429, 503 or 504, then asked of
+	// the fallback URL (twice at most), with the same data plus reason
+	// and original_request {url, type "event"} (Vonage support, "What
+	// happens if the NCCO download request fails?"; Voice API webhooks
+	// reference, "Fallback URL").
+	res := InputOutcome{Digits: pressed, TimedOut: pressed == "", Path: u.Path}
+	var status int
+	var body []byte
+	for i := range 2 {
+		status, body, err = s.sendTo(ctx, u, b)
+		res.Tries++
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if (err == nil && status >= 200 && status <= 299) || (i == 0 && err == nil && !retryable(status)) {
+			break
+		}
+	}
+	path := u.Path
+	if (err != nil || status < 200 || status > 299) && !s.NoFallback {
+		reason := "HTTP " + strconv.Itoa(status)
+		if err != nil {
+			reason = err.Error()
+		}
+		fb := map[string]any{"reason": reason, "original_request": map[string]string{"url": in.EventURL[0], "type": "event"}}
+		for k, v := range payload {
+			fb[k] = v
+		}
+		fbBody, _ := json.Marshal(fb)
+		path = orDefault(s.FallbackPath, "/fallback")
+		res.Fallback = true
+		for i := range 2 {
+			status, body, err = s.send(ctx, http.MethodPost, path, nil, fbBody, "application/json", true, s.socketTimeout())
+			res.Tries++
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if (err == nil && status >= 200 && status <= 299) || (i == 0 && err == nil && !retryable(status)) {
+				break
+			}
+		}
+	}
+	res.HTTPStatus = status
 	out.Inputs = append(out.Inputs, res)
 	out.HTTPStatus = status
 	if err != nil {
-		return nil, fmt.Errorf("proxytest: input webhook %s: %w", u.Path, err)
+		return nil, fmt.Errorf("proxytest: input webhook %s: %w", path, err)
 	}
 	if status < 200 || status > 299 {
-		return nil, webhookErr(u.Path, status, body)
+		return nil, webhookErr(path, status, body)
 	}
 	return body, nil
 }
@@ -939,9 +1011,31 @@ func (s *Simulator) sendInboundMessage(ctx context.Context, from, to, text, keyw
 	out := &SMSOutcome{MessageIDs: []string{uuid}}
 	path := orDefault(s.InboundMessagePath, "/inbound-message")
 	// Only a 429 or a 5xx is tried again (Vonage support, "How long does
-	// Vonage retry inbound messages").
+	// Vonage retry inbound messages"). Whether a retry is signed afresh
+	// no source says: by default it is, with MessagesRetrySameToken it
+	// carries the first delivery's token. With MessagesUnsignedFirst the
+	// first delivery carries none, as after Vonage's internal error
+	// (Messages API, "Signed webhooks").
+	var token string
+	n := 0
 	status, resp, err := s.redeliver(ctx, out, func(timeout time.Duration) (int, []byte, error) {
-		return s.send(ctx, http.MethodPost, path, nil, body, "application/json", true, timeout)
+		n++
+		auth := ""
+		switch {
+		case s.Unsigned:
+		case s.MessagesUnsignedFirst && n == 1:
+			auth = noAuth
+		case s.MessagesRetrySameToken:
+			if token == "" {
+				req, _ := http.NewRequest(http.MethodPost, InProcessURL+path, nil)
+				if err := s.signer().Sign(req, body); err != nil {
+					return 0, nil, err
+				}
+				token = req.Header.Get("Authorization")
+			}
+			auth = token
+		}
+		return s.sendAuth(ctx, http.MethodPost, path, nil, body, "application/json", true, auth, timeout)
 	}, func(status int) bool { return status == http.StatusTooManyRequests || status >= 500 })
 	if err != nil {
 		return out, err
@@ -1034,6 +1128,9 @@ func (s *Simulator) SendSMS(ctx context.Context, from, to, text string) (*SMSOut
 	}
 	parts := SplitSMS(text, typ)
 	keyword := strings.ToUpper(strings.SplitN(strings.TrimSpace(text)+" ", " ", 2)[0])
+	if s.Vonage != nil {
+		s.Vonage.noteKeyword(from, to, text) // the carriers' rule (optout.go)
+	}
 	if s.SMSAPI == SMSAPIMessages {
 		return s.sendInboundMessage(ctx, from, to, text, keyword, len(parts))
 	}
@@ -1093,6 +1190,11 @@ func (s *Simulator) collectRelayedNow(out *SMSOutcome, before int) {
 	if sent := s.Vonage.Outbox(); len(sent) > before {
 		out.Relayed = sent[before:]
 	}
+}
+
+// signer signs voice and Messages webhooks as Vonage does.
+func (s *Simulator) signer() voice.Signer {
+	return voice.Signer{Secret: s.secret(), ApplicationID: orDefault(s.ApplicationID, ApplicationID), Now: s.now}
 }
 
 // secret is the secret webhooks are signed with.

@@ -336,10 +336,10 @@ func TestPlaceCallWithDigits(t *testing.T) {
 			connected string
 			inputs    []proxytest.InputOutcome
 		}{
-			{[]string{"1234"}, "447400123456", []proxytest.InputOutcome{{Digits: "1234", Path: "/vonage/input", HTTPStatus: 200}}},
-			{[]string{"9999", "1234"}, "447400123456", []proxytest.InputOutcome{{Digits: "9999", Path: "/vonage/input", HTTPStatus: 200}, {Digits: "1234", Path: "/vonage/input", HTTPStatus: 200}}},
-			{[]string{"9999", "8888"}, "", []proxytest.InputOutcome{{Digits: "9999", Path: "/vonage/input", HTTPStatus: 200}, {Digits: "8888", Path: "/vonage/input", HTTPStatus: 200}}},
-			{nil, "", []proxytest.InputOutcome{{TimedOut: true, Path: "/vonage/input", HTTPStatus: 200}}},
+			{[]string{"1234"}, "447400123456", []proxytest.InputOutcome{{Digits: "1234", Path: "/vonage/input", HTTPStatus: 200, Tries: 1}}},
+			{[]string{"9999", "1234"}, "447400123456", []proxytest.InputOutcome{{Digits: "9999", Path: "/vonage/input", HTTPStatus: 200, Tries: 1}, {Digits: "1234", Path: "/vonage/input", HTTPStatus: 200, Tries: 1}}},
+			{[]string{"9999", "8888"}, "", []proxytest.InputOutcome{{Digits: "9999", Path: "/vonage/input", HTTPStatus: 200, Tries: 1}, {Digits: "8888", Path: "/vonage/input", HTTPStatus: 200, Tries: 1}}},
+			{nil, "", []proxytest.InputOutcome{{TimedOut: true, Path: "/vonage/input", HTTPStatus: 200, Tries: 1}}},
 		} {
 			out, err := sim.PlaceCallWith(t.Context(), "447400654321", "447700900001", proxytest.CallOptions{Digits: tt.digits})
 			if err != nil {

@@ -139,6 +139,7 @@ func (v *Vonage) sendSMS(w http.ResponseWriter, params url.Values) {
 		out[i] = m
 	}
 	v.outbox = keepLast(append(v.outbox, msg), maxKept)
+	v.checkOptOut(msg)
 	receipts := v.receipts
 	var statuses []Receipt
 	if receipts != nil {

@@ -93,6 +93,8 @@ type SimLeg struct {
 	Direction      string `json:"direction"` // "outbound" for a created call's legs and a callee
 	Status         string `json:"status"`    // its last status: "started", "ringing", "answered", "completed"
 	DisconnectedBy string `json:"disconnected_by,omitempty"`
+
+	end map[string]string // a completed leg's completed event, for GET
 }
 
 // simCall is a held call; its fields are guarded by Vonage.mu.
@@ -210,6 +212,7 @@ func (v *Vonage) finish(ctx context.Context, c *simCall, by string) error {
 		p["start_time"], p["end_time"] = stamp(c.answeredAt), stamp(now)
 		p["rate"], p["price"] = defaultCallRate, money(rate*float64(dur)/60)
 		p["network"], p["disconnected_by"] = simNetworkCode, by
+		l.end = p
 		events = append(events, CallEvent{Leg: l.UUID, Params: p})
 	}
 	var rec *CallEvent
@@ -545,10 +548,19 @@ func (v *Vonage) getCall(w http.ResponseWriter, r *http.Request, _ []byte) {
 		problem(w, http.StatusNotFound, "Not Found", "call "+uuid+" not found")
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{
+	out := map[string]any{
 		"uuid": l.UUID, "conversation_uuid": c.ConversationUUID, "status": l.Status, "direction": l.Direction,
 		"from": map[string]string{"type": "phone", "number": l.From}, "to": map[string]string{"type": "phone", "number": l.To},
-	})
+	}
+	// A completed leg also says what its completed event said: rate,
+	// price, duration, start_time, end_time, network (GetCallResponse,
+	// Voice API reference, "Get detail of a specific call").
+	for _, k := range []string{"rate", "price", "duration", "start_time", "end_time", "network"} {
+		if v, ok := l.end[k]; ok {
+			out[k] = v
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // updateCall answers PUT /v1/calls/{uuid}: hangup ends the whole call

@@ -165,7 +165,9 @@ type Vonage struct {
 	receiptFailures int
 	seq             int
 	balance         float64
-	stock           map[string]int // numbers for sale per country, when limited
+	stock           map[string]int    // numbers for sale per country, when limited
+	optOuts         map[optOutKey]int // STOPs and the messages sent since (optout.go)
+	violations      []SentSMS
 
 	voiceState // the Voice API's application, calls and recordings
 }
@@ -366,12 +368,12 @@ func (v *Vonage) Throttle(n int) {
 	v.throttle = max(n, 0)
 }
 
-// Reset forgets the outbox, the request log and pending failures; owned
-// numbers and the balance stay.
+// Reset forgets the outbox, the request log, the opt-out violations and
+// pending failures; opt-outs, owned numbers and the balance stay.
 func (v *Vonage) Reset() {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.outbox, v.requests, v.throttle = nil, nil, 0
+	v.outbox, v.requests, v.violations, v.throttle = nil, nil, nil, 0
 	v.failures = map[API][]Failure{}
 }
 
