@@ -17,7 +17,7 @@
 // with its own endpoints, which this package does not speak. Until then
 // this client works as it is; after it, lookups will fail with whatever
 // Vonage answers (most likely an HTTP error, reported as an *Error). Code
-// that uses it only to screen numbers, as proxy.Config.Insight does, can
+// that uses it only to screen numbers, as proxy.Config.Allocation.Insight does, can
 // drop it: the proxy validates numbers offline with libphonenumber
 // whether or not an insight check is configured.
 //

@@ -50,8 +50,8 @@ func (s *Service) decide(ctx context.Context, kind InteractionKind, c Conversati
 		a.refused = refusedSMSOnly
 	case kind == KindSMS && c.Mode == ModeVoice:
 		a.refused = refusedVoiceOnly
-	case s.cfg.Intercept != nil:
-		if err := s.cfg.Intercept(ctx, Inbound{Kind: kind, Conversation: c, Sender: a.sender, Text: text}); err != nil {
+	case s.cfg.Hooks.Intercept != nil:
+		if err := s.cfg.Hooks.Intercept(ctx, Inbound{Kind: kind, Conversation: c, Sender: a.sender, Text: text}); err != nil {
 			a.refused = refusedIntercept + err.Error()
 		}
 	}
@@ -72,7 +72,7 @@ func (s *Service) route(ctx context.Context, from, to string, now time.Time, cla
 	}
 	if s.routeClaims != nil && (claim.Key != "" || from != "") {
 		res, err := s.routeClaims.do(ctx, RouteClaim{
-			Nonce:       NonceClaim{Key: claim.Key, Now: now, Expires: claim.Expires},
+			Nonce:       ClaimRequest{Key: claim.Key, Now: now, Expires: claim.Expires},
 			Participant: from, ProxyNumber: to, Now: now,
 		})
 		switch {

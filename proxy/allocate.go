@@ -26,7 +26,7 @@ const candidateLimit = 16
 // pick chooses a proxy number for participant p (on side) facing
 // counterpart q: with GeoAreaCode, among numbers of p's NANP area code
 // first; then among numbers of p's country (buying one with the
-// autopilot), then, with GeoFallback, any country's (see choose). anon
+// autopilot), then, with GeoAnyCountry, any country's (see choose). anon
 // holds the pseudonyms of p and q.
 func (s *Service) pick(ctx context.Context, side Side, p, q string, anon [2]string, region string, mode Mode, now time.Time, attempt int) (string, error) {
 	query := CandidateQuery{
@@ -38,10 +38,10 @@ func (s *Service) pick(ctx context.Context, side Side, p, q string, anon [2]stri
 		Voice:                mode != ModeSMS,
 		SMS:                  mode != ModeVoice,
 		Now:                  now,
-		ReleasedAfter:        now.Add(-s.cfg.CoolOff),
+		ReleasedAfter:        now.Add(-s.cfg.Allocation.CoolOff),
 		Limit:                candidateLimit,
 	}
-	if s.cfg.GeoLevel == GeoAreaCode && region != "" {
+	if s.cfg.Allocation.Geo == GeoAreaCode && region != "" {
 		if area, ok := numplan.NANPAreaCode(p); ok {
 			aq := query
 			aq.Prefix = area
@@ -81,7 +81,7 @@ func (s *Service) pick(ctx context.Context, side Side, p, q string, anon [2]stri
 			s.buyAhead(ctx, region, mode, more(s.autopilot.Headroom))
 		}
 	}
-	if len(cands) == 0 && region != "" && s.cfg.GeoMatch == GeoFallback {
+	if len(cands) == 0 && region != "" && s.cfg.Allocation.GeoFallback == GeoAnyCountry {
 		query.Country = ""
 		if cands, err = s.store.Candidates(ctx, query); err != nil {
 			return "", fmt.Errorf("proxy: candidates for participant %s: %w", side, err)
@@ -98,7 +98,7 @@ func (s *Service) pick(ctx context.Context, side Side, p, q string, anon [2]stri
 // as good as the best, so instances racing for the same number spread
 // out. With StickyAvoid the sticky number goes last.
 func (s *Service) choose(cands []Candidate, attempt int) string {
-	if s.cfg.Sticky == StickyAvoid && len(cands) > 1 && cands[0].Sticky {
+	if s.cfg.Allocation.Sticky == StickyAvoid && len(cands) > 1 && cands[0].Sticky {
 		cands = append(slices.Clone(cands[1:]), cands[0])
 	}
 	if attempt == 0 {

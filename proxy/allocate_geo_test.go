@@ -25,7 +25,7 @@ func TestGeoAreaCode(t *testing.T) {
 	)
 	pool := append(usPool(ny1, sf1, sf2), gbPool(gbP1)...)
 	for _, level := range []GeoLevel{GeoCountry, GeoAreaCode} {
-		s, _ := newTestService(t, pool, func(c *Config) { c.GeoLevel = level })
+		s, _ := newTestService(t, pool, func(c *Config) { c.Allocation.Geo = level })
 		c := mustCreate(t, s, CreateRequest{A: "+" + sfUser, B: "+" + nyUser})
 		a, b := c.Participants[SideA].ProxyNumber, c.Participants[SideB].ProxyNumber
 		if level == GeoAreaCode && (a != sf1 || b != ny1) {
@@ -42,7 +42,7 @@ func TestGeoAreaCode(t *testing.T) {
 			t.Errorf("%v: GB user got %s, want %s", level, got, gbP1)
 		}
 	}
-	if _, err := New(Config{GeoLevel: 9}); err == nil {
+	if _, err := New(Config{Allocation: AllocationConfig{Geo: 9}}); err == nil {
 		t.Error("New accepted an unknown GeoLevel")
 	}
 }
@@ -52,7 +52,7 @@ func TestGeoAreaCode(t *testing.T) {
 func TestStickyPolicy(t *testing.T) {
 	t.Parallel()
 	for _, policy := range []StickyPolicy{StickyPrefer, StickyAvoid} {
-		s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.Sticky = policy })
+		s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.Allocation.Sticky = policy })
 		first := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 		if _, err := s.CloseConversation(t.Context(), first.ID); err != nil {
 			t.Fatal(err)
@@ -66,7 +66,7 @@ func TestStickyPolicy(t *testing.T) {
 			t.Errorf("policy %v: first %s, again %s", policy, first.Participants[SideA].ProxyNumber, again.Participants[SideA].ProxyNumber)
 		}
 	}
-	if _, err := New(Config{Sticky: 5}); err == nil {
+	if _, err := New(Config{Allocation: AllocationConfig{Sticky: 5}}); err == nil {
 		t.Error("New accepted an unknown Sticky policy")
 	}
 }

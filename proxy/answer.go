@@ -18,7 +18,7 @@ import (
 // handleAnswer serves the answer webhook. It answers 200 with an NCCO — a
 // connect to the other participant when the call routes, else a spoken
 // message — except for a bad signature (401) and a store that cannot
-// answer within Config.StoreTimeout (503): Vonage retries the answer URL
+// answer within Config.Webhooks.StoreTimeout (503): Vonage retries the answer URL
 // once on a 503, then requests the fallback URL (Voice API webhook
 // reference, "Fallback URL"; troubleshooting guide, "Timeouts").
 func (s *Service) handleAnswer(w http.ResponseWriter, r *http.Request) {
@@ -61,7 +61,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	// hash of its query parameters re-encoded as JSON, in their order,
 	// which the raw query cannot be turned back into for certain.) So
 	// whoever holds a GET answer webhook's token, single use by its jti
-	// and good for Config.WebhookTolerance, could present it with
+	// and good for Config.Webhooks.Tolerance, could present it with
 	// another caller and number: hosts should set answer_method POST.
 	var claim voice.Claim
 	switch s.readVoice(ctx, w, r, kind, &p, &claim) {
@@ -119,7 +119,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 			}
 			started, ok := s.startContact(ctx, Contact{Kind: KindCall, From: from, To: to}, okFrom && okTo)
 			if !ok {
-				s.unknownCall(ctx, w, Call{From: from, To: to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, err)
+				s.unknownCall(ctx, w, UnknownCall{From: from, To: to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, err)
 				return
 			}
 			a = s.decide(ctx, KindCall, started, from, to, "")
@@ -184,16 +184,16 @@ func (s *Service) writeFallback(w http.ResponseWriter) { writeJSON(w, s.fallback
 
 // unknownCall answers a call that routes nowhere: the OnUnknownCall
 // hook's NCCO when it gives a valid one, else the spoken fallback.
-func (s *Service) unknownCall(ctx context.Context, w http.ResponseWriter, call Call, why error) {
+func (s *Service) unknownCall(ctx context.Context, w http.ResponseWriter, call UnknownCall, why error) {
 	// Store errors may quote numbers: the reason goes to Debug only.
 	setOutcome(w, outcomeUnknownRoute)
 	s.log.InfoContext(ctx, "proxy: call to unknown route", "call", call.UUID)
 	s.log.DebugContext(ctx, "proxy: unknown route", "from", phone.Mask(call.From), "to", call.To, "reason", why)
-	if s.cfg.OnUnknownCall == nil {
+	if s.cfg.Hooks.OnUnknownCall == nil {
 		writeJSON(w, s.fallbackJSON)
 		return
 	}
-	n, err := s.cfg.OnUnknownCall(ctx, call)
+	n, err := s.cfg.Hooks.OnUnknownCall(ctx, call)
 	if err == nil {
 		err = n.Validate()
 	}

@@ -91,10 +91,10 @@ func TestAnswer(t *testing.T) {
 			name: "greeting, record and connect options",
 			pool: gbPool(gbP1),
 			edit: func(c *Config) {
-				c.Greeting, c.Language = "Connecting you.", "en-GB"
-				c.Record, c.RecordingEventURL = true, "https://example.com/recordings"
-				c.ConnectTimeout, c.CallTimeLimit = 30*time.Second, time.Hour
-				c.RingbackURL = "https://example.com/ring.mp3"
+				c.Calls.Greeting, c.Calls.Language = "Connecting you.", "en-GB"
+				c.Calls.RecordByDefault, c.Calls.RecordingEventURL = true, "https://example.com/recordings"
+				c.Calls.ConnectTimeout, c.Calls.TimeLimit = 30*time.Second, time.Hour
+				c.Calls.RingbackURL = "https://example.com/ring.mp3"
 			},
 			create: []CreateRequest{{A: gbA, B: gbB}},
 			req:    func(cs []Conversation) *http.Request { return answerGET("/answer", gbA, gbP1, "u1") },
@@ -119,7 +119,9 @@ func TestAnswer(t *testing.T) {
 		{
 			name: "custom unknown-route text",
 			pool: gbPool(gbP1),
-			edit: func(c *Config) { c.UnknownRouteText, c.Language = "Dieser Anschluss ist nicht vergeben.", "de-DE" },
+			edit: func(c *Config) {
+				c.Calls.UnknownRouteText, c.Calls.Language = "Dieser Anschluss ist nicht vergeben.", "de-DE"
+			},
 			req:  func(cs []Conversation) *http.Request { return answerGET("/answer", gbA, gbP1, "u1") },
 			want: `[{"action":"talk","text":"Dieser Anschluss ist nicht vergeben.","language":"de-DE"}]`,
 		},
@@ -127,7 +129,7 @@ func TestAnswer(t *testing.T) {
 			name: "OnUnknownCall supplies the NCCO",
 			pool: gbPool(gbP1),
 			edit: func(c *Config) {
-				c.OnUnknownCall = func(_ context.Context, call Call) (ncco.NCCO, error) {
+				c.Hooks.OnUnknownCall = func(_ context.Context, call UnknownCall) (ncco.NCCO, error) {
 					return ncco.NCCO{ncco.Talk{Text: "Hello " + call.From}}, nil
 				}
 			},
@@ -138,7 +140,7 @@ func TestAnswer(t *testing.T) {
 			name: "OnUnknownCall gives an invalid NCCO",
 			pool: gbPool(gbP1),
 			edit: func(c *Config) {
-				c.OnUnknownCall = func(context.Context, Call) (ncco.NCCO, error) {
+				c.Hooks.OnUnknownCall = func(context.Context, UnknownCall) (ncco.NCCO, error) {
 					return ncco.NCCO{ncco.Connect{}}, nil
 				}
 			},
@@ -149,7 +151,7 @@ func TestAnswer(t *testing.T) {
 			name: "OnUnknownCall fails",
 			pool: gbPool(gbP1),
 			edit: func(c *Config) {
-				c.OnUnknownCall = func(context.Context, Call) (ncco.NCCO, error) { return nil, errors.New("down") }
+				c.Hooks.OnUnknownCall = func(context.Context, UnknownCall) (ncco.NCCO, error) { return nil, errors.New("down") }
 			},
 			req:  func(cs []Conversation) *http.Request { return answerGET("/answer", gbA, gbP1, "u1") },
 			want: fallbackNCCO,
@@ -172,7 +174,7 @@ func TestAnswer(t *testing.T) {
 		{
 			name:   "vetoed by Intercept",
 			pool:   gbPool(gbP1),
-			edit:   func(c *Config) { c.Intercept = func(context.Context, Inbound) error { return vetoed } },
+			edit:   func(c *Config) { c.Hooks.Intercept = func(context.Context, Inbound) error { return vetoed } },
 			create: []CreateRequest{{A: gbA, B: gbB}},
 			req:    func(cs []Conversation) *http.Request { return answerGET("/answer", gbA, gbP1, "u1") },
 			want:   fallbackNCCO,
@@ -246,7 +248,7 @@ func TestAnswerRecordsCallOnce(t *testing.T) {
 	t.Parallel()
 	var seen []Interaction
 	s, clk := newTestService(t, gbPool(gbP1), func(c *Config) {
-		c.OnInteraction = func(_ context.Context, in Interaction) { seen = append(seen, in) }
+		c.Hooks.OnInteraction = func(_ context.Context, in Interaction) { seen = append(seen, in) }
 	})
 	c := mustCreate(t, s, CreateRequest{A: gbA, B: gbB, IdleTimeout: time.Minute})
 	clk.Add(50 * time.Second)
@@ -293,13 +295,14 @@ func TestWebhookMethodsAndPaths(t *testing.T) {
 func TestNewRejectsBadConfig(t *testing.T) {
 	t.Parallel()
 	for name, cfg := range map[string]Config{
-		"bad recording URL": {Record: true, RecordingEventURL: "ftp://x"},
-		"bad ringback":      {RingbackURL: "ftp://x"},
-		"negative ttl":      {DefaultTTL: -1},
-		"bad geo policy":    {GeoMatch: 7},
+		"bad recording URL": {Calls: CallConfig{RecordByDefault: true, RecordingEventURL: "ftp://x"}},
+		"bad ringback":      {Calls: CallConfig{RingbackURL: "ftp://x"}},
+		"negative ttl":      {Conversations: ConversationConfig{DefaultTTL: -1}},
+		"bad geo policy":    {Allocation: AllocationConfig{GeoFallback: 7}},
 	} {
-		if _, err := New(cfg); err == nil {
-			t.Errorf("%s: New succeeded", name)
+		cfg.Webhooks.SignatureSecret = "s" // so that the setting under test is what fails
+		if _, err := New(cfg); err == nil || errors.Is(err, ErrUnsignedWebhooks) {
+			t.Errorf("%s: New = %v, want the setting refused", name, err)
 		}
 	}
 }
@@ -310,11 +313,11 @@ func TestAppendAnswerMatchesTypedNCCO(t *testing.T) {
 	t.Parallel()
 	for name, edit := range map[string]func(*Config){
 		"plain":    nil,
-		"greeting": func(c *Config) { c.Greeting, c.Language = `Say "hi" <now> & then`, "en-GB" },
+		"greeting": func(c *Config) { c.Calls.Greeting, c.Calls.Language = `Say "hi" <now> & then`, "en-GB" },
 		"all options": func(c *Config) {
-			c.Greeting, c.Record, c.RecordingEventURL = "Hello", true, "https://example.com/rec?a=1&b=2"
-			c.RecordingNotice = "This call is recorded."
-			c.ConnectTimeout, c.CallTimeLimit, c.RingbackURL = 20*time.Second, 90*time.Second, "https://example.com/r.mp3"
+			c.Calls.Greeting, c.Calls.RecordByDefault, c.Calls.RecordingEventURL = "Hello", true, "https://example.com/rec?a=1&b=2"
+			c.Calls.RecordingNotice = "This call is recorded."
+			c.Calls.ConnectTimeout, c.Calls.TimeLimit, c.Calls.RingbackURL = 20*time.Second, 90*time.Second, "https://example.com/r.mp3"
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -342,7 +345,7 @@ func TestAppendAnswerMatchesTypedNCCO(t *testing.T) {
 			}
 		})
 	}
-	if _, err := New(Config{Greeting: "x" + fromMarker}); err == nil {
+	if _, err := New(Config{Calls: CallConfig{Greeting: "x" + fromMarker}}); err == nil {
 		t.Error("New accepted a greeting containing the template marker")
 	}
 }

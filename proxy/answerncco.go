@@ -24,11 +24,11 @@ const defaultUnknownRouteText = "Sorry, the number you have called is not in ser
 // and for those that do not.
 func (s *Service) prepareNCCO() error {
 	cfg := &s.cfg
-	if cfg.UnknownRouteText == "" {
-		cfg.UnknownRouteText = defaultUnknownRouteText
+	if cfg.Calls.UnknownRouteText == "" {
+		cfg.Calls.UnknownRouteText = defaultUnknownRouteText
 	}
-	if cfg.Greeting != "" {
-		s.answerPrefix[0] = append(s.answerPrefix[0], ncco.Talk{Text: cfg.Greeting, Language: cfg.Language})
+	if cfg.Calls.Greeting != "" {
+		s.answerPrefix[0] = append(s.answerPrefix[0], ncco.Talk{Text: cfg.Calls.Greeting, Language: cfg.Calls.Language})
 	}
 	// The record action comes first, so the whole call is recorded
 	// (Vonage support, "How do I record a certain part of the call"),
@@ -36,18 +36,18 @@ func (s *Service) prepareNCCO() error {
 	// goes to the application's event URL (NCCO reference, record:
 	// eventUrl), which the event webhook records.
 	rec := ncco.Record{}
-	if cfg.RecordingEventURL != "" {
-		rec.EventURL = []string{cfg.RecordingEventURL}
+	if cfg.Calls.RecordingEventURL != "" {
+		rec.EventURL = []string{cfg.Calls.RecordingEventURL}
 	}
 	s.answerPrefix[1] = append(s.answerPrefix[1], rec)
-	if cfg.RecordingNotice != "" {
-		s.answerPrefix[1] = append(s.answerPrefix[1], ncco.Talk{Text: cfg.RecordingNotice, Language: cfg.Language})
+	if cfg.Calls.RecordingNotice != "" {
+		s.answerPrefix[1] = append(s.answerPrefix[1], ncco.Talk{Text: cfg.Calls.RecordingNotice, Language: cfg.Calls.Language})
 	}
 	s.answerPrefix[1] = append(s.answerPrefix[1], s.answerPrefix[0]...)
 	s.connectOpts = ncco.Connect{
-		Timeout:      int(cfg.ConnectTimeout / time.Second),
-		Limit:        int(cfg.CallTimeLimit / time.Second),
-		RingbackTone: cfg.RingbackURL,
+		Timeout:      int(cfg.Calls.ConnectTimeout / time.Second),
+		Limit:        int(cfg.Calls.TimeLimit / time.Second),
+		RingbackTone: cfg.Calls.RingbackURL,
 	}
 	for i, record := range [...]bool{false, true} {
 		// Validate with placeholder numbers: per call only the numbers
@@ -64,9 +64,9 @@ func (s *Service) prepareNCCO() error {
 			return err
 		}
 	}
-	fallback := ncco.NCCO{ncco.Talk{Text: cfg.UnknownRouteText, Language: cfg.Language}}
+	fallback := ncco.NCCO{ncco.Talk{Text: cfg.Calls.UnknownRouteText, Language: cfg.Calls.Language}}
 	if err := fallback.Validate(); err != nil {
-		return fmt.Errorf("proxy: Config.UnknownRouteText: %w", err)
+		return fmt.Errorf("proxy: Config.Calls.UnknownRouteText: %w", err)
 	}
 	b, err := json.Marshal(fallback)
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *Service) appendAnswer(dst []byte, record bool, from, number string) []b
 }
 
 // answerNCCO is the NCCO that connects a caller: when record, the record
-// action and Config.RecordingNotice; the greeting when configured; then a
+// action and Config.Calls.RecordingNotice; the greeting when configured; then a
 // connect to number showing from as the caller ID.
 func (s *Service) answerNCCO(record bool, from, number string) ncco.NCCO {
 	prefix := s.answerPrefix[0]

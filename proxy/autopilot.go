@@ -17,7 +17,7 @@ import (
 // none for a participant, and cancels bought numbers that stay idle. A
 // purchase is decided once across every instance sharing the store: the
 // decision to grow a country's pool from n numbers is a claim in the
-// store (the same ClaimNonce that refuses webhook replays), so instances
+// store (the same Claim that refuses webhook replays), so instances
 // hitting the same exhausted country at once buy one number between them.
 
 // NumberBuyer finds, buys, links and cancels numbers with the Numbers
@@ -29,11 +29,11 @@ type NumberBuyer interface {
 	Cancel(ctx context.Context, country, msisdn string, opts ...numbers.ActionOption) error
 }
 
-// Autopilot is the pool autopilot's policy (Config.Autopilot). With it, a
+// Autopilot is the pool autopilot's policy (Config.Pool.Autopilot). With it, a
 // participant for whom allocation finds no number in their country gets
 // one bought there (search with the features the conversation needs, buy,
 // link to ApplicationID, add to the pool) and CreateConversation goes on;
-// before GeoFallback would give them a number from another country.
+// before GeoAnyCountry would give them a number from another country.
 // Numbers it bought are cancelled when idle (ReleaseIdle).
 type Autopilot struct {
 	// Numbers buys and cancels. Required.
@@ -140,7 +140,7 @@ func autopilotConfig(a Autopilot) (Autopilot, error) {
 		return a, fmt.Errorf("proxy: Config.Autopilot.ApplicationID is required (bought numbers are linked to it)")
 	case a.MaxNumbers < 0 || a.MaxPerCountry < 0 || a.MaxPurchasesPerHour < 0 || a.MonthlyBudget < 0 ||
 		a.Headroom < 0 || a.Wait < 0 || a.Backoff < 0 || a.ReleaseIdle < 0 || a.Floor < 0 || a.ReleaseGrace < 0:
-		return a, fmt.Errorf("proxy: Config.Autopilot: limits and durations must not be negative")
+		return a, fmt.Errorf("proxy: Config.Pool.Autopilot: limits and durations must not be negative")
 	case a.Headroom > candidateLimit:
 		return a, fmt.Errorf("proxy: Config.Autopilot.Headroom %d is over %d", a.Headroom, candidateLimit)
 	}
@@ -236,7 +236,7 @@ func (s *Service) grow(ctx context.Context, country string, mode Mode, reason st
 	// by any instance; a successful one changes the count, and the next
 	// need claims the next lease at once.
 	key := fmt.Sprintf("pool-buy:%s:%d", country, p.inCountry)
-	switch err := s.store.ClaimNonce(ctx, key, now, now.Add(a.Backoff)); {
+	switch err := s.store.Claim(ctx, key, now, now.Add(a.Backoff)); {
 	case errors.Is(err, ErrConflict):
 		return s.awaitGrowth(ctx, country, p.inCountry)
 	case err != nil:
@@ -347,7 +347,7 @@ func (s *Service) buyAhead(ctx context.Context, country string, mode Mode, enoug
 }
 
 // ReleaseIdleNumbers cancels the numbers the autopilot bought that have
-// been idle for Autopilot.ReleaseIdle plus Config.CoolOff, oldest
+// been idle for Autopilot.ReleaseIdle plus Config.Allocation.CoolOff, oldest
 // purchase first, keeping Autopilot.Floor per country, and returns how
 // many it released. Run calls it at every sweep. Each release is claimed
 // in the store first, so two instances never cancel the same number; a
@@ -363,7 +363,7 @@ func (s *Service) ReleaseIdleNumbers(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("proxy: autopilot: list pool: %w", err)
 	}
-	idleFor := a.ReleaseIdle + max(s.cfg.CoolOff, 0)
+	idleFor := a.ReleaseIdle + max(s.cfg.Allocation.CoolOff, 0)
 	perCountry := map[string]int{}
 	for _, n := range pool {
 		perCountry[n.Country]++
@@ -386,7 +386,7 @@ func (s *Service) ReleaseIdleNumbers(ctx context.Context) (int, error) {
 			continue
 		}
 		key := "pool-release:" + n.MSISDN + ":" + n.Bought.UTC().Format(time.RFC3339Nano)
-		switch err := s.store.ClaimNonce(ctx, key, now, now.Add(a.Backoff)); {
+		switch err := s.store.Claim(ctx, key, now, now.Add(a.Backoff)); {
 		case errors.Is(err, ErrConflict):
 			continue // another instance has it
 		case err != nil:

@@ -11,7 +11,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 )
 
-// A webhook body over Config.MaxBodyBytes is answered 413 by every
+// A webhook body over Config.Webhooks.MaxBodyBytes is answered 413 by every
 // webhook, signed or not (the signature cannot be checked without the
 // whole body), and counted as too_large; a body of exactly the limit is
 // read.
@@ -36,10 +36,10 @@ func TestWebhookBodyTooLarge(t *testing.T) {
 	for _, signed := range []bool{false, true} {
 		reader := sdkmetric.NewManualReader()
 		s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
-			c.MaxBodyBytes = limit
-			c.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+			c.Webhooks.MaxBodyBytes = limit
+			c.Telemetry.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 			if signed {
-				c.SignatureSecret, c.SMSSignatureSecret = "voice-secret", "sms-secret"
+				c.Webhooks.SignatureSecret, c.Webhooks.SMSSignatureSecret = "voice-secret", "sms-secret"
 			}
 		})
 		for _, rt := range routes {

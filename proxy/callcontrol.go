@@ -23,7 +23,7 @@ import (
 // so any instance can hang up a call another instance answered.
 
 // VoiceAPI is what call control needs of Vonage's Voice API. New builds
-// one from Config.ApplicationID and Config.ApplicationKey; Config.Voice
+// one from Config.ApplicationID and Config.CallControl.ApplicationKey; Config.CallControl.Client
 // replaces it (a wrapper, a test double).
 type VoiceAPI interface {
 	// CreateCall starts an outbound call running call.NCCO (POST
@@ -61,8 +61,8 @@ type CallRef struct {
 // New builds, matched with errors.Is whichever way they are wrapped.
 var (
 	// ErrCallControlOff: the Service has no Voice API client
-	// (Config.ApplicationKey or Config.Voice).
-	ErrCallControlOff = errors.New("proxy: call control is off: set Config.ApplicationID and Config.ApplicationKey")
+	// (Config.CallControl.ApplicationKey or Config.CallControl.Client).
+	ErrCallControlOff = errors.New("proxy: call control is off: set Config.ApplicationID and Config.CallControl.ApplicationKey")
 	// ErrConversationEnded: the conversation is closed or expired.
 	ErrConversationEnded = errors.New("proxy: conversation has ended")
 	// ErrCallRefused is matched by a *CallRefusedError.
@@ -87,13 +87,13 @@ var (
 	// is not followed (the JWT would go with it).
 	ErrVoiceRedirected = voice.ErrRedirected
 	// ErrRecordingTooLarge: a recording is larger than
-	// Config.MaxRecordingBytes; from Service.Recording, or from the
+	// Config.CallControl.MaxRecordingBytes; from Service.Recording, or from the
 	// Read of its body once more than that has come.
 	ErrRecordingTooLarge = voice.ErrRecordingTooLarge
 )
 
 // CallRefusedError reports a click-to-call the conversation does not
-// allow: an SMS-only conversation, or a Config.Intercept veto.
+// allow: an SMS-only conversation, or a Config.Hooks.Intercept veto.
 type CallRefusedError struct {
 	Reason string
 	Err    error // the Intercept's error, if it vetoed
@@ -107,7 +107,7 @@ func (e *CallRefusedError) Unwrap() []error { return []error{ErrCallRefused, e.E
 // HangupError reports call legs of an ended conversation that could not
 // be hung up. The conversation has ended all the same (it is returned
 // alongside); the hang-ups are retried in the background (see
-// Config.HangupAttempts), and each failure is on the call's interaction as
+// Config.CallControl.HangupAttempts), and each failure is on the call's interaction as
 // an EventHangupFailed.
 type HangupError struct {
 	ConversationID string
@@ -212,28 +212,28 @@ func liveLegs(ins []Interaction) []liveLeg {
 
 // callControl is the Voice API client of Config, built once by New.
 func callControl(cfg *Config) (VoiceAPI, error) {
-	if cfg.Voice != nil {
-		return cfg.Voice, nil
+	if cfg.CallControl.Client != nil {
+		return cfg.CallControl.Client, nil
 	}
-	if len(cfg.ApplicationKey) == 0 {
+	if len(cfg.CallControl.ApplicationKey) == 0 {
 		return nil, nil
 	}
 	if cfg.ApplicationID == "" {
-		return nil, errors.New("proxy: Config.ApplicationKey needs Config.ApplicationID")
+		return nil, errors.New("proxy: Config.CallControl.ApplicationKey needs Config.ApplicationID")
 	}
 	opts := []voice.ClientOption{voice.WithClock(cfg.Now)} // the JWT's iat and exp
-	if cfg.VoiceAPIURL != "" {
-		opts = append(opts, voice.WithAPIURL(cfg.VoiceAPIURL))
+	if cfg.CallControl.APIURL != "" {
+		opts = append(opts, voice.WithAPIURL(cfg.CallControl.APIURL))
 	}
-	if cfg.VoiceHTTPClient != nil {
-		opts = append(opts, voice.WithHTTPClient(cfg.VoiceHTTPClient))
+	if cfg.CallControl.HTTPClient != nil {
+		opts = append(opts, voice.WithHTTPClient(cfg.CallControl.HTTPClient))
 	}
-	if cfg.MaxRecordingBytes != 0 {
-		opts = append(opts, voice.WithMaxRecordingBytes(cfg.MaxRecordingBytes))
+	if cfg.CallControl.MaxRecordingBytes != 0 {
+		opts = append(opts, voice.WithMaxRecordingBytes(cfg.CallControl.MaxRecordingBytes))
 	}
-	c, err := voice.NewClient(cfg.ApplicationID, cfg.ApplicationKey, opts...)
+	c, err := voice.NewClient(cfg.ApplicationID, cfg.CallControl.ApplicationKey, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("proxy: Config.ApplicationKey: %w", err)
+		return nil, fmt.Errorf("proxy: Config.CallControl.ApplicationKey: %w", err)
 	}
 	return voiceAPI{c}, nil
 }
@@ -348,11 +348,11 @@ func (s *Service) hangUpLeg(ctx context.Context, l liveLeg, why string) error {
 // retryHangups tries conversation id's calls again after the attempt-th
 // try failed, unless that was the last one.
 func (s *Service) retryHangups(id, why string, attempt int) {
-	if attempt >= s.cfg.HangupAttempts {
+	if attempt >= s.cfg.CallControl.HangupAttempts {
 		s.log.Error("proxy: gave up hanging up calls of an ended conversation", "conversation", id, "attempts", attempt)
 		return
 	}
-	wait := s.cfg.HangupRetryWait << (attempt - 1)
+	wait := s.cfg.CallControl.HangupRetryWait << (attempt - 1)
 	s.bg.Add(1)
 	time.AfterFunc(wait, func() {
 		defer s.bg.Done()
@@ -416,12 +416,12 @@ type closeOptions struct {
 }
 
 // KeepCalls leaves the conversation's calls in progress running to their
-// end (Config.CallTimeLimit at most) instead of hanging them up.
+// end (Config.Calls.TimeLimit at most) instead of hanging them up.
 func KeepCalls() CloseOption { return func(o *closeOptions) { o.keepCalls = true } }
 
 // WithGoodbye sends text to both participants, each from their own proxy
 // number, once the conversation is closed ("This conversation has
-// ended."), as SendMessage does. It needs Config.SMS; a conversation that
+// ended."), as SendMessage does. It needs Config.SMS.Sender; a conversation that
 // had ended already, or a voice-only one, gets none.
 func WithGoodbye(text string) CloseOption { return func(o *closeOptions) { o.goodbye = text } }
 
@@ -442,12 +442,12 @@ type CallRequest struct {
 // call dialled in. It returns the call's interaction (From is req.Side's
 // number, To their proxy number, an EventRequested first); the call's
 // events follow on it like any other call's. A conversation that
-// records its calls records this one (with Config.RecordingNotice).
+// records its calls records this one (with Config.Calls.RecordingNotice).
 //
 // Errors: ErrCallControlOff; ErrInvalidRequest (a side other than A or
 // B, a whisper that is not text or too long); ErrNotFound;
 // ErrConversationEnded; *CallRefusedError (ErrCallRefused) for an
-// SMS-only conversation or a Config.Intercept veto; the Voice API's
+// SMS-only conversation or a Config.Hooks.Intercept veto; the Voice API's
 // (ErrVoiceAuth, ErrVoiceThrottled, ErrVoiceServer, …). After a 5xx or a
 // timeout the call may have been started all the same: it is not retried,
 // and if it was, its events record it.
@@ -472,8 +472,8 @@ func (s *Service) Call(ctx context.Context, conversationID string, req CallReque
 	if c.Mode == ModeSMS {
 		return Interaction{}, &CallRefusedError{Reason: refusedSMSOnly}
 	}
-	if s.cfg.Intercept != nil {
-		if err := s.cfg.Intercept(ctx, Inbound{Kind: KindCall, Conversation: c, Sender: req.Side}); err != nil {
+	if s.cfg.Hooks.Intercept != nil {
+		if err := s.cfg.Hooks.Intercept(ctx, Inbound{Kind: KindCall, Conversation: c, Sender: req.Side}); err != nil {
 			s.log.InfoContext(ctx, "proxy: click-to-call refused", "conversation", c.ID, "reason", err)
 			return Interaction{}, &CallRefusedError{Reason: refusedIntercept + err.Error(), Err: err}
 		}
@@ -484,13 +484,13 @@ func (s *Service) Call(ctx context.Context, conversationID string, req CallReque
 		lead = append(lead, s.answerPrefix[1][:len(s.answerPrefix[1])-len(s.answerPrefix[0])]...) // record, notice
 	}
 	if req.Whisper != "" {
-		lead = append(lead, ncco.Talk{Text: req.Whisper, Language: s.cfg.Language})
+		lead = append(lead, ncco.Talk{Text: req.Whisper, Language: s.cfg.Calls.Language})
 	}
 	n := s.connectNCCO(lead, other.ProxyNumber, other.Number)
 	if err := n.Validate(); err != nil {
 		return Interaction{}, fmt.Errorf("%w: %v", ErrInvalidRequest, err)
 	}
-	eventURL := s.cfg.CallEventURL
+	eventURL := s.cfg.CallControl.EventURL
 	if eventURL != "" {
 		sep := "?"
 		if strings.Contains(eventURL, "?") {
@@ -500,7 +500,7 @@ func (s *Service) Call(ctx context.Context, conversationID string, req CallReque
 	}
 	ref, err := s.voice.CreateCall(ctx, OutboundCall{
 		To: first.Number, From: first.ProxyNumber, NCCO: n, EventURL: eventURL,
-		RingingTimer: s.cfg.ConnectTimeout, LengthTimer: s.cfg.CallTimeLimit,
+		RingingTimer: s.cfg.Calls.ConnectTimeout, LengthTimer: s.cfg.Calls.TimeLimit,
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "proxy: click-to-call failed", "conversation", c.ID, "err", err)
@@ -595,17 +595,17 @@ func (s *Service) Recording(ctx context.Context, interactionID string) (io.ReadC
 
 // checkCallControlConfig applies the hang-up defaults.
 func checkCallControlConfig(cfg *Config) error {
-	if cfg.HangupAttempts < 0 || cfg.HangupRetryWait < 0 || cfg.MaxRecordingBytes < 0 {
+	if cfg.CallControl.HangupAttempts < 0 || cfg.CallControl.HangupRetryWait < 0 || cfg.CallControl.MaxRecordingBytes < 0 {
 		return errors.New("proxy: negative HangupAttempts, HangupRetryWait or MaxRecordingBytes in Config")
 	}
-	if cfg.HangupAttempts == 0 {
-		cfg.HangupAttempts = defaultHangupAttempts
+	if cfg.CallControl.HangupAttempts == 0 {
+		cfg.CallControl.HangupAttempts = defaultHangupAttempts
 	}
-	if cfg.HangupRetryWait == 0 {
-		cfg.HangupRetryWait = defaultHangupRetryWait
+	if cfg.CallControl.HangupRetryWait == 0 {
+		cfg.CallControl.HangupRetryWait = defaultHangupRetryWait
 	}
-	if cfg.CallEventURL != "" && !strings.HasPrefix(cfg.CallEventURL, "https://") && !strings.HasPrefix(cfg.CallEventURL, "http://") {
-		return fmt.Errorf("proxy: Config.CallEventURL %q is not an http(s) URL", cfg.CallEventURL)
+	if cfg.CallControl.EventURL != "" && !strings.HasPrefix(cfg.CallControl.EventURL, "https://") && !strings.HasPrefix(cfg.CallControl.EventURL, "http://") {
+		return fmt.Errorf("proxy: Config.CallControl.EventURL %q is not an http(s) URL", cfg.CallControl.EventURL)
 	}
 	return nil
 }

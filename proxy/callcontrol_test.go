@@ -85,8 +85,8 @@ func (f *fakeVoice) tries() []string {
 
 func newCallControlService(t *testing.T, fv *fakeVoice, edit func(*Config)) (*Service, *clock) {
 	return newTestService(t, gbPool(gbP1, gbP2), func(c *Config) {
-		c.Voice = fv
-		c.HangupRetryWait = time.Millisecond
+		c.CallControl.Client = fv
+		c.CallControl.HangupRetryWait = time.Millisecond
 		if edit != nil {
 			edit(c)
 		}
@@ -223,7 +223,7 @@ func TestCloseHangupFailureRetried(t *testing.T) {
 
 	// Failing for good: tried HangupAttempts times, then given up.
 	fv2 := newFakeVoice()
-	s2, _ := newCallControlService(t, fv2, func(c *Config) { c.HangupAttempts = 3 })
+	s2, _ := newCallControlService(t, fv2, func(c *Config) { c.CallControl.HangupAttempts = 3 })
 	c2 := mustCreate(t, s2, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	answerAndConnect(t, s2, c2, "f2")
 	fv2.fail["f2-in"], fv2.fail["f2-out"] = 99, 99
@@ -298,13 +298,14 @@ func TestCallControlOff(t *testing.T) {
 		t.Errorf("close without call control: %v", err)
 	}
 	for name, cfg := range map[string]Config{
-		"key without application": {ApplicationKey: []byte("x")},
-		"bad key":                 {ApplicationID: "app", ApplicationKey: []byte("not a PEM")},
-		"bad event URL":           {CallEventURL: "ftp://x"},
-		"negative attempts":       {HangupAttempts: -1},
+		"key without application": {CallControl: CallControlConfig{ApplicationKey: []byte("x")}},
+		"bad key":                 {ApplicationID: "app", CallControl: CallControlConfig{ApplicationKey: []byte("not a PEM")}},
+		"bad event URL":           {CallControl: CallControlConfig{EventURL: "ftp://x"}},
+		"negative attempts":       {CallControl: CallControlConfig{HangupAttempts: -1}},
 	} {
-		if _, err := New(cfg); err == nil {
-			t.Errorf("%s: New succeeded", name)
+		cfg.Webhooks.SignatureSecret = "s" // so that the setting under test is what fails
+		if _, err := New(cfg); err == nil || errors.Is(err, ErrUnsignedWebhooks) {
+			t.Errorf("%s: New = %v, want the setting refused", name, err)
 		}
 	}
 }
@@ -317,10 +318,10 @@ func TestClickToCall(t *testing.T) {
 	fv := newFakeVoice()
 	var vetoed bool
 	s, _ := newCallControlService(t, fv, func(c *Config) {
-		c.RecordingNotice = "This call is recorded."
-		c.CallEventURL = "https://example.com/vonage/event"
-		c.CallTimeLimit = 10 * time.Minute
-		c.Intercept = func(_ context.Context, in Inbound) error {
+		c.Calls.RecordingNotice = "This call is recorded."
+		c.CallControl.EventURL = "https://example.com/vonage/event"
+		c.Calls.TimeLimit = 10 * time.Minute
+		c.Hooks.Intercept = func(_ context.Context, in Inbound) error {
 			if vetoed {
 				return errors.New("driver suspended")
 			}
@@ -445,7 +446,7 @@ func waitFor(t *testing.T, cond func() bool) {
 func TestClickToCallTag(t *testing.T) {
 	t.Parallel()
 	fv := newFakeVoice()
-	s, _ := newCallControlService(t, fv, func(c *Config) { c.CallEventURL = "https://example.com/event?x=1" })
+	s, _ := newCallControlService(t, fv, func(c *Config) { c.CallControl.EventURL = "https://example.com/event?x=1" })
 	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	if _, err := s.Call(t.Context(), c.ID, CallRequest{Side: SideB}); err != nil {
 		t.Fatal(err)

@@ -36,13 +36,13 @@ type NumbersAPI interface {
 // client is configured. An invalid number gives a *NumberError; any other
 // failure (outage, credit, throttling, ctx done) an *InsightError.
 func (s *Service) checkInsight(ctx context.Context, a, b string) error {
-	if s.cfg.Insight == nil {
+	if s.cfg.Allocation.Insight == nil {
 		return nil
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	for side, number := range [...]string{SideA: a, SideB: b} {
 		g.Go(func() error {
-			_, err := s.cfg.Insight.Basic(gctx, insight.Request{Number: number})
+			_, err := s.cfg.Allocation.Insight.Basic(gctx, insight.Request{Number: number})
 			switch {
 			case err == nil:
 				return nil
@@ -57,7 +57,7 @@ func (s *Service) checkInsight(ctx context.Context, a, b string) error {
 }
 
 // Default notification texts; {label} becomes the other participant's
-// label (Config.DefaultLabel when it has none).
+// label (Config.Conversations.DefaultLabel when it has none).
 const (
 	defaultNotifyBoth  = "Call or text this number to reach {label}."
 	defaultNotifyVoice = "Call this number to reach {label}."
@@ -70,9 +70,9 @@ const (
 
 // notifyText is the notification for the participant on side.
 func (s *Service) notifyText(c Conversation, side Side) string {
-	tmpl := s.cfg.NotifyTemplate
+	tmpl := s.cfg.Conversations.NotifyTemplate
 	if c.PIN != "" {
-		tmpl = s.cfg.NotifyPINTemplate
+		tmpl = s.cfg.Conversations.NotifyPINTemplate
 	}
 	if tmpl == "" {
 		switch {
@@ -90,7 +90,7 @@ func (s *Service) notifyText(c Conversation, side Side) string {
 	}
 	label := c.Participants[side.Other()].Label
 	if label == "" {
-		label = s.cfg.DefaultLabel
+		label = s.cfg.Conversations.DefaultLabel
 	}
 	return strings.NewReplacer("{label}", label, "{pin}", c.PIN).Replace(tmpl)
 }
@@ -121,7 +121,7 @@ func (s *Service) notifyOne(ctx context.Context, c Conversation, side Side) erro
 		ev, err = InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number"}, optedOutError(c, side)
 	} else {
 		var resp *sms.Response
-		resp, err = s.cfg.SMS.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, side), ClientRef: in.ID})
+		resp, err = s.cfg.SMS.Sender.Send(ctx, sms.Message{From: p.ProxyNumber, To: p.Number, Text: s.notifyText(c, side), ClientRef: in.ID})
 		ev = sentEvent(EventSent, resp)
 		if err != nil {
 			ev = InteractionEvent{Status: EventFailed, Detail: err.Error()}
@@ -139,7 +139,7 @@ func (s *Service) notifyOne(ctx context.Context, c Conversation, side Side) erro
 // notify texts each participant from its own proxy number. Failures are
 // collected in a *NotifyError; the conversation stays.
 func (s *Service) notify(ctx context.Context, c Conversation) error {
-	if s.cfg.SMS == nil {
+	if s.cfg.SMS.Sender == nil {
 		return &NotifyError{Failed: map[Side]error{
 			SideA: ErrNoSMSSender, SideB: ErrNoSMSSender,
 		}}
@@ -182,11 +182,11 @@ type SyncResult struct {
 	// application).
 	Skipped []string
 	// Routed had their inbound-SMS webhook (moHttpUrl) set to
-	// Config.InboundSMSURL by this call.
+	// Config.Webhooks.InboundSMSURL by this call.
 	Routed []string
 }
 
-// SyncNumbers loads the numbers the account owns (Config.Numbers), links
+// SyncNumbers loads the numbers the account owns (Config.Pool.Numbers), links
 // to Config.ApplicationID those with the VOICE or SMS feature that are
 // linked to no application, and adds them, with the ones already linked,
 // to the pool (country and features from the API). Numbers whose link
@@ -194,10 +194,10 @@ type SyncResult struct {
 // errors naming each number); the rest are still added.
 func (s *Service) SyncNumbers(ctx context.Context) (SyncResult, error) {
 	var res SyncResult
-	if s.cfg.Numbers == nil || s.cfg.ApplicationID == "" {
-		return res, errors.New("proxy: SyncNumbers needs Config.Numbers and Config.ApplicationID")
+	if s.cfg.Pool.Numbers == nil || s.cfg.ApplicationID == "" {
+		return res, errors.New("proxy: SyncNumbers needs Config.Pool.Numbers and Config.ApplicationID")
 	}
-	owned, err := s.cfg.Numbers.ListAll(ctx, numbers.ListOptions{})
+	owned, err := s.cfg.Pool.Numbers.ListAll(ctx, numbers.ListOptions{})
 	if err != nil {
 		return res, fmt.Errorf("proxy: list owned numbers: %w", err)
 	}
@@ -214,13 +214,13 @@ func (s *Service) SyncNumbers(ctx context.Context) (SyncResult, error) {
 		// moHttpUrl (else the account's default); on the Messages API
 		// setting, to its application's Messages inbound URL, which the
 		// link gives it.
-		route := n.SMS && s.cfg.InboundSMSURL != "" && o.MoHTTPURL != s.cfg.InboundSMSURL
+		route := n.SMS && s.cfg.Webhooks.InboundSMSURL != "" && o.MoHTTPURL != s.cfg.Webhooks.InboundSMSURL
 		switch {
 		case !n.Voice && !n.SMS:
 			res.Skipped = append(res.Skipped, n.MSISDN)
 		case o.AppID == s.cfg.ApplicationID:
 			if route {
-				err := s.cfg.Numbers.Update(ctx, numbers.UpdateRequest{Country: o.Country, MSISDN: n.MSISDN, AppID: s.cfg.ApplicationID, MoHTTPURL: s.cfg.InboundSMSURL})
+				err := s.cfg.Pool.Numbers.Update(ctx, numbers.UpdateRequest{Country: o.Country, MSISDN: n.MSISDN, AppID: s.cfg.ApplicationID, MoHTTPURL: s.cfg.Webhooks.InboundSMSURL})
 				if err != nil {
 					errs = append(errs, fmt.Errorf("proxy: set the inbound-SMS URL of %s: %w", n.MSISDN, err))
 				} else {
@@ -234,9 +234,9 @@ func (s *Service) SyncNumbers(ctx context.Context) (SyncResult, error) {
 		default:
 			up := numbers.UpdateRequest{Country: o.Country, MSISDN: n.MSISDN, AppID: s.cfg.ApplicationID}
 			if route {
-				up.MoHTTPURL = s.cfg.InboundSMSURL
+				up.MoHTTPURL = s.cfg.Webhooks.InboundSMSURL
 			}
-			if err := s.cfg.Numbers.Update(ctx, up); err != nil {
+			if err := s.cfg.Pool.Numbers.Update(ctx, up); err != nil {
 				errs = append(errs, fmt.Errorf("proxy: link %s: %w", n.MSISDN, err))
 				continue
 			}

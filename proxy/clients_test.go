@@ -36,8 +36,10 @@ func TestNotify(t *testing.T) {
 		},
 		{
 			name: "template and default label",
-			edit: func(c *Config) { c.NotifyTemplate, c.DefaultLabel = "Reach {label} here.", "your host" },
-			req:  CreateRequest{A: gbA, B: gbB, Notify: true, Labels: Labels{A: "your guest"}},
+			edit: func(c *Config) {
+				c.Conversations.NotifyTemplate, c.Conversations.DefaultLabel = "Reach {label} here.", "your host"
+			},
+			req: CreateRequest{A: gbA, B: gbB, Notify: true, Labels: Labels{A: "your guest"}},
 			wantSent: []sms.Message{
 				{From: gbP1, To: gbA, Text: "Reach your host here."},
 				{From: gbP1, To: gbB, Text: "Reach your guest here."},
@@ -63,7 +65,7 @@ func TestNotify(t *testing.T) {
 		},
 		{
 			name:       "no sender",
-			edit:       func(c *Config) { c.SMS = nil },
+			edit:       func(c *Config) { c.SMS.Sender = nil },
 			req:        CreateRequest{A: gbA, B: gbB, Notify: true},
 			wantFailed: []string{"A", "B"},
 		},
@@ -77,7 +79,7 @@ func TestNotify(t *testing.T) {
 			t.Parallel()
 			sender := &fakeSMS{fail: tt.fail}
 			s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
-				c.SMS = sender
+				c.SMS.Sender = sender
 				if tt.edit != nil {
 					tt.edit(c)
 				}
@@ -180,7 +182,7 @@ func TestInsightCheck(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Insight = tt.ins })
+			s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Allocation.Insight = tt.ins })
 			ctx := t.Context()
 			if tt.timeout > 0 {
 				var cancel context.CancelFunc
@@ -249,7 +251,7 @@ func TestSyncNumbers(t *testing.T) {
 		},
 		fail: map[string]error{"447700900009": &numbers.Error{HTTPStatus: 420, Code: "420", Label: "Numbers from this country can be requested from the Dashboard"}},
 	}
-	s, _ := newTestService(t, nil, func(c *Config) { c.Numbers, c.ApplicationID = api, "app-1" })
+	s, _ := newTestService(t, nil, func(c *Config) { c.Pool.Numbers, c.ApplicationID = api, "app-1" })
 	res, err := s.SyncNumbers(t.Context())
 	var nerr *numbers.Error
 	if !errors.As(err, &nerr) || !errorsContain(err, "447700900009") {
@@ -277,7 +279,7 @@ func TestSyncNumbers(t *testing.T) {
 	}
 }
 
-// With Config.InboundSMSURL, SyncNumbers points the SMS numbers'
+// With Config.Webhooks.InboundSMSURL, SyncNumbers points the SMS numbers'
 // inbound-SMS webhook at it (the SMS API setting), linking and keeping
 // as before; numbers already pointed there, and voice-only ones, are not
 // touched.
@@ -291,7 +293,7 @@ func TestSyncNumbersInboundSMSURL(t *testing.T) {
 		{Country: "GB", MSISDN: gbP3, Features: both},
 		{Country: "US", MSISDN: usP1, Features: []string{numbers.FeatureVoice}},
 	}}
-	s, _ := newTestService(t, nil, func(c *Config) { c.Numbers, c.ApplicationID, c.InboundSMSURL = api, "app-1", url })
+	s, _ := newTestService(t, nil, func(c *Config) { c.Pool.Numbers, c.ApplicationID, c.Webhooks.InboundSMSURL = api, "app-1", url })
 	res, err := s.SyncNumbers(t.Context())
 	if err != nil {
 		t.Fatal(err)
@@ -353,7 +355,7 @@ func TestSignedVoiceWebhooks(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.SignatureSecret = secret })
+			s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Webhooks.SignatureSecret = secret })
 			conv := mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
 			body := []byte(fmt.Sprintf(`{"conversation_uuid":"CON-u1","from":%q,"to":%q,"uuid":"u1"}`, gbA, gbP1))
 			r := answerPOSTBody(body)

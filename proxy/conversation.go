@@ -36,7 +36,7 @@ type CreateRequest struct {
 	// Metadata is kept with the conversation and never interpreted.
 	Metadata map[string]string
 	// Notify sends each participant an SMS from its proxy number saying
-	// how to reach the other (needs Config.SMS); not to one who sent
+	// how to reach the other (needs Config.SMS.Sender); not to one who sent
 	// STOP to that number (ErrOptedOut in the *NotifyError).
 	Notify bool
 	// Access is AccessDirect (the default: each participant gets a
@@ -45,17 +45,17 @@ type CreateRequest struct {
 	Access Access
 	// PIN is a PIN conversation's PIN, 4 to 8 digits, unique among the
 	// shared number's conversations in use (ErrPINInUse otherwise).
-	// Default "": one of Config.PINLength digits is generated.
+	// Default "": one of Config.PIN.Length digits is generated.
 	PIN string
 	// Record records the conversation's calls (a record action before
-	// the connect; Config.RecordingNotice is spoken first when set);
+	// the connect; Config.Calls.RecordingNotice is spoken first when set);
 	// Service.Recording fetches them. Default nil: Config.Record.
 	Record *bool
 	// ProxyA, when set, is A's proxy number instead of one allocated: a
 	// pool number with the features the mode needs, on which A holds no
 	// leg in use (a *LegTakenError otherwise). Cool-off does not apply:
 	// A chose it. Used for contacts started by A dialling a published
-	// number (Config.OnUnknownContact). Default "": allocated. Direct
+	// number (Config.Hooks.OnUnknownContact). Default "": allocated. Direct
 	// access only.
 	ProxyA string
 	// Key makes the create idempotent: the host's job or order ID, up
@@ -71,7 +71,7 @@ type CreateRequest struct {
 const MaxKeyLength = 256
 
 // CreateConversation validates and normalises both numbers (and checks
-// them with Number Insight when Config.Insight is set), allocates a proxy
+// them with Number Insight when Config.Allocation.Insight is set), allocates a proxy
 // number for each participant and stores the conversation. Errors:
 // ErrInvalidRequest (an unknown mode, a TTL or idle timeout out of range,
 // a label or metadata that is not text), *NumberError (ErrInvalidNumber;
@@ -85,9 +85,9 @@ const MaxKeyLength = 256
 // Every error about one participant names it by side and label, never by
 // number: a *NumberError says why its number was rejected (Reason) and,
 // for a number of Ofcom's drama range or outside the assigned ranges,
-// that Config.LenientNumbers accepts it; a *PoolExhaustedError tells an
+// that Config.Allocation.LenientNumbers accepts it; a *PoolExhaustedError tells an
 // empty pool (fill it with SyncNumbers or AddNumbers, or set
-// Config.Autopilot) from one whose fitting numbers are all taken.
+// Config.Pool.Autopilot) from one whose fitting numbers are all taken.
 func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Conversation, error) {
 	mode := req.Mode
 	if mode == "" {
@@ -136,11 +136,11 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 			return Conversation{}, &NumberError{Field: Side(side).String(), Label: labels[side], Input: input, Err: ErrPoolNumberParticipant}
 		}
 	}
-	a, regionA, err := numplan.Parse(req.A, s.cfg.LenientNumbers)
+	a, regionA, err := numplan.Parse(req.A, s.cfg.Allocation.LenientNumbers)
 	if err != nil {
 		return Conversation{}, &NumberError{Field: SideA.String(), Label: req.Labels.A, Input: req.A, Err: err}
 	}
-	b, regionB, err := numplan.Parse(req.B, s.cfg.LenientNumbers)
+	b, regionB, err := numplan.Parse(req.B, s.cfg.Allocation.LenientNumbers)
 	if err != nil {
 		return Conversation{}, &NumberError{Field: SideB.String(), Label: req.Labels.B, Input: req.B, Err: err}
 	}
@@ -173,10 +173,10 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 	}
 	ttl := req.TTL
 	if ttl == 0 {
-		ttl = s.cfg.DefaultTTL
+		ttl = s.cfg.Conversations.DefaultTTL
 	}
 
-	record := s.cfg.Record
+	record := s.cfg.Calls.RecordByDefault
 	if req.Record != nil {
 		record = *req.Record
 	}
@@ -230,7 +230,7 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 // place stores the conversation newConv makes: a PIN conversation on a
 // shared number, or one with a proxy number allocated per participant
 // (a PIN conversation when the pool is exhausted and
-// Config.PINWhenExhausted says so).
+// Config.PIN.WhenExhausted says so).
 func (s *Service) place(ctx context.Context, access Access, pin, a, b, regionA, regionB string, mode Mode, proxyA string, newConv func(pa, pb string) Conversation) (Conversation, error) {
 	if access == AccessPIN {
 		return s.createPIN(ctx, newConv("", ""), pin, regionA)
@@ -240,7 +240,7 @@ func (s *Service) place(ctx context.Context, access Access, pin, a, b, regionA, 
 		return c, err // no PIN fallback: A dialled that number
 	}
 	var pe *PoolExhaustedError
-	if err == nil || !errors.As(err, &pe) || !s.cfg.PINWhenExhausted {
+	if err == nil || !errors.As(err, &pe) || !s.cfg.PIN.WhenExhausted {
 		return c, err
 	}
 	s.log.InfoContext(ctx, "proxy: pool exhausted; creating a PIN conversation", "reason", err)
@@ -473,12 +473,12 @@ func (s *Service) Conversations(ctx context.Context, f ListFilter) ([]Conversati
 }
 
 // CloseConversation ends a conversation now: its numbers stop routing and
-// its legs are released (subject to Config.CoolOff). Closing one that has
+// its legs are released (subject to Config.Allocation.CoolOff). Closing one that has
 // already ended returns it unchanged; one whose deadline passed before the
 // sweep is recorded as expired at its deadline. ErrNotFound if there is
 // none.
 //
-// With call control on (Config.ApplicationKey), its calls in progress are
+// With call control on (Config.CallControl.ApplicationKey), its calls in progress are
 // hung up, unless KeepCalls is given: a conversation is closed because the
 // job is done or something is wrong (fraud, a user blocked), and in both
 // cases a call left running would outlive the reason it was allowed. A
@@ -526,7 +526,7 @@ func (s *Service) CloseConversation(ctx context.Context, id string, opts ...Clos
 // participant who sent STOP to their proxy number is skipped
 // (ErrOptedOut in the *NotifyError).
 func (s *Service) goodbye(ctx context.Context, c Conversation, text string) error {
-	if s.cfg.SMS == nil {
+	if s.cfg.SMS.Sender == nil {
 		return &NotifyError{Failed: map[Side]error{SideA: ErrNoSMSSender, SideB: ErrNoSMSSender}}
 	}
 	if text == "" || !isText(text) || len(text) > MaxMessageLength {

@@ -133,7 +133,7 @@ func TestCreateConversationErrors(t *testing.T) {
 		{name: "unassigned range", pool: gbPool(gbP1), req: CreateRequest{A: gbA, B: "447700900123"}, is: ErrInvalidNumber, field: "B"},
 		{name: "same number", pool: gbPool(gbP1), req: CreateRequest{A: "+44 7123 456701", B: "0044" + gbA[2:]}, is: ErrSameNumber},
 		{name: "empty pool", req: CreateRequest{A: gbA, B: gbB}, is: ErrPoolExhausted, field: "A"},
-		{name: "geo strict", pool: gbPool(gbP1), edit: func(c *Config) { c.GeoMatch = GeoStrict }, req: CreateRequest{A: gbA, B: frA}, is: ErrPoolExhausted, field: "B", country: "FR"},
+		{name: "geo strict", pool: gbPool(gbP1), edit: func(c *Config) { c.Allocation.GeoFallback = GeoStrict }, req: CreateRequest{A: gbA, B: frA}, is: ErrPoolExhausted, field: "B", country: "FR"},
 		{name: "voice only pool, sms mode", pool: []PoolNumber{{MSISDN: gbP1, Voice: true}}, req: CreateRequest{A: gbA, B: gbB, Mode: ModeSMS}, is: ErrPoolExhausted, field: "A"},
 		{name: "bad mode", pool: gbPool(gbP1), req: CreateRequest{A: gbA, B: gbB, Mode: "fax"}, anyErr: true},
 		{name: "negative ttl", pool: gbPool(gbP1), req: CreateRequest{A: gbA, B: gbB, TTL: -time.Second}, anyErr: true},
@@ -284,7 +284,7 @@ func TestExpireNow(t *testing.T) {
 
 func TestRunStopsWithContext(t *testing.T) {
 	t.Parallel()
-	s, clk := newTestService(t, gbPool(gbP1), func(c *Config) { c.SweepInterval = time.Millisecond })
+	s, clk := newTestService(t, gbPool(gbP1), func(c *Config) { c.Conversations.SweepInterval = time.Millisecond })
 	c := mustCreate(t, s, CreateRequest{A: gbA, B: gbB, TTL: time.Minute})
 	clk.Add(2 * time.Minute)
 	ctx, cancel := context.WithCancel(t.Context())

@@ -30,7 +30,7 @@
 // Where numbers are scarce, a conversation may instead share one pool
 // number with others and be reached with a PIN (CreateRequest.Access
 // AccessPIN): callers key it in at an input prompt, served by the /input
-// webhook. Config.Autopilot buys numbers when a participant has none left
+// webhook. Config.Pool.Autopilot buys numbers when a participant has none left
 // in their country and gives back idle ones.
 //
 // The Store interface keeps all state; several Service instances sharing

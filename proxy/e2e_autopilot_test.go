@@ -59,8 +59,12 @@ func autopilotService(t *testing.T, store proxy.Store, v *proxytest.Vonage, cloc
 		edit(ap)
 	}
 	svc, err := proxy.New(proxy.Config{
-		Store: store, Autopilot: ap, Now: clock, GeoMatch: proxy.GeoStrict, SignatureSecret: proxytest.SignatureSecret,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store:      store,
+		Now:        clock,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Pool:       proxy.PoolConfig{Autopilot: ap},
+		Allocation: proxy.AllocationConfig{GeoFallback: proxy.GeoStrict},
+		Webhooks:   proxy.WebhookConfig{SignatureSecret: proxytest.SignatureSecret},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -321,7 +325,7 @@ func TestAutopilotConfigRefused(t *testing.T) {
 		"negative limit":    {Numbers: nc, ApplicationID: "app", MaxNumbers: -1},
 		"headroom too high": {Numbers: nc, ApplicationID: "app", Headroom: 17},
 	} {
-		if _, err := proxy.New(proxy.Config{Autopilot: &ap}); err == nil {
+		if _, err := proxy.New(proxy.Config{Pool: proxy.PoolConfig{Autopilot: &ap}}); err == nil {
 			t.Errorf("%s: New accepted %+v", name, ap)
 		}
 	}

@@ -49,9 +49,9 @@ func e2eAppKeyPEM(t *testing.T) []byte {
 // withCallControl turns call control on in an e2e Config.
 func withCallControl(t *testing.T, more func(*proxy.Config)) func(*proxy.Config) {
 	return func(c *proxy.Config) {
-		c.ApplicationKey = e2eAppKeyPEM(t)
-		c.HangupRetryWait = time.Millisecond
-		c.CallEventURL = "https://voiceproxy.example/event"
+		c.CallControl.ApplicationKey = e2eAppKeyPEM(t)
+		c.CallControl.HangupRetryWait = time.Millisecond
+		c.CallControl.EventURL = "https://voiceproxy.example/event"
 		if more != nil {
 			more(c)
 		}
@@ -219,7 +219,7 @@ func TestE2ECloseHangsUpInRegion(t *testing.T) {
 // its recording downloads through Service.Recording.
 func TestE2ERecordingDownloads(t *testing.T) {
 	t.Parallel()
-	e := newE2E(t, e2eSecret, withCallControl(t, func(c *proxy.Config) { c.RecordingNotice = "This call is recorded." }))
+	e := newE2E(t, e2eSecret, withCallControl(t, func(c *proxy.Config) { c.Calls.RecordingNotice = "This call is recorded." }))
 	rec := true
 	c := e.create(t, proxy.CreateRequest{Record: &rec})
 	plain := e.create(t, proxy.CreateRequest{A: "+44 7400 111222", B: "+44 7400 654321"})
@@ -254,7 +254,7 @@ func TestE2ECallWrongKey(t *testing.T) {
 	}
 	der, _ := x509.MarshalPKCS8PrivateKey(k)
 	e := newE2E(t, e2eSecret, func(c *proxy.Config) {
-		c.ApplicationKey = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		c.CallControl.ApplicationKey = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	})
 	c := e.create(t, proxy.CreateRequest{})
 	if _, err := e.svc.Call(t.Context(), c.ID, proxy.CallRequest{}); !errors.Is(err, proxy.ErrVoiceAuth) {
@@ -268,8 +268,13 @@ func TestE2EHangupAcrossInstances(t *testing.T) {
 	t.Parallel()
 	store := proxy.NewMemoryStore()
 	e := newE2E(t, e2eSecret, withCallControl(t, func(c *proxy.Config) { c.Store = store }))
-	other, err := proxy.New(proxy.Config{Store: store, SignatureSecret: e2eSecret, ApplicationID: proxytest.ApplicationID, ApplicationKey: e2eAppKeyPEM(t),
-		VoiceHTTPClient: e.vonage.Client(), Now: e.clock.Now})
+	other, err := proxy.New(proxy.Config{
+		Store:         store,
+		ApplicationID: proxytest.ApplicationID,
+		Now:           e.clock.Now,
+		Webhooks:      proxy.WebhookConfig{SignatureSecret: e2eSecret},
+		CallControl:   proxy.CallControlConfig{ApplicationKey: e2eAppKeyPEM(t), HTTPClient: e.vonage.Client()},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func TestE2EUnknownContactStartsConversation(t *testing.T) {
 	t.Parallel()
 	const listing, host = "447700900002", e2eDriver
 	e := newE2E(t, e2eSecret, func(c *proxy.Config) {
-		c.OnUnknownContact = func(_ context.Context, ct proxy.Contact) (*proxy.CreateRequest, error) {
+		c.Hooks.OnUnknownContact = func(_ context.Context, ct proxy.Contact) (*proxy.CreateRequest, error) {
 			switch {
 			case ct.To != listing:
 				return nil, nil
@@ -26,7 +26,7 @@ func TestE2EUnknownContactStartsConversation(t *testing.T) {
 			}
 			return &proxy.CreateRequest{A: "+" + ct.From, B: "+" + host, Labels: proxy.Labels{A: "a guest", B: "your host"}}, nil
 		}
-		c.OnUnknownSMS = func(_ context.Context, ct proxy.Contact) (string, error) {
+		c.Hooks.OnUnknownSMS = func(_ context.Context, ct proxy.Contact) (string, error) {
 			return "This number is not in use. You wrote: " + ct.Text, nil
 		}
 	})

@@ -22,7 +22,7 @@ func TestE2EStopAndHelp(t *testing.T) {
 			keys := &nonceKeys{}
 			e := newE2EOn(t, api, e2eSecret, func(c *proxy.Config) {
 				keys.Store, c.Store = c.Store, keys
-				c.PseudonymKey = []byte("host secret")
+				c.Privacy.PseudonymKey = []byte("host secret")
 			})
 			c := e.create(t, proxy.CreateRequest{})
 			a, b := c.Participants[proxy.SideA], c.Participants[proxy.SideB]
@@ -102,13 +102,13 @@ func TestE2EStopAndHelp(t *testing.T) {
 	}
 }
 
-// With Config.Redact, contact details are removed before relaying and
+// With Config.SMS.Redact, contact details are removed before relaying and
 // the removal is on the audit trail, without the details.
 func TestE2ERedaction(t *testing.T) {
 	t.Parallel()
 	e := newE2E(t, e2eSecret, func(c *proxy.Config) {
-		c.Redact = proxy.RedactPolicy{Phones: true, Emails: true, URLs: true}
-		c.StoreSMSBodies = true
+		c.SMS.Redact = proxy.RedactPolicy{Phones: true, Emails: true, URLs: true}
+		c.SMS.StoreBodies = true
 	})
 	c := e.create(t, proxy.CreateRequest{})
 	out := e.text(t, e2eRider, c.Participants[0].ProxyNumber, "pay me direct: +44 7700 900999, jo@example.com, https://pay.example.com")
@@ -142,11 +142,11 @@ type nonceKeys struct {
 	keys []string
 }
 
-func (n *nonceKeys) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+func (n *nonceKeys) Claim(ctx context.Context, key string, now, expires time.Time) error {
 	n.mu.Lock()
 	n.keys = append(n.keys, key)
 	n.mu.Unlock()
-	return n.Store.ClaimNonce(ctx, key, now, expires)
+	return n.Store.Claim(ctx, key, now, expires)
 }
 
 func (n *nonceKeys) all() []string {

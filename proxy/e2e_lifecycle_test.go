@@ -86,7 +86,7 @@ func TestE2ELifecycle(t *testing.T) {
 func TestE2EAllocationPolicies(t *testing.T) {
 	t.Parallel()
 	const sfUser, sfNumber = "14155550123", "14155550100"
-	e := newE2E(t, e2eSecret, func(c *proxy.Config) { c.GeoLevel = proxy.GeoAreaCode; c.Sticky = proxy.StickyAvoid })
+	e := newE2E(t, e2eSecret, func(c *proxy.Config) { c.Allocation.Geo = proxy.GeoAreaCode; c.Allocation.Sticky = proxy.StickyAvoid })
 	if err := e.svc.AddNumbers(t.Context(), proxy.PoolNumber{MSISDN: sfNumber, Country: "US", Voice: true, SMS: true}); err != nil {
 		t.Fatal(err)
 	}

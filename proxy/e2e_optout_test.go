@@ -25,7 +25,7 @@ func TestE2EStopOutsideConversation(t *testing.T) {
 			var cfg proxy.Config
 			e := newE2EOn(t, api, e2eSecret, func(c *proxy.Config) {
 				keys.Store, c.Store = c.Store, keys
-				c.PseudonymKey = []byte("host secret")
+				c.Privacy.PseudonymKey = []byte("host secret")
 				cfg = *c
 			})
 			other, err := proxy.New(cfg) // a second instance on the same store

@@ -115,7 +115,7 @@ func TestE2EPINCall(t *testing.T) {
 func TestE2EPINLockout(t *testing.T) {
 	t.Parallel()
 	e := pinEnv(t, func(c *proxy.Config) {
-		c.PINMaxFailures, c.PINMaxNumberFailures, c.PINLockout = 3, 4, 10*time.Minute
+		c.PIN.MaxFailures, c.PIN.MaxNumberFailures, c.PIN.Lockout = 3, 4, 10*time.Minute
 	})
 	const a, b = "447400123456", "447400654321"
 	c := e.create(t, proxy.CreateRequest{A: "+" + a, B: "+" + b, Access: proxy.AccessPIN, PIN: "4321"})
@@ -260,7 +260,7 @@ func TestE2EPINNumberUnderAttack(t *testing.T) {
 // of direct numbers gets a PIN conversation.
 func TestE2EPINCreate(t *testing.T) {
 	t.Parallel()
-	e := pinEnv(t, func(c *proxy.Config) { c.PINWhenExhausted = true; c.GeoMatch = proxy.GeoStrict })
+	e := pinEnv(t, func(c *proxy.Config) { c.PIN.WhenExhausted = true; c.Allocation.GeoFallback = proxy.GeoStrict })
 	for _, req := range []proxy.CreateRequest{
 		{A: "+447400123456", B: "+447400654321", Access: proxy.AccessPIN, PIN: "12"},
 		{A: "+447400123456", B: "+447400654321", Access: proxy.AccessPIN, PIN: "12ab"},
@@ -295,7 +295,7 @@ func TestE2EPINCreate(t *testing.T) {
 // sender is asked (from the shared number) to use the app or call.
 func TestE2EPINSMS(t *testing.T) {
 	t.Parallel()
-	e := pinEnv(t, func(c *proxy.Config) { c.GeoMatch = proxy.GeoStrict })
+	e := pinEnv(t, func(c *proxy.Config) { c.Allocation.GeoFallback = proxy.GeoStrict })
 	const a, b, c2 = "447400123456", "447400654321", "447400555555"
 	c := e.create(t, proxy.CreateRequest{A: "+" + a, B: "+" + b, Access: proxy.AccessPIN})
 	shared := c.Participants[0].ProxyNumber
@@ -323,7 +323,7 @@ func TestE2EPINLockoutAcrossInstances(t *testing.T) {
 	t.Parallel()
 	var cfg proxy.Config
 	e := pinEnv(t, func(c *proxy.Config) {
-		c.PINMaxFailures = 2
+		c.PIN.MaxFailures = 2
 		cfg = *c
 	})
 	other, err := proxy.New(cfg) // the same store, clock and secrets
@@ -472,7 +472,7 @@ func TestE2EPINInputMalformed(t *testing.T) {
 
 // The PIN prompt's input eventUrl: https by default, also behind a
 // TLS-terminating proxy that forwards plain http (X-Forwarded-Proto
-// http), on the answer webhook's Host and path; Config.InputURL when
+// http), on the answer webhook's Host and path; Config.PIN.InputURL when
 // set, as given; else CallEventURL's with /input; never a Host that is
 // not a plain host (the call then gets the fallback NCCO).
 func TestE2EPINInputURL(t *testing.T) {
@@ -485,8 +485,8 @@ func TestE2EPINInputURL(t *testing.T) {
 	}{
 		{"behind a TLS-terminating proxy", nil, "proxy.example.com", "https://proxy.example.com/vonage/input?attempt=1"},
 		{"with a port", nil, "proxy.example.com:8443", "https://proxy.example.com:8443/vonage/input?attempt=1"},
-		{"InputURL", func(c *proxy.Config) { c.InputURL = "http://localhost:8080/hooks/input?k=1" }, "proxy.example.com", "http://localhost:8080/hooks/input?k=1&attempt=1"},
-		{"CallEventURL", func(c *proxy.Config) { c.CallEventURL = "https://calls.example.com/vonage/event?tag=x" }, "proxy.example.com", "https://calls.example.com/vonage/input?attempt=1"},
+		{"InputURL", func(c *proxy.Config) { c.PIN.InputURL = "http://localhost:8080/hooks/input?k=1" }, "proxy.example.com", "http://localhost:8080/hooks/input?k=1&attempt=1"},
+		{"CallEventURL", func(c *proxy.Config) { c.CallControl.EventURL = "https://calls.example.com/vonage/event?tag=x" }, "proxy.example.com", "https://calls.example.com/vonage/input?attempt=1"},
 		{"a Host that is no host", nil, "evil.test/steal?x=", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -523,7 +523,7 @@ func TestE2EPINInputURL(t *testing.T) {
 		})
 	}
 	for _, bad := range []string{"proxy.example.com/input", "ftp://proxy.example.com/input", "https:///input"} {
-		_, err := proxy.New(proxy.Config{Store: proxy.NewMemoryStore(), SignatureSecret: "s", InputURL: bad})
+		_, err := proxy.New(proxy.Config{Store: proxy.NewMemoryStore(), Webhooks: proxy.WebhookConfig{SignatureSecret: "s"}, PIN: proxy.PINConfig{InputURL: bad}})
 		if err == nil || !strings.Contains(err.Error(), "InputURL") {
 			t.Errorf("InputURL %q: %v, want it refused", bad, err)
 		}

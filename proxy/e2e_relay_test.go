@@ -116,7 +116,7 @@ func TestE2ERelayRetries(t *testing.T) {
 	})
 	t.Run("gives up", func(t *testing.T) {
 		t.Parallel()
-		e := newE2E(t, e2eSecret, func(c *proxy.Config) { c.RelayAttempts = 2 })
+		e := newE2E(t, e2eSecret, func(c *proxy.Config) { c.SMS.RelayAttempts = 2 })
 		c := e.create(t, proxy.CreateRequest{})
 		for range 3 {
 			e.vonage.FailNext(proxytest.APISMS, http.StatusBadGateway)

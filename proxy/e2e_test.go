@@ -84,14 +84,14 @@ func newE2EOn(t *testing.T, smsAPI, secret string, edit func(*proxy.Config)) *e2
 		t.Fatal(err)
 	}
 	cfg := proxy.Config{
-		Store:              proxy.NewMemoryStore(),
-		SMS:                smsClient,
-		SignatureSecret:    secret,
-		SMSSignatureSecret: secret,
-		ApplicationID:      proxytest.ApplicationID,
-		VoiceHTTPClient:    v.Client(), // call control is on with ApplicationKey (withCallControl)
-		Now:                clock.Now,
-		Logger:             slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store:         proxy.NewMemoryStore(),
+		ApplicationID: proxytest.ApplicationID,
+		// call control is on with ApplicationKey (withCallControl)
+		Now:         clock.Now,
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SMS:         proxy.SMSConfig{Sender: smsClient},
+		Webhooks:    proxy.WebhookConfig{SignatureSecret: secret, SMSSignatureSecret: secret},
+		CallControl: proxy.CallControlConfig{HTTPClient: v.Client()},
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -243,7 +243,7 @@ func TestE2ECallRefused(t *testing.T) {
 			return e2eRider, "447700900999"
 		}},
 		{"intercept veto", func(cfg *proxy.Config) {
-			cfg.Intercept = func(ctx context.Context, in proxy.Inbound) error {
+			cfg.Hooks.Intercept = func(ctx context.Context, in proxy.Inbound) error {
 				if in.Kind == proxy.KindCall && in.Conversation.Metadata["order"] == "blocked" {
 					return errors.New("order is on hold")
 				}
@@ -269,7 +269,7 @@ func TestE2EInterceptAllows(t *testing.T) {
 	var seen []proxy.Inbound
 	var mu sync.Mutex
 	e := newE2E(t, e2eSecret, func(cfg *proxy.Config) {
-		cfg.Intercept = func(ctx context.Context, in proxy.Inbound) error {
+		cfg.Hooks.Intercept = func(ctx context.Context, in proxy.Inbound) error {
 			mu.Lock()
 			defer mu.Unlock()
 			seen = append(seen, in)
@@ -458,7 +458,7 @@ func TestE2ESMSNotRelayed(t *testing.T) {
 			return e2eRider, v.Participants[0].ProxyNumber
 		}},
 		{"intercept veto", func(cfg *proxy.Config) {
-			cfg.Intercept = func(ctx context.Context, in proxy.Inbound) error {
+			cfg.Hooks.Intercept = func(ctx context.Context, in proxy.Inbound) error {
 				if in.Kind == proxy.KindSMS && strings.Contains(in.Text, "cash") {
 					return errors.New("off-platform payment")
 				}
@@ -517,7 +517,7 @@ func TestE2ESignedSMS(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			e := newE2E(t, e2eSecret, func(cfg *proxy.Config) { cfg.SMSSignatureMethod = tt.svcMethod })
+			e := newE2E(t, e2eSecret, func(cfg *proxy.Config) { cfg.Webhooks.SMSSignatureMethod = tt.svcMethod })
 			c := e.create(t, proxy.CreateRequest{})
 			e.sim.SignatureSecret, e.sim.Unsigned, e.sim.SigMethod, e.sim.Modify = tt.secret, tt.unsigned, tt.method, tt.modify
 			out, err := e.sim.SendSMS(t.Context(), e2eRider, c.Participants[0].ProxyNumber, "See you soon")
@@ -596,8 +596,10 @@ func TestE2EConcurrentTraffic(t *testing.T) {
 func BenchmarkE2EMaskedCall(b *testing.B) {
 	clock := &e2eClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	svc, err := proxy.New(proxy.Config{
-		Store: proxy.NewMemoryStore(), SignatureSecret: e2eSecret, Now: clock.Now,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store:    proxy.NewMemoryStore(),
+		Now:      clock.Now,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Webhooks: proxy.WebhookConfig{SignatureSecret: e2eSecret},
 	})
 	if err != nil {
 		b.Fatal(err)

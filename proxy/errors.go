@@ -62,7 +62,7 @@ var (
 	ErrTooManyConflicts = errors.New("proxy: allocation kept conflicting")
 	// ErrUnsignedWebhooks: New was given a Config that would accept
 	// webhooks nobody signed (no signature secret, and no
-	// Config.InsecureUnsignedWebhooks).
+	// Config.Webhooks.InsecureUnsigned).
 	ErrUnsignedWebhooks = errors.New("proxy: webhooks would be accepted unsigned")
 )
 
@@ -108,12 +108,12 @@ const (
 	// ReasonInvalidLength: a length the country's numbers never have.
 	ReasonInvalidLength = NumberReason(phone.InvalidLength)
 	// ReasonUnassigned: of a possible length, but outside every range
-	// the country's numbering plan assigns. Config.LenientNumbers
+	// the country's numbering plan assigns. Config.Allocation.LenientNumbers
 	// accepts it.
 	ReasonUnassigned = NumberReason(phone.Unassigned)
 	// ReasonReserved: in a range reserved for drama and tests, never
 	// assigned (Ofcom's +44 7700 900xxx, which Vonage's docs and this
-	// package's examples use). Config.LenientNumbers accepts it.
+	// package's examples use). Config.Allocation.LenientNumbers accepts it.
 	ReasonReserved = NumberReason(phone.Reserved)
 	// ReasonPoolNumber: one of the pool's numbers
 	// (ErrPoolNumberParticipant).
@@ -166,11 +166,11 @@ func (e *NumberError) Error() string {
 		msg += `; write it in international form, "+" and the country code`
 	case ReasonReserved:
 		if participant {
-			msg += "; Config.LenientNumbers accepts it (for tests and demos)"
+			msg += "; Config.Allocation.LenientNumbers accepts it (for tests and demos)"
 		}
 	case ReasonUnassigned:
 		if participant {
-			msg += "; check the number (Config.LenientNumbers accepts numbers of a possible length outside the assigned ranges)"
+			msg += "; check the number (Config.Allocation.LenientNumbers accepts numbers of a possible length outside the assigned ranges)"
 		}
 	}
 	return msg
@@ -231,7 +231,7 @@ type PoolExhaustedError struct {
 	// them have Country (when set) and the features. All Fitting
 	// numbers are taken for the participant: each carries one of its
 	// conversations in use, or is cooling off after one
-	// (Config.CoolOff). CreateConversation counts them when it fails;
+	// (Config.Allocation.CoolOff). CreateConversation counts them when it fails;
 	// -1 when not known (the store could not list the pool; Fitting, for
 	// a PIN conversation's shared number).
 	Pool, Fitting int
@@ -261,14 +261,14 @@ func (e *PoolExhaustedError) Error() string {
 	}
 	switch {
 	case e.Pool == 0:
-		msg += ": the pool is empty; fill it with Service.SyncNumbers (the numbers linked to your Vonage application) or Service.AddNumbers, or set Config.Autopilot to buy numbers"
+		msg += ": the pool is empty; fill it with Service.SyncNumbers (the numbers linked to your Vonage application) or Service.AddNumbers, or set Config.Pool.Autopilot to buy numbers"
 	case e.Pool > 0 && e.Fitting == 0:
 		msg += fmt.Sprintf(": none of the pool's %d numbers%s has %s; add such numbers", e.Pool, in, features)
 		if e.Country != "" {
-			msg += " (or set Config.GeoMatch to GeoFallback to use other countries' numbers)"
+			msg += " (or set Config.Allocation.GeoFallback to GeoAnyCountry to use other countries' numbers)"
 		}
 	case e.Fitting > 0:
-		msg += fmt.Sprintf(": all %d pool numbers%s with %s are taken for this participant (by its conversations in use, or cooling off after one: Config.CoolOff); add numbers or close conversations", e.Fitting, in, features)
+		msg += fmt.Sprintf(": all %d pool numbers%s with %s are taken for this participant (by its conversations in use, or cooling off after one: Config.Allocation.CoolOff); add numbers or close conversations", e.Fitting, in, features)
 	default:
 		msg += in
 	}
@@ -407,6 +407,6 @@ func (e *NotifyError) Unwrap() []error {
 	return errs
 }
 
-// ErrNoSMSSender: an SMS cannot be sent for want of Config.SMS (returned
+// ErrNoSMSSender: an SMS cannot be sent for want of Config.SMS.Sender (returned
 // by SendMessage, recorded on relays and notifications).
 var ErrNoSMSSender = errors.New("proxy: no SMS sender configured")

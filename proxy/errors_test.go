@@ -39,9 +39,9 @@ func TestCreateInvalidNumberErrors(t *testing.T) {
 		{"a local number without its area code", "+44 7700 9001", ReasonTooShort,
 			`proxy: participant A ("your rider"): invalid phone number: too short for a number of +44 (GB) (a local number without its area code?): 8 digits after +44, want one of 7, 9, 10`},
 		{"Ofcom's drama range", "+44 7700 900123", ReasonReserved,
-			`proxy: participant A ("your rider"): invalid phone number: in Ofcom's drama range +44 7700 900xxx, reserved for drama and tests and never assigned; Config.LenientNumbers accepts it (for tests and demos)`},
+			`proxy: participant A ("your rider"): invalid phone number: in Ofcom's drama range +44 7700 900xxx, reserved for drama and tests and never assigned; Config.Allocation.LenientNumbers accepts it (for tests and demos)`},
 		{"not assigned", "+1 555 555 0123", ReasonUnassigned,
-			`proxy: participant A ("your rider"): invalid phone number: not in a range assigned to numbers of +1 (US) (libphonenumber's numbering plan); check the number (Config.LenientNumbers accepts numbers of a possible length outside the assigned ranges)`},
+			`proxy: participant A ("your rider"): invalid phone number: not in a range assigned to numbers of +1 (US) (libphonenumber's numbering plan); check the number (Config.Allocation.LenientNumbers accepts numbers of a possible length outside the assigned ranges)`},
 		{"a pool number", "+" + gbP1, ReasonPoolNumber,
 			`proxy: participant A ("your rider"): invalid phone number: it is one of the pool's proxy numbers, and calls to it would loop back into the service`},
 	}
@@ -65,13 +65,13 @@ func TestCreateInvalidNumberErrors(t *testing.T) {
 	}
 	t.Run("B, without a label", func(t *testing.T) {
 		_, err := s.CreateConversation(t.Context(), CreateRequest{A: gbA, B: "+447700900456"})
-		want := `proxy: participant B: invalid phone number: in Ofcom's drama range +44 7700 900xxx, reserved for drama and tests and never assigned; Config.LenientNumbers accepts it (for tests and demos)`
+		want := `proxy: participant B: invalid phone number: in Ofcom's drama range +44 7700 900xxx, reserved for drama and tests and never assigned; Config.Allocation.LenientNumbers accepts it (for tests and demos)`
 		if err == nil || err.Error() != want {
 			t.Errorf("create with B in the drama range: %v\nwant: %s", err, want)
 		}
 	})
 	t.Run("LenientNumbers accepts the drama range", func(t *testing.T) {
-		ls, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.LenientNumbers = true })
+		ls, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.Allocation.LenientNumbers = true })
 		if _, err := ls.CreateConversation(t.Context(), CreateRequest{A: "+44 7700 900123", B: "+44 7700 900456"}); err != nil {
 			t.Errorf("create with drama-range numbers and LenientNumbers: %v", err)
 		}
@@ -126,19 +126,19 @@ func TestCreatePoolExhaustedErrors(t *testing.T) {
 	t.Run("empty", func(t *testing.T) {
 		s, _ := newTestService(t, nil, nil)
 		_, err := s.CreateConversation(t.Context(), req)
-		check(t, err, `proxy: number pool exhausted for participant A ("your rider"): the pool is empty; fill it with Service.SyncNumbers (the numbers linked to your Vonage application) or Service.AddNumbers, or set Config.Autopilot to buy numbers`, 0, 0)
+		check(t, err, `proxy: number pool exhausted for participant A ("your rider"): the pool is empty; fill it with Service.SyncNumbers (the numbers linked to your Vonage application) or Service.AddNumbers, or set Config.Pool.Autopilot to buy numbers`, 0, 0)
 	})
 	t.Run("empty, PIN access", func(t *testing.T) {
 		s, _ := newTestService(t, nil, nil)
 		r := req
 		r.Access = AccessPIN
 		_, err := s.CreateConversation(t.Context(), r)
-		check(t, err, `proxy: number pool exhausted for participant A ("your rider"): the pool is empty; fill it with Service.SyncNumbers (the numbers linked to your Vonage application) or Service.AddNumbers, or set Config.Autopilot to buy numbers`, 0, -1)
+		check(t, err, `proxy: number pool exhausted for participant A ("your rider"): the pool is empty; fill it with Service.SyncNumbers (the numbers linked to your Vonage application) or Service.AddNumbers, or set Config.Pool.Autopilot to buy numbers`, 0, -1)
 	})
 	t.Run("no number of the country", func(t *testing.T) {
-		s, _ := newTestService(t, []PoolNumber{{MSISDN: usP1, Voice: true, SMS: true}}, func(c *Config) { c.GeoMatch = GeoStrict })
+		s, _ := newTestService(t, []PoolNumber{{MSISDN: usP1, Voice: true, SMS: true}}, func(c *Config) { c.Allocation.GeoFallback = GeoStrict })
 		_, err := s.CreateConversation(t.Context(), req)
-		check(t, err, `proxy: number pool exhausted for participant A ("your rider"): none of the pool's 1 numbers in GB has voice and SMS; add such numbers (or set Config.GeoMatch to GeoFallback to use other countries' numbers)`, 1, 0)
+		check(t, err, `proxy: number pool exhausted for participant A ("your rider"): none of the pool's 1 numbers in GB has voice and SMS; add such numbers (or set Config.Allocation.GeoFallback to GeoAnyCountry to use other countries' numbers)`, 1, 0)
 	})
 	t.Run("no number with the features", func(t *testing.T) {
 		s, _ := newTestService(t, []PoolNumber{{MSISDN: gbP1, Voice: true}}, nil)
@@ -151,6 +151,6 @@ func TestCreatePoolExhaustedErrors(t *testing.T) {
 		s, _ := newTestService(t, gbPool(gbP1), nil)
 		mustCreate(t, s, CreateRequest{A: gbC, B: gbB})
 		_, err := s.CreateConversation(t.Context(), req)
-		check(t, err, `proxy: number pool exhausted for participant B ("your driver"): all 1 pool numbers with voice and SMS are taken for this participant (by its conversations in use, or cooling off after one: Config.CoolOff); add numbers or close conversations`, 1, 1)
+		check(t, err, `proxy: number pool exhausted for participant B ("your driver"): all 1 pool numbers with voice and SMS are taken for this participant (by its conversations in use, or cooling off after one: Config.Allocation.CoolOff); add numbers or close conversations`, 1, 1)
 	})
 }

@@ -13,7 +13,7 @@ import (
 
 // handleEvent records a call's status changes and answers 204 once they
 // are recorded; Vonage needs nothing back. A bad signature gets 401; a
-// store that cannot record the event within Config.StoreTimeout gets
+// store that cannot record the event within Config.Webhooks.StoreTimeout gets
 // 503, so that Vonage sends the event to the fallback URL (which records
 // it there, if its store can). Events that cannot be recorded anywhere
 // (malformed, or for a call outside any conversation) get 204 too.

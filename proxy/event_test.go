@@ -103,7 +103,7 @@ func TestEvents(t *testing.T) {
 			name:        "vetoed call: blocked at answer, stays blocked",
 			answerFirst: true,
 			edit: func(c *Config) {
-				c.Intercept = func(context.Context, Inbound) error { return errors.New("order on hold") }
+				c.Hooks.Intercept = func(context.Context, Inbound) error { return errors.New("order on hold") }
 			},
 			events: []map[string]any{
 				inbound("started", 0), inbound("answered", 1), inbound("completed", 6, "duration", "5", "price", "0.00050000"),

@@ -107,7 +107,7 @@ func clickToCallTag(rawURL string) string {
 // FlushEvents writes the events the store could not take (see the
 // Failover section of the README) and returns how many it wrote; it stops
 // at the first store error, keeping that event and those after it for
-// the next try. Run calls it every Config.RelayInterval; an event the
+// the next try. Run calls it every Config.SMS.RelayInterval; an event the
 // store takes again also sets it off.
 func (s *Service) FlushEvents(ctx context.Context) (int, error) {
 	n := 0

@@ -22,9 +22,9 @@ func Example() {
 	ctx := context.Background()
 	const secret = "the account's signature secret"
 	svc, err := proxy.New(proxy.Config{
-		Logger:          slog.New(slog.DiscardHandler),
-		SignatureSecret: secret,
-		Greeting:        "Connecting you to your driver.",
+		Logger:   slog.New(slog.DiscardHandler),
+		Webhooks: proxy.WebhookConfig{SignatureSecret: secret},
+		Calls:    proxy.CallConfig{Greeting: "Connecting you to your driver."},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -65,8 +65,8 @@ func Example() {
 // Service that verifies them.
 func ExampleWebhookSigner() {
 	svc, err := proxy.New(proxy.Config{
-		Logger:          slog.New(slog.DiscardHandler),
-		SignatureSecret: "signature-secret",
+		Logger:   slog.New(slog.DiscardHandler),
+		Webhooks: proxy.WebhookConfig{SignatureSecret: "signature-secret"},
 	})
 	if err != nil {
 		log.Fatal(err)

@@ -25,7 +25,7 @@ func (slowStore) Route(ctx context.Context, _, _ string, _ time.Time) (Conversat
 // claimFailStore fails only the replay claim of signed webhooks.
 type claimFailStore struct{ Store }
 
-func (claimFailStore) ClaimNonce(context.Context, string, time.Time, time.Time) error {
+func (claimFailStore) Claim(context.Context, string, time.Time, time.Time) error {
 	return errors.New("database down")
 }
 
@@ -56,19 +56,19 @@ func TestAnswerStoreFailure(t *testing.T) {
 		{"fallback, store error", down, "/fallback", false, http.StatusOK, fallbackNCCO},
 		{"answer, store too slow", func(c *Config) {
 			c.Store = slowStore{c.Store}
-			c.StoreTimeout = 20 * time.Millisecond
+			c.Webhooks.StoreTimeout = 20 * time.Millisecond
 		}, "/answer", false, http.StatusServiceUnavailable, ""},
 		{"fallback, store too slow", func(c *Config) {
 			c.Store = slowStore{c.Store}
-			c.StoreTimeout = 20 * time.Millisecond
+			c.Webhooks.StoreTimeout = 20 * time.Millisecond
 		}, "/fallback", false, http.StatusOK, fallbackNCCO},
 		{"answer, signed, replay claim fails", func(c *Config) {
 			c.Store = claimFailStore{c.Store}
-			c.SignatureSecret = "sig-secret"
+			c.Webhooks.SignatureSecret = "sig-secret"
 		}, "/answer", true, http.StatusServiceUnavailable, ""},
 		{"fallback, signed, replay claim fails", func(c *Config) {
 			c.Store = claimFailStore{c.Store}
-			c.SignatureSecret = "sig-secret"
+			c.Webhooks.SignatureSecret = "sig-secret"
 		}, "/fallback", true, http.StatusOK, fallbackNCCO},
 	}
 	for _, tt := range tests {
@@ -156,7 +156,7 @@ func TestEventStoreFailure(t *testing.T) {
 		t.Parallel()
 		s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
 			c.Store = claimFailStore{c.Store}
-			c.SignatureSecret = "sig-secret"
+			c.Webhooks.SignatureSecret = "sig-secret"
 		})
 		body, _ := json.Marshal(ev)
 		r := signed(t, eventPOSTBody(body), body)
@@ -169,7 +169,7 @@ func TestEventStoreFailure(t *testing.T) {
 // A 401 says, in JSON, why and how to sign.
 func TestUnauthorizedSaysHow(t *testing.T) {
 	t.Parallel()
-	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.SignatureSecret = "sig-secret" })
+	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Webhooks.SignatureSecret = "sig-secret" })
 	w := serve(s, answerGET("/answer", gbA, gbP1, "u1"))
 	var body struct{ Error, Detail, Hint string }
 	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil || w.Code != http.StatusUnauthorized {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/voice"
@@ -50,13 +49,13 @@ func writeJSON(w http.ResponseWriter, b []byte) {
 	_, _ = w.Write(b)
 }
 
-// readBody reads a webhook body up to Config.MaxBodyBytes; a longer one
+// readBody reads a webhook body up to Config.Webhooks.MaxBodyBytes; a longer one
 // is an error that tooLarge answers.
 func (s *Service) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes))
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.Webhooks.MaxBodyBytes))
 }
 
 // tooLarge answers 413 Request Entity Too Large, and reports true, when
@@ -71,12 +70,12 @@ func (s *Service) tooLarge(ctx context.Context, w http.ResponseWriter, r *http.R
 	if !errors.As(err, &mbe) && !errors.Is(err, sms.ErrBodyTooLarge) {
 		return false
 	}
-	s.log.WarnContext(ctx, "proxy: webhook body too large", "path", r.URL.Path, "max_bytes", s.cfg.MaxBodyBytes)
+	s.log.WarnContext(ctx, "proxy: webhook body too large", "path", r.URL.Path, "max_bytes", s.cfg.Webhooks.MaxBodyBytes)
 	setOutcome(w, outcomeTooLarge)
 	b, _ := json.Marshal(struct {
 		Error  string `json:"error"`
 		Detail string `json:"detail"`
-	}{"request body too large", "at most " + strconv.FormatInt(s.cfg.MaxBodyBytes, 10) + " bytes (Config.MaxBodyBytes)"})
+	}{"request body too large", "at most " + strconv.FormatInt(s.cfg.Webhooks.MaxBodyBytes, 10) + " bytes (Config.Webhooks.MaxBodyBytes)"})
 	w.Header()["Content-Type"] = jsonContentType
 	w.WriteHeader(http.StatusRequestEntityTooLarge)
 	_, _ = w.Write(append(b, '\n'))
@@ -144,7 +143,7 @@ func (s *Service) storeContext(ctx context.Context) (context.Context, context.Ca
 	if s.inProcessStore {
 		return ctx, noCancel
 	}
-	return context.WithTimeout(ctx, s.cfg.StoreTimeout)
+	return context.WithTimeout(ctx, s.cfg.Webhooks.StoreTimeout)
 }
 
 // afterContext is for the writes a webhook makes after it has answered:
@@ -155,7 +154,7 @@ func (s *Service) afterContext(ctx context.Context) (context.Context, context.Ca
 	if s.inProcessStore {
 		return ctx, noCancel
 	}
-	return context.WithTimeout(ctx, s.cfg.StoreTimeout)
+	return context.WithTimeout(ctx, s.cfg.Webhooks.StoreTimeout)
 }
 
 func noCancel() {}
@@ -171,37 +170,49 @@ func writeUnavailable(w http.ResponseWriter) {
 	_, _ = w.Write(unavailableBody)
 }
 
-// webhookAuthConfig applies the SMS secret's default and refuses a Config
-// that would accept unsigned voice, Messages or SMS API webhooks, unless
-// it says InsecureUnsignedWebhooks.
-func webhookAuthConfig(cfg *Config) error {
-	if cfg.SMSSignatureSecret == "" {
-		cfg.SMSSignatureSecret = cfg.SignatureSecret
+// verifiers builds the webhooks' signature checks from Config.Webhooks
+// (whose defaults refused a Config without secrets, unless
+// InsecureUnsigned).
+func (s *Service) verifiers() error {
+	w := s.cfg.Webhooks
+	var secrets []voice.Secret
+	if w.SignatureSecret != "" {
+		secrets = append(secrets, voice.Secret{Value: w.SignatureSecret})
 	}
-	if cfg.InsecureUnsignedWebhooks {
-		return nil
+	for _, sec := range w.SignatureSecrets {
+		secrets = append(secrets, voice.Secret{APIKey: sec.APIKey, Value: sec.Secret})
 	}
-	var missing []string
-	if cfg.SignatureSecret == "" && len(cfg.SignatureSecrets) == 0 {
-		missing = append(missing, "SignatureSecret (voice and Messages API webhooks)")
+	if len(secrets) > 0 {
+		s.voiceVerifier = &voice.Verifier{
+			Secrets:       secrets,
+			ApplicationID: s.cfg.ApplicationID,
+			Tolerance:     w.Tolerance,
+			Replay:        replayGuard{store: s.store},
+		}
+		if b, ok := s.cfg.Store.(BatchClaimer); ok {
+			s.voiceVerifier.Replay = replayGuard{store: s.store, group: newGroup("Claims", w.StoreTimeout, meteredBatch(s, "Claims", b.Claims))}
+		}
 	}
-	if cfg.SMSSignatureSecret == "" {
-		missing = append(missing, "SMSSignatureSecret (SMS API webhooks)")
+	if w.SMSSignatureSecret != "" {
+		s.smsVerifier = &sms.Verifier{Secret: w.SMSSignatureSecret, Method: w.SMSSignatureMethod, Tolerance: w.Tolerance, Now: s.now}
+		if err := s.smsVerifier.Verify(nil); errors.Is(err, sms.ErrUnknownSigMethod) {
+			return fmt.Errorf("proxy: Webhooks.SMSSignatureMethod: %w", err)
+		}
 	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%w: set %s to the account's signature secret (the dashboard's API settings), or InsecureUnsignedWebhooks for a local experiment", ErrUnsignedWebhooks, strings.Join(missing, " and "))
+	if w.InsecureUnsigned && (s.voiceVerifier == nil || s.smsVerifier == nil) {
+		s.log.Warn("proxy: Webhooks.InsecureUnsigned is set: webhooks without a valid signature are accepted, and anyone who can reach this handler can read participants' real numbers; never use it where Vonage or anyone else can reach it")
 	}
 	return nil
 }
 
 // authVoice checks a voice webhook's signature. Without a verifier (only
-// under Config.InsecureUnsignedWebhooks) it logs a warning once and
+// under Webhooks.InsecureUnsigned) it logs a warning once and
 // accepts. With a non-nil deferred it checks the token but leaves its
 // replay claim there (see readVoice).
 func (s *Service) authVoice(ctx context.Context, r *http.Request, body []byte, deferred *voice.Claim) error {
 	if s.voiceVerifier == nil {
 		s.warnUnsignedOnce.Do(func() {
-			s.log.WarnContext(ctx, "proxy: InsecureUnsignedWebhooks: a voice or Messages webhook was accepted unverified")
+			s.log.WarnContext(ctx, "proxy: Webhooks.InsecureUnsigned: a voice or Messages webhook was accepted unverified")
 		})
 		return nil
 	}
@@ -246,17 +257,17 @@ func (s *Service) unauthorized(ctx context.Context, w http.ResponseWriter, r *ht
 // batches, concurrent claims are grouped (see group).
 type replayGuard struct {
 	store Store
-	group *group[NonceClaim, bool] // over BatchNonceClaimer.ClaimNonces
+	group *group[ClaimRequest, bool] // over BatchClaimer.Claims
 }
 
 var _ voice.ReplayGuard = replayGuard{}
 
-// Claim claims key with Store.ClaimNonce; its ErrConflict means a replay.
+// Claim claims key with Store.Claim; its ErrConflict means a replay.
 func (g replayGuard) Claim(ctx context.Context, key string, now, expires time.Time) (bool, error) {
 	if g.group != nil {
-		return g.group.do(ctx, NonceClaim{Key: key, Now: now, Expires: expires})
+		return g.group.do(ctx, ClaimRequest{Key: key, Now: now, Expires: expires})
 	}
-	switch err := g.store.ClaimNonce(ctx, key, now, expires); {
+	switch err := g.store.Claim(ctx, key, now, expires); {
 	case err == nil:
 		return true, nil
 	case errors.Is(err, ErrConflict):

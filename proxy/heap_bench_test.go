@@ -23,8 +23,13 @@ func BenchmarkSteadyStateHeap(b *testing.B) {
 	for b.Loop() {
 		clock := testNow
 		now := func() time.Time { return clock }
-		s, err := New(Config{Store: NewMemoryStore(MemoryRetention(30 * time.Minute)), Now: now, Logger: quietLogger(),
-			CoolOff: -1, LenientNumbers: true, SignatureSecret: "steady"})
+		s, err := New(Config{
+			Store:      NewMemoryStore(MemoryRetention(30 * time.Minute)),
+			Now:        now,
+			Logger:     quietLogger(),
+			Allocation: AllocationConfig{CoolOff: -1, LenientNumbers: true},
+			Webhooks:   WebhookConfig{SignatureSecret: "steady"},
+		})
 		if err != nil {
 			b.Fatal(err)
 		}

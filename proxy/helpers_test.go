@@ -61,8 +61,8 @@ func newTestService(t *testing.T, pool []PoolNumber, edit func(*Config)) (*Servi
 	t.Helper()
 	clk := newClock()
 	// Unit tests send hand-made webhooks; tests of signing set a secret
-	// (and InsecureUnsignedWebhooks back to false).
-	cfg := Config{Store: NewMemoryStore(), Now: clk.Now, Logger: quietLogger(), InsecureUnsignedWebhooks: true}
+	// (and Webhooks.InsecureUnsigned back to false).
+	cfg := Config{Store: NewMemoryStore(), Now: clk.Now, Logger: quietLogger(), Webhooks: WebhookConfig{InsecureUnsigned: true}}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -95,7 +95,7 @@ func mustCreate(t *testing.T, s *Service, req CreateRequest) Conversation {
 	return c
 }
 
-// nonceStore is a Store that only implements ClaimNonce (the other methods
+// nonceStore is a Store that only implements Claim (the other methods
 // are never reached by the tests that use it).
 type nonceStore struct {
 	Store
@@ -103,7 +103,7 @@ type nonceStore struct {
 	seen map[string]time.Time
 }
 
-func (n *nonceStore) ClaimNonce(_ context.Context, key string, now, expires time.Time) error {
+func (n *nonceStore) Claim(_ context.Context, key string, now, expires time.Time) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.seen == nil {
@@ -133,7 +133,7 @@ func (c *conflictStore) CreateConversation(ctx context.Context, conv Conversatio
 }
 
 // failingStore fails every method with err except those the test needs to
-// set up state (AddNumbers, ClaimNonce).
+// set up state (AddNumbers, Claim).
 type failingStore struct {
 	Store
 	err error

@@ -25,13 +25,13 @@ import (
 // readMessages reads and authenticates a Messages API webhook's body.
 // When it returns false it has answered: 401 for a bad signature, 503
 // for a callback with no signature at all, 413 for a body over
-// Config.MaxBodyBytes, 200 for a body it cannot read.
+// Config.Webhooks.MaxBodyBytes, 200 for a body it cannot read.
 //
 // The token's jti is not claimed. Vonage retries a Messages webhook
 // after a 429 or a 5xx, and no Vonage source says that a retry is signed
 // afresh: claimed before the store write, a retry of a webhook the store
 // could not take would be refused as a replay, and the message lost. So
-// a retry, and so a replay of a copy within Config.WebhookTolerance, is
+// a retry, and so a replay of a copy within Config.Webhooks.Tolerance, is
 // made harmless by what the webhook does happening once per message:
 // an inbound message relays or is refused once per message_uuid (its
 // interaction's ExternalID), a STOP or START takes effect once

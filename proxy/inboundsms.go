@@ -30,7 +30,7 @@ const multipartMaxAge = 24 * time.Hour
 // sent on after the answer, from the store (see relay.go), so a send
 // slower than Vonage's wait, or a restart, loses nothing. It answers 401
 // for a bad signature, and 503 when the store cannot take the message
-// within Config.StoreTimeout: Vonage redelivers an inbound SMS until it
+// within Config.Webhooks.StoreTimeout: Vonage redelivers an inbound SMS until it
 // gets a 2xx (SMS API reference, "Inbound SMS"). A malformed webhook is
 // answered 200 and dropped: redelivering it would not mend it.
 func (s *Service) handleInboundSMS(w http.ResponseWriter, r *http.Request) {
@@ -65,10 +65,10 @@ func (s *Service) answerSMS(ctx context.Context, w http.ResponseWriter, r *http.
 
 // readSMS reads, authenticates and parses (with parse) an SMS webhook
 // (kind names it in logs). When it returns false it has answered: 401 for
-// a bad signature, 413 for a body over Config.MaxBodyBytes, 200 for one
+// a bad signature, 413 for a body over Config.Webhooks.MaxBodyBytes, 200 for one
 // it cannot read, which redelivering would not mend.
 //
-// A signed SMS webhook is fresh for Config.WebhookTolerance either side
+// A signed SMS webhook is fresh for Config.Webhooks.Tolerance either side
 // of its signed timestamp, and within that window anyone holding a copy
 // (a log, a proxy, a capture) can send it again. No replay claim on the
 // request can tell that copy from Vonage's own redelivery: Vonage sends
@@ -85,7 +85,7 @@ func (s *Service) answerSMS(ctx context.Context, w http.ResponseWriter, r *http.
 // per (Leg, Status), and its Leg is the messageId.
 func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *http.Request, kind string, parse func(url.Values) (T, error)) (T, bool) {
 	var zero T
-	params, err := sms.ReadParams(r, s.cfg.MaxBodyBytes)
+	params, err := sms.ReadParams(r, s.cfg.Webhooks.MaxBodyBytes)
 	if s.tooLarge(ctx, w, r, err) {
 		return zero, false
 	}
@@ -110,11 +110,11 @@ func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *h
 
 // authSMS checks an SMS webhook's "sig" (answering 401 and returning
 // false when it fails). Without a verifier (only under
-// Config.InsecureUnsignedWebhooks) it logs a warning once and accepts.
+// Config.Webhooks.InsecureUnsigned) it logs a warning once and accepts.
 func (s *Service) authSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, params url.Values) bool {
 	if s.smsVerifier == nil {
 		s.warnUnsignedSMSOnce.Do(func() {
-			s.log.WarnContext(ctx, "proxy: InsecureUnsignedWebhooks: an SMS API webhook was accepted unverified")
+			s.log.WarnContext(ctx, "proxy: Webhooks.InsecureUnsigned: an SMS API webhook was accepted unverified")
 		})
 		return true
 	}
@@ -139,11 +139,11 @@ func onceKey(kind string, parts ...string) string {
 // claimOnce claims key in the Store, for every instance sharing it, for
 // as long as Vonage may deliver the same SMS webhook again: it
 // redelivers for 24 hours (SMS API reference, "Inbound SMS"), and a
-// signed copy is fresh for Config.WebhookTolerance after that. It
+// signed copy is fresh for Config.Webhooks.Tolerance after that. It
 // reports false when key was claimed before.
 func (s *Service) claimOnce(ctx context.Context, key string) (bool, error) {
 	now := s.now()
-	switch err := s.store.ClaimNonce(ctx, key, now, now.Add(24*time.Hour+s.cfg.WebhookTolerance)); {
+	switch err := s.store.Claim(ctx, key, now, now.Add(24*time.Hour+s.cfg.Webhooks.Tolerance)); {
 	case errors.Is(err, ErrConflict):
 		return false, nil
 	case err != nil:
@@ -211,19 +211,19 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 		default:
 			s.log.InfoContext(ctx, "proxy: SMS to a shared number with several PIN conversations", "message", in.MessageID, "conversations", len(pins))
 			setOutcome(w, outcomeUnknownRoute)
-			return s.reply(in, from, to, s.cfg.PINSMSReply), nil
+			return s.reply(in, from, to, s.cfg.PIN.SMSReply), nil
 		}
 	}
 	if err != nil {
 		return nil, err
 	}
 	c := a.conv
-	relayed, redacted := s.cfg.Redact.redact(text)
+	relayed, redacted := s.cfg.SMS.Redact.redact(text)
 	rec := Interaction{
 		ID: newID(now), ConversationID: c.ID, Kind: KindSMS, ExternalID: externalID,
 		From: from, To: to, CreatedAt: now,
 	}
-	if s.cfg.StoreSMSBodies {
+	if s.cfg.SMS.StoreBodies {
 		rec.Text = relayed // what was relayed: never the removed details
 	}
 	other := c.Participants[a.sender.Other()]
@@ -242,7 +242,7 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 			return nil, err
 		}
 		s.log.InfoContext(ctx, "proxy: STOP received; the sender gets nothing more from this number", "conversation", c.ID)
-		refusal, reply = &InteractionEvent{Status: EventOptedOut, Detail: "STOP: not relayed; nothing more is sent to the sender from this number", At: now}, s.cfg.StopReply
+		refusal, reply = &InteractionEvent{Status: EventOptedOut, Detail: "STOP: not relayed; nothing more is sent to the sender from this number", At: now}, s.cfg.SMS.StopReply
 	case kw == "START":
 		setOutcome(w, outcomeKeyword)
 		if seen, err := s.keywordSeen(ctx, in, externalID); seen || err != nil {
@@ -252,11 +252,11 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 			return nil, err
 		}
 		s.log.InfoContext(ctx, "proxy: START received; the sender's STOP is lifted", "conversation", c.ID)
-		refusal, reply = &InteractionEvent{Status: EventOptedIn, Detail: "START: not relayed; the sender's STOP on this number is lifted", At: now}, s.cfg.StartReply
+		refusal, reply = &InteractionEvent{Status: EventOptedIn, Detail: "START: not relayed; the sender's STOP on this number is lifted", At: now}, s.cfg.SMS.StartReply
 	case kw == "HELP":
 		setOutcome(w, outcomeKeyword)
-		refusal, reply = &InteractionEvent{Status: EventHelp, Detail: "HELP: answered, not relayed", At: now}, s.cfg.HelpReply
-	case s.cfg.SMS == nil:
+		refusal, reply = &InteractionEvent{Status: EventHelp, Detail: "HELP: answered, not relayed", At: now}, s.cfg.SMS.HelpReply
+	case s.cfg.SMS.Sender == nil:
 		s.log.WarnContext(ctx, "proxy: SMS not relayed: no SMS sender configured", "conversation", c.ID)
 		refusal = &InteractionEvent{Status: EventFailed, Detail: ErrNoSMSSender.Error(), At: now}
 	default:
@@ -313,7 +313,7 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 // The error is the store's: nothing took effect, and Vonage redelivers.
 func (s *Service) keywordOutside(ctx context.Context, w http.ResponseWriter, in *sms.Inbound, kw, from, to, externalID string, now time.Time) (func(context.Context), error) {
 	setOutcome(w, outcomeKeyword)
-	reply := s.cfg.HelpReply
+	reply := s.cfg.SMS.HelpReply
 	if kw != "HELP" {
 		// Once per message, as keywordSeen does inside a conversation:
 		// the effect, then its mark, so that a redelivery after the
@@ -332,13 +332,13 @@ func (s *Service) keywordOutside(ctx context.Context, w http.ResponseWriter, in 
 				return nil, err
 			}
 			s.log.InfoContext(ctx, "proxy: STOP received outside any conversation; the sender gets nothing more from this number", "message", in.MessageID)
-			reply = s.cfg.StopReply
+			reply = s.cfg.SMS.StopReply
 		} else {
 			if err := s.liftOptOut(ctx, from, to); err != nil {
 				return nil, err
 			}
 			s.log.InfoContext(ctx, "proxy: START received outside any conversation; the sender's STOP is lifted", "message", in.MessageID)
-			reply = s.cfg.StartReply
+			reply = s.cfg.SMS.StartReply
 		}
 		if _, err := s.claimOnce(ctx, mark); err != nil {
 			// The effect stands; only a redelivery could repeat it.
@@ -401,9 +401,9 @@ func (s *Service) assemble(ctx context.Context, in *sms.Inbound, from, to string
 func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to, text string, why error) func(context.Context) {
 	s.log.InfoContext(ctx, "proxy: SMS to unknown route", "message", in.MessageID)
 	s.log.DebugContext(ctx, "proxy: unknown SMS route", "from", phone.Mask(from), "to", to, "reason", why)
-	reply := s.cfg.SMSAutoReply
-	if s.cfg.OnUnknownSMS != nil && phone.IsDigits(from) && phone.IsDigits(to) {
-		r, err := s.cfg.OnUnknownSMS(ctx, Contact{Kind: KindSMS, From: from, To: to, Text: text})
+	reply := s.cfg.SMS.AutoReply
+	if s.cfg.Hooks.OnUnknownSMS != nil && phone.IsDigits(from) && phone.IsDigits(to) {
+		r, err := s.cfg.Hooks.OnUnknownSMS(ctx, Contact{Kind: KindSMS, From: from, To: to, Text: text})
 		if err != nil {
 			s.log.WarnContext(ctx, "proxy: OnUnknownSMS failed; SMSAutoReply sent instead", "message", in.MessageID, "err", err)
 		} else {
@@ -413,15 +413,15 @@ func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to, tex
 	return s.reply(in, from, to, reply)
 }
 
-// startContact asks Config.OnUnknownContact about a contact that routes
+// startContact asks Config.Hooks.OnUnknownContact about a contact that routes
 // nowhere and creates the conversation it asks for, with the caller's
 // leg on the number reached. ok reports a conversation to carry the
 // contact; failures are logged, and the contact is then unknown.
 func (s *Service) startContact(ctx context.Context, ct Contact, numbers bool) (Conversation, bool) {
-	if s.cfg.OnUnknownContact == nil || !numbers {
+	if s.cfg.Hooks.OnUnknownContact == nil || !numbers {
 		return Conversation{}, false
 	}
-	req, err := s.cfg.OnUnknownContact(ctx, ct)
+	req, err := s.cfg.Hooks.OnUnknownContact(ctx, ct)
 	if err != nil || req == nil {
 		if err != nil {
 			s.log.WarnContext(ctx, "proxy: OnUnknownContact failed", "kind", ct.Kind, "err", err)
@@ -448,7 +448,7 @@ func (s *Service) startContact(ctx context.Context, ct Contact, numbers bool) (C
 // texted, for after the answer, once per message (claimOnce); nil when
 // there is nothing to send.
 func (s *Service) reply(in *sms.Inbound, from, to, text string) func(context.Context) {
-	if text == "" || s.cfg.SMS == nil || !phone.IsDigits(from) || !phone.IsDigits(to) {
+	if text == "" || s.cfg.SMS.Sender == nil || !phone.IsDigits(from) || !phone.IsDigits(to) {
 		return nil
 	}
 	return func(ctx context.Context) {
@@ -463,7 +463,7 @@ func (s *Service) reply(in *sms.Inbound, from, to, text string) func(context.Con
 				return
 			}
 		}
-		if _, err := s.cfg.SMS.Send(ctx, sms.Message{From: to, To: from, Text: text}); err != nil {
+		if _, err := s.cfg.SMS.Sender.Send(ctx, sms.Message{From: to, To: from, Text: text}); err != nil {
 			s.log.WarnContext(ctx, "proxy: SMS auto-reply failed", "message", in.MessageID, "err", err)
 		}
 	}

@@ -23,7 +23,7 @@ var (
 	startWords = map[string]bool{"START": true, "UNSTOP": true}
 )
 
-// Default replies to the keywords (Config.StopReply, HelpReply,
+// Default replies to the keywords (Config.SMS.StopReply, HelpReply,
 // StartReply).
 const (
 	defaultStopReply  = "You are unsubscribed: you will get no more messages from this number."
@@ -37,7 +37,7 @@ const (
 	// and the sender gets nothing more from that proxy number.
 	EventOptedOut EventStatus = "opted-out"
 	// EventHelp: the SMS was a HELP keyword, answered with
-	// Config.HelpReply and not relayed.
+	// Config.SMS.HelpReply and not relayed.
 	EventHelp EventStatus = "help"
 	// EventOptedIn: the SMS was a START keyword; it was not relayed,
 	// and the sender's STOP on that proxy number is lifted.
@@ -62,22 +62,22 @@ func keywordReply(r *string, def string) {
 // clock goes.
 const optOutLifetime = 100 * 365 * 24 * time.Hour
 
-// optOutKey is the store claim (ClaimNonce) recording that participant
+// optOutKey is the store claim (Claim) recording that participant
 // sent STOP to proxyNumber. It holds the participant's pseudonym, never
 // their number: an opt-out outlives every retention and every erasure
 // (whoever erased themselves after a STOP still gets nothing), and the
-// pseudonym key (Config.PseudonymKey, else derived from the signature
+// pseudonym key (Config.Privacy.PseudonymKey, else derived from the signature
 // secret) keeps it the same across instances and restarts.
 func (s *Service) optOutKey(participant, proxyNumber string) string {
 	return "optout:" + s.Pseudonym(participant) + ":" + proxyNumber
 }
 
 // legacyOptOutKey is the claim that recorded a STOP before opt-outs were
-// always kept under pseudonyms: a Service without Config.PseudonymKey
+// always kept under pseudonyms: a Service without Config.Privacy.PseudonymKey
 // kept the number. "" when there can be none (the key was set, and keyed
 // the opt-outs then too).
 func (s *Service) legacyOptOutKey(participant, proxyNumber string) string {
-	if len(s.cfg.PseudonymKey) > 0 {
+	if len(s.cfg.Privacy.PseudonymKey) > 0 {
 		return ""
 	}
 	return "optout:" + participant + ":" + proxyNumber
@@ -100,7 +100,7 @@ func keyword(text string) string {
 // recordOptOut records that participant sent STOP to proxyNumber, for
 // every instance sharing the store.
 func (s *Service) recordOptOut(ctx context.Context, participant, proxyNumber string, now time.Time) error {
-	err := s.store.ClaimNonce(ctx, s.optOutKey(participant, proxyNumber), now, now.Add(optOutLifetime))
+	err := s.store.Claim(ctx, s.optOutKey(participant, proxyNumber), now, now.Add(optOutLifetime))
 	if errors.Is(err, ErrConflict) {
 		return nil // sent STOP before
 	}
@@ -110,11 +110,11 @@ func (s *Service) recordOptOut(ctx context.Context, participant, proxyNumber str
 // liftOptOut forgets that participant sent STOP to proxyNumber (START),
 // under its pseudonym and under its number (legacyOptOutKey).
 func (s *Service) liftOptOut(ctx context.Context, participant, proxyNumber string) error {
-	if err := s.store.ReleaseNonce(ctx, s.optOutKey(participant, proxyNumber)); err != nil {
+	if err := s.store.ReleaseClaim(ctx, s.optOutKey(participant, proxyNumber)); err != nil {
 		return fmt.Errorf("proxy: lift opt-out: %w", err)
 	}
 	if legacy := s.legacyOptOutKey(participant, proxyNumber); legacy != "" {
-		if err := s.store.ReleaseNonce(ctx, legacy); err != nil {
+		if err := s.store.ReleaseClaim(ctx, legacy); err != nil {
 			return fmt.Errorf("proxy: lift opt-out: %w", err)
 		}
 	}
@@ -143,7 +143,7 @@ func (s *Service) optedOut(ctx context.Context, participant, proxyNumber string,
 			return true, fmt.Errorf("proxy: move opt-out under its pseudonym: %w", err)
 		}
 	}
-	if err := s.store.ReleaseNonce(ctx, legacy); err != nil {
+	if err := s.store.ReleaseClaim(ctx, legacy); err != nil {
 		return out, fmt.Errorf("proxy: check opt-out: %w", err)
 	}
 	return out, nil
@@ -151,7 +151,7 @@ func (s *Service) optedOut(ctx context.Context, participant, proxyNumber string,
 
 // probeOptOut reports whether the opt-out claim key is live at now.
 func (s *Service) probeOptOut(ctx context.Context, key string, now time.Time) (bool, error) {
-	switch err := s.store.ClaimNonce(ctx, key, now, time.Time{}); {
+	switch err := s.store.Claim(ctx, key, now, time.Time{}); {
 	case errors.Is(err, ErrConflict):
 		return true, nil
 	case err != nil:

@@ -80,18 +80,18 @@ type nonceOutage struct {
 	down atomic.Bool
 }
 
-func (s *nonceOutage) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+func (s *nonceOutage) Claim(ctx context.Context, key string, now, expires time.Time) error {
 	if s.down.Load() {
 		return errors.New("connection refused")
 	}
-	return s.Store.ClaimNonce(ctx, key, now, expires)
+	return s.Store.Claim(ctx, key, now, expires)
 }
 
-func (s *nonceOutage) ReleaseNonce(ctx context.Context, key string) error {
+func (s *nonceOutage) ReleaseClaim(ctx context.Context, key string) error {
 	if s.down.Load() {
 		return errors.New("connection refused")
 	}
-	return s.Store.ReleaseNonce(ctx, key)
+	return s.Store.ReleaseClaim(ctx, key)
 }
 
 // A STOP or START the store cannot record is answered 503, so Vonage
@@ -101,7 +101,7 @@ func TestKeywordsWithTheStoreDown(t *testing.T) {
 	t.Parallel()
 	st := &nonceOutage{Store: NewMemoryStore()}
 	fs := &fakeSMS{}
-	s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.Store, c.SMS = st, fs })
+	s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.Store, c.SMS.Sender = st, fs })
 	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	a := c.Participants[SideA]
 	for i, kw := range []string{"STOP", "START"} {
@@ -136,7 +136,7 @@ func TestKeywordReplies(t *testing.T) {
 	t.Parallel()
 	fs := &fakeSMS{}
 	s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) {
-		c.SMS, c.StopReply, c.HelpReply = fs, "-", "Text 999 in an emergency."
+		c.SMS.Sender, c.SMS.StopReply, c.SMS.HelpReply = fs, "-", "Text 999 in an emergency."
 	})
 	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	a := c.Participants[SideA]

@@ -26,11 +26,11 @@ func TestPseudonymKeys(t *testing.T) {
 		s, _ := newTestService(t, nil, edit)
 		return s
 	}
-	a1 := svc(func(c *Config) { c.SignatureSecret = "secret-1" })
-	a2 := svc(func(c *Config) { c.SMSSignatureSecret = "secret-1" })
-	b := svc(func(c *Config) { c.SignatureSecret = "secret-2" })
-	k1 := svc(func(c *Config) { c.SignatureSecret, c.PseudonymKey = "secret-1", []byte("host key") })
-	k2 := svc(func(c *Config) { c.PseudonymKey = []byte("host key") })
+	a1 := svc(func(c *Config) { c.Webhooks.SignatureSecret = "secret-1" })
+	a2 := svc(func(c *Config) { c.Webhooks.SMSSignatureSecret = "secret-1" })
+	b := svc(func(c *Config) { c.Webhooks.SignatureSecret = "secret-2" })
+	k1 := svc(func(c *Config) { c.Webhooks.SignatureSecret, c.Privacy.PseudonymKey = "secret-1", []byte("host key") })
+	k2 := svc(func(c *Config) { c.Privacy.PseudonymKey = []byte("host key") })
 	none := svc(nil)
 	if a1.Pseudonym(gbA) != a2.Pseudonym(gbA) {
 		t.Error("two Services with the same signature secret give different pseudonyms")
@@ -55,10 +55,10 @@ func TestPseudonymKeys(t *testing.T) {
 // the erased number.
 func TestLegacyOptOutMoved(t *testing.T) {
 	t.Parallel()
-	s, clk := newTestService(t, []PoolNumber{{MSISDN: gbP1, Country: "GB", Voice: true, SMS: true}}, func(c *Config) { c.SignatureSecret = "secret" })
+	s, clk := newTestService(t, []PoolNumber{{MSISDN: gbP1, Country: "GB", Voice: true, SMS: true}}, func(c *Config) { c.Webhooks.SignatureSecret = "secret" })
 	m, ctx, now := memStore(t, s), t.Context(), clk.Now()
 	legacy := "optout:" + gbA + ":" + gbP1
-	if err := m.ClaimNonce(ctx, legacy, now, now.Add(optOutLifetime)); err != nil {
+	if err := m.Claim(ctx, legacy, now, now.Add(optOutLifetime)); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := s.optedOut(ctx, gbA, gbP1, now); err != nil || !out {
@@ -79,7 +79,7 @@ func TestLegacyOptOutMoved(t *testing.T) {
 		}
 	}
 
-	if err := m.ClaimNonce(ctx, legacy, now, now.Add(optOutLifetime)); err != nil {
+	if err := m.Claim(ctx, legacy, now, now.Add(optOutLifetime)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.liftOptOut(ctx, gbA, gbP1); err != nil {
@@ -89,7 +89,7 @@ func TestLegacyOptOutMoved(t *testing.T) {
 		t.Errorf("optedOut after START = %v, %v; want false", out, err)
 	}
 
-	if err := m.ClaimNonce(ctx, legacy, now, now.Add(optOutLifetime)); err != nil {
+	if err := m.Claim(ctx, legacy, now, now.Add(optOutLifetime)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.EraseParticipant(ctx, "+"+gbA); err != nil {

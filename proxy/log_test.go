@@ -36,8 +36,8 @@ func TestInfoLogsHaveNoParticipantNumbers(t *testing.T) {
 	var buf lockedBuffer
 	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-		c.SMS = &fakeSMS{}
-		c.SMSAutoReply = "Not in use."
+		c.SMS.Sender = &fakeSMS{}
+		c.SMS.AutoReply = "Not in use."
 	})
 	mustCreate(t, s, CreateRequest{A: gbA, B: gbB, Notify: true})
 	serve(s, answerGET("/answer", gbA, gbP1, "u1"))
@@ -91,8 +91,8 @@ func TestRelayAndRefusalLogsWithoutNumbers(t *testing.T) {
 	quoting := &sms.ValidationError{Field: "To", Reason: gbB + " is barred"}
 	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelInfo}))
-		c.SMS = &fakeSMS{fail: map[string]error{gbB: quoting}}
-		c.Intercept = func(_ context.Context, in Inbound) error {
+		c.SMS.Sender = &fakeSMS{fail: map[string]error{gbB: quoting}}
+		c.Hooks.Intercept = func(_ context.Context, in Inbound) error {
 			if in.Kind == KindCall {
 				return errors.New("caller " + gbA + " is on hold")
 			}

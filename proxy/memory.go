@@ -26,7 +26,7 @@ type MemoryOption func(*memoryStore)
 // MemoryRetention sets how long an ended conversation and its
 // interactions are kept after it ended (default DefaultMemoryRetention);
 // d < 0 keeps them for the life of the store. Keep it longer than
-// Config.CoolOff: what a participant released is forgotten with the
+// Config.Allocation.CoolOff: what a participant released is forgotten with the
 // conversations it was released from, and so is which number it had with
 // a counterpart (stickiness).
 func MemoryRetention(d time.Duration) MemoryOption {

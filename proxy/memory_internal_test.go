@@ -8,7 +8,7 @@ import (
 )
 
 // The memory store forgets nonce claims that expired by the now of a
-// later ClaimNonce or ExpireConversations, so memory stays bounded by the
+// later Claim or ExpireConversations, so memory stays bounded by the
 // claims still live.
 func TestMemoryStoreForgetsExpiredNonces(t *testing.T) {
 	t.Parallel()
@@ -23,7 +23,7 @@ func TestMemoryStoreForgetsExpiredNonces(t *testing.T) {
 	now := testNow
 	for i := range 1000 {
 		now = testNow.Add(time.Duration(i) * time.Second)
-		if err := s.ClaimNonce(ctx, fmt.Sprint("k", i), now, now.Add(5*time.Minute)); err != nil {
+		if err := s.Claim(ctx, fmt.Sprint("k", i), now, now.Add(5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -146,7 +146,7 @@ func TestMemoryStoreBoundedUnderSteadyTraffic(t *testing.T) {
 		if _, err := s.AddMessagePart(ctx, part, now.Add(-10*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ClaimNonce(ctx, "n"+id, now, now.Add(5*time.Minute)); err != nil {
+		if err := s.Claim(ctx, "n"+id, now, now.Add(5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.ExpireConversations(ctx, now, 0); err != nil {

@@ -36,8 +36,8 @@ func (s *memoryStore) AddMessagePart(ctx context.Context, p MessagePart, since t
 	return slices.Clone(parts), nil
 }
 
-// ClaimNonce claims key until expires unless a claim of it is live at now.
-func (s *memoryStore) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+// Claim claims key until expires unless a claim of it is live at now.
+func (s *memoryStore) Claim(ctx context.Context, key string, now, expires time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -52,9 +52,9 @@ func (s *memoryStore) ClaimNonce(ctx context.Context, key string, now, expires t
 	return nil
 }
 
-// ReleaseNonce forgets the claim of key. Its entry in the expiry queue
+// ReleaseClaim forgets the claim of key. Its entry in the expiry queue
 // stays, and is skipped when due (pruneNonces compares expiries).
-func (s *memoryStore) ReleaseNonce(ctx context.Context, key string) error {
+func (s *memoryStore) ReleaseClaim(ctx context.Context, key string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}

@@ -63,7 +63,7 @@ func TestMemoryStoreCanceledContext(t *testing.T) {
 	checks := map[string]error{
 		"AddNumbers":  s.AddNumbers(ctx, proxy.PoolNumber{MSISDN: "1"}),
 		"Touch":       s.Touch(ctx, "c1", memBase),
-		"ClaimNonce":  s.ClaimNonce(ctx, "k", memBase, memBase),
+		"Claim":       s.Claim(ctx, "k", memBase, memBase),
 		"Route":       errOnly(s.Route(ctx, "1", "2", memBase)),
 		"Candidates":  errOnly(s.Candidates(ctx, proxy.CandidateQuery{})),
 		"Expire":      errOnly(s.ExpireConversations(ctx, memBase, 0)),

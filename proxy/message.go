@@ -23,18 +23,18 @@ const MaxMessageLength = 3200
 // SendMessage sends text to the participant on side, from their own proxy
 // number: the platform speaking through the masked channel ("your driver
 // is arriving"). It is stored before it is sent, with the same
-// durability as a relayed SMS (retried per Config.RelayAttempts, sent
+// durability as a relayed SMS (retried per Config.SMS.RelayAttempts, sent
 // once across instances), and returned as a KindMessage interaction; the
 // send and its delivery receipts are recorded on it as for a relay
 // (EventRelayed, then EventDelivered or a failure).
 //
 // Errors: ErrInvalidRequest (a side other than A or B, empty text, text
 // over MaxMessageLength or not UTF-8); ErrNotFound; ErrConversationEnded;
-// ErrNoSMSSender without Config.SMS. Config.Intercept is not asked: it
+// ErrNoSMSSender without Config.SMS. Config.Hooks.Intercept is not asked: it
 // judges what participants send, not the host. A failed first try is no
 // error: it is on the interaction, and retried.
 func (s *Service) SendMessage(ctx context.Context, conversationID string, side Side, text string) (Interaction, error) {
-	if s.cfg.SMS == nil {
+	if s.cfg.SMS.Sender == nil {
 		return Interaction{}, ErrNoSMSSender
 	}
 	if side != SideA && side != SideB {
@@ -70,7 +70,7 @@ func (s *Service) sendMessage(ctx context.Context, c Conversation, side Side, te
 	}
 	id := newID(now)
 	in := Interaction{ID: id, ConversationID: c.ID, Kind: KindMessage, ExternalID: id, From: p.ProxyNumber, To: p.Number, CreatedAt: now}
-	if s.cfg.StoreSMSBodies {
+	if s.cfg.SMS.StoreBodies {
 		in.Text = text
 	}
 	job := RelayJob{ID: id, ConversationID: c.ID, From: p.ProxyNumber, To: p.Number, Text: text, NextAttempt: now, CreatedAt: now}

@@ -15,7 +15,7 @@ import (
 func TestSendMessage(t *testing.T) {
 	t.Parallel()
 	fs := &fakeSMS{fail: map[string]error{}}
-	s, clk := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.SMS = fs; c.StoreSMSBodies = true })
+	s, clk := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) { c.SMS.Sender = fs; c.SMS.StoreBodies = true })
 	ctx := t.Context()
 	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	in, err := s.SendMessage(ctx, c.ID, SideB, "Your driver is arriving.")
@@ -87,6 +87,6 @@ func TestSendMessage(t *testing.T) {
 	noSMS, _ := newTestService(t, gbPool(gbP1), nil)
 	c2 := mustCreate(t, noSMS, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	if _, err := noSMS.SendMessage(ctx, c2.ID, SideA, "x"); !errors.Is(err, ErrNoSMSSender) {
-		t.Errorf("without Config.SMS: %v", err)
+		t.Errorf("without Config.SMS.Sender: %v", err)
 	}
 }

@@ -36,28 +36,28 @@ const (
 
 // pinConfig checks and completes the PIN settings of cfg.
 func pinConfig(cfg *Config) error {
-	if cfg.PINLength != 0 && (cfg.PINLength < minPINLength || cfg.PINLength > maxPINLength) {
-		return fmt.Errorf("proxy: Config.PINLength %d is not %d to %d", cfg.PINLength, minPINLength, maxPINLength)
+	if cfg.PIN.Length != 0 && (cfg.PIN.Length < minPINLength || cfg.PIN.Length > maxPINLength) {
+		return fmt.Errorf("proxy: Config.PIN.Length %d is not %d to %d", cfg.PIN.Length, minPINLength, maxPINLength)
 	}
-	if cfg.PINAttempts < 0 || cfg.PINMaxFailures < 0 || cfg.PINMaxNumberFailures < 0 || cfg.PINLockout < 0 {
+	if cfg.PIN.Attempts < 0 || cfg.PIN.MaxFailures < 0 || cfg.PIN.MaxNumberFailures < 0 || cfg.PIN.Lockout < 0 {
 		return errors.New("proxy: negative PIN attempts, failures or lock-out in Config")
 	}
-	if cfg.InputURL != "" {
-		u, err := url.Parse(cfg.InputURL)
+	if cfg.PIN.InputURL != "" {
+		u, err := url.Parse(cfg.PIN.InputURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-			return fmt.Errorf("proxy: Config.InputURL %q is not an absolute http(s) URL", cfg.InputURL)
+			return fmt.Errorf("proxy: Config.PIN.InputURL %q is not an absolute http(s) URL", cfg.PIN.InputURL)
 		}
 	}
-	setDefault(&cfg.PINLength, defaultPINLength)
-	setDefault(&cfg.PINAttempts, defaultPINAttempts)
-	setDefault(&cfg.PINMaxFailures, defaultPINMaxFailures)
-	setDefault(&cfg.PINMaxNumberFailures, defaultPINNumberFailures)
-	setDefault(&cfg.PINLockout, defaultPINLockout)
-	setDefault(&cfg.PINPrompt, defaultPINPrompt)
-	setDefault(&cfg.PINRetryPrompt, defaultPINRetryPrompt)
-	setDefault(&cfg.PINLockedText, defaultPINLockedText)
-	setDefault(&cfg.PINRefusedText, defaultPINRefusedText)
-	setDefault(&cfg.PINSMSReply, defaultPINSMSReply)
+	setDefault(&cfg.PIN.Length, defaultPINLength)
+	setDefault(&cfg.PIN.Attempts, defaultPINAttempts)
+	setDefault(&cfg.PIN.MaxFailures, defaultPINMaxFailures)
+	setDefault(&cfg.PIN.MaxNumberFailures, defaultPINNumberFailures)
+	setDefault(&cfg.PIN.Lockout, defaultPINLockout)
+	setDefault(&cfg.PIN.Prompt, defaultPINPrompt)
+	setDefault(&cfg.PIN.RetryPrompt, defaultPINRetryPrompt)
+	setDefault(&cfg.PIN.LockedText, defaultPINLockedText)
+	setDefault(&cfg.PIN.RefusedText, defaultPINRefusedText)
+	setDefault(&cfg.PIN.SMSReply, defaultPINSMSReply)
 	return nil
 }
 
@@ -142,7 +142,7 @@ func (s *Service) createPIN(ctx context.Context, c Conversation, pin, region str
 		for range pinTries {
 			c.PIN = pin
 			if c.PIN == "" {
-				if c.PIN, err = newPIN(s.cfg.PINLength); err != nil {
+				if c.PIN, err = newPIN(s.cfg.PIN.Length); err != nil {
 					return Conversation{}, fmt.Errorf("proxy: generate PIN: %w", err)
 				}
 			}

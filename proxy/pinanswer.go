@@ -25,7 +25,7 @@ import (
 //
 // Wrong PINs and lock-outs. Each wrong PIN claims one slot of the
 // caller's (their own number, the webhook's from) and one of the shared
-// number's in the store (Store.ClaimNonce, so every instance counts the
+// number's in the store (Store.Claim, so every instance counts the
 // same), each held for PINLockout:
 //
 //   - A caller whose PINMaxFailures slots are taken is locked out for
@@ -67,16 +67,16 @@ func (s *Service) pinCalls(ctx context.Context, from, to string, now time.Time) 
 }
 
 // inputURL is where the input action sends the keys for attempt (see
-// Config.InputURL): Config.InputURL; else Config.CallEventURL with input
+// Config.PIN.InputURL): Config.PIN.InputURL; else Config.CallControl.EventURL with input
 // for its last path element; else https, the request's Host (checked to
 // be a plain host[:port]) and its path, as sent, with input for its last
 // element. "" when the Host is unusable.
 func (s *Service) inputURL(r *http.Request, attempt int) string {
-	base := s.cfg.InputURL
+	base := s.cfg.PIN.InputURL
 	switch {
 	case base != "":
-	case s.cfg.CallEventURL != "":
-		u, err := url.Parse(s.cfg.CallEventURL)
+	case s.cfg.CallControl.EventURL != "":
+		u, err := url.Parse(s.cfg.CallControl.EventURL)
 		if err != nil {
 			return ""
 		}
@@ -128,12 +128,12 @@ func plainHost(h string) bool {
 func (s *Service) pinPromptNCCO(r *http.Request, text string, attempt int) []byte {
 	input := s.inputURL(r, attempt)
 	if input == "" {
-		s.log.Error("proxy: PIN prompt: no input URL: set Config.InputURL (the request's Host is not a plain host)", "host", strconv.Quote(r.Host[:min(len(r.Host), 64)]))
+		s.log.Error("proxy: PIN prompt: no input URL: set Config.PIN.InputURL (the request's Host is not a plain host)", "host", strconv.Quote(r.Host[:min(len(r.Host), 64)]))
 		return s.fallbackJSON
 	}
 	timeout := 5
 	n := ncco.NCCO{
-		ncco.Talk{Text: text, Language: s.cfg.Language, BargeIn: true},
+		ncco.Talk{Text: text, Language: s.cfg.Calls.Language, BargeIn: true},
 		ncco.Input{
 			Type:     []string{"dtmf"},
 			DTMF:     &ncco.DTMFSettings{TimeOut: &timeout, MaxDigits: maxPINLength, SubmitOnHash: true},
@@ -153,7 +153,7 @@ func (s *Service) pinPromptNCCO(r *http.Request, text string, attempt int) []byt
 
 // spoken is an NCCO that says text.
 func (s *Service) spoken(text string) []byte {
-	b, err := json.Marshal(ncco.NCCO{ncco.Talk{Text: text, Language: s.cfg.Language}})
+	b, err := json.Marshal(ncco.NCCO{ncco.Talk{Text: text, Language: s.cfg.Calls.Language}})
 	if err != nil {
 		return s.fallbackJSON
 	}
@@ -173,10 +173,10 @@ func (s *Service) answerPIN(ctx context.Context, w http.ResponseWriter, r *http.
 		return true, err
 	}
 	if locked {
-		writeJSON(w, s.spoken(s.cfg.PINLockedText))
+		writeJSON(w, s.spoken(s.cfg.PIN.LockedText))
 		return true, nil
 	}
-	writeJSON(w, s.pinPromptNCCO(r, s.cfg.PINPrompt, 1))
+	writeJSON(w, s.pinPromptNCCO(r, s.cfg.PIN.Prompt, 1))
 	return true, nil
 }
 
@@ -196,7 +196,7 @@ const hotPINFailures = 2
 // probe, whose clock may be a little behind this one's (a probe claiming
 // "until now" could be).
 func (s *Service) pinLocked(ctx context.Context, from string, now time.Time) (bool, error) {
-	switch err := s.store.ClaimNonce(ctx, "pin-lock:"+pinCallerKey(from), now, time.Time{}); {
+	switch err := s.store.Claim(ctx, "pin-lock:"+pinCallerKey(from), now, time.Time{}); {
 	case errors.Is(err, ErrConflict):
 		return true, nil
 	case err != nil:
@@ -211,9 +211,9 @@ func (s *Service) pinLocked(ctx context.Context, from string, now time.Time) (bo
 // expiry is taken again first, so the number can be below the live count
 // while older slots expire; all max taken is exact.
 func (s *Service) pinCount(ctx context.Context, key string, max int, now time.Time) (int, error) {
-	until := now.Add(s.cfg.PINLockout)
+	until := now.Add(s.cfg.PIN.Lockout)
 	for i := 1; i <= max; i++ {
-		switch err := s.store.ClaimNonce(ctx, "pin-fail:"+key+":"+strconv.Itoa(i), now, until); {
+		switch err := s.store.Claim(ctx, "pin-fail:"+key+":"+strconv.Itoa(i), now, until); {
 		case err == nil:
 			return i, nil
 		case !errors.Is(err, ErrConflict):
@@ -229,16 +229,16 @@ func (s *Service) pinCount(ctx context.Context, key string, max int, now time.Ti
 // later), their hotPINFailures-th. A store error counts as no lock-out
 // (the call is refused all the same after PINAttempts).
 func (s *Service) pinFailed(ctx context.Context, from, to string, now time.Time) (bool, error) {
-	onNumber, errNumber := s.pinCount(ctx, pinNumberKey(to), s.cfg.PINMaxNumberFailures, now)
-	limit := s.cfg.PINMaxFailures
-	if errNumber == nil && onNumber >= s.cfg.PINMaxNumberFailures {
+	onNumber, errNumber := s.pinCount(ctx, pinNumberKey(to), s.cfg.PIN.MaxNumberFailures, now)
+	limit := s.cfg.PIN.MaxFailures
+	if errNumber == nil && onNumber >= s.cfg.PIN.MaxNumberFailures {
 		limit = min(limit, hotPINFailures)
 	}
-	own, err := s.pinCount(ctx, pinCallerKey(from), s.cfg.PINMaxFailures, now)
+	own, err := s.pinCount(ctx, pinCallerKey(from), s.cfg.PIN.MaxFailures, now)
 	if err != nil || own < limit {
 		return false, errors.Join(errNumber, err)
 	}
-	if err := s.store.ClaimNonce(ctx, "pin-lock:"+pinCallerKey(from), now, now.Add(s.cfg.PINLockout)); err != nil && !errors.Is(err, ErrConflict) {
+	if err := s.store.Claim(ctx, "pin-lock:"+pinCallerKey(from), now, now.Add(s.cfg.PIN.Lockout)); err != nil && !errors.Is(err, ErrConflict) {
 		return false, errors.Join(errNumber, err)
 	}
 	return true, errNumber
@@ -331,7 +331,7 @@ func (s *Service) answerInput(ctx context.Context, w http.ResponseWriter, r *htt
 	rctx, rcancel := s.afterContext(r.Context())
 	defer rcancel()
 	if locked {
-		writeJSON(w, s.spoken(s.cfg.PINLockedText))
+		writeJSON(w, s.spoken(s.cfg.PIN.LockedText))
 		s.recordPIN(rctx, call, EventPINLockedOut, "locked out after too many wrong PINs", now)
 		return
 	}
@@ -350,11 +350,11 @@ func (s *Service) answerInput(ctx context.Context, w http.ResponseWriter, r *htt
 	if digits == "" {
 		// Nothing keyed in (the input timed out): asked again, not
 		// counted as a wrong PIN.
-		if attempt < s.cfg.PINAttempts {
-			writeJSON(w, s.pinPromptNCCO(r, s.cfg.PINPrompt, attempt+1))
+		if attempt < s.cfg.PIN.Attempts {
+			writeJSON(w, s.pinPromptNCCO(r, s.cfg.PIN.Prompt, attempt+1))
 			return
 		}
-		writeJSON(w, s.spoken(s.cfg.PINRefusedText))
+		writeJSON(w, s.spoken(s.cfg.PIN.RefusedText))
 		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("no PIN entered in %d attempts; call refused", attempt), now)
 		return
 	}
@@ -365,14 +365,14 @@ func (s *Service) answerInput(ctx context.Context, w http.ResponseWriter, r *htt
 	}
 	switch {
 	case lockedOut:
-		writeJSON(w, s.spoken(s.cfg.PINLockedText))
+		writeJSON(w, s.spoken(s.cfg.PIN.LockedText))
 		s.recordPIN(rctx, call, EventPINLockedOut, fmt.Sprintf("wrong PIN (attempt %d); locked out", attempt), now)
-	case attempt < s.cfg.PINAttempts:
-		writeJSON(w, s.pinPromptNCCO(r, s.cfg.PINRetryPrompt, attempt+1))
-		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d)", attempt, s.cfg.PINAttempts), now)
+	case attempt < s.cfg.PIN.Attempts:
+		writeJSON(w, s.pinPromptNCCO(r, s.cfg.PIN.RetryPrompt, attempt+1))
+		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d)", attempt, s.cfg.PIN.Attempts), now)
 	default:
-		writeJSON(w, s.spoken(s.cfg.PINRefusedText))
-		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d); call refused", attempt, s.cfg.PINAttempts), now)
+		writeJSON(w, s.spoken(s.cfg.PIN.RefusedText))
+		s.recordPIN(rctx, call, EventPINRefused, fmt.Sprintf("wrong PIN (attempt %d of %d); call refused", attempt, s.cfg.PIN.Attempts), now)
 	}
 }
 
@@ -408,12 +408,12 @@ func (s *Service) pinMatch(ctx context.Context, to, pin, from string, now time.T
 }
 
 // connectPIN connects a caller who keyed in the right PIN to the other
-// participant, shown the shared number, unless Config.Intercept refuses,
+// participant, shown the shared number, unless Config.Hooks.Intercept refuses,
 // and records the call with its PIN event.
 func (s *Service) connectPIN(ctx, rctx context.Context, w http.ResponseWriter, c Conversation, side Side, call pinCall, now time.Time) {
 	in := Interaction{ID: newID(now), ConversationID: c.ID, Kind: KindCall, ExternalID: call.conv, From: call.from, To: call.to, CreatedAt: now}
-	if s.cfg.Intercept != nil {
-		if err := s.cfg.Intercept(ctx, Inbound{Kind: KindCall, Conversation: c, Sender: side}); err != nil {
+	if s.cfg.Hooks.Intercept != nil {
+		if err := s.cfg.Hooks.Intercept(ctx, Inbound{Kind: KindCall, Conversation: c, Sender: side}); err != nil {
 			writeJSON(w, s.fallbackJSON)
 			s.recordRefused(rctx, in, call.uuid, refusedIntercept+err.Error(), now)
 			return

@@ -16,17 +16,17 @@ import (
 	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 )
 
-// This file is privacy by default: after Config.Retention an ended
+// This file is privacy by default: after Config.Privacy.Retention an ended
 // conversation keeps no real phone number, label, SMS text or recording
 // reference, and EraseParticipant does the same for one person at once,
 // with the host's metadata too. Numbers become keyed pseudonyms
-// (HMAC-SHA256 with Config.PseudonymKey, or a key derived from the
+// (HMAC-SHA256 with Config.Privacy.PseudonymKey, or a key derived from the
 // signature secret), so one person maps to one pseudonym and analytics
 // still add up. STOP opt-outs are kept under pseudonyms from the start.
 // Parts of multipart SMS, stored before any routing, are deleted by the
 // sweep once they can no longer complete, and by an erasure.
 
-// defaultRetention is Config.Retention's default: long enough for
+// defaultRetention is Config.Privacy.Retention's default: long enough for
 // disputes and chargebacks about a job, short of keeping strangers'
 // numbers for good.
 const defaultRetention = 30 * 24 * time.Hour
@@ -36,8 +36,8 @@ const defaultRetention = 30 * 24 * time.Hour
 const pseudonymBatch = 500
 
 // Pseudonym is number's pseudonym: PseudonymPrefix and 16 hex digits of
-// HMAC-SHA256(key, number), the key being Config.PseudonymKey or the one
-// derived from the signature secret (see Config.PseudonymKey). The same
+// HMAC-SHA256(key, number), the key being Config.Privacy.PseudonymKey or the one
+// derived from the signature secret (see Config.Privacy.PseudonymKey). The same
 // number always gives the same pseudonym with the same key.
 func (s *Service) Pseudonym(number string) string {
 	m, _ := s.pseudonymMACs.Get().(hash.Hash)
@@ -59,21 +59,17 @@ func (s *Service) Pseudonym(number string) string {
 // of the secret.
 const pseudonymKeyLabel = "voiceproxy pseudonym key v1"
 
-// privacyConfig checks and defaults the retention settings and returns
-// the pseudonym key: Config.PseudonymKey; else one derived from the
-// first signature secret set (HMAC-SHA256 keyed by the secret, of
-// pseudonymKeyLabel), stable across restarts and instances as the
-// secret is; else a random one, and random reports so.
-func privacyConfig(cfg *Config) (key []byte, random bool, err error) {
-	if cfg.Retention == 0 {
-		cfg.Retention = defaultRetention
+// pseudonymKey returns the pseudonym key: Privacy.PseudonymKey; else
+// one derived from the first signature secret set (HMAC-SHA256 keyed by
+// the secret, of pseudonymKeyLabel), stable across restarts and
+// instances as the secret is; else a random one, and random reports so.
+func pseudonymKey(cfg *Config) (key []byte, random bool, err error) {
+	if len(cfg.Privacy.PseudonymKey) > 0 {
+		return cfg.Privacy.PseudonymKey, false, nil
 	}
-	if len(cfg.PseudonymKey) > 0 {
-		return cfg.PseudonymKey, false, nil
-	}
-	secret := cmp.Or(cfg.SignatureSecret, cfg.SMSSignatureSecret)
-	if secret == "" && len(cfg.SignatureSecrets) > 0 {
-		secret = cfg.SignatureSecrets[0].Secret
+	secret := cmp.Or(cfg.Webhooks.SignatureSecret, cfg.Webhooks.SMSSignatureSecret)
+	if secret == "" && len(cfg.Webhooks.SignatureSecrets) > 0 {
+		secret = cfg.Webhooks.SignatureSecrets[0].Secret
 	}
 	if secret != "" {
 		m := hmac.New(sha256.New, []byte(secret))
@@ -88,17 +84,17 @@ func privacyConfig(cfg *Config) (key []byte, random bool, err error) {
 }
 
 // PseudonymizeNow pseudonymizes every conversation that ended more than
-// Config.Retention ago, and returns how many it did. First it deletes
+// Config.Privacy.Retention ago, and returns how many it did. First it deletes
 // the stored parts of multipart SMS that can no longer complete (older
 // than the assembly window, a day) or that are older than
-// Config.Retention, if that is shorter: a part waits in the store before
+// Config.Privacy.Retention, if that is shorter: a part waits in the store before
 // it is routed to any conversation, so pseudonymizing conversations
 // would never reach it. Run calls it with the expiry sweep.
 func (s *Service) PseudonymizeNow(ctx context.Context) (int, error) {
 	now := s.now()
 	age := multipartMaxAge
-	if s.cfg.Retention >= 0 {
-		age = min(age, s.cfg.Retention)
+	if s.cfg.Privacy.Retention >= 0 {
+		age = min(age, s.cfg.Privacy.Retention)
 	}
 	n, err := s.store.DeleteMessageParts(ctx, "", now.Add(-age))
 	if err != nil {
@@ -107,12 +103,12 @@ func (s *Service) PseudonymizeNow(ctx context.Context) (int, error) {
 	if n > 0 {
 		s.log.InfoContext(ctx, "proxy: parts of SMS that never completed deleted", "count", n)
 	}
-	if s.cfg.Retention < 0 {
+	if s.cfg.Privacy.Retention < 0 {
 		return 0, nil
 	}
 	total := 0
 	for {
-		ids, err := s.store.Pseudonymize(ctx, PseudonymQuery{EndedBefore: now.Add(-s.cfg.Retention), Pseudonym: s.Pseudonym, Limit: pseudonymBatch})
+		ids, err := s.store.Pseudonymize(ctx, PseudonymQuery{EndedBefore: now.Add(-s.cfg.Privacy.Retention), Pseudonym: s.Pseudonym, Limit: pseudonymBatch})
 		total += len(ids)
 		if err != nil {
 			return total, fmt.Errorf("proxy: pseudonymize: %w", err)
@@ -136,7 +132,7 @@ type ErasureReport struct {
 }
 
 // EraseParticipant pseudonymizes every ended conversation of the person
-// with this number at once, whatever Config.Retention, and reports the
+// with this number at once, whatever Config.Privacy.Retention, and reports the
 // ones still in use (left as they are: the host must close them first).
 // The number may be in any accepted form.
 //
@@ -153,7 +149,7 @@ type ErasureReport struct {
 // statuses, durations and prices, and the pseudonyms, one per person.
 //
 // A STOP the person sent stays in force: an opt-out is kept under the
-// pseudonym, never the number (see Config.PseudonymKey), so an erased
+// pseudonym, never the number (see Config.Privacy.PseudonymKey), so an erased
 // person who had opted out still gets nothing. One kept under the number
 // by an earlier version is moved under the pseudonym here.
 func (s *Service) EraseParticipant(ctx context.Context, number string) (ErasureReport, error) {

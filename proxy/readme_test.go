@@ -28,21 +28,22 @@ import (
 // background work until ctx is done.
 func mount(ctx context.Context, mux *http.ServeMux, smsClient *sms.Client, numbersClient *numbers.Client, appID, secret string) (*proxy.Service, error) {
 	svc, err := proxy.New(proxy.Config{
-		Store:              proxy.NewMemoryStore(), // or a sqlstore (see Storage)
-		SMS:                smsClient,              // nil: no notifications, SMS not relayed
-		Numbers:            numbersClient,          // for svc.SyncNumbers
-		ApplicationID:      appID,
-		SignatureSecret:    secret, // required: verifies Vonage's JWT on voice and Messages webhooks
-		SMSSignatureSecret: secret, // and `sig` on SMS API webhooks (default: SignatureSecret)
-		Greeting:           "Connecting you now.",
-		// Insight: insightClient, // optional: a Number Insight check of new participants
+		Store:         proxy.NewMemoryStore(), // or a shared SQL store (package sqlstore)
+		ApplicationID: appID,
+		Webhooks: proxy.WebhookConfig{
+			SignatureSecret: secret, // required: verifies every webhook Vonage sends
+		},
+		SMS:   proxy.SMSConfig{Sender: smsClient},       // notifications and relays
+		Pool:  proxy.PoolConfig{Numbers: numbersClient}, // for svc.SyncNumbers
+		Calls: proxy.CallConfig{Greeting: "Connecting you now."},
+		// Allocation: proxy.AllocationConfig{Insight: insightClient}, // an optional Number Insight check
 	})
 	if err != nil {
 		return nil, err
 	}
 	// The pool starts empty. SyncNumbers links the account's numbers that
 	// have no application to appID and takes every number linked to it;
-	// svc.AddNumbers adds numbers by hand, Config.Autopilot buys them.
+	// svc.AddNumbers adds numbers by hand, Config.Pool.Autopilot buys them.
 	if _, err := svc.SyncNumbers(ctx); err != nil {
 		return nil, err
 	}

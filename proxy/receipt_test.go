@@ -69,7 +69,7 @@ func TestDeliveryReceiptRoute(t *testing.T) {
 	}
 	t.Run("bad signature", func(t *testing.T) {
 		t.Parallel()
-		s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.SMSSignatureSecret = "sms-secret" })
+		s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Webhooks.SMSSignatureSecret = "sms-secret" })
 		v := receiptParams("sms-1")
 		v.Set("timestamp", "1772366405")
 		sms.SignParams(v, "another-secret", sms.MD5Hash)

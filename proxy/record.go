@@ -99,7 +99,7 @@ func (s *Service) touch(ctx context.Context, c Conversation, now time.Time) {
 
 // interactionChanged feeds Config.OnInteraction.
 func (s *Service) interactionChanged(ctx context.Context, in Interaction) {
-	if s.cfg.OnInteraction != nil {
-		s.cfg.OnInteraction(ctx, in)
+	if s.cfg.Hooks.OnInteraction != nil {
+		s.cfg.Hooks.OnInteraction(ctx, in)
 	}
 }

@@ -18,7 +18,7 @@ import (
 // Service.Recording through the Voice API client New builds: a forged
 // recording_url on a host under vonage.com that is not an API host is
 // refused before any request, a redirect is not followed, and a
-// recording above Config.MaxRecordingBytes fails, each with the error
+// recording above Config.CallControl.MaxRecordingBytes fails, each with the error
 // proxy exports for it.
 func TestRecordingDownloadGuards(t *testing.T) {
 	t.Parallel()
@@ -39,9 +39,9 @@ func TestRecordingDownloadGuards(t *testing.T) {
 		return r, nil
 	})
 	s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) {
-		c.ApplicationID, c.ApplicationKey = "app-1", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
-		c.VoiceHTTPClient = &http.Client{Transport: mt}
-		c.MaxRecordingBytes = 100
+		c.ApplicationID, c.CallControl.ApplicationKey = "app-1", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+		c.CallControl.HTTPClient = &http.Client{Transport: mt}
+		c.CallControl.MaxRecordingBytes = 100
 	})
 	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	for _, tc := range []struct {

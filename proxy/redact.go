@@ -13,7 +13,7 @@ import (
 )
 
 // RedactPolicy says which contact details are removed from relayed SMS
-// (Config.Redact). The zero value removes nothing.
+// (Config.SMS.Redact). The zero value removes nothing.
 //
 // Matching runs on a normalised copy of the text, and what it finds is
 // cut from the original, so the rest of the message reads as it was

@@ -53,7 +53,7 @@ func (s *Service) relayNow(ctx context.Context, id string) {
 
 // RelayNow sends every relay job that is due and held by no other
 // instance, and returns how many it tried. Run calls it every
-// Config.RelayInterval; call it yourself when you do not use Run.
+// Config.SMS.RelayInterval; call it yourself when you do not use Run.
 func (s *Service) RelayNow(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -89,7 +89,7 @@ func (s *Service) runRelay(ctx context.Context, j RelayJob) {
 	ev, retry := s.sendRelay(ctx, j)
 	ev.At = s.now()
 	attempts := j.Attempts + 1
-	if retry && attempts < s.cfg.RelayAttempts {
+	if retry && attempts < s.cfg.SMS.RelayAttempts {
 		s.tel.count(ctx, s.tel.sms, "event", string(smsRetry))
 		next := ev.At.Add(relayBackoff(attempts))
 		s.log.WarnContext(ctx, "proxy: SMS relay failed; will retry", "interaction", j.ID, "attempt", attempts, "next", next, "detail", phone.Redact(ev.Detail))
@@ -111,12 +111,12 @@ func (s *Service) runRelay(ctx context.Context, j RelayJob) {
 	} else {
 		s.log.WarnContext(ctx, "proxy: SMS not relayed", "conversation", j.ConversationID, "interaction", j.ID, "detail", phone.Redact(ev.Detail))
 	}
-	if s.cfg.OnInteraction != nil {
+	if s.cfg.Hooks.OnInteraction != nil {
 		s.notifyInteraction(ctx, j.ConversationID, j.ID)
 	}
 }
 
-// notifyInteraction tells Config.OnInteraction of interaction id as
+// notifyInteraction tells Config.Hooks.OnInteraction of interaction id as
 // stored.
 func (s *Service) notifyInteraction(ctx context.Context, conversationID, id string) {
 	ins, err := s.store.Interactions(ctx, conversationID)
@@ -125,7 +125,7 @@ func (s *Service) notifyInteraction(ctx context.Context, conversationID, id stri
 	}
 	for _, in := range ins {
 		if in.ID == id {
-			s.cfg.OnInteraction(ctx, in)
+			s.cfg.Hooks.OnInteraction(ctx, in)
 			return
 		}
 	}
@@ -148,7 +148,7 @@ func (s *Service) sendRelay(ctx context.Context, j RelayJob) (ev InteractionEven
 	case out:
 		return InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number"}, false
 	}
-	resp, err := s.cfg.SMS.Send(ctx, sms.Message{From: j.From, To: j.To, Text: j.Text, ClientRef: j.ID})
+	resp, err := s.cfg.SMS.Sender.Send(ctx, sms.Message{From: j.From, To: j.To, Text: j.Text, ClientRef: j.ID})
 	if err != nil {
 		return InteractionEvent{Status: EventFailed, Detail: err.Error()}, retryableSend(err)
 	}

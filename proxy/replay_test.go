@@ -32,7 +32,7 @@ func signedSMSService(t *testing.T, edit func(*Config)) (*Service, *clock, *fake
 	t.Helper()
 	sender := &fakeSMS{}
 	s, clk := newTestService(t, gbPool(gbP1), func(c *Config) {
-		c.SMS, c.SMSSignatureSecret, c.SMSSignatureMethod = sender, replaySecret, sms.SHA256
+		c.SMS.Sender, c.Webhooks.SMSSignatureSecret, c.Webhooks.SMSSignatureMethod = sender, replaySecret, sms.SHA256
 		if edit != nil {
 			edit(c)
 		}
@@ -96,7 +96,7 @@ func TestInboundSMSReplayedStop(t *testing.T) {
 // An SMS to no conversation is answered once, however often it comes.
 func TestInboundSMSReplayedUnknownRoute(t *testing.T) {
 	t.Parallel()
-	s, clk, sender := signedSMSService(t, func(c *Config) { c.SMSAutoReply = "not in service" })
+	s, clk, sender := signedSMSService(t, func(c *Config) { c.SMS.AutoReply = "not in service" })
 	v := signedSMS(inboundParams(gbC, gbP1, "m-x", "hello"), clk.Now(), "n-1")
 	for i := range 3 {
 		if w := serve(s, smsPOSTForm(v)); w.Code != http.StatusOK {

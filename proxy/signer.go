@@ -8,7 +8,7 @@ import (
 )
 
 // WebhookSigner signs requests the way Vonage signs voice webhooks, for
-// tests and simulators that drive a Service whose Config.SignatureSecret is
+// tests and simulators that drive a Service whose Config.Webhooks.SignatureSecret is
 // set: an HS256 JWT in "Authorization: Bearer" with iat, a fresh jti, iss
 // "Vonage", application_id, api_key when set, and payload_hash (hex SHA-256 of the body)
 // when there is a body.

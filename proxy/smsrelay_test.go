@@ -95,7 +95,7 @@ func TestInboundSMS(t *testing.T) {
 			name:       "B texts A, form POST, body stored",
 			create:     &CreateRequest{A: gbA, B: usA},
 			pool:       diffPool,
-			edit:       func(c *Config) { c.StoreSMSBodies = true },
+			edit:       func(c *Config) { c.SMS.StoreBodies = true },
 			reqs:       []*http.Request{smsPOSTForm(inboundParams(usA, usP1, "m1", "Where are you?"))},
 			wantSent:   []sms.Message{{From: gbP1, To: gbA, Text: "Where are you?"}},
 			wantEvents: []string{"relayed"},
@@ -129,20 +129,20 @@ func TestInboundSMS(t *testing.T) {
 		},
 		{
 			name:     "unknown route, auto-reply from the dialed number",
-			edit:     func(c *Config) { c.SMSAutoReply = "This number is no longer in use." },
+			edit:     func(c *Config) { c.SMS.AutoReply = "This number is no longer in use." },
 			reqs:     []*http.Request{smsGET(inboundParams(gbC, gbP1, "m1", "hello?"))},
 			wantSent: []sms.Message{{From: gbP1, To: gbC, Text: "This number is no longer in use."}},
 		},
 		{
 			name:     "alphanumeric sender gets no reply",
-			edit:     func(c *Config) { c.SMSAutoReply = "This number is no longer in use." },
+			edit:     func(c *Config) { c.SMS.AutoReply = "This number is no longer in use." },
 			reqs:     []*http.Request{smsGET(inboundParams("ACME", gbP1, "m1", "promo"))},
 			wantSent: nil,
 		},
 		{
 			name:       "vetoed by Intercept",
 			create:     &CreateRequest{A: gbA, B: gbB},
-			edit:       func(c *Config) { c.Intercept = func(context.Context, Inbound) error { return blocked } },
+			edit:       func(c *Config) { c.Hooks.Intercept = func(context.Context, Inbound) error { return blocked } },
 			reqs:       []*http.Request{smsGET(inboundParams(gbA, gbP1, "m1", "call me on 07123"))},
 			wantEvents: []string{"blocked"},
 		},
@@ -155,14 +155,14 @@ func TestInboundSMS(t *testing.T) {
 		{
 			name:       "send fails",
 			create:     &CreateRequest{A: gbA, B: gbB},
-			edit:       func(c *Config) { c.SMS.(*fakeSMS).fail = map[string]error{gbB: errors.New("throttled")} },
+			edit:       func(c *Config) { c.SMS.Sender.(*fakeSMS).fail = map[string]error{gbB: errors.New("throttled")} },
 			reqs:       []*http.Request{smsGET(inboundParams(gbA, gbP1, "m1", "hi"))},
 			wantEvents: []string{"failed"},
 		},
 		{
 			name:       "no SMS sender",
 			create:     &CreateRequest{A: gbA, B: gbB},
-			edit:       func(c *Config) { c.SMS = nil },
+			edit:       func(c *Config) { c.SMS.Sender = nil },
 			reqs:       []*http.Request{smsGET(inboundParams(gbA, gbP1, "m1", "hi"))},
 			wantEvents: []string{"failed"},
 		},
@@ -181,7 +181,7 @@ func TestInboundSMS(t *testing.T) {
 				pool = gbPool(gbP1)
 			}
 			s, _ := newTestService(t, pool, func(c *Config) {
-				c.SMS = sender
+				c.SMS.Sender = sender
 				if tt.edit != nil {
 					tt.edit(c)
 				}
@@ -268,7 +268,7 @@ func TestInboundSMSSignature(t *testing.T) {
 			t.Parallel()
 			sender := &fakeSMS{}
 			s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
-				c.SMS, c.SMSSignatureSecret, c.SMSSignatureMethod = sender, secret, sms.SHA256
+				c.SMS.Sender, c.Webhooks.SMSSignatureSecret, c.Webhooks.SMSSignatureMethod = sender, secret, sms.SHA256
 			})
 			mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
 			if w := serve(s, smsPOSTForm(tt.params)); w.Code != tt.wantCode {
@@ -334,8 +334,8 @@ func TestInboundSMSReusedConcatRef(t *testing.T) {
 			t.Parallel()
 			sender := &fakeSMS{}
 			s, clk := newTestService(t, gbPool(gbP1), func(c *Config) {
-				c.SMS = sender
-				c.DefaultTTL = 48 * time.Hour
+				c.SMS.Sender = sender
+				c.Conversations.DefaultTTL = 48 * time.Hour
 			})
 			mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
 			for i, st := range tt.steps {

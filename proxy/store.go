@@ -207,17 +207,22 @@ type Store interface {
 	// is deleted: it holds the recipient's number and the text.
 	Pseudonymize(ctx context.Context, q PseudonymQuery) ([]string, error)
 
-	// ClaimNonce claims key until expires, as of now. ErrConflict if key
-	// was claimed before and that claim's expiry is after now (it is then
-	// left unchanged); otherwise the claim is recorded, or recorded again,
-	// until expires. Stores may forget claims whose expiry is not after
-	// now (or after the now of ExpireConversations). Used to reject
-	// replayed webhook signatures across instances.
-	ClaimNonce(ctx context.Context, key string, now, expires time.Time) error
-	// ReleaseNonce forgets the claim of key, live or not, so that key can
+	// Claim is the Store's shared-claim primitive, which several
+	// instances use to agree on who does something, or to remember a
+	// fact for a time: it claims key until expires, as of now.
+	// ErrConflict if key was claimed before and that claim's expiry is
+	// after now (it is then left unchanged); otherwise the claim is
+	// recorded, or recorded again, until expires. Stores may forget
+	// claims whose expiry is not after now (or after the now of
+	// ExpireConversations). The Service keys its claims by use: a signed
+	// webhook's jti (replay), a STOP opt-out (for good), wrong PINs and
+	// PIN lock-outs, purchase leases of the autopilot, an automatic
+	// reply sent once.
+	Claim(ctx context.Context, key string, now, expires time.Time) error
+	// ReleaseClaim forgets the claim of key, live or not, so that key can
 	// be claimed again at once; no error when there is none. Used to
 	// lift an SMS opt-out (START).
-	ReleaseNonce(ctx context.Context, key string) error
+	ReleaseClaim(ctx context.Context, key string) error
 }
 
 // PseudonymPrefix starts every pseudonym Store.Pseudonymize writes: no

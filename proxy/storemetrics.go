@@ -9,7 +9,7 @@ import (
 // operation and result) within a span of its own when tracing is on, so
 // a webhook's span holds its store calls. The Service calls its store
 // through meteredStore; the optional batch interfaces (RouteClaimer,
-// BatchNonceClaimer, BatchInteractionAdder) are called on the store
+// BatchClaimer, BatchInteractionAdder) are called on the store
 // itself, through observe.
 
 // meteredStore is a Store whose calls are measured.
@@ -172,10 +172,10 @@ func (m meteredStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]str
 	return observe(m, ctx, "Pseudonymize", func(ctx context.Context) ([]string, error) { return m.Store.Pseudonymize(ctx, q) })
 }
 
-func (m meteredStore) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
-	return observe0(m, ctx, "ClaimNonce", func(ctx context.Context) error { return m.Store.ClaimNonce(ctx, key, now, expires) })
+func (m meteredStore) Claim(ctx context.Context, key string, now, expires time.Time) error {
+	return observe0(m, ctx, "Claim", func(ctx context.Context) error { return m.Store.Claim(ctx, key, now, expires) })
 }
 
-func (m meteredStore) ReleaseNonce(ctx context.Context, key string) error {
-	return observe0(m, ctx, "ReleaseNonce", func(ctx context.Context) error { return m.Store.ReleaseNonce(ctx, key) })
+func (m meteredStore) ReleaseClaim(ctx context.Context, key string) error {
+	return observe0(m, ctx, "ReleaseClaim", func(ctx context.Context) error { return m.Store.ReleaseClaim(ctx, key) })
 }

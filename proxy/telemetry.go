@@ -19,7 +19,7 @@ import (
 
 // This file instruments the Service with OpenTelemetry's API: metrics
 // and traces that cost next to nothing until the host installs a
-// provider (Config.MeterProvider, Config.TracerProvider, or the global
+// provider (Config.Telemetry.MeterProvider, Config.Telemetry.TracerProvider, or the global
 // ones), so importing the library adds no exporter. No attribute ever
 // holds a phone number: routes, outcomes, statuses and countries only.
 
@@ -37,7 +37,7 @@ const (
 	outcomeStoreError   = "store_error"   // 503: the store failed or was slow
 	outcomeUnauthorized = "unauthorized"  // 401: a bad or replayed signature
 	outcomeMalformed    = "malformed"     // unreadable, dropped
-	outcomeTooLarge     = "too_large"     // 413: a body over Config.MaxBodyBytes
+	outcomeTooLarge     = "too_large"     // 413: a body over Config.Webhooks.MaxBodyBytes
 	outcomeOther        = "other"
 )
 
@@ -58,7 +58,7 @@ type telemetry struct {
 
 // newTelemetry makes the instruments on the providers of cfg, or the
 // global ones.
-func newTelemetry(cfg *Config) (*telemetry, error) {
+func newTelemetry(cfg *TelemetryConfig) (*telemetry, error) {
 	mp := cfg.MeterProvider
 	if mp == nil {
 		mp = otel.GetMeterProvider()

@@ -62,8 +62,8 @@ func TestTelemetry(t *testing.T) {
 	reader := sdkmetric.NewManualReader()
 	spans := tracetest.NewSpanRecorder()
 	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
-		c.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-		c.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+		c.Telemetry.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		c.Telemetry.TracerProvider = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	})
 	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	call := func(from, to string) {
@@ -169,9 +169,9 @@ func TestTelemetrySMSOutcomes(t *testing.T) {
 	t.Parallel()
 	reader := sdkmetric.NewManualReader()
 	s, _ := newTestService(t, gbPool(gbP1, gbP2), func(c *Config) {
-		c.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
-		c.SMS = &fakeSMS{}
-		c.Intercept = func(_ context.Context, in Inbound) error {
+		c.Telemetry.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		c.SMS.Sender = &fakeSMS{}
+		c.Hooks.Intercept = func(_ context.Context, in Inbound) error {
 			if strings.Contains(in.Text, "cash") {
 				return errors.New("off-platform payment")
 			}
@@ -210,7 +210,7 @@ func TestMetricStatusesBounded(t *testing.T) {
 	t.Parallel()
 	reader := sdkmetric.NewManualReader()
 	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
-		c.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
+		c.Telemetry.MeterProvider = sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))
 	})
 	c := mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
 	if err := s.store.AddInteraction(t.Context(), Interaction{ID: "sms-1", ConversationID: c.ID, Kind: KindSMS, ExternalID: "M1", CreatedAt: testNow}); err != nil {

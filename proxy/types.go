@@ -102,7 +102,7 @@ type Conversation struct {
 	// conversation holds no legs; among conversations in use, a shared
 	// number's PINs are unique.
 	PIN string
-	// Record records its calls (CreateRequest.Record, else Config.Record
+	// Record records its calls (CreateRequest.Record, else Config.Calls.RecordByDefault
 	// when it was created).
 	Record bool
 	// Key is the host's idempotency key (CreateRequest.Key: a job or

@@ -28,15 +28,15 @@ type Update struct {
 	// Record, when set, changes whether new calls are recorded.
 	Record *bool
 	// Reopen makes a closed or expired conversation active again, if it
-	// ended at most Config.ReopenGrace ago and both its legs (its PIN on
+	// ended at most Config.Conversations.ReopenGrace ago and both its legs (its PIN on
 	// the shared number, its Key) are still free; else a *LegTakenError
 	// says which is taken. It then ends at ExpiresAt, or TTL from now, or
-	// Config.DefaultTTL from now. On a conversation in use it does
+	// Config.Conversations.DefaultTTL from now. On a conversation in use it does
 	// nothing.
 	Reopen bool
 }
 
-// defaultReopenGrace is Config.ReopenGrace's default: a dispute the
+// defaultReopenGrace is Config.Conversations.ReopenGrace's default: a dispute the
 // day after a job (Bolt allows calls for 24 hours after a ride).
 const defaultReopenGrace = 24 * time.Hour
 
@@ -49,7 +49,7 @@ const defaultReopenGrace = 24 * time.Hour
 // unknown mode, a mode the proxy numbers lack the features for, labels
 // or metadata that are not text); ErrNotFound; ErrConversationEnded (an
 // ended conversation without Reopen, or one that ended more than
-// Config.ReopenGrace ago); *LegTakenError (ErrLegTaken, ErrConflict) when
+// Config.Conversations.ReopenGrace ago); *LegTakenError (ErrLegTaken, ErrConflict) when
 // reopening finds a leg, its PIN or its Key taken, nothing changed. The
 // store makes a reopen atomic across instances: of two conversations
 // wanting the same leg back, one gets it.
@@ -118,9 +118,9 @@ func (s *Service) reopen(ctx context.Context, c Conversation, u Update, now time
 	if c.Status == StatusActive { // past its deadline, not swept yet
 		ended = c.Deadline()
 	}
-	if s.cfg.ReopenGrace < 0 || now.Sub(ended) > s.cfg.ReopenGrace {
-		return Conversation{}, fmt.Errorf("proxy: reopen conversation %s: ended at %s, more than Config.ReopenGrace (%v) ago: %w",
-			c.ID, ended.UTC().Format(time.RFC3339), max(s.cfg.ReopenGrace, 0), ErrConversationEnded)
+	if s.cfg.Conversations.ReopenGrace < 0 || now.Sub(ended) > s.cfg.Conversations.ReopenGrace {
+		return Conversation{}, fmt.Errorf("proxy: reopen conversation %s: ended at %s, more than Config.Conversations.ReopenGrace (%v) ago: %w",
+			c.ID, ended.UTC().Format(time.RFC3339), max(s.cfg.Conversations.ReopenGrace, 0), ErrConversationEnded)
 	}
 	expires := u.ExpiresAt
 	switch {
@@ -128,7 +128,7 @@ func (s *Service) reopen(ctx context.Context, c Conversation, u Update, now time
 	case u.TTL > 0:
 		expires = now.Add(u.TTL)
 	default:
-		expires = now.Add(s.cfg.DefaultTTL)
+		expires = now.Add(s.cfg.Conversations.DefaultTTL)
 	}
 	if !expires.After(now) {
 		return Conversation{}, fmt.Errorf("%w: ExpiresAt %v is not after now", ErrInvalidRequest, expires)

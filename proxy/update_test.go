@@ -77,11 +77,11 @@ func TestUpdateConversation(t *testing.T) {
 	}
 }
 
-// A closed conversation reopens within Config.ReopenGrace when its legs
+// A closed conversation reopens within Config.Conversations.ReopenGrace when its legs
 // are free, and routes again; a taken leg or a late reopen is refused.
 func TestReopenConversation(t *testing.T) {
 	t.Parallel()
-	s, clk := newTestService(t, gbPool(gbP1), func(c *Config) { c.CoolOff = -1 })
+	s, clk := newTestService(t, gbPool(gbP1), func(c *Config) { c.Allocation.CoolOff = -1 })
 	ctx := t.Context()
 	c := mustCreate(t, s, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	pa := c.Participants[SideA].ProxyNumber
@@ -118,7 +118,7 @@ func TestReopenConversation(t *testing.T) {
 	if _, err := s.UpdateConversation(ctx, c.ID, Update{Reopen: true}); !errors.Is(err, ErrConversationEnded) {
 		t.Errorf("reopen after the grace: %v, want ErrConversationEnded", err)
 	}
-	s3, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.ReopenGrace = -1 })
+	s3, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Conversations.ReopenGrace = -1 })
 	c3 := mustCreate(t, s3, CreateRequest{A: "+" + gbA, B: "+" + gbB})
 	s3.CloseConversation(ctx, c3.ID)
 	if _, err := s3.UpdateConversation(ctx, c3.ID, Update{Reopen: true}); !errors.Is(err, ErrConversationEnded) {

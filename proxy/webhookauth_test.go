@@ -17,7 +17,7 @@ import (
 )
 
 // New fails closed: a Config that would accept unsigned voice, Messages or
-// SMS API webhooks is refused unless it says InsecureUnsignedWebhooks.
+// SMS API webhooks is refused unless it says Webhooks.InsecureUnsigned.
 func TestNewRefusesUnsignedWebhooks(t *testing.T) {
 	t.Parallel()
 	quiet := slog.New(slog.DiscardHandler)
@@ -27,12 +27,12 @@ func TestNewRefusesUnsignedWebhooks(t *testing.T) {
 		wantErr bool
 		want    string // in the error
 	}{
-		{name: "zero Config", cfg: proxy.Config{}, wantErr: true, want: "SignatureSecret (voice and Messages API webhooks) and SMSSignatureSecret"},
-		{name: "SMS secret only", cfg: proxy.Config{SMSSignatureSecret: "s"}, wantErr: true, want: "set SignatureSecret (voice"},
-		{name: "rotation list without an SMS secret", cfg: proxy.Config{SignatureSecrets: []proxy.SignatureSecret{{Secret: "s"}}}, wantErr: true, want: "set SMSSignatureSecret"},
-		{name: "one secret covers both", cfg: proxy.Config{SignatureSecret: "s"}},
-		{name: "rotation list and an SMS secret", cfg: proxy.Config{SignatureSecrets: []proxy.SignatureSecret{{Secret: "s"}}, SMSSignatureSecret: "t"}},
-		{name: "explicit opt-out", cfg: proxy.Config{InsecureUnsignedWebhooks: true}},
+		{name: "zero Config", cfg: proxy.Config{}, wantErr: true, want: "Webhooks.SignatureSecret (voice and Messages API webhooks) and Webhooks.SMSSignatureSecret"},
+		{name: "SMS secret only", cfg: proxy.Config{Webhooks: proxy.WebhookConfig{SMSSignatureSecret: "s"}}, wantErr: true, want: "set Webhooks.SignatureSecret (voice"},
+		{name: "rotation list without an SMS secret", cfg: proxy.Config{Webhooks: proxy.WebhookConfig{SignatureSecrets: []proxy.SignatureSecret{{Secret: "s"}}}}, wantErr: true, want: "set Webhooks.SMSSignatureSecret"},
+		{name: "one secret covers both", cfg: proxy.Config{Webhooks: proxy.WebhookConfig{SignatureSecret: "s"}}},
+		{name: "rotation list and an SMS secret", cfg: proxy.Config{Webhooks: proxy.WebhookConfig{SignatureSecrets: []proxy.SignatureSecret{{Secret: "s"}}, SMSSignatureSecret: "t"}}},
+		{name: "explicit opt-out", cfg: proxy.Config{Webhooks: proxy.WebhookConfig{InsecureUnsigned: true}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,7 +45,7 @@ func TestNewRefusesUnsignedWebhooks(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, proxy.ErrUnsignedWebhooks) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "InsecureUnsignedWebhooks") {
+			if !errors.Is(err, proxy.ErrUnsignedWebhooks) || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "Webhooks.InsecureUnsigned") {
 				t.Errorf("New = %v; want ErrUnsignedWebhooks naming %q and the opt-out", err, tt.want)
 			}
 		})
@@ -53,10 +53,10 @@ func TestNewRefusesUnsignedWebhooks(t *testing.T) {
 }
 
 // The opt-out is loud: New logs a warning saying what it exposes.
-func TestInsecureUnsignedWebhooksWarns(t *testing.T) {
+func TestInsecureUnsignedWarns(t *testing.T) {
 	t.Parallel()
 	var buf bytes.Buffer
-	_, err := proxy.New(proxy.Config{InsecureUnsignedWebhooks: true, Logger: slog.New(slog.NewTextHandler(&buf, nil))})
+	_, err := proxy.New(proxy.Config{Logger: slog.New(slog.NewTextHandler(&buf, nil)), Webhooks: proxy.WebhookConfig{InsecureUnsigned: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestInsecureUnsignedWebhooksWarns(t *testing.T) {
 		t.Errorf("no warning at New:\n%s", buf.String())
 	}
 	buf.Reset()
-	if _, err := proxy.New(proxy.Config{InsecureUnsignedWebhooks: true, SignatureSecret: "s", Logger: slog.New(slog.NewTextHandler(&buf, nil))}); err != nil {
+	if _, err := proxy.New(proxy.Config{Logger: slog.New(slog.NewTextHandler(&buf, nil)), Webhooks: proxy.WebhookConfig{InsecureUnsigned: true, SignatureSecret: "s"}}); err != nil {
 		t.Fatal(err)
 	}
 	if buf.Len() != 0 {
@@ -81,10 +81,9 @@ func TestForgedWebhooksRefusedByDefault(t *testing.T) {
 	t.Parallel()
 	sender := &recordingSender{}
 	svc, err := proxy.New(proxy.Config{
-		SignatureSecret: proxytest.SignatureSecret,
-		SMS:             sender,
-		SMSAutoReply:    "Not in use.",
-		Logger:          slog.New(slog.DiscardHandler),
+		Logger:   slog.New(slog.DiscardHandler),
+		Webhooks: proxy.WebhookConfig{SignatureSecret: proxytest.SignatureSecret},
+		SMS:      proxy.SMSConfig{Sender: sender, AutoReply: "Not in use."},
 	})
 	if err != nil {
 		t.Fatal(err)

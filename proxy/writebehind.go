@@ -106,7 +106,7 @@ func (w *writeBehind) run(ctx context.Context) {
 func (w *writeBehind) flush(ctx context.Context, batch []Interaction) {
 	s := w.s
 	// A batch is one statement, bigger than a webhook's: more time.
-	wctx, cancel := context.WithTimeout(ctx, 4*s.cfg.StoreTimeout)
+	wctx, cancel := context.WithTimeout(ctx, 4*s.cfg.Webhooks.StoreTimeout)
 	defer cancel()
 	if b, ok := s.cfg.Store.(BatchInteractionAdder); ok {
 		stored, err := meteredBatch(s, "AddInteractions", b.AddInteractions)(wctx, batch)
@@ -131,26 +131,26 @@ func (s *Service) recordCall(ctx context.Context, in Interaction) {
 	}
 }
 
-// NonceClaim is one claim of ClaimNonces: key until Expires, as of Now.
-type NonceClaim struct {
+// ClaimRequest is one claim of Claims: key until Expires, as of Now.
+type ClaimRequest struct {
 	Key          string
 	Now, Expires time.Time
 }
 
-// BatchNonceClaimer is a Store that can claim many nonces in one round
+// BatchClaimer is a Store that can claim many nonces in one round
 // trip: fresh[i] reports whether claims[i] was recorded, exactly as
-// ClaimNonce would have decided it (false for a key claimed and still
+// Claim would have decided it (false for a key claimed and still
 // live, or repeated earlier in the batch). sqlstore.Store implements it;
 // the Service uses it to claim signed webhooks' jti in groups.
-type BatchNonceClaimer interface {
-	ClaimNonces(ctx context.Context, claims []NonceClaim) (fresh []bool, err error)
+type BatchClaimer interface {
+	Claims(ctx context.Context, claims []ClaimRequest) (fresh []bool, err error)
 }
 
 // RouteClaim is one request of ClaimRoutes: claim Nonce (unless its Key
 // is "") and route (Participant, ProxyNumber) at Now, as Store.Route
 // would (no route is looked up when Participant is "").
 type RouteClaim struct {
-	Nonce                    NonceClaim
+	Nonce                    ClaimRequest
 	Participant, ProxyNumber string
 	Now                      time.Time
 }
@@ -166,7 +166,7 @@ type RouteClaimResult struct {
 
 // RouteClaimer is a Store that claims signed answer webhooks' nonces and
 // routes their calls together, for many webhooks in one round trip: each
-// result is what ClaimNonces and Route would have answered, the nonce
+// result is what Claims and Route would have answered, the nonce
 // claimed whether or not the call routes. sqlstore.Store implements it;
 // with it the answer webhook of a signed call makes one store round trip
 // before it answers instead of two.
@@ -179,7 +179,7 @@ type RouteClaimer interface {
 // the next one, which takes every request that arrived meanwhile in one
 // round trip. A lone request goes at once, so grouping adds no delay, and
 // each caller hears its own answer before it goes on: grouped nonce
-// claims refuse replays exactly as ClaimNonce does.
+// claims refuse replays exactly as Claim does.
 type group[Req, Res any] struct {
 	call    func(context.Context, []Req) ([]Res, error)
 	name    string // of call, in errors

@@ -44,7 +44,7 @@ func TestWriteBehindRecordsAnsweredCalls(t *testing.T) {
 	store := &ioStore{Store: NewMemoryStore()}
 	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) {
 		c.Store = store
-		c.OnInteraction = func(_ context.Context, in Interaction) {
+		c.Hooks.OnInteraction = func(_ context.Context, in Interaction) {
 			mu.Lock()
 			seen[in.ExternalID]++
 			mu.Unlock()
@@ -115,7 +115,7 @@ type batchClaims struct {
 	delay   time.Duration
 }
 
-func (b *batchClaims) ClaimNonces(ctx context.Context, cs []NonceClaim) ([]bool, error) {
+func (b *batchClaims) Claims(ctx context.Context, cs []ClaimRequest) ([]bool, error) {
 	b.mu.Lock()
 	b.batches++
 	fail := b.fail
@@ -126,7 +126,7 @@ func (b *batchClaims) ClaimNonces(ctx context.Context, cs []NonceClaim) ([]bool,
 	}
 	fresh := make([]bool, len(cs))
 	for i, c := range cs {
-		fresh[i] = b.Store.ClaimNonce(ctx, c.Key, c.Now, c.Expires) == nil
+		fresh[i] = b.Store.Claim(ctx, c.Key, c.Now, c.Expires) == nil
 	}
 	return fresh, nil
 }
@@ -137,7 +137,7 @@ func (b *batchClaims) ClaimNonces(ctx context.Context, cs []NonceClaim) ([]bool,
 func TestClaimGroup(t *testing.T) {
 	t.Parallel()
 	store := &batchClaims{Store: NewMemoryStore(), delay: 2 * time.Millisecond}
-	g := replayGuard{store: store, group: newGroup("ClaimNonces", time.Second, store.ClaimNonces)}
+	g := replayGuard{store: store, group: newGroup("Claims", time.Second, store.Claims)}
 	const callers = 64
 	var wg sync.WaitGroup
 	var freshCount atomic.Int32
@@ -169,7 +169,7 @@ func TestClaimGroup(t *testing.T) {
 }
 
 // routeClaims is a RouteClaimer over a memory store that counts its round
-// trips and refuses the separate Route and ClaimNonce the answer webhook
+// trips and refuses the separate Route and Claim the answer webhook
 // must not make beside it.
 type routeClaims struct {
 	Store
@@ -188,7 +188,7 @@ func (r *routeClaims) ClaimRoutes(ctx context.Context, reqs []RouteClaim) ([]Rou
 	}
 	out := make([]RouteClaimResult, len(reqs))
 	for i, q := range reqs {
-		out[i].Fresh = q.Nonce.Key == "" || r.Store.ClaimNonce(ctx, q.Nonce.Key, q.Nonce.Now, q.Nonce.Expires) == nil
+		out[i].Fresh = q.Nonce.Key == "" || r.Store.Claim(ctx, q.Nonce.Key, q.Nonce.Now, q.Nonce.Expires) == nil
 		if q.Participant != "" {
 			c, err := r.Store.Route(ctx, q.Participant, q.ProxyNumber, q.Now)
 			out[i].Found, out[i].Conversation = err == nil, c
@@ -204,11 +204,11 @@ func (r *routeClaims) Route(ctx context.Context, from, to string, now time.Time)
 	return r.Store.Route(ctx, from, to, now)
 }
 
-func (r *routeClaims) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+func (r *routeClaims) Claim(ctx context.Context, key string, now, expires time.Time) error {
 	r.mu.Lock()
 	r.other++
 	r.mu.Unlock()
-	return r.Store.ClaimNonce(ctx, key, now, expires)
+	return r.Store.Claim(ctx, key, now, expires)
 }
 
 // With a RouteClaimer store, a signed answer webhook makes one store
@@ -219,7 +219,7 @@ func TestAnswerOneRoundTrip(t *testing.T) {
 	t.Parallel()
 	store := &routeClaims{Store: NewMemoryStore()}
 	const secret = "voice-secret"
-	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Store, c.SignatureSecret = store, secret })
+	s, _ := newTestService(t, gbPool(gbP1), func(c *Config) { c.Store, c.Webhooks.SignatureSecret = store, secret })
 	mustCreate(t, s, CreateRequest{A: gbA, B: gbB})
 	signer := WebhookSigner{Secret: secret, Now: func() time.Time { return testNow }}
 	signed := func(from string) *http.Request {

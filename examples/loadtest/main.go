@@ -158,8 +158,10 @@ func measure(ctx context.Context, cfg config, kind string, n int) (row, error) {
 	}
 	defer cleanup()
 	svc, err := proxy.New(proxy.Config{
-		Store: store, SignatureSecret: secret, LenientNumbers: true, CoolOff: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Store:      store,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Webhooks:   proxy.WebhookConfig{SignatureSecret: secret},
+		Allocation: proxy.AllocationConfig{LenientNumbers: true, CoolOff: -1},
 	})
 	if err != nil {
 		return row{}, err

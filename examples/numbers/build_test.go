@@ -103,7 +103,7 @@ func TestREADMECommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := proxy.New(proxy.Config{Store: store, LenientNumbers: true, SignatureSecret: "readme-test"})
+	svc, err := proxy.New(proxy.Config{Store: store, Allocation: proxy.AllocationConfig{LenientNumbers: true}, Webhooks: proxy.WebhookConfig{SignatureSecret: "readme-test"}})
 	if err != nil {
 		t.Fatal(err)
 	}

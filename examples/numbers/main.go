@@ -249,7 +249,7 @@ func poolStatus(ctx context.Context, db string, stdout io.Writer) error {
 	}
 	defer store.Close()
 	// This Service serves no webhooks: it only reads the pool.
-	svc, err := proxy.New(proxy.Config{Store: store, InsecureUnsignedWebhooks: true, Logger: slog.New(slog.DiscardHandler)})
+	svc, err := proxy.New(proxy.Config{Store: store, Logger: slog.New(slog.DiscardHandler), Webhooks: proxy.WebhookConfig{InsecureUnsigned: true}})
 	if err != nil {
 		return err
 	}

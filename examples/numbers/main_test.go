@@ -105,7 +105,7 @@ func TestStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := proxy.New(proxy.Config{Store: store, LenientNumbers: true, SignatureSecret: "numbers-test"})
+	svc, err := proxy.New(proxy.Config{Store: store, Allocation: proxy.AllocationConfig{LenientNumbers: true}, Webhooks: proxy.WebhookConfig{SignatureSecret: "numbers-test"}})
 	if err != nil {
 		t.Fatal(err)
 	}

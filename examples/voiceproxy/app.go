@@ -141,16 +141,16 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		return nil, nil, fmt.Errorf("metrics exporter: %w", err)
 	}
 	meters := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exporter))
-	pcfg := proxy.Config{Store: store, Logger: log, Now: cfg.Now, MeterProvider: meters}
+	pcfg := proxy.Config{Store: store, Logger: log, Now: cfg.Now, Telemetry: proxy.TelemetryConfig{MeterProvider: meters}}
 	if err := cfg.Host.apply(&pcfg, live); err != nil {
 		return nil, nil, err
 	}
 	// The pseudonyms' key: the same on every instance and kept for good,
 	// or pseudonyms split and opt-outs are forgotten (proxy.Config).
 	if k := env("VOICEPROXY_PSEUDONYM_KEY"); k != "" {
-		pcfg.PseudonymKey = []byte(k)
+		pcfg.Privacy.PseudonymKey = []byte(k)
 	} else if !live {
-		pcfg.PseudonymKey = []byte("voiceproxy sandbox pseudonyms")
+		pcfg.Privacy.PseudonymKey = []byte("voiceproxy sandbox pseudonyms")
 	} else {
 		log.Warn("VOICEPROXY_PSEUDONYM_KEY is not set: pseudonyms differ per process, and SMS opt-outs are stored under phone numbers")
 	}
@@ -162,7 +162,7 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	base := strings.TrimSuffix(cfg.PublicURL, "/")
 	// Calls the demo starts (click-to-call) send their events to its own
 	// event webhook, tagged with their conversation.
-	pcfg.CallEventURL = base + "/vonage/event"
+	pcfg.CallControl.EventURL = base + "/vonage/event"
 	if live {
 		pcfg.ApplicationID = appID
 		// Call control (hang-up on close, click-to-call, recordings)
@@ -173,21 +173,21 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 			if err != nil {
 				return nil, nil, fmt.Errorf("VONAGE_PRIVATE_KEY: %w", err)
 			}
-			pcfg.ApplicationKey = pem
+			pcfg.CallControl.ApplicationKey = pem
 		}
 		// Live webhooks are verified: without the secret, anyone could
 		// read a participant's real number from a forged answer webhook.
-		pcfg.SignatureSecret = env("VONAGE_SIGNATURE_SECRET")
-		if pcfg.SignatureSecret == "" {
+		pcfg.Webhooks.SignatureSecret = env("VONAGE_SIGNATURE_SECRET")
+		if pcfg.Webhooks.SignatureSecret == "" {
 			return nil, nil, errors.New("VONAGE_SIGNATURE_SECRET is not set: live mode verifies Vonage's webhooks with the account's signature secret (dashboard: API settings)")
 		}
-		pcfg.SMSSignatureSecret = pcfg.SignatureSecret
-		pcfg.SMSSignatureMethod = sms.SigMethod(env("VONAGE_SIGNATURE_METHOD"))
+		pcfg.Webhooks.SMSSignatureSecret = pcfg.Webhooks.SignatureSecret
+		pcfg.Webhooks.SMSSignatureMethod = sms.SigMethod(env("VONAGE_SIGNATURE_METHOD"))
 		if cfg.VonageURL != "" {
 			smsOpts = append(smsOpts, sms.WithBaseURL(cfg.VonageURL))
 			numbersOpts = append(numbersOpts, numbers.WithBaseURL(cfg.VonageURL))
 			insightOpts = append(insightOpts, insight.WithBaseURL(cfg.VonageURL))
-			pcfg.VoiceAPIURL = strings.TrimSuffix(cfg.VonageURL, "/") + "/v1/calls"
+			pcfg.CallControl.APIURL = strings.TrimSuffix(cfg.VonageURL, "/") + "/v1/calls"
 		}
 	} else {
 		key, secret, appID = proxytest.APIKey, proxytest.APISecret, proxytest.ApplicationID
@@ -200,7 +200,7 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		a.vonage = proxytest.NewVonage(proxytest.WithOwnedNumbers(proxytest.SandboxNumbers()...), proxytest.WithClock(cfg.Now),
 			proxytest.WithBalance(50), // notifications, relays and a few purchases
 			proxytest.WithApplication(appID, &appKey.PublicKey))
-		pcfg.ApplicationKey, pcfg.VoiceHTTPClient = keyPEM, a.vonage.Client()
+		pcfg.CallControl.ApplicationKey, pcfg.CallControl.HTTPClient = keyPEM, a.vonage.Client()
 		smsOpts = []sms.Option{sms.WithHTTPClient(a.vonage.Client()), sms.WithBaseURL(proxytest.InProcessURL)}
 		numbersOpts = []numbers.Option{numbers.WithHTTPClient(a.vonage.Client()), numbers.WithBaseURL(proxytest.InProcessURL)}
 		insightOpts = []insight.Option{insight.WithHTTPClient(a.vonage.Client()), insight.WithBaseURL(proxytest.InProcessURL)}
@@ -211,11 +211,11 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 				return nil, nil, err
 			}
 		}
-		pcfg.SignatureSecret = a.sandboxSecret
-		pcfg.SMSSignatureSecret = a.sandboxSecret
+		pcfg.Webhooks.SignatureSecret = a.sandboxSecret
+		pcfg.Webhooks.SMSSignatureSecret = a.sandboxSecret
 		// Participants may use Ofcom's drama range (+44 7700 900xxx), as
 		// Vonage's own examples do.
-		pcfg.LenientNumbers = true
+		pcfg.Allocation.LenientNumbers = true
 	}
 	messages := cfg.SMSAPI == smsAPIMessages
 	var smsClient proxy.SMSSender
@@ -223,8 +223,8 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		// The application JWT when the key is there (as in the sandbox),
 		// else the account's key and secret.
 		auth := sms.MessagesAuth{APIKey: key, APISecret: secret}
-		if pcfg.ApplicationKey != nil {
-			auth = sms.MessagesAuth{ApplicationID: appID, PrivateKey: pcfg.ApplicationKey}
+		if pcfg.CallControl.ApplicationKey != nil {
+			auth = sms.MessagesAuth{ApplicationID: appID, PrivateKey: pcfg.CallControl.ApplicationKey}
 		}
 		mopts := append(smsOpts, sms.WithClock(cfg.Now))
 		if !live {
@@ -238,7 +238,7 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 		if live {
 			// On the SMS API setting a number's own inbound-SMS webhook
 			// wins over the account's: point each at the demo.
-			pcfg.InboundSMSURL = base + "/vonage/inbound-sms"
+			pcfg.Webhooks.InboundSMSURL = base + "/vonage/inbound-sms"
 		}
 	}
 	if err != nil {
@@ -252,12 +252,12 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	if err != nil {
 		return nil, nil, err
 	}
-	pcfg.SMS, pcfg.Numbers, pcfg.Insight = smsClient, numbersClient, insightClient
+	pcfg.SMS.Sender, pcfg.Pool.Numbers, pcfg.Allocation.Insight = smsClient, numbersClient, insightClient
 	if !live || env("VOICEPROXY_AUTOPILOT") == "on" {
 		// The pool autopilot: numbers bought when a participant has none
 		// left in their country, idle ones given back after a day. In
 		// sandbox mode it buys from the simulated Vonage.
-		pcfg.Autopilot = &proxy.Autopilot{
+		pcfg.Pool.Autopilot = &proxy.Autopilot{
 			Numbers: numbersClient, ApplicationID: appID,
 			MaxNumbers: 20, MaxPerCountry: 10, MaxPurchasesPerHour: 5, MonthlyBudget: 25,
 			ReleaseIdle: 24 * time.Hour, Floor: 4,
@@ -355,7 +355,7 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 				"inbound_sms_url", "POST "+base+"/vonage/inbound-sms",
 				"delivery_receipt_url", "POST "+base+"/vonage/delivery-receipt")
 		}
-		if pcfg.ApplicationKey == nil {
+		if pcfg.CallControl.ApplicationKey == nil {
 			log.Warn("VONAGE_PRIVATE_KEY is not set: call control is off (calls are not hung up on close; no click-to-call or recordings)")
 		}
 	} else {

@@ -20,10 +20,10 @@ type hostOptions struct {
 	Redact     string
 	RedactWith string // Config.Redact.Replacement
 
-	Retention      time.Duration // Config.Retention
-	StoreSMSBodies bool          // Config.StoreSMSBodies
-	DefaultTTL     time.Duration // Config.DefaultTTL
-	Record         bool          // Config.Record
+	Retention      time.Duration // Config.Privacy.Retention
+	StoreSMSBodies bool          // Config.SMS.StoreBodies
+	DefaultTTL     time.Duration // Config.Conversations.DefaultTTL
+	Record         bool          // Config.Calls.RecordByDefault
 
 	PINLength, PINAttempts, PINMaxFailures, PINMaxNumberFailures int
 	PINLockout                                                   time.Duration
@@ -96,13 +96,13 @@ func (o hostOptions) apply(cfg *proxy.Config, live bool) error {
 	if err != nil {
 		return err
 	}
-	cfg.Redact = p
-	cfg.Retention, cfg.StoreSMSBodies, cfg.DefaultTTL, cfg.Record = o.Retention, o.StoreSMSBodies, o.DefaultTTL, o.Record
-	cfg.PINLength, cfg.PINAttempts, cfg.PINMaxFailures, cfg.PINMaxNumberFailures = o.PINLength, o.PINAttempts, o.PINMaxFailures, o.PINMaxNumberFailures
-	cfg.PINLockout, cfg.PINWhenExhausted = o.PINLockout, o.PINWhenExhausted
-	cfg.NotifyTemplate, cfg.NotifyPINTemplate, cfg.DefaultLabel = o.NotifyTemplate, o.NotifyPINTemplate, o.DefaultLabel
-	cfg.StopReply, cfg.HelpReply, cfg.StartReply, cfg.SMSAutoReply = o.StopReply, o.HelpReply, o.StartReply, o.SMSAutoReply
-	cfg.Greeting, cfg.UnknownRouteText, cfg.PINPrompt, cfg.PINSMSReply = o.Greeting, o.UnknownRouteText, o.PINPrompt, o.PINSMSReply
+	cfg.SMS.Redact = p
+	cfg.Privacy.Retention, cfg.SMS.StoreBodies, cfg.Conversations.DefaultTTL, cfg.Calls.RecordByDefault = o.Retention, o.StoreSMSBodies, o.DefaultTTL, o.Record
+	cfg.PIN.Length, cfg.PIN.Attempts, cfg.PIN.MaxFailures, cfg.PIN.MaxNumberFailures = o.PINLength, o.PINAttempts, o.PINMaxFailures, o.PINMaxNumberFailures
+	cfg.PIN.Lockout, cfg.PIN.WhenExhausted = o.PINLockout, o.PINWhenExhausted
+	cfg.Conversations.NotifyTemplate, cfg.Conversations.NotifyPINTemplate, cfg.Conversations.DefaultLabel = o.NotifyTemplate, o.NotifyPINTemplate, o.DefaultLabel
+	cfg.SMS.StopReply, cfg.SMS.HelpReply, cfg.SMS.StartReply, cfg.SMS.AutoReply = o.StopReply, o.HelpReply, o.StartReply, o.SMSAutoReply
+	cfg.Calls.Greeting, cfg.Calls.UnknownRouteText, cfg.PIN.Prompt, cfg.PIN.SMSReply = o.Greeting, o.UnknownRouteText, o.PINPrompt, o.PINSMSReply
 	return nil
 }
 

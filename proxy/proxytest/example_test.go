@@ -70,10 +70,11 @@ func Example_integrationTest() {
 		return
 	}
 	svc, err := proxy.New(proxy.Config{
-		Store:           proxy.NewMemoryStore(),
-		SMS:             smsClient,
-		SignatureSecret: proxytest.SignatureSecret, // what the Simulator signs with
-		Logger:          slog.New(slog.DiscardHandler),
+		Store: proxy.NewMemoryStore(),
+		// what the Simulator signs with
+		Logger:   slog.New(slog.DiscardHandler),
+		SMS:      proxy.SMSConfig{Sender: smsClient},
+		Webhooks: proxy.WebhookConfig{SignatureSecret: proxytest.SignatureSecret},
 	})
 	if err != nil {
 		fmt.Println(err)

@@ -35,9 +35,11 @@ func TestSendSMSRelayedOverHTTP(t *testing.T) {
 					t.Fatal(err)
 				}
 				svc, err := proxy.New(proxy.Config{
-					Store: proxy.NewMemoryStore(), SMS: smsClient,
-					SignatureSecret: proxytest.SignatureSecret, ApplicationID: proxytest.ApplicationID,
-					Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+					Store:         proxy.NewMemoryStore(),
+					ApplicationID: proxytest.ApplicationID,
+					Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+					SMS:           proxy.SMSConfig{Sender: smsClient},
+					Webhooks:      proxy.WebhookConfig{SignatureSecret: proxytest.SignatureSecret},
 				})
 				if err != nil {
 					t.Fatal(err)

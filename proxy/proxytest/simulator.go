@@ -154,7 +154,7 @@ type Simulator struct {
 	// SignatureSecret signs voice webhooks with an HS256 JWT as Vonage
 	// does (see proxy.WebhookSigner) and inbound SMS with a "sig"
 	// parameter. Default SignatureSecret, the package's constant: give
-	// the Service under test the same (proxy.Config.SignatureSecret).
+	// the Service under test the same (proxy.Config.Webhooks.SignatureSecret).
 	SignatureSecret string
 	// Unsigned sends webhooks without any signature, as a forger would:
 	// for tests that the Service refuses them. Default false.

@@ -23,7 +23,7 @@ const (
 	ApplicationID = "aaaaaaaa-bbbb-4ccc-8ddd-0123456789ab"
 	// SignatureSecret is the signature secret a Simulator signs webhooks
 	// with unless told another: set the same in the Service under test
-	// (proxy.Config.SignatureSecret). It is public: use it in tests only.
+	// (proxy.Config.Webhooks.SignatureSecret). It is public: use it in tests only.
 	SignatureSecret = "proxytest-signature-secret"
 )
 

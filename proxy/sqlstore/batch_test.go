@@ -66,41 +66,41 @@ func TestAddInteractions(t *testing.T) {
 	})
 }
 
-// ClaimNonces decides each claim as ClaimNonce would: fresh once, a
+// Claims decides each claim as Claim would: fresh once, a
 // replay while live, fresh again once expired, and a key repeated in the
 // batch fresh only the first time.
 func TestClaimNonces(t *testing.T) {
 	eachSQL(t, func(t *testing.T, s *sqlstore.Store) {
 		ctx := t.Context()
 		t0 := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-		claim := func(key string, at time.Time) proxy.NonceClaim {
-			return proxy.NonceClaim{Key: key, Now: at, Expires: at.Add(time.Minute)}
+		claim := func(key string, at time.Time) proxy.ClaimRequest {
+			return proxy.ClaimRequest{Key: key, Now: at, Expires: at.Add(time.Minute)}
 		}
-		if err := s.ClaimNonce(ctx, "old", t0.Add(-2*time.Minute), t0.Add(-time.Minute)); err != nil {
+		if err := s.Claim(ctx, "old", t0.Add(-2*time.Minute), t0.Add(-time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		fresh, err := s.ClaimNonces(ctx, []proxy.NonceClaim{claim("a", t0), claim("b", t0), claim("a", t0), claim("old", t0)})
+		fresh, err := s.Claims(ctx, []proxy.ClaimRequest{claim("a", t0), claim("b", t0), claim("a", t0), claim("old", t0)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if want := []bool{true, true, false, true}; !slices.Equal(fresh, want) {
 			t.Errorf("first batch %v, want %v", fresh, want)
 		}
-		fresh, err = s.ClaimNonces(ctx, []proxy.NonceClaim{claim("a", t0.Add(30*time.Second)), claim("c", t0.Add(30*time.Second))})
+		fresh, err = s.Claims(ctx, []proxy.ClaimRequest{claim("a", t0.Add(30*time.Second)), claim("c", t0.Add(30*time.Second))})
 		if err != nil || !slices.Equal(fresh, []bool{false, true}) {
 			t.Errorf("second batch %v, %v; want a replayed, c fresh", fresh, err)
 		}
-		fresh, err = s.ClaimNonces(ctx, []proxy.NonceClaim{claim("a", t0.Add(2*time.Minute))})
+		fresh, err = s.Claims(ctx, []proxy.ClaimRequest{claim("a", t0.Add(2*time.Minute))})
 		if err != nil || !slices.Equal(fresh, []bool{true}) {
 			t.Errorf("after expiry %v, %v; want fresh again", fresh, err)
 		}
-		if err := s.ClaimNonce(ctx, "c", t0.Add(31*time.Second), t0.Add(time.Hour)); !errors.Is(err, proxy.ErrConflict) {
-			t.Errorf("ClaimNonce of a key ClaimNonces took: %v, want ErrConflict", err)
+		if err := s.Claim(ctx, "c", t0.Add(31*time.Second), t0.Add(time.Hour)); !errors.Is(err, proxy.ErrConflict) {
+			t.Errorf("Claim of a key Claims took: %v, want ErrConflict", err)
 		}
 	})
 }
 
-// ClaimRoutes answers each request as ClaimNonces and Route would, in one
+// ClaimRoutes answers each request as Claims and Route would, in one
 // call: fresh or replayed, routed or not (no leg, an expired
 // conversation, a request with no participant), the nonce claimed either
 // way; and a batch with no nonce, or no route, works alone.
@@ -128,7 +128,7 @@ func TestClaimRoutes(t *testing.T) {
 		req := func(key string, who int, proxyNum string, at time.Time) proxy.RouteClaim {
 			r := proxy.RouteClaim{ProxyNumber: proxyNum, Now: at}
 			if key != "" {
-				r.Nonce = proxy.NonceClaim{Key: key, Now: at, Expires: at.Add(time.Minute)}
+				r.Nonce = proxy.ClaimRequest{Key: key, Now: at, Expires: at.Add(time.Minute)}
 			}
 			if who > 0 {
 				r.Participant = person(who)
@@ -167,8 +167,8 @@ func TestClaimRoutes(t *testing.T) {
 			[]got{{false, true, "live"}, {false, false, ""}})
 		check("no nonce", []proxy.RouteClaim{req("", 2, nums[0].MSISDN, t0)}, []got{{true, true, "live"}})
 		check("no route", []proxy.RouteClaim{req("f", 0, "", t0)}, []got{{true, false, ""}})
-		if err := s.ClaimNonce(ctx, "d", t0, t0.Add(time.Hour)); !errors.Is(err, proxy.ErrConflict) {
-			t.Errorf("ClaimNonce of a key ClaimRoutes took for an unrouted call: %v, want ErrConflict", err)
+		if err := s.Claim(ctx, "d", t0, t0.Add(time.Hour)); !errors.Is(err, proxy.ErrConflict) {
+			t.Errorf("Claim of a key ClaimRoutes took for an unrouted call: %v, want ErrConflict", err)
 		}
 		res, err := s.ClaimRoutes(ctx, []proxy.RouteClaim{req("g", 1, nums[0].MSISDN, t0)})
 		if err != nil || !res[0].Found {

@@ -134,7 +134,7 @@ func BenchmarkLarge(b *testing.B) {
 						for i := range reqs {
 							c := convs[r.IntN(len(convs))]
 							reqs[i] = proxy.RouteClaim{
-								Nonce:       proxy.NonceClaim{Key: fmt.Sprintf("bench-%d", seq.Add(1)), Now: now, Expires: now.Add(5 * time.Minute)},
+								Nonce:       proxy.ClaimRequest{Key: fmt.Sprintf("bench-%d", seq.Add(1)), Now: now, Expires: now.Add(5 * time.Minute)},
 								Participant: c.Participants[0].Number, ProxyNumber: c.Participants[0].ProxyNumber, Now: now,
 							}
 						}

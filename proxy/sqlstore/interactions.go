@@ -261,10 +261,10 @@ func (s *Store) AddMessagePart(ctx context.Context, p proxy.MessagePart, since t
 	return parts, nil
 }
 
-// ClaimNonce claims key until expires. ErrConflict if a claim of key
+// Claim claims key until expires. ErrConflict if a claim of key
 // expires after now; an expired claim is replaced. ExpireConversations
 // deletes claims that expired by its now.
-func (s *Store) ClaimNonce(ctx context.Context, key string, now, expires time.Time) error {
+func (s *Store) Claim(ctx context.Context, key string, now, expires time.Time) error {
 	n, err := s.d.t(now)
 	if err != nil {
 		return fmt.Errorf("sqlstore: claim nonce: %w", err)
@@ -289,8 +289,8 @@ func (s *Store) ClaimNonce(ctx context.Context, key string, now, expires time.Ti
 	return nil
 }
 
-// ReleaseNonce deletes the claim of key, if any.
-func (s *Store) ReleaseNonce(ctx context.Context, key string) error {
+// ReleaseClaim deletes the claim of key, if any.
+func (s *Store) ReleaseClaim(ctx context.Context, key string) error {
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM vp_nonces WHERE key = $1`, key); err != nil {
 		return fmt.Errorf("sqlstore: release nonce: %w", err)
 	}
@@ -358,10 +358,10 @@ func (s *Store) AddInteractions(ctx context.Context, ins []proxy.Interaction) ([
 
 var _ proxy.BatchInteractionAdder = (*Store)(nil)
 
-// ClaimNonces claims many keys in one statement (proxy.BatchNonceClaimer):
-// fresh[i] reports whether claims[i] was recorded, as ClaimNonce would
+// Claims claims many keys in one statement (proxy.BatchClaimer):
+// fresh[i] reports whether claims[i] was recorded, as Claim would
 // have. A key repeated in the batch is fresh for its first claim only.
-func (s *Store) ClaimNonces(ctx context.Context, claims []proxy.NonceClaim) ([]bool, error) {
+func (s *Store) Claims(ctx context.Context, claims []proxy.ClaimRequest) ([]bool, error) {
 	fresh := make([]bool, len(claims))
 	if len(claims) == 0 {
 		return fresh, nil
@@ -398,14 +398,14 @@ func (nc nonceClaim) claimed(key string, fresh []bool) {
 
 // nonceClaims builds the INSERT claiming claims; those with an empty Key
 // are left out. It is "" when none is left.
-func (s *Store) nonceClaims(claims []proxy.NonceClaim) (nonceClaim, error) {
+func (s *Store) nonceClaims(claims []proxy.ClaimRequest) (nonceClaim, error) {
 	nc := nonceClaim{first: make(map[string]int, len(claims))}
 	var b strings.Builder
 	b.WriteString(`INSERT INTO vp_nonces (key, expires_at) VALUES `)
 	args := make([]any, 0, 2*len(claims)+1)
 	// All claims of a batch are judged at the earliest now among them:
 	// a claim that is live for any of them counts as live, so grouping
-	// never lets a replay through sooner than ClaimNonce would.
+	// never lets a replay through sooner than Claim would.
 	var now time.Time
 	for _, c := range claims {
 		if c.Key != "" && (now.IsZero() || c.Now.Before(now)) {
@@ -441,7 +441,7 @@ func (s *Store) nonceClaims(claims []proxy.NonceClaim) (nonceClaim, error) {
 	return nc, nil
 }
 
-var _ proxy.BatchNonceClaimer = (*Store)(nil)
+var _ proxy.BatchClaimer = (*Store)(nil)
 
 // Pseudonymize replaces the numbers of conversations that ended before
 // q.EndedBefore, one transaction per conversation.

@@ -22,7 +22,9 @@ var keyings = []struct {
 	set  func(*proxy.Config)
 }{
 	{"pseudonym-key", func(c *proxy.Config) {}},
-	{"signature-secret", func(c *proxy.Config) { c.PseudonymKey, c.SignatureSecret = nil, proxytest.SignatureSecret }},
+	{"signature-secret", func(c *proxy.Config) {
+		c.Privacy.PseudonymKey, c.Webhooks.SignatureSecret = nil, proxytest.SignatureSecret
+	}},
 }
 
 // lifecycleService is a Service, as privacyService makes it, on a store
@@ -31,8 +33,8 @@ func lifecycleService(t *testing.T, open func(testing.TB) *sqlstore.Store, keyin
 	t.Helper()
 	st := open(t)
 	svc, clk := privacyService(t, storeKind{open: func(testing.TB) proxy.Store { return st }}, func(c *proxy.Config) {
-		c.CoolOff, c.Retention = -1, 30*24*time.Hour
-		c.StoreSMSBodies, c.SMS = true, nopSMS{}
+		c.Allocation.CoolOff, c.Privacy.Retention = -1, 30*24*time.Hour
+		c.SMS.StoreBodies, c.SMS.Sender = true, nopSMS{}
 		keying(c)
 	})
 	return svc, st, clk

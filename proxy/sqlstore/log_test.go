@@ -58,9 +58,11 @@ func TestStoreFailureLogsNoNumbers(t *testing.T) {
 			}
 			var logs syncBuffer
 			svc, err := proxy.New(proxy.Config{
-				Store: store, LenientNumbers: true, StoreTimeout: 300 * time.Millisecond,
-				InsecureUnsignedWebhooks: true, // hand-made webhooks
-				Logger:                   slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+				Store: store,
+				// hand-made webhooks
+				Logger:     slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo})),
+				Allocation: proxy.AllocationConfig{LenientNumbers: true},
+				Webhooks:   proxy.WebhookConfig{StoreTimeout: 300 * time.Millisecond, InsecureUnsigned: true},
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -98,10 +98,11 @@ func TestPostgresOutage(t *testing.T) {
 	store := openPostgres(t, u.String(), schema)
 	const secret = "outage-secret"
 	svc, err := proxy.New(proxy.Config{
-		Store: store, LenientNumbers: true, CoolOff: -1,
-		SignatureSecret: secret, ApplicationID: proxytest.ApplicationID,
-		StoreTimeout: 300 * time.Millisecond,
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store:         store,
+		ApplicationID: proxytest.ApplicationID,
+		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Allocation:    proxy.AllocationConfig{LenientNumbers: true, CoolOff: -1},
+		Webhooks:      proxy.WebhookConfig{SignatureSecret: secret, StoreTimeout: 300 * time.Millisecond},
 	})
 	if err != nil {
 		t.Fatal(err)

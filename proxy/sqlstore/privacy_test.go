@@ -22,7 +22,7 @@ type clockFor struct{ t time.Time }
 
 func (c *clockFor) now() time.Time { return c.t }
 
-// TestRetentionAndErasure: after Config.Retention the sweep replaces an
+// TestRetentionAndErasure: after Config.Privacy.Retention the sweep replaces an
 // ended conversation's numbers with keyed pseudonyms (the same person,
 // the same pseudonym), empties its SMS texts and drops its recordings;
 // EraseParticipant does it for one person at once and reports the
@@ -33,8 +33,8 @@ func TestRetentionAndErasure(t *testing.T) {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
 			svc, clk := privacyService(t, k, func(c *proxy.Config) {
-				c.CoolOff, c.Retention = -1, 7*24*time.Hour
-				c.StoreSMSBodies, c.SMS = true, nopSMS{}
+				c.Allocation.CoolOff, c.Privacy.Retention = -1, 7*24*time.Hour
+				c.SMS.StoreBodies, c.SMS.Sender = true, nopSMS{}
 			})
 			ctx := t.Context()
 			if err := svc.AddNumbers(ctx, poolNumbers(2)...); err != nil {
@@ -108,9 +108,13 @@ func privacyService(t *testing.T, k storeKind, edit func(*proxy.Config)) (*proxy
 	t.Helper()
 	clk := &clockFor{t: privacyStart}
 	cfg := proxy.Config{
-		Store: k.open(t), LenientNumbers: true, Now: clk.now, PseudonymKey: []byte("host secret"),
-		SignatureSecret: proxytest.SignatureSecret, // post signs with it
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store: k.open(t),
+		Now:   clk.now,
+		// post signs with it
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Allocation: proxy.AllocationConfig{LenientNumbers: true},
+		Privacy:    proxy.PrivacyConfig{PseudonymKey: []byte("host secret")},
+		Webhooks:   proxy.WebhookConfig{SignatureSecret: proxytest.SignatureSecret},
 	}
 	edit(&cfg)
 	svc, err := proxy.New(cfg)
@@ -144,7 +148,7 @@ func TestCoolOffOutlivesRetention(t *testing.T) {
 	for _, k := range storeKinds() {
 		t.Run(k.name, func(t *testing.T) {
 			t.Parallel()
-			svc, clk := privacyService(t, k, func(c *proxy.Config) { c.CoolOff, c.Retention = time.Hour, time.Minute })
+			svc, clk := privacyService(t, k, func(c *proxy.Config) { c.Allocation.CoolOff, c.Privacy.Retention = time.Hour, time.Minute })
 			ctx := t.Context()
 			if err := svc.AddNumbers(ctx, poolNumbers(2)...); err != nil {
 				t.Fatal(err)

@@ -27,13 +27,13 @@ func relayService(t *testing.T, store proxy.Store, v *proxytest.Vonage, now func
 		t.Fatal(err)
 	}
 	svc, err := proxy.New(proxy.Config{
-		Store: store, SMS: smsClient, LenientNumbers: true, CoolOff: -1, Now: now,
-		SignatureSecret: proxytest.SignatureSecret, // the simulator's
-		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-		// These tests are about sending once, not latency: forty webhooks
-		// at once under the race detector on two cores can take longer
-		// than the default 800 ms to get a connection.
-		StoreTimeout: 5 * time.Second,
+		Store: store,
+		Now:   now,
+		// the simulator's
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		SMS:        proxy.SMSConfig{Sender: smsClient},
+		Allocation: proxy.AllocationConfig{LenientNumbers: true, CoolOff: -1},
+		Webhooks:   proxy.WebhookConfig{SignatureSecret: proxytest.SignatureSecret, StoreTimeout: 5 * time.Second},
 	})
 	if err != nil {
 		t.Fatal(err)

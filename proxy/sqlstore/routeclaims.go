@@ -16,9 +16,9 @@ import (
 
 // ClaimRoutes claims the nonces of many answer webhooks and routes their
 // calls in one round trip (proxy.RouteClaimer): each result is what
-// ClaimNonces and Route would have answered.
+// Claims and Route would have answered.
 //
-// It is two statements, the nonce INSERT of ClaimNonces and one route
+// It is two statements, the nonce INSERT of Claims and one route
 // SELECT for every call: on PostgreSQL they go as one pipelined batch
 // (pgx sends both and a single Sync, so one network round trip, in one
 // implicit transaction); on SQLite both run on the writer connection,
@@ -30,7 +30,7 @@ func (s *Store) ClaimRoutes(ctx context.Context, reqs []proxy.RouteClaim) ([]pro
 	if len(reqs) == 0 {
 		return out, nil
 	}
-	claims := make([]proxy.NonceClaim, len(reqs))
+	claims := make([]proxy.ClaimRequest, len(reqs))
 	for i, r := range reqs {
 		claims[i] = r.Nonce
 	}

@@ -25,12 +25,10 @@ import (
 func newService(t testing.TB, store proxy.Store) *proxy.Service {
 	t.Helper()
 	svc, err := proxy.New(proxy.Config{
-		Store:          store,
-		LenientNumbers: true,
-		CoolOff:        -1,
-		// The tests send hand-made webhooks; signing is tested in proxy.
-		InsecureUnsignedWebhooks: true,
-		Logger:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Store:      store,
+		Logger:     slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Allocation: proxy.AllocationConfig{LenientNumbers: true, CoolOff: -1},
+		Webhooks:   proxy.WebhookConfig{InsecureUnsigned: true},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -245,7 +245,7 @@ func concurrentAllocation(f *fixture) {
 
 // concurrentRouteTouchEvents mixes the webhook paths on a few
 // conversations: Route (always in use here), Touch at random times,
-// AddInteractionEvent with duplicates, AddInteraction and ClaimNonce
+// AddInteractionEvent with duplicates, AddInteraction and Claim
 // racing on the same keys. Afterwards LastActivityAt is the latest touch,
 // each interaction holds each distinct (Leg, Status) once, and each
 // contested key was won exactly once.
@@ -315,9 +315,9 @@ func concurrentRouteTouchEvents(f *fixture) {
 					mu.Unlock()
 				case 3:
 					key := fmt.Sprintf("nonce-%d", op%10)
-					err := f.s.ClaimNonce(f.ctx, key, at(time.Minute), at(2*time.Hour))
+					err := f.s.Claim(f.ctx, key, at(time.Minute), at(2*time.Hour))
 					if err != nil && !errors.Is(err, proxy.ErrConflict) {
-						f.t.Errorf("ClaimNonce: %v", err)
+						f.t.Errorf("Claim: %v", err)
 					}
 					mu.Lock()
 					wonNonce[key] += map[bool]int{true: 1}[err == nil]
@@ -369,7 +369,7 @@ func concurrentRouteTouchEvents(f *fixture) {
 	}
 	for key, n := range wonNonce {
 		if n != 1 {
-			f.t.Errorf("ClaimNonce(%s) succeeded %d times, want once", key, n)
+			f.t.Errorf("Claim(%s) succeeded %d times, want once", key, n)
 		}
 	}
 	for ext, n := range wonAdd {

@@ -331,16 +331,16 @@ var messagePartTests = []test{
 // claim claims key at now until expires and wants no error.
 func (f *fixture) claim(key string, now, expires time.Time) {
 	f.t.Helper()
-	if err := f.s.ClaimNonce(f.ctx, key, now, expires); err != nil {
-		f.t.Errorf("ClaimNonce(%s) at %s until %s: %v", key, now.Sub(base), expires.Sub(base), err)
+	if err := f.s.Claim(f.ctx, key, now, expires); err != nil {
+		f.t.Errorf("Claim(%s) at %s until %s: %v", key, now.Sub(base), expires.Sub(base), err)
 	}
 }
 
 // replay claims key at now until expires and wants ErrConflict.
 func (f *fixture) replay(key string, now, expires time.Time) {
 	f.t.Helper()
-	err := f.s.ClaimNonce(f.ctx, key, now, expires)
-	f.wantConflict(fmt.Sprintf("ClaimNonce(%s) at %s until %s", key, now.Sub(base), expires.Sub(base)), err)
+	err := f.s.Claim(f.ctx, key, now, expires)
+	f.wantConflict(fmt.Sprintf("Claim(%s) at %s until %s", key, now.Sub(base), expires.Sub(base)), err)
 }
 
 var nonceTests = []test{
@@ -364,11 +364,11 @@ var nonceTests = []test{
 	{"Release", func(f *fixture) {
 		f.claim("k1", base, at(100*time.Hour))
 		f.claim("k2", base, at(100*time.Hour))
-		if err := f.s.ReleaseNonce(f.ctx, "k1"); err != nil {
+		if err := f.s.ReleaseClaim(f.ctx, "k1"); err != nil {
 			f.t.Fatal(err)
 		}
-		if err := f.s.ReleaseNonce(f.ctx, "never claimed"); err != nil {
-			f.t.Errorf("ReleaseNonce of a key never claimed: %v", err)
+		if err := f.s.ReleaseClaim(f.ctx, "never claimed"); err != nil {
+			f.t.Errorf("ReleaseClaim of a key never claimed: %v", err)
 		}
 		f.claim("k1", at(time.Minute), at(2*time.Minute)) // free again at once
 		f.replay("k1", at(time.Minute), at(time.Hour))
