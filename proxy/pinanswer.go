@@ -181,7 +181,12 @@ func (s *Service) answerPIN(ctx context.Context, w http.ResponseWriter, r *http.
 }
 
 // Keys in the store for PIN failures and lock-outs.
-func pinCallerKey(from string) string { return "caller:" + from }
+// pinCallerKey keys a caller's wrong PINs and lock-out by their
+// pseudonym, never their number, so that no claim holds a raw number
+// (erasure and retention leave these to expire); the pseudonym key is the
+// same on every instance (Privacy.PseudonymKey, or derived from the
+// signature secret).
+func (s *Service) pinCallerKey(from string) string { return "caller:" + s.Pseudonym(from) }
 func pinNumberKey(to string) string   { return "number:" + to }
 
 // hotPINFailures is how many wrong PINs of their own lock a caller out on
@@ -196,7 +201,7 @@ const hotPINFailures = 2
 // probe, whose clock may be a little behind this one's (a probe claiming
 // "until now" could be).
 func (s *Service) pinLocked(ctx context.Context, from string, now time.Time) (bool, error) {
-	switch err := s.store.Claim(ctx, "pin-lock:"+pinCallerKey(from), now, time.Time{}); {
+	switch err := s.store.Claim(ctx, "pin-lock:"+s.pinCallerKey(from), now, time.Time{}); {
 	case errors.Is(err, ErrConflict):
 		return true, nil
 	case err != nil:
@@ -234,11 +239,11 @@ func (s *Service) pinFailed(ctx context.Context, from, to string, now time.Time)
 	if errNumber == nil && onNumber >= s.cfg.PIN.MaxNumberFailures {
 		limit = min(limit, hotPINFailures)
 	}
-	own, err := s.pinCount(ctx, pinCallerKey(from), s.cfg.PIN.MaxFailures, now)
+	own, err := s.pinCount(ctx, s.pinCallerKey(from), s.cfg.PIN.MaxFailures, now)
 	if err != nil || own < limit {
 		return false, errors.Join(errNumber, err)
 	}
-	if err := s.store.Claim(ctx, "pin-lock:"+pinCallerKey(from), now, now.Add(s.cfg.PIN.Lockout)); err != nil && !errors.Is(err, ErrConflict) {
+	if err := s.store.Claim(ctx, "pin-lock:"+s.pinCallerKey(from), now, now.Add(s.cfg.PIN.Lockout)); err != nil && !errors.Is(err, ErrConflict) {
 		return false, errors.Join(errNumber, err)
 	}
 	return true, errNumber

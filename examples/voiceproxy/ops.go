@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
 )
@@ -309,9 +310,26 @@ func (a *app) recordFailures(h http.Handler) http.Handler {
 				http.StatusNotFound:           "no such webhook",
 				http.StatusMethodNotAllowed:   "wrong method",
 			}[sw.status]
-			a.failures.add(webhookFailure{At: opsTime(a.now()), Method: r.Method, Path: r.URL.Path, Status: sw.status, Meaning: meaning})
+			// Anyone may send the request: what is kept of it is cut short.
+			a.failures.add(webhookFailure{At: opsTime(a.now()), Method: shorten(r.Method, 16), Path: shorten(r.URL.Path, maxFailurePath), Status: sw.status, Meaning: meaning})
 		}
 	})
+}
+
+// maxFailurePath bounds the path a webhook failure keeps: Vonage's are
+// a few dozen bytes.
+const maxFailurePath = 128
+
+// shorten is s cut to at most n bytes, at a character's boundary, with
+// "…" when cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func (a *app) opsFailures(w http.ResponseWriter, r *http.Request) {

@@ -127,6 +127,17 @@ func parseQuery(q string, p *Params) error {
 		var kv string
 		kv, q, _ = strings.Cut(q, "&")
 		k, v, _ := strings.Cut(kv, "=")
+		// A name is unescaped as its value is: the GET payload_hash is
+		// checked against the query decoded so (queryJSON), and a
+		// handler that read "%66rom" as other than from would take a
+		// from the hash never covered.
+		if strings.ContainsAny(k, "%+") {
+			u, err := url.QueryUnescape(k)
+			if err != nil {
+				return fmt.Errorf("query parameter name %q: %w", truncate(k), err)
+			}
+			k = u
+		}
 		var dst *Value
 		switch k {
 		case "from":

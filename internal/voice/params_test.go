@@ -87,3 +87,26 @@ func TestReadParamsFallbackDTMF(t *testing.T) {
 		t.Errorf("POST: %v, dtmf %s", err, p.DTMF)
 	}
 }
+
+// A query parameter's name is read unescaped, as the GET payload_hash
+// reads it (queryJSON): else "%66rom" would be from to the hash and
+// nothing to the handler, and a signed query could carry another from.
+func TestParseQueryUnescapesNames(t *testing.T) {
+	var p Params
+	if err := parseQuery("from=447700900009&%66rom=447123456701&%74o=447700900001", &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.From != "447123456701" || p.To != "447700900001" {
+		t.Errorf("from %q, to %q: want the escaped names' values, as queryJSON reads them", p.From, p.To)
+	}
+	q, err := queryJSON("from=447700900009&%66rom=447123456701&%74o=447700900001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"from":"447123456701","to":"447700900001"}`; string(q) != want {
+		t.Errorf("queryJSON %s, want %s", q, want)
+	}
+	if err := parseQuery("fr%6=1", &p); err == nil {
+		t.Error("a name with a broken escape was accepted")
+	}
+}
