@@ -187,7 +187,7 @@ func (s *Service) answerPIN(ctx context.Context, w http.ResponseWriter, r *http.
 // same on every instance (Privacy.PseudonymKey, or derived from the
 // signature secret).
 func (s *Service) pinCallerKey(from string) string { return "caller:" + s.Pseudonym(from) }
-func pinNumberKey(to string) string   { return "number:" + to }
+func pinNumberKey(to string) string                { return "number:" + to }
 
 // hotPINFailures is how many wrong PINs of their own lock a caller out on
 // a shared number under attack (see the top of this file): one may be a
