@@ -237,6 +237,12 @@ func NewClient(applicationID string, privateKeyPEM []byte, opts ...ClientOption)
 	return c, nil
 }
 
+// maxLengthTimer is the longest a call may last, in seconds: 24 hours
+// (the Java SDK's Call, "Length timer must be between 1 and 86400"; the
+// Python SDK's voice models since 1.4.0). A connect action's limit stays
+// 1–7200 (ncco.Connect).
+const maxLengthTimer = 86400
+
 // Token mints an application JWT for one request.
 func (c *Client) Token() (string, error) { return c.jwt.Token() }
 
@@ -345,7 +351,7 @@ type CreateCallRequest struct {
 	EventURL         []string   `json:"event_url,omitempty"`
 	EventMethod      string     `json:"event_method,omitempty"`
 	MachineDetection string     `json:"machine_detection,omitempty"` // "continue" or "hangup"
-	LengthTimer      int        `json:"length_timer,omitempty"`      // seconds, 1–7200
+	LengthTimer      int        `json:"length_timer,omitempty"`      // seconds, 1–86400
 	RingingTimer     int        `json:"ringing_timer,omitempty"`     // seconds, 1–120
 }
 
@@ -360,8 +366,8 @@ func (r CreateCallRequest) validate() error {
 		return errors.New("from and random_from_number cannot be used together")
 	case r.From == nil && !r.RandomFromNumber:
 		return errors.New("from or random_from_number is needed")
-	case r.LengthTimer < 0 || r.LengthTimer > 7200:
-		return fmt.Errorf("length_timer %d is not 1 to 7200", r.LengthTimer)
+	case r.LengthTimer < 0 || r.LengthTimer > maxLengthTimer:
+		return fmt.Errorf("length_timer %d is not 1 to %d", r.LengthTimer, maxLengthTimer)
 	case r.RingingTimer < 0 || r.RingingTimer > 120:
 		return fmt.Errorf("ringing_timer %d is not 1 to 120", r.RingingTimer)
 	}

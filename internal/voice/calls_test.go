@@ -423,3 +423,19 @@ func TestRecordingTooLarge(t *testing.T) {
 		t.Error("a limit of 0 accepted")
 	}
 }
+
+// length_timer goes to 24 hours, as the SDKs check it; past that Vonage
+// refuses the call, and so does validate.
+func TestLengthTimerRange(t *testing.T) {
+	t.Parallel()
+	from := Endpoint{Type: "phone", Number: "447700900001"}
+	base := CreateCallRequest{To: []Endpoint{{Type: "phone", Number: "447700900002"}}, From: &from,
+		NCCO: ncco.NCCO{ncco.Talk{Text: "hi"}}}
+	for timer, ok := range map[int]bool{0: true, 7200: true, 7201: true, 86400: true, 86401: false, -1: false} {
+		r := base
+		r.LengthTimer = timer
+		if err := r.validate(); (err == nil) != ok {
+			t.Errorf("length_timer %d: %v, want ok %v", timer, err, ok)
+		}
+	}
+}

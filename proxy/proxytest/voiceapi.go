@@ -425,8 +425,10 @@ func (v *Vonage) createCall(w http.ResponseWriter, r *http.Request, body []byte)
 	case len(req.AnswerURL) > 0:
 		problem(w, http.StatusBadRequest, "Bad Request", "proxytest simulates calls with an inline ncco only")
 		return
-	case req.LengthTimer < 0 || req.LengthTimer > 7200 || req.RingingTimer < 0 || req.RingingTimer > 120:
-		problem(w, http.StatusBadRequest, "Bad Request", "length_timer is 1-7200, ringing_timer 1-120")
+	// length_timer goes to 24 hours (the Java SDK's Call, the Python
+	// SDK's voice models 1.4.0); ringing_timer to 120 s.
+	case req.LengthTimer < 0 || req.LengthTimer > 86400 || req.RingingTimer < 0 || req.RingingTimer > 120:
+		problem(w, http.StatusBadRequest, "Bad Request", "length_timer is 1-86400, ringing_timer 1-120")
 		return
 	}
 	n, err := ncco.Unmarshal(req.NCCO)
