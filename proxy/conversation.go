@@ -554,5 +554,8 @@ func (s *Service) Interactions(ctx context.Context, conversationID string) ([]In
 	if err != nil {
 		return nil, fmt.Errorf("proxy: interactions of %s: %w", conversationID, err)
 	}
+	for i := range in {
+		sortEvents(in[i].Events)
+	}
 	return in, nil
 }

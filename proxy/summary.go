@@ -55,7 +55,7 @@ var receiptFailures = []EventStatus{EventUndelivered, EventExpired, EventRejecte
 // events, tolerating duplicates and any arrival order.
 func Summarize(in Interaction) Summary {
 	evs := slices.Clone(in.Events)
-	slices.SortStableFunc(evs, func(a, b InteractionEvent) int { return a.At.Compare(b.At) })
+	sortEvents(evs)
 	sum := &Summary{Price: totalPrice(evs)}
 	if len(evs) == 0 {
 		return *sum
@@ -164,4 +164,51 @@ func totalPrice(evs []InteractionEvent) string {
 		return strconv.FormatFloat(price, 'f', 8, 64)
 	}
 	return last
+}
+
+// lifecycleRank orders the statuses of one call leg or one SMS as they
+// happen: a call starts, rings, is answered and ends; an SMS is relayed,
+// sent, submitted, then delivered or not. Statuses not listed rank 0.
+var lifecycleRank = map[EventStatus]int{
+	EventRequested: 1, EventStarted: 1, EventRinging: 2, EventAnswered: 3,
+	EventCompleted: 5, EventBusy: 5, EventCancelled: 5, EventUnanswered: 5, EventRejected: 5,
+	EventTimeout: 5, EventFailed: 5, EventError: 5, EventRecorded: 6,
+	EventRelayed: 1, EventSent: 2, EventSubmitted: 3,
+	EventDelivered: 4, EventUndelivered: 4, EventExpired: 4,
+}
+
+// sortEvents puts events in the order they happened: by time, and within
+// one leg (one call leg, one SMS) by its lifecycle where the times fall
+// in one second. Vonage stamps some events to the whole second (an SMS
+// API receipt's message-timestamp, a Messages status's timestamp) while
+// the Service stamps its own to the nanosecond, so a "delivered" at
+// 09:00:00 would sort before the "sent" of 09:00:00.4. Each leg keeps the
+// places its events had among the others'.
+func sortEvents(evs []InteractionEvent) {
+	slices.SortStableFunc(evs, func(a, b InteractionEvent) int { return a.At.Compare(b.At) })
+	slots := map[string][]int{}
+	for i, e := range evs {
+		slots[e.Leg] = append(slots[e.Leg], i)
+	}
+	for _, idx := range slots {
+		if len(idx) < 2 {
+			continue
+		}
+		leg := make([]InteractionEvent, len(idx))
+		for k, i := range idx {
+			leg[k] = evs[i]
+		}
+		slices.SortStableFunc(leg, func(a, b InteractionEvent) int {
+			if c := a.At.Truncate(time.Second).Compare(b.At.Truncate(time.Second)); c != 0 {
+				return c
+			}
+			if c := lifecycleRank[a.Status] - lifecycleRank[b.Status]; c != 0 {
+				return c
+			}
+			return a.At.Compare(b.At)
+		})
+		for k, i := range idx {
+			evs[i] = leg[k]
+		}
+	}
 }

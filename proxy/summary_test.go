@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -121,5 +122,30 @@ func TestSummarizeSubmitted(t *testing.T) {
 	in.Events = append(in.Events, InteractionEvent{Leg: "u", Status: EventDelivered, At: at(5)})
 	if s := Summarize(in); s.Status != EventDelivered {
 		t.Errorf("then delivered: %s", s.Status)
+	}
+}
+
+// A receipt stamped to the whole second comes after the "sent" the
+// Service stamped a moment into that second, and the legs of a call keep
+// their places among each other.
+func TestSortEventsWholeSecondReceipts(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	evs := []InteractionEvent{
+		{Leg: "m1", Status: EventSent, At: at.Add(400 * time.Millisecond)},
+		{Leg: "m1", Status: EventDelivered, At: at},
+		{Leg: "m1", Status: EventSubmitted, At: at},
+		{Leg: "m1", Status: EventRelayed, At: at.Add(100 * time.Millisecond)},
+		{Leg: "callee", Status: EventStarted, At: at.Add(2*time.Second + 300*time.Millisecond)},
+		{Leg: "caller", Status: EventAnswered, At: at.Add(2*time.Second + 200*time.Millisecond)},
+	}
+	sortEvents(evs)
+	var got []string
+	for _, e := range evs {
+		got = append(got, e.Leg+":"+string(e.Status))
+	}
+	want := []string{"m1:relayed", "m1:sent", "m1:submitted", "m1:delivered", "caller:answered", "callee:started"}
+	if !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v", got, want)
 	}
 }
