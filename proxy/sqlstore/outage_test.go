@@ -118,8 +118,9 @@ func TestPostgresOutage(t *testing.T) {
 	sim := &proxytest.Simulator{Handler: svc, SignatureSecret: secret}
 	from, to := person(1), c.Participants[0].ProxyNumber
 
-	if out, err := sim.PlaceCall(ctx, from, to); err != nil || out.Connected != person(2) {
-		t.Fatalf("before the outage: %+v, %v; want a connect", out, err)
+	before, err := sim.PlaceCall(ctx, from, to)
+	if err != nil || before.Connected != person(2) {
+		t.Fatalf("before the outage: %+v, %v; want a connect", before, err)
 	}
 
 	gate.setShut(true)
@@ -152,6 +153,20 @@ func TestPostgresOutage(t *testing.T) {
 	svc.ServeHTTP(rec, ev)
 	if rec.Code != http.StatusServiceUnavailable {
 		t.Errorf("event during the outage: %d, want 503", rec.Code)
+	}
+	// Vonage's last delivery of an event, to the fallback URL: taken (204)
+	// and kept until the database is back, then on its call.
+	late := []byte(`{"uuid":"late-leg","conversation_uuid":"` + before.ConversationUUID + `","status":"completed","duration":"7","from":"` + from + `","to":"` + to +
+		`","timestamp":"2026-03-02T09:05:00Z","reason":"HTTP 503","original_request":{"url":"https://voiceproxy.example/event","type":"event"}}`)
+	fb := httptest.NewRequest(http.MethodPost, "/fallback", bytes.NewReader(late))
+	fb.Header.Set("Content-Type", "application/json")
+	if err := (proxy.WebhookSigner{Secret: secret, ApplicationID: proxytest.ApplicationID}).Sign(fb, late); err != nil {
+		t.Fatal(err)
+	}
+	rec = httptest.NewRecorder()
+	svc.ServeHTTP(rec, fb)
+	if rec.Code != http.StatusNoContent {
+		t.Errorf("event at the fallback URL during the outage: %d, want 204", rec.Code)
 	}
 
 	// The Messages API's webhooks: 503 too, which it retries.
@@ -206,6 +221,23 @@ func TestPostgresOutage(t *testing.T) {
 			t.Fatalf("after the database came back: %+v, %v; want a connect", out, err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The event the fallback URL took during the outage is on its call.
+	if _, err := svc.FlushEvents(ctx); err != nil {
+		t.Fatalf("FlushEvents after the outage: %v", err)
+	}
+	ins, err := svc.Interactions(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onCall := false
+	for _, in := range ins {
+		for _, e := range in.Events {
+			onCall = onCall || (in.ExternalID == before.ConversationUUID && e.Leg == "late-leg" && e.Status == proxy.EventCompleted)
+		}
+	}
+	if !onCall {
+		t.Errorf("the event spooled during the outage is not on its call: %+v", ins)
 	}
 	// Nothing half-done: the conversation is still active, its end unchanged.
 	got, err := svc.Conversation(ctx, c.ID)
