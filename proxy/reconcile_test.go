@@ -205,7 +205,9 @@ func TestReconcileVoiceErrors(t *testing.T) {
 	if n, err := s.ReconcileCalls(t.Context()); err != nil || n != 0 || len(fv.askedLegs()) != 4 {
 		t.Errorf("on a leg's own error: %d, %v, asked %v; want every leg asked, none recorded", n, err, fv.askedLegs())
 	}
-	if got := eventStatuses(t, s, c.ID); slices.ContainsFunc(got, func(s string) bool { return !slices.Contains([]string{"e-0:answered", "e-1:answered", "e-2:answered"}, s) }) {
+	if got := eventStatuses(t, s, c.ID); slices.ContainsFunc(got, func(s string) bool {
+		return !slices.Contains([]string{"e-0:answered", "e-1:answered", "e-2:answered"}, s)
+	}) {
 		t.Errorf("events %v; want nothing recorded", got)
 	}
 }
