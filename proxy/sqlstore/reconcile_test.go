@@ -152,6 +152,12 @@ func TestReconcileAfterRestart(t *testing.T) {
 			if s.Status != proxy.EventCompleted || s.Duration != 90 || s.Price == "" || s.Detail != proxy.ReconciledDetail {
 				t.Errorf("after the sweep the call is %+v; want completed, 90 s, priced, reconciled", s)
 			}
+			ins, _ := second.Interactions(ctx, c.ID)
+			for _, ev := range ins[0].Events {
+				if ev.Status == proxy.EventCompleted && (ev.EndTime.Sub(ev.StartTime) != 90*time.Second || ev.Network == "" || ev.Rate == "") {
+					t.Errorf("reconciled %+v; want the detail's start and end 90 s apart, network and rate", ev)
+				}
+			}
 			clock.Advance(10 * time.Minute)
 			if n, err := second.ReconcileCalls(ctx); err != nil || n != 0 {
 				t.Errorf("a second sweep = %d, %v; want nothing left", n, err)
