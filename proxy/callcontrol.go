@@ -34,6 +34,11 @@ type VoiceAPI interface {
 	// hangup) in its region. A leg that has ended already is an error
 	// matching ErrCallNotFound.
 	Hangup(ctx context.Context, leg CallRef) error
+	// Call reads one call leg in its region (GET /v1/calls/{uuid}; Voice
+	// API reference, ../shared/vonage-api/voice.yml, operation getCall,
+	// "Get detail of a specific call"). A leg the Voice API does not know
+	// is an error matching ErrCallNotFound.
+	Call(ctx context.Context, leg CallRef) (CallDetail, error)
 	// Recording streams a recording from its recording_url.
 	Recording(ctx context.Context, recordingURL string) (io.ReadCloser, error)
 }
@@ -55,6 +60,24 @@ type CallRef struct {
 	ConversationUUID string // the call it belongs to
 	// Region is the call's region_url; "" for the client's default.
 	Region string
+}
+
+// CallDetail is what the Voice API says of a call leg (GetCallResponse).
+// Rate, Price, Duration, StartTime, EndTime and Network are only sent
+// once Status is completed; the zero value otherwise.
+type CallDetail struct {
+	UUID             string
+	ConversationUUID string
+	// Status is the leg's status, as in its event webhooks ("answered",
+	// "completed", "busy", …).
+	Status    EventStatus
+	Direction string // "inbound" or "outbound"
+	Rate      string // price per minute
+	Price     string // the leg's total price
+	Duration  int    // seconds
+	StartTime time.Time
+	EndTime   time.Time
+	Network   string // MCCMNC of the carrier network
 }
 
 // Errors of call control. The Voice API's are those of the client that
@@ -150,21 +173,41 @@ const (
 	// EventHangupFailed: hanging this leg up failed (the first failure;
 	// retries follow); Detail is the error.
 	EventHangupFailed EventStatus = "hangup-failed"
+	// EventLost: the reconciliation (Service.ReconcileCalls) asked the
+	// Voice API about this open leg and it no longer knows it (404): how
+	// the leg ended was never reported. Detail is ReconciledDetail. The
+	// leg counts as ended, and is not asked about again.
+	EventLost EventStatus = "lost"
 )
 
-// legEnded reports statuses after which a leg is not in progress.
+// LiveLegStatuses are the statuses of a call leg in progress: set up,
+// ringing or answered (Voice API reference, event webhook), or requested
+// by the Service. A leg with one of them and none of EndedLegStatuses is
+// open (Store.OpenCalls).
+func LiveLegStatuses() []EventStatus {
+	return []EventStatus{EventStarted, EventRinging, EventAnswered, EventRequested}
+}
+
+// EndedLegStatuses are the statuses after which a call leg is not in
+// progress, whatever came before or after: Vonage's final statuses, and
+// those the Service records (EventBlocked, EventHungUp, EventLost).
+func EndedLegStatuses() []EventStatus {
+	return []EventStatus{EventCompleted, EventBusy, EventCancelled, EventUnanswered, EventRejected, EventTimeout,
+		EventFailed, EventBlocked, EventHungUp, EventLost}
+}
+
+// legEnded reports statuses after which a leg is not in progress
+// (EndedLegStatuses).
 func legEnded(st EventStatus) bool {
 	switch st {
 	case EventCompleted, EventBusy, EventCancelled, EventUnanswered, EventRejected, EventTimeout,
-		EventFailed, EventBlocked, EventHungUp:
+		EventFailed, EventBlocked, EventHungUp, EventLost:
 		return true
 	}
 	return false
 }
 
-// legLive reports statuses of a leg in progress: set up, ringing or
-// answered (Voice API event webhook reference), or requested by the
-// Service.
+// legLive reports statuses of a leg in progress (LiveLegStatuses).
 func legLive(st EventStatus) bool {
 	switch st {
 	case EventStarted, EventRinging, EventAnswered, EventRequested:
@@ -259,6 +302,20 @@ func (v voiceAPI) CreateCall(ctx context.Context, call OutboundCall) (CallRef, e
 
 func (v voiceAPI) Hangup(ctx context.Context, leg CallRef) error {
 	return v.c.Control(ctx, leg.UUID, leg.Region, voice.ActionHangup)
+}
+
+func (v voiceAPI) Call(ctx context.Context, leg CallRef) (CallDetail, error) {
+	info, err := v.c.Call(ctx, leg.UUID, leg.Region)
+	if err != nil {
+		return CallDetail{}, err
+	}
+	start, _ := voice.ParseCallTime(info.StartTime)
+	end, _ := voice.ParseCallTime(info.EndTime)
+	return CallDetail{
+		UUID: info.UUID, ConversationUUID: info.ConversationUUID, Status: EventStatus(info.Status),
+		Direction: info.Direction, Rate: info.Rate, Price: info.Price, Duration: info.Duration.Int(0),
+		StartTime: start, EndTime: end, Network: info.Network,
+	}, nil
 }
 
 func (v voiceAPI) Recording(ctx context.Context, recordingURL string) (io.ReadCloser, error) {

@@ -29,10 +29,13 @@ type fakeVoice struct {
 	failErr    error
 	gone       map[string]bool // legs that have ended (404)
 	recordings map[string]string
+	details    map[string]CallDetail // Call's answers by leg; a leg not in it is 404
+	asked      []string              // legs Call was asked about, in order
+	callErr    error                 // when set, Call fails with it
 }
 
 func newFakeVoice() *fakeVoice {
-	return &fakeVoice{fail: map[string]int{}, gone: map[string]bool{}, recordings: map[string]string{}, failErr: ErrVoiceServer}
+	return &fakeVoice{fail: map[string]int{}, gone: map[string]bool{}, recordings: map[string]string{}, details: map[string]CallDetail{}, failErr: ErrVoiceServer}
 }
 
 func (f *fakeVoice) CreateCall(_ context.Context, c OutboundCall) (CallRef, error) {

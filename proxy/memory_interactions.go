@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // memInteraction is a stored interaction; its events are kept apart from
@@ -138,4 +139,62 @@ func (s *memoryStore) Interactions(ctx context.Context, conversationID string) (
 		return cmp.Compare(a.ID, b.ID)
 	})
 	return out, nil
+}
+
+// defaultOpenCallLimit is OpenCallQuery's default Limit.
+const defaultOpenCallLimit = 100
+
+// OpenCalls lists the calls with an open leg that q selects. It walks
+// every interaction the store holds (the retention period's): the memory
+// store is for one process and a modest history.
+func (s *memoryStore) OpenCalls(ctx context.Context, q OpenCallQuery) ([]Interaction, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = defaultOpenCallLimit
+	}
+	s.mu.RLock()
+	var found []*memInteraction
+	for _, mi := range s.ints {
+		if mi.in.Kind == KindCall && mi.in.ID > q.After && mi.in.CreatedAt.After(q.CreatedAfter) &&
+			mi.in.CreatedAt.Before(q.CreatedBefore) && mi.quietBefore(q.QuietBefore) && mi.hasOpenLeg() {
+			found = append(found, mi)
+		}
+	}
+	slices.SortFunc(found, func(a, b *memInteraction) int { return cmp.Compare(a.in.ID, b.in.ID) })
+	found = found[:min(len(found), limit)]
+	out := make([]Interaction, len(found))
+	for i, mi := range found {
+		out[i] = mi.value()
+	}
+	s.mu.RUnlock()
+	return out, nil
+}
+
+// quietBefore reports that every event of m is before t.
+func (m *memInteraction) quietBefore(t time.Time) bool {
+	for _, ev := range m.events {
+		if !ev.At.Before(t) {
+			return false
+		}
+	}
+	return true
+}
+
+// hasOpenLeg reports a leg with a live status and no ending one.
+func (m *memInteraction) hasOpenLeg() bool {
+	ended := map[string]bool{}
+	for _, ev := range m.events {
+		if ev.Leg != "" && legEnded(ev.Status) {
+			ended[ev.Leg] = true
+		}
+	}
+	for _, ev := range m.events {
+		if ev.Leg != "" && legLive(ev.Status) && !ended[ev.Leg] {
+			return true
+		}
+	}
+	return false
 }

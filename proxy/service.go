@@ -125,8 +125,9 @@ type Service struct {
 	bg sync.WaitGroup
 	// events holds the events the fallback URL could not store;
 	// flushing is set while a background FlushEvents runs.
-	events   eventSpool
-	flushing atomic.Bool
+	events    eventSpool
+	flushing  atomic.Bool
+	reconcile reconcileState // ReconcileCalls' cursor
 
 	warnUnsignedOnce    sync.Once
 	warnUnsignedSMSOnce sync.Once
@@ -247,6 +248,7 @@ func (s *Service) runSweep(ctx context.Context) {
 	if _, err := s.ReleaseIdleNumbers(ctx); err != nil && ctx.Err() == nil {
 		s.log.ErrorContext(ctx, "proxy: idle number release failed", "err", err)
 	}
+	s.runReconcile(ctx)
 }
 
 func (s *Service) runRelays(ctx context.Context) {

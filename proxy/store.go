@@ -132,6 +132,14 @@ type Store interface {
 	// A conversation with none gives an empty slice; ErrNotFound if the
 	// conversation does not exist.
 	Interactions(ctx context.Context, conversationID string) ([]Interaction, error)
+	// OpenCalls lists the call interactions (KindCall) that q selects and
+	// that have an open leg: a Leg (not "") with an event whose status is
+	// one of LiveLegStatuses and none whose status is one of
+	// EndedLegStatuses. Each comes with all its events, as Interaction
+	// gives them; they are ordered by ID, at most q.Limit. None is an
+	// empty slice and no error. The Service's reconciliation asks the
+	// Voice API about these legs, whose last event never came.
+	OpenCalls(ctx context.Context, q OpenCallQuery) ([]Interaction, error)
 
 	// AddMessagePart stores one part of a multipart inbound SMS and returns
 	// the parts stored for its message, (p.From, p.To, p.Ref), in one
@@ -240,6 +248,20 @@ type PseudonymQuery struct {
 	// with PseudonymPrefix.
 	Pseudonym func(number string) string
 	Limit     int
+}
+
+// OpenCallQuery selects the calls Store.OpenCalls lists.
+type OpenCallQuery struct {
+	// CreatedAfter and CreatedBefore bound the interaction's CreatedAt:
+	// after the first (the zero time: no bound) and before the second.
+	CreatedAfter, CreatedBefore time.Time
+	// QuietBefore keeps calls whose every event is before it: none came
+	// at or after QuietBefore.
+	QuietBefore time.Time
+	// After is the cursor: only IDs greater than After ("" for all).
+	After string
+	// Limit is the most calls listed; <= 0 means 100.
+	Limit int
 }
 
 // ConversationUpdate is a change for Store.UpdateConversation; a nil

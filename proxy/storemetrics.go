@@ -144,6 +144,10 @@ func (m meteredStore) Interactions(ctx context.Context, conversationID string) (
 	return observe(m, ctx, "Interactions", func(ctx context.Context) ([]Interaction, error) { return m.Store.Interactions(ctx, conversationID) })
 }
 
+func (m meteredStore) OpenCalls(ctx context.Context, q OpenCallQuery) ([]Interaction, error) {
+	return observe(m, ctx, "OpenCalls", func(ctx context.Context) ([]Interaction, error) { return m.Store.OpenCalls(ctx, q) })
+}
+
 func (m meteredStore) DeleteMessageParts(ctx context.Context, from string, before time.Time) (int, error) {
 	return observe(m, ctx, "DeleteMessageParts", func(ctx context.Context) (int, error) { return m.Store.DeleteMessageParts(ctx, from, before) })
 }

@@ -377,8 +377,11 @@ func (r CreateCallRequest) validate() error {
 	return nil
 }
 
-// CallInfo is what the Voice API says of a call (CreateCallResponse and
-// GetCallResponse; the fields both share).
+// CallInfo is what the Voice API says of a call: CreateCallResponse
+// (uuid, conversation_uuid, status, direction) and GetCallResponse (Voice
+// API reference, ../shared/vonage-api/voice.yml, operation getCall, "Get
+// detail of a specific call"), which adds rate, price, duration,
+// start_time, end_time and network, sent only once status is completed.
 type CallInfo struct {
 	UUID             string `json:"uuid"`
 	ConversationUUID string `json:"conversation_uuid"`
@@ -386,7 +389,28 @@ type CallInfo struct {
 	Direction        string `json:"direction"`
 	Rate             string `json:"rate,omitempty"`
 	Price            string `json:"price,omitempty"`
-	Duration         string `json:"duration,omitempty"`
+	// Duration is in seconds; a string in the API description. Value
+	// takes a number too.
+	Duration Value `json:"duration,omitempty"`
+	// StartTime and EndTime are "YYYY-MM-DD HH:MM:SS" in the API
+	// description; ParseCallTime reads that and RFC 3339.
+	StartTime string `json:"start_time,omitempty"`
+	EndTime   string `json:"end_time,omitempty"`
+	Network   string `json:"network,omitempty"` // MCCMNC of the carrier network
+}
+
+// ParseCallTime reads a start_time or end_time of the Voice API: RFC 3339
+// (as event webhooks write them) or "YYYY-MM-DD HH:MM:SS", UTC (as the
+// API description of GetCallResponse gives them). The zero time and false
+// when it is neither.
+func ParseCallTime(s string) (time.Time, bool) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), true
+	}
+	if t, err := time.Parse(time.DateTime, s); err == nil {
+		return t, true
+	}
+	return time.Time{}, false
 }
 
 // CreateCall creates an outbound call. It is never retried once Vonage

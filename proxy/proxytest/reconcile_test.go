@@ -35,4 +35,7 @@ func TestReconcileGetCallAnswersCompletedLeg(t *testing.T) {
 	if err != nil || info.Status != "completed" || info.Duration == "" || info.Price == "" {
 		t.Errorf("a completed leg: %+v, %v; want completed with duration and price", info, err)
 	}
+	if _, err := time.Parse(time.DateTime, info.EndTime); err != nil {
+		t.Errorf("end_time %q is not the API description's YYYY-MM-DD HH:MM:SS: %v", info.EndTime, err)
+	}
 }

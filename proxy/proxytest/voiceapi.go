@@ -557,8 +557,13 @@ func (v *Vonage) getCall(w http.ResponseWriter, r *http.Request, _ []byte) {
 	// A completed leg also says what its completed event said: rate,
 	// price, duration, start_time, end_time, network (GetCallResponse,
 	// Voice API reference, "Get detail of a specific call").
+	// The times are as that description writes them, "YYYY-MM-DD
+	// HH:MM:SS" (UTC), not as the event webhook does.
 	for _, k := range []string{"rate", "price", "duration", "start_time", "end_time", "network"} {
 		if v, ok := l.end[k]; ok {
+			if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+				v = t.UTC().Format(time.DateTime)
+			}
 			out[k] = v
 		}
 	}

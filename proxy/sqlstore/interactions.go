@@ -60,8 +60,8 @@ const eventsSQL = `SELECT e.interaction_id, e.leg, e.status, e.at, e.duration, e
 	FROM vp_interaction_events e JOIN vp_interactions i ON i.id = e.interaction_id WHERE `
 
 // addEvents reads events (eventsSQL + where) into the interactions by ID.
-func (s *Store) addEvents(ctx context.Context, q *sql.DB, where string, arg any, byID map[string]*proxy.Interaction) error {
-	rows, err := q.QueryContext(ctx, eventsSQL+where+" ORDER BY e.at, e.seq", arg)
+func (s *Store) addEvents(ctx context.Context, q *sql.DB, where string, byID map[string]*proxy.Interaction, args ...any) error {
+	rows, err := q.QueryContext(ctx, eventsSQL+where+" ORDER BY e.at, e.seq", args...)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (s *Store) InteractionByExternalID(ctx context.Context, kind proxy.Interact
 		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %s %q: %w", kind, externalID, proxy.ErrNotFound)
 	}
 	if err == nil {
-		err = s.addEvents(ctx, s.r, "e.interaction_id = $1", in.ID, map[string]*proxy.Interaction{in.ID: &in})
+		err = s.addEvents(ctx, s.r, "e.interaction_id = $1", map[string]*proxy.Interaction{in.ID: &in}, in.ID)
 	}
 	if err != nil {
 		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %s %q: %w", kind, externalID, err)
@@ -106,7 +106,7 @@ func (s *Store) Interaction(ctx context.Context, id string) (proxy.Interaction, 
 		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %q: %w", id, proxy.ErrNotFound)
 	}
 	if err == nil {
-		err = s.addEvents(ctx, s.r, "e.interaction_id = $1", in.ID, map[string]*proxy.Interaction{in.ID: &in})
+		err = s.addEvents(ctx, s.r, "e.interaction_id = $1", map[string]*proxy.Interaction{in.ID: &in}, in.ID)
 	}
 	if err != nil {
 		return proxy.Interaction{}, fmt.Errorf("sqlstore: interaction %q: %w", id, err)
@@ -193,7 +193,80 @@ func (s *Store) interactions(ctx context.Context, conversationID string) ([]prox
 	for i := range ins {
 		byID[ins[i].ID] = &ins[i]
 	}
-	if err := s.addEvents(ctx, s.r, "i.conversation_id = $1", conversationID, byID); err != nil {
+	if err := s.addEvents(ctx, s.r, "i.conversation_id = $1", byID, conversationID); err != nil {
+		return nil, err
+	}
+	return ins, nil
+}
+
+// OpenCalls lists the call interactions q selects that have an open leg
+// (an event of proxy.LiveLegStatuses and none of proxy.EndedLegStatuses
+// on the same leg), by ID, with their events. The calls are found through
+// vp_interactions_calls (schema version 9), by CreatedAt within q's
+// window; each one's events through the (interaction, leg, status) key.
+func (s *Store) OpenCalls(ctx context.Context, q proxy.OpenCallQuery) ([]proxy.Interaction, error) {
+	ins, err := s.openCalls(ctx, q)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open calls: %w", err)
+	}
+	return ins, nil
+}
+
+func (s *Store) openCalls(ctx context.Context, q proxy.OpenCallQuery) ([]proxy.Interaction, error) {
+	var ts [3]any
+	for i, t := range [3]time.Time{q.CreatedAfter, q.CreatedBefore, q.QuietBefore} {
+		v, err := s.d.t(t)
+		if err != nil {
+			return nil, err
+		}
+		ts[i] = v
+	}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	args := []any{string(proxy.KindCall), ts[0], ts[1], ts[2], q.After, limit}
+	in := func(sts []proxy.EventStatus) string {
+		ph := make([]string, len(sts))
+		for i, st := range sts {
+			args = append(args, string(st))
+			ph[i] = fmt.Sprintf("$%d", len(args))
+		}
+		return strings.Join(ph, ", ")
+	}
+	live, ended := in(proxy.LiveLegStatuses()), in(proxy.EndedLegStatuses())
+	rows, err := s.r.QueryContext(ctx, "SELECT "+interactionCols+` FROM vp_interactions i
+		WHERE i.kind = $1 AND i.created_at > $2 AND i.created_at < $3 AND i.id > $5
+		AND EXISTS (SELECT 1 FROM vp_interaction_events e WHERE e.interaction_id = i.id AND e.leg <> '' AND e.status IN (`+live+`)
+			AND NOT EXISTS (SELECT 1 FROM vp_interaction_events f
+				WHERE f.interaction_id = i.id AND f.leg = e.leg AND f.status IN (`+ended+`)))
+		AND NOT EXISTS (SELECT 1 FROM vp_interaction_events g WHERE g.interaction_id = i.id AND g.at >= $4)
+		ORDER BY i.id LIMIT $6`, args...)
+	if err != nil {
+		return nil, err
+	}
+	ins := []proxy.Interaction{}
+	for rows.Next() {
+		in, err := scanInteraction(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ins = append(ins, in)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(ins) == 0 {
+		return ins, err
+	}
+	byID := make(map[string]*proxy.Interaction, len(ins))
+	ids := make([]any, len(ins))
+	ph := make([]string, len(ins))
+	for i := range ins {
+		byID[ins[i].ID] = &ins[i]
+		ids[i] = ins[i].ID
+		ph[i] = fmt.Sprintf("$%d", i+1)
+	}
+	if err := s.addEvents(ctx, s.r, "e.interaction_id IN ("+strings.Join(ph, ", ")+")", byID, ids...); err != nil {
 		return nil, err
 	}
 	return ins, nil

@@ -195,9 +195,9 @@ func TestMigrateFromV4(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Close()
-			// Back to version 4: the columns and indexes versions 5 to 8
+			// Back to version 4: the columns and indexes versions 5 to 9
 			// add are gone.
-			for _, q := range []string{"DROP INDEX vp_message_parts_received", "DROP INDEX vp_conversations_to_pseudonymize", "DROP INDEX vp_conversations_idem_key", "ALTER TABLE vp_conversations DROP COLUMN idem_key",
+			for _, q := range []string{"DROP INDEX vp_interactions_calls", "DROP INDEX vp_message_parts_received", "DROP INDEX vp_conversations_to_pseudonymize", "DROP INDEX vp_conversations_idem_key", "ALTER TABLE vp_conversations DROP COLUMN idem_key",
 				"ALTER TABLE vp_conversations DROP COLUMN record",
 				"ALTER TABLE vp_interactions DROP COLUMN region", "UPDATE vp_schema_version SET version = 4"} {
 				if err := exec(q); err != nil {
@@ -331,7 +331,7 @@ func TestMigrateFromV7(t *testing.T) {
 			}
 			s.Close()
 			// As version 7 pseudonymized it: numbers replaced, labels kept.
-			for _, q := range []string{"DROP INDEX vp_message_parts_received",
+			for _, q := range []string{"DROP INDEX vp_interactions_calls", "DROP INDEX vp_message_parts_received",
 				"UPDATE vp_conversations SET status = 'closed', a_number = 'anon-1', b_number = 'anon-2', b_label = 'Alice Smith' WHERE id = 'old'",
 				"UPDATE vp_schema_version SET version = 7"} {
 				if err := exec(q); err != nil {
@@ -351,6 +351,9 @@ func TestMigrateFromV7(t *testing.T) {
 			}
 			if err := exec("DROP INDEX vp_message_parts_received"); err != nil {
 				t.Errorf("the parts index is missing after migration: %v", err)
+			}
+			if err := exec("DROP INDEX vp_interactions_calls"); err != nil {
+				t.Errorf("the open calls' index (version 9) is missing after migration: %v", err)
 			}
 		})
 	}

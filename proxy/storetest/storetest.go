@@ -31,6 +31,7 @@ func Run(t *testing.T, newStore func(t *testing.T) proxy.Store) {
 		{"End", endTests},
 		{"Expire", expireTests},
 		{"Interactions", interactionTests},
+		{"OpenCalls", openCallTests},
 		{"MessageParts", messagePartTests},
 		{"Nonces", nonceTests},
 		{"Relays", relayTests},
