@@ -168,11 +168,13 @@ func totalPrice(evs []InteractionEvent) string {
 
 // lifecycleRank orders the statuses of one call leg or one SMS as they
 // happen: a call starts, rings, is answered and ends; an SMS is relayed,
-// sent, submitted, then delivered or not. Statuses not listed rank 0.
+// sent, submitted, then delivered or not. Statuses not listed (the
+// Service's own decisions: hung up, blocked, redacted, …) keep their
+// places.
 var lifecycleRank = map[EventStatus]int{
 	EventRequested: 1, EventStarted: 1, EventRinging: 2, EventAnswered: 3,
 	EventCompleted: 5, EventBusy: 5, EventCancelled: 5, EventUnanswered: 5, EventRejected: 5,
-	EventTimeout: 5, EventFailed: 5, EventError: 5, EventRecorded: 6,
+	EventTimeout: 5, EventFailed: 5, EventError: 5, EventLost: 5, EventRecorded: 6,
 	EventRelayed: 1, EventSent: 2, EventSubmitted: 3,
 	EventDelivered: 4, EventUndelivered: 4, EventExpired: 4,
 }
@@ -182,13 +184,15 @@ var lifecycleRank = map[EventStatus]int{
 // in one second. Vonage stamps some events to the whole second (an SMS
 // API receipt's message-timestamp, a Messages status's timestamp) while
 // the Service stamps its own to the nanosecond, so a "delivered" at
-// 09:00:00 would sort before the "sent" of 09:00:00.4. Each leg keeps the
-// places its events had among the others'.
+// 09:00:00 would sort before the "sent" of 09:00:00.4. Each leg's
+// lifecycle events keep the places they had among the others'.
 func sortEvents(evs []InteractionEvent) {
 	slices.SortStableFunc(evs, func(a, b InteractionEvent) int { return a.At.Compare(b.At) })
 	slots := map[string][]int{}
 	for i, e := range evs {
-		slots[e.Leg] = append(slots[e.Leg], i)
+		if _, ranked := lifecycleRank[e.Status]; ranked {
+			slots[e.Leg] = append(slots[e.Leg], i)
+		}
 	}
 	for _, idx := range slots {
 		if len(idx) < 2 {
