@@ -19,41 +19,52 @@ import (
 // cut from the original, so the rest of the message reads as it was
 // sent. The copy is lower-cased and NFKC-folded (full-width, circled,
 // superscript and mathematical letters and digits become ASCII; ＠ is @),
-// every Unicode digit is its ASCII digit (Arabic-Indic ٠١٢ too), every
+// HTML character references are what they stand for (&#48; is 0,
+// &commat; @), every Unicode digit is its ASCII digit (Arabic-Indic ٠١٢
+// too), and so are Chinese numerals (零一二, 幺 for 1, 壹贰叁), every
 // Unicode space is a space, dashes are "-", zero-width characters,
-// variation selectors and combining marks go (a keycap 7️⃣ is 7), other
-// symbols and emoji are separators, and a few Cyrillic and Greek letters
-// that look Latin (о, а, е, ο) are their Latin twins. Then English digit
-// words are digits ("seven", "oh", "double seven", "sevenseven"), and
-// "(at)", "[at]", "{at}", "<at>", " at ", " @ " stand for @ and "(dot)",
-// "[dot]", " dot ", " . " for a dot.
+// variation selectors and combining marks go (a keycap 7️⃣ is 7), slashes
+// (⁄ ∕) are "/", curly quotes are straight ones, other symbols, math
+// signs, punctuation and emoji are separators, and a few Cyrillic and
+// Greek letters that look Latin (о, а, е, ο) are their Latin twins. Then
+// English digit words are digits ("seven", "oh", "double seven",
+// "sevenseven"), and "(at)", "[at]", "{at}", "<at>", " at ", " @ " stand
+// for @ and "(dot)", "[dot]", " dot ", " . " for a dot.
 //
 // It still misses, among others: numbers in words other than digit words
-// ("seven hundred", "won" for 1, other languages), digits split by a word
-// ("0770 then 900 then 123") or by a comma and a space between groups of
-// several digits ("07700, 900, 123", which reads as a list), digits sent
-// over several SMS, letters or punctuation other than O, l and I for
-// digits, more letters than digits ("oh seven seven oh oh nine oh oh"),
-// domains with a TLD it does not know ("example.pizza") or an English
-// word for a TLD and no path ("bob.me"), "at" with neither a TLD nor a
-// mail provider after it ("bob at example"), "dot" run into a word
-// ("exampledotcom"), letters spaced apart ("g m a i l"), social handles
-// ("insta: bob_92", "@bob.92") and anything said in prose ("same name, on
-// the blue app"). It also removes some things that are not contact
-// details: seven or more digits (an order reference, a sum without a
-// currency sign), "dot com" after a word, and the word before " at " and
-// a domain ("pay at mystore.shop" goes whole).
+// ("seven hundred", "won" for 1, other languages' words: Korean 공칠칠),
+// digits split by a word ("0770 then 900 then 123", "07700 dash 900") or
+// by a comma and a space between groups of several digits ("07700, 900,
+// 123", which reads as a list), digits sent over several SMS, letters
+// between the digits of a number of fewer than ten digits
+// ("0770x900x12", which reads like a size, 120x60x75), letters or
+// punctuation other than O, l and I for digits, more letters than digits
+// ("oh seven seven oh oh nine oh oh"), domains with a TLD it does not
+// know ("example.pizza") or an English word for a TLD and no path
+// ("bob.me"), a comma for the dot of an address before such a TLD
+// ("bob@mail,me"), "at" with neither a TLD nor a mail provider after it
+// ("bob at example"), "dot" run into a word ("exampledotcom"), letters
+// spaced apart ("g m a i l"), social handles ("insta: bob_92",
+// "@bob.92") and anything said in prose ("same name, on the blue app").
+// It also removes some things that are not contact details: seven or
+// more digits (an order reference, a sum without a currency sign, seven
+// single digits in a list, 一、二、三… too), "dot com" after a word, and
+// the word before " at " and a domain ("pay at mystore.shop" goes
+// whole).
 type RedactPolicy struct {
 	// Phones removes phone numbers: seven or more digits (after the
 	// normalisation above), with up to three separators between them
-	// (spaces, . - / _ , ( ) : | and the like, a leading "+"), counting O
-	// as 0 and l or I as 1 inside words that are otherwise digits, as
-	// long as real digits outnumber them. Kept: dates (2026-12-02,
+	// (spaces, . - / _ , ( ) : | % and the like, a leading "+"), counting
+	// O as 0 and l or I as 1 inside words that are otherwise digits, as
+	// long as real digits outnumber them. A letter alone between two
+	// digits is a separator in a number of ten digits or more
+	// ("07700x900x123", "0a7b7c0d0e9f0g0h1i2j3"). Kept: dates (2026-12-02,
 	// 02.12.2026, 12/24/2026), times (17.30), sums after a currency sign
 	// (£1,250,000) and anything shorter (order 1234, £12.50, 5pm).
 	Phones bool
 	// Emails removes e-mail addresses, obfuscated ones too ("bob (at)
-	// example [dot] com", "bob at gmail").
+	// example [dot] com", "bob at gmail", "bob@gmail,com" before a TLD
+	// that is no English word, a quoted local part: "bob"@example.com).
 	Emails bool
 	// URLs removes links: anything with a scheme (https://, hxxp://),
 	// www. addresses, and bare domains with a well-known top-level
@@ -240,14 +251,38 @@ var lookalikes = map[rune]rune{
 	'а': 'a', 'е': 'e', 'о': 'o', 'р': 'p', 'с': 'c', 'у': 'y', 'х': 'x', 'і': 'i', 'ј': 'j', 'ѕ': 's', 'ԁ': 'd', 'ӏ': 'l',
 	'А': 'a', 'Е': 'e', 'О': 'o', 'Р': 'p', 'С': 'c', 'Х': 'x', 'І': 'i', 'Ј': 'j', 'Ѕ': 's', 'М': 'm', 'Т': 't', 'Н': 'h', 'В': 'b', 'К': 'k',
 	'ο': 'o', 'α': 'a', 'ι': 'i', 'κ': 'k', 'ν': 'v', 'ρ': 'p', 'τ': 't', 'Ο': 'o', 'Ι': 'i',
-	'。': '.', '·': '.', '•': '.', '∙': '.', '⋅': '.', '・': '.',
+	'。': '.', '·': '.', '•': '.', '∙': '.', '⋅': '.', '・': '.', '‧': '.',
 	'ⓐ': '@', '@': '@',
+	'⁄': '/', '∕': '/', '⧸': '/', '×': 'x',
+	'‘': '\'', '’': '\'', '‚': '\'', '“': '"', '”': '"', '„': '"',
+	'،': ',',
+	// Chinese and Japanese numerals, and 幺 (yāo), the 1 of a phone
+	// number read aloud in Chinese; 十 and 百 are not digits, so 一百二十
+	// (120) stays a word.
+	'〇': '0', '零': '0', '一': '1', '幺': '1', '二': '2', '三': '3', '四': '4',
+	'五': '5', '六': '6', '七': '7', '八': '8', '九': '9',
+	'壹': '1', '贰': '2', '叁': '3', '肆': '4', '伍': '5', '陆': '6', '柒': '7', '捌': '8', '玖': '9',
 }
 
 // fold is the character-by-character half of normalise.
 func fold(text string) *normalised {
 	n := &normalised{b: make([]byte, 0, len(text)), org: make([]span, 0, len(text))}
 	for i := 0; i < len(text); {
+		if c := text[i]; c == '&' {
+			if r, size := htmlEntity(text[i:]); size > 0 {
+				lo, hi := i, i+size
+				i = hi
+				switch {
+				case r < ' ' || r == 0x7f:
+					n.add(' ', lo, hi)
+				case r < utf8.RuneSelf:
+					foldRune(n, r, lo, hi)
+				default:
+					foldNonASCII(n, string(r), r, lo, hi)
+				}
+				continue
+			}
+		}
 		if c := text[i]; c < utf8.RuneSelf {
 			switch {
 			case 'A' <= c && c <= 'Z':
@@ -262,17 +297,77 @@ func fold(text string) *normalised {
 		r, size := utf8.DecodeRuneInString(text[i:])
 		lo, hi := i, i+size
 		i = hi
-		if d := norm.NFKC.PropertiesString(text[lo:hi]).Decomposition(); d != nil {
-			for len(d) > 0 {
-				dr, ds := utf8.DecodeRune(d)
-				d = d[ds:]
-				foldRune(n, dr, lo, hi)
-			}
-			continue
-		}
-		foldRune(n, r, lo, hi)
+		foldNonASCII(n, text[lo:hi], r, lo, hi)
 	}
 	return n
+}
+
+// foldNonASCII appends the folded form of r, a character beyond ASCII
+// whose UTF-8 is enc, standing for [lo, hi) of the original (r itself,
+// or an HTML entity for it).
+func foldNonASCII(n *normalised, enc string, r rune, lo, hi int) {
+	if d := norm.NFKC.PropertiesString(enc).Decomposition(); d != nil {
+		for len(d) > 0 {
+			dr, ds := utf8.DecodeRune(d)
+			d = d[ds:]
+			foldRune(n, dr, lo, hi)
+		}
+		return
+	}
+	foldRune(n, r, lo, hi)
+}
+
+// htmlEntities are the named HTML character references redaction reads
+// (&commat; for @): the ones that make an address or a number.
+var htmlEntities = map[string]rune{
+	"commat": '@', "period": '.', "plus": '+', "sol": '/', "hyphen": '-', "dash": '-',
+	"lowbar": '_', "colon": ':', "comma": ',', "lpar": '(', "rpar": ')', "num": '#', "nbsp": ' ',
+}
+
+// htmlEntity reads an HTML character reference at the start of s
+// ("&#48;", "&#x30;", "&commat;"): the character and the reference's
+// length, or 0 when there is none. A numeric one may lack its ";" (as
+// browsers read it); it never reads more than a few bytes.
+func htmlEntity(s string) (rune, int) {
+	if len(s) < 3 || s[0] != '&' {
+		return 0, 0
+	}
+	if s[1] != '#' {
+		e := 1
+		for e < len(s) && e < 9 && 'a' <= s[e] && s[e] <= 'z' {
+			e++
+		}
+		if r, ok := htmlEntities[s[1:e]]; ok && e < len(s) && s[e] == ';' {
+			return r, e + 1
+		}
+		return 0, 0
+	}
+	k, base := 2, rune(10)
+	if s[k] == 'x' || s[k] == 'X' {
+		k, base = 3, 16
+	}
+	var r rune
+	e := k
+	for ; e < len(s) && e-k < 7; e++ {
+		d := rune(-1)
+		switch c := s[e]; {
+		case '0' <= c && c <= '9':
+			d = rune(c - '0')
+		case base == 16 && 'a' <= c|0x20 && c|0x20 <= 'f':
+			d = rune(c|0x20-'a') + 10
+		}
+		if d < 0 {
+			break
+		}
+		r = r*base + d
+	}
+	if e == k || r > unicode.MaxRune || 0xd800 <= r && r <= 0xdfff || r == 0 {
+		return 0, 0
+	}
+	if e < len(s) && s[e] == ';' {
+		e++
+	}
+	return r, e
 }
 
 // foldRune appends the folded form of r (a character of the original, or
@@ -283,6 +378,11 @@ func foldRune(n *normalised, r rune, lo, hi int) {
 			r += 'a' - 'A'
 		}
 		n.add(byte(r), lo, hi)
+		return
+	}
+	if r == '、' || r == '﹑' { // the ideographic comma lists things: ", "
+		n.add(',', lo, hi)
+		n.add(' ', lo, hi)
 		return
 	}
 	if l, ok := lookalikes[r]; ok {
@@ -300,8 +400,10 @@ func foldRune(n *normalised, r rune, lo, hi int) {
 		n.extend(hi)
 	case unicode.Is(unicode.Pd, r) || r == '−':
 		n.add('-', lo, hi)
-	case unicode.In(r, unicode.So, unicode.Sk):
-		n.add('~', lo, hi) // emoji and such: a separator, like ~
+	case unicode.In(r, unicode.So, unicode.Sk, unicode.Sm, unicode.P):
+		// Emoji, math symbols and punctuation other than the
+		// lookalikes: a separator, like ~.
+		n.add('~', lo, hi)
 	default:
 		n.addRune(unicode.ToLower(r), lo, hi)
 	}
@@ -494,6 +596,13 @@ var (
 		}
 		return m
 	}()
+	isStrongTLD = func() map[string]bool {
+		m := map[string]bool{}
+		for _, t := range strings.Split(strongTLDs, "|") {
+			m[t] = true
+		}
+		return m
+	}()
 	isTLD = func() map[string]bool {
 		m := map[string]bool{}
 		for _, t := range strings.Split(strongTLDs+"|"+weakTLDs, "|") {
@@ -643,12 +752,18 @@ func emailSpans(b []byte) []span {
 		for lo > prev && isLocalByte(b[lo-1]) {
 			lo--
 		}
+		if lo == at && at > prev && b[at-1] == '"' {
+			lo = quotedLocal(b, prev, at)
+		}
 		if lo == at {
 			continue
 		}
 		// Labels, dot-separated, after the @.
 		labels = labels[:0]
 		soft := b[at] == softAt
+		// commaAt is the first label after a comma for a dot
+		// ("bob@gmail,com"), or 0.
+		commaAt := 0
 		for k := at + 1; k < len(b); {
 			e := k
 			for e < len(b) && isLabelByte(b[e]) {
@@ -658,8 +773,13 @@ func emailSpans(b []byte) []span {
 				break
 			}
 			labels = append(labels, span{k, e})
-			if e+1 < len(b) && isDotByte(b[e]) && isLabelByte(b[e+1]) {
-				soft = soft || b[e] == softDot
+			if e+1 < len(b) && (isDotByte(b[e]) || b[e] == ',') && isLabelByte(b[e+1]) {
+				if b[e] == ',' && commaAt == 0 {
+					commaAt = len(labels)
+				}
+				if commaAt == 0 {
+					soft = soft || b[e] == softDot
+				}
 				k = e + 1
 				continue
 			}
@@ -667,6 +787,12 @@ func emailSpans(b []byte) []span {
 		}
 		if len(labels) == 0 {
 			continue
+		}
+		// The labels before a comma make an address as written; a
+		// comma for a dot counts before a strong TLD only.
+		all := labels
+		if commaAt > 0 {
+			labels = labels[:commaAt]
 		}
 		label := func(k int) []byte { return b[labels[k].lo:labels[k].hi] }
 		end := -1
@@ -685,12 +811,38 @@ func emailSpans(b []byte) []span {
 				end = labels[0].hi
 			}
 		}
+		for k := len(all) - 1; commaAt > 0 && k >= commaAt; k-- {
+			if isStrongTLD[string(b[all[k].lo:all[k].hi])] {
+				end = all[k].hi
+				break
+			}
+		}
+		labels = all
 		if end > 0 {
 			out = append(out, span{lo, end})
 			at, prev = end-1, end
 		}
 	}
 	return out
+}
+
+// maxQuotedLocal is the longest quoted local part an address may have
+// ("bob"@example.com): RFC 5321's 64 octets.
+const maxQuotedLocal = 64
+
+// quotedLocal is where the quoted local part that ends with the quote
+// before b[at] starts (its opening quote), back to prev at most; at when
+// there is none.
+func quotedLocal(b []byte, prev, at int) int {
+	for lo := at - 2; lo >= prev && at-lo <= maxQuotedLocal+2; lo-- {
+		if b[lo] == '"' {
+			if lo+1 == at-1 {
+				return at // "" is no local part
+			}
+			return lo
+		}
+	}
+	return at
 }
 
 // isAlpha reports whether s is all ASCII letters.
@@ -800,12 +952,18 @@ func isDigitByte(c byte) bool { return '0' <= c && c <= '9' }
 func isLetterDigit(c byte) bool { return c == 'o' || c == 'l' || c == 'i' }
 
 // isPhoneSep reports whether c may stand between a phone number's digits.
-func isPhoneSep(c byte) bool { return strings.IndexByte(" .-/_,()*~\\|:;=#^", c) >= 0 }
+func isPhoneSep(c byte) bool { return strings.IndexByte(" .-/_,()*~\\|:;=#^%", c) >= 0 }
 
 // phoneMin is the fewest digits a phone number has: seven, as in a
 // local number without its area code, and more than any short number
 // people write (a price, a time, a flat, a four-digit code).
 const phoneMin = 7
+
+// phoneMinLettered is the fewest digits of a phone number with a letter
+// standing alone between its digits ("07700x900x123", "0a7b7c..."):
+// more than a size written with x (120x60x75, 1920x1080) or a hex code
+// of a few digits has.
+const phoneMinLettered = 10
 
 // phoneSpans finds phone numbers in the normalised text b.
 func phoneSpans(b []byte) []span {
@@ -843,6 +1001,12 @@ func phoneSpans(b []byte) []span {
 		}
 		i = max(j, i+1)
 	}
+	// letterSep[k]: b[k] is a letter alone between two digits, not a
+	// digit itself ("x" of 07700x900x123): a separator, of a number of
+	// phoneMinLettered digits at least.
+	letterSep := func(k int) bool {
+		return k > 0 && k+1 < len(b) && 'a' <= b[k] && b[k] <= 'z' && !digitish[k] && isDigitByte(b[k-1]) && isDigitByte(b[k+1])
+	}
 	var out []span
 	type unit struct{ lo, hi, real int } // digits next to one another
 	var units []unit
@@ -853,6 +1017,7 @@ func phoneSpans(b []byte) []span {
 		}
 		// A run: units with at most three separators between them.
 		units = units[:0]
+		lettered := false
 		j := i
 		for {
 			u := unit{lo: j}
@@ -865,7 +1030,8 @@ func phoneSpans(b []byte) []span {
 			u.hi = j
 			units = append(units, u)
 			k := j
-			for k < len(b) && k-j <= 3 && isPhoneSep(b[k]) {
+			for k < len(b) && k-j <= 3 && (isPhoneSep(b[k]) || letterSep(k)) {
+				lettered = lettered || letterSep(k)
 				k++
 			}
 			if k == j || k-j > 3 || k >= len(b) || !digitish[k] {
@@ -889,7 +1055,7 @@ func phoneSpans(b []byte) []span {
 		for _, u := range units {
 			real, all = real+u.real, all+u.hi-u.lo
 		}
-		if all < phoneMin || 2*real <= all {
+		if all < phoneMin || 2*real <= all || lettered && real < phoneMinLettered {
 			continue
 		}
 		s := span{units[0].lo, units[len(units)-1].hi}

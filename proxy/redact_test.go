@@ -53,6 +53,13 @@ var evasions = []struct{ class, in, out string }{
 	{"spaced dashes", "07700 - 900 - 123", R},
 	{"single digits with commas", "7, 7, 0, 0, 9, 0, 0, 1, 2, 3", R},
 	{"glued to a word", "call07700900123", "call" + R},
+	{"percent signs", "0770%0900%123", R},
+	{"division slashes", "07700∕900∕123", R},
+	{"math symbols between groups", "07700∶900∶123", R},
+	{"x between groups", "call 07700x900x123", "call " + R},
+	{"a letter between every digit", "call 0z7y7x0w0v9u0t0s1r2q3", "call " + R},
+	{"multiplication signs", "07700×900×123", R},
+	{"hex HTML entities without ;", "&#x30&#x37&#x37&#x30&#x30 900 123", R},
 	{"tel: prefix", "tel:+447700900123", "tel:" + R},
 	{"full-width plus", "＋４４７７００９００１２３", R},
 	// Letters for digits.
@@ -66,6 +73,9 @@ var evasions = []struct{ class, in, out string }{
 	{"digit words in capitals", "SEVEN SEVEN OH OH NINE OH OH ONE TWO THREE", R},
 	{"double and triple", "double seven oh oh nine double oh one two three", R},
 	{"triple and digits", "triple seven 900 1234", R},
+	{"Chinese numerals in groups", "号码零七七零零 九零零 一二三", "号码" + R},
+	{"yao for 1, Chinese", "电话幺三八 一二三四 五六七八", "电话" + R},
+	{"financial numerals", "壹叁捌壹贰叁肆伍陆柒捌", R},
 	{"digit words run together", "sevenseven zerozero nine zerozero onetwothree", R},
 	{"digit words with dashes", "seven-seven-zero-zero-nine-zero-zero-one-two-three", R},
 	{"digit words with commas", "seven, seven, zero, zero, nine, zero, zero, one, two, three", R},
@@ -87,6 +97,12 @@ var evasions = []struct{ class, in, out string }{
 	{"Cyrillic а in the domain", "bob@gmаil.com", R},
 	{"at and a plain domain", "bob at example.co.uk", R},
 	{"capitals", "BOB@EXAMPLE.COM", R},
+	{"comma for a dot", "jo.smith@outlook,net", R},
+	{"comma for a dot, two labels", "mail bob@example,co,uk", "mail " + R},
+	{"quoted local part with a space", `write to "bob smith"@example.org now`, "write to " + R + " now"},
+	{"curly-quoted local part", "“bob”@gmail.com", R},
+	{"HTML entities for @ and dot", "bob&#64;example&period;com", R},
+	{"named HTML entity for @", "bob&commat;gmail.com", R},
 	// Links without a scheme, shorteners, defanged links.
 	{"bit.ly", "pay here bit.ly/abc123", "pay here " + R},
 	{"paypal.me", "paypal.me/bob", R},
@@ -122,6 +138,9 @@ var evasionMisses = []struct{ class, in string }{
 	{"words sounding like digits", "call oh seven seven oh oh nine won to tree"},
 	{"digit words in French", "zéro sept sept zéro zéro neuf zéro zéro un deux trois"},
 	{"punctuation for digits", "077OO9OO!23"},
+	{"letters between the digits of a short number", "0770x900x12"},
+	{"comma for a dot before a weak TLD", "bob@mail,me"},
+	{"Korean number words", "공칠칠공공구공공일이삼"},
 	{"unknown TLD without a scheme", "example.pizza"},
 	{"weak TLD without a path", "my site is bob.me"},
 	{"dot run into a word", "exampledotcom"},
@@ -174,6 +193,19 @@ var benign = []string{
 	"it's at the back @ the left",
 	"I'm here.Be quick",
 	"five or six of us",
+	"the screen is 1920x1080",
+	"desk 120x60x75 cm, bed 200x180x120",
+	"ref 3f2a9b1c7d, or 0x7f000001",
+	"50%-60% off, then 20% 30%",
+	"½ price, ¼ off",
+	"AT&amp;T &lt;3 &#128512;",
+	"he said “hello” and left, it’s 9:30",
+	"room 101، 102، 103",
+	"ratio 1∶2, 10×20×30 cm",
+	"二〇二六年三月一日见",
+	"一百二十三元，房间一〇一，一〇二",
+	"三三两两地来了",
+	"bob’s at home",
 }
 
 // overRedacted are things that are not contact details and are removed
@@ -183,6 +215,8 @@ var overRedacted = []struct{ class, in, out string }{
 	{"long sums without a currency sign", "population 1,250,000", "population " + R},
 	{"dot com after a word", "the dot com boom", R + " boom"},
 	{"the word before at and a domain", "pay at mystore.shop", R},
+	{"seven single digits in a list", "pick 1, 2, 3, 4, 5, 6, 7", "pick " + R},
+	{"seven numerals in a Chinese list", "一、二、三、四、五、六、七", R},
 }
 
 func TestRedactEvasions(t *testing.T) {
@@ -320,6 +354,9 @@ func BenchmarkRedact(b *testing.B) {
 		{"64KiB-domains", strings.Repeat("a.com.", 1<<13) + strings.Repeat("b@c.d.", 1<<13)},
 		{"64KiB-words", strings.Repeat("double (at ", 1<<13)},
 		{"64KiB-digits", strings.Repeat("1 (", 1<<14) + strings.Repeat("2.2", 1<<13)},
+		{"64KiB-entities", strings.Repeat("&#4", 1<<13) + strings.Repeat("&#x3&commat", 1<<12)},
+		{"64KiB-quotes", strings.Repeat(`"a "@`, 1<<13) + strings.Repeat(`a"@b,c,`, 1<<12)},
+		{"64KiB-lettered", strings.Repeat("1a", 1<<14) + strings.Repeat("1x1 ", 1<<13)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()

@@ -2,9 +2,11 @@ package main
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"mime"
@@ -12,6 +14,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
+	"time"
 )
 
 // The operator surface (the JSON API, the sandbox endpoints, /ops/,
@@ -62,11 +66,27 @@ type access struct {
 	// publicHTTPS says -public-url is https: the login cookie is Secure
 	// when the browser came through it.
 	publicHTTPS bool
+	// now is the app's clock, by which login cookies expire.
+	now func() time.Time
+	// cookieKey MACs the login cookies (cookieKey of token).
+	cookieKey []byte
+
+	mu sync.Mutex
+	// revoked holds the nonces of the login sessions logged out, each
+	// until its session expires; at most maxRevoked.
+	revoked map[[cookieNonceLen]byte]time.Time
+	// notBefore refuses every login cookie issued before it (the revoked
+	// set overflowed).
+	notBefore time.Time
 }
 
-// newAccess builds the guard for token and the public base URL.
-func newAccess(token, publicURL string) (*access, error) {
-	g := &access{token: token}
+// newAccess builds the guard for token and the public base URL; now is
+// the clock login cookies expire by (nil: time.Now).
+func newAccess(token, publicURL string, now func() time.Time) (*access, error) {
+	if now == nil {
+		now = time.Now
+	}
+	g := &access{token: token, now: now, cookieKey: cookieKey(token), revoked: make(map[[cookieNonceLen]byte]time.Time)}
 	if token != "" && len(token) < minTokenLen {
 		return nil, fmt.Errorf("%s is %d characters: use at least %d random ones, e.g. $(openssl rand -hex 32)", operatorTokenEnv, len(token), minTokenLen)
 	}
@@ -161,18 +181,149 @@ func equalSecret(a, b string) bool {
 	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
 }
 
-// cookieValue is the login cookie's value: derived from the token, so it
-// holds across restarts and instances and dies with the token, and the
-// cookie never carries the token itself.
-func (g *access) cookieValue() string {
-	m := hmac.New(sha256.New, []byte(g.token))
-	m.Write([]byte("voiceproxy ops login cookie v1"))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+// The login cookie is a session of loginLifetime, checked on the server:
+//
+//	base64url(version | issued, Unix ms, 8 bytes big-endian | nonce, 16 random bytes | HMAC-SHA256)
+//
+// The MAC's key is derived from the operator token, so a cookie is good
+// on every instance sharing the token, across restarts, and dies with the
+// token; it never carries the token itself. The server, not the browser,
+// ends it: loginLifetime after its issue by the app's clock, or at
+// logout, which revokes its nonce.
+//
+// Revocation is in memory, per process (access.revoked): with several
+// instances behind one address, a logout ends the cookie on the instance
+// that served it, and the others accept a copy until it expires (at most
+// loginLifetime). Rotating the token ends every cookie everywhere. A
+// shared store would make logout global at a store write per page view;
+// the demo keeps its operator sessions out of the store instead.
+const (
+	// loginLifetime is how long a login cookie opens the ops pages.
+	loginLifetime = 12 * time.Hour
+	// cookieVersion is the first byte of a login cookie's value.
+	cookieVersion = 2
+	// cookieNonceLen is the length of a login's random nonce.
+	cookieNonceLen = 16
+	// cookieLen is the decoded length of a login cookie's value.
+	cookieLen = 1 + 8 + cookieNonceLen + sha256.Size
+	// cookieSkew is how far in the future a cookie's issue time may be
+	// (another instance's clock).
+	cookieSkew = time.Minute
+	// maxRevoked bounds the nonces logouts revoke. When it is reached
+	// with none expired, every cookie issued so far is refused
+	// (access.notBefore): the set never grows, and never forgets a
+	// logout by making room.
+	maxRevoked = 4096
+)
+
+// cookieKey derives the login cookie's MAC key from the operator token.
+func cookieKey(token string) []byte {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte("voiceproxy ops login cookie key v2"))
+	return m.Sum(nil)
+}
+
+// loginSession is what a login cookie says.
+type loginSession struct {
+	issued time.Time
+	nonce  [cookieNonceLen]byte
+}
+
+// expires is when s stops opening the ops pages.
+func (s loginSession) expires() time.Time { return s.issued.Add(loginLifetime) }
+
+// cookieMAC is the MAC of a cookie's version, issue time and nonce.
+func (g *access) cookieMAC(body []byte) []byte {
+	m := hmac.New(sha256.New, g.cookieKey)
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+// newCookie starts a login session: the cookie's value and when it
+// expires.
+func (g *access) newCookie() (string, time.Time, error) {
+	b := make([]byte, 0, cookieLen)
+	b = append(b, cookieVersion)
+	issued := g.now()
+	b = binary.BigEndian.AppendUint64(b, uint64(issued.UnixMilli()))
+	var nonce [cookieNonceLen]byte
+	if _, err := rand.Read(nonce[:]); err != nil {
+		return "", time.Time{}, fmt.Errorf("login cookie nonce: %w", err)
+	}
+	b = append(b, nonce[:]...)
+	b = append(b, g.cookieMAC(b)...)
+	return base64.RawURLEncoding.EncodeToString(b), issued.Add(loginLifetime), nil
+}
+
+// parseCookie checks a login cookie's value: its MAC, and that it was
+// issued by now. It does not check expiry or revocation (session does).
+func (g *access) parseCookie(v string) (loginSession, bool) {
+	if base64.RawURLEncoding.DecodedLen(len(v)) != cookieLen {
+		return loginSession{}, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(v)
+	if err != nil || len(b) != cookieLen || b[0] != cookieVersion {
+		return loginSession{}, false
+	}
+	body, mac := b[:cookieLen-sha256.Size], b[cookieLen-sha256.Size:]
+	if !hmac.Equal(mac, g.cookieMAC(body)) {
+		return loginSession{}, false
+	}
+	var s loginSession
+	s.issued = time.UnixMilli(int64(binary.BigEndian.Uint64(body[1:9])))
+	copy(s.nonce[:], body[9:])
+	return s, true
+}
+
+// session reports the live login session v's cookie holds: MACed with
+// the token's key, issued neither in the future nor before the last
+// overflow of the revoked set, not expired by the app's clock, not
+// logged out.
+func (g *access) session(v string) (loginSession, bool) {
+	s, ok := g.parseCookie(v)
+	if !ok {
+		return loginSession{}, false
+	}
+	now := g.now()
+	if s.issued.After(now.Add(cookieSkew)) || !now.Before(s.expires()) {
+		return loginSession{}, false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if s.issued.Before(g.notBefore) {
+		return loginSession{}, false
+	}
+	if _, out := g.revoked[s.nonce]; out {
+		return loginSession{}, false
+	}
+	return s, true
+}
+
+// revoke ends the session s (a logout) until it expires anyway.
+func (g *access) revoke(s loginSession) {
+	now := g.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.revoked) >= maxRevoked {
+		for n, exp := range g.revoked {
+			if !now.Before(exp) {
+				delete(g.revoked, n)
+			}
+		}
+	}
+	if len(g.revoked) >= maxRevoked {
+		// Full of live revocations: end every session issued so far
+		// instead of forgetting one.
+		g.notBefore = now.Add(time.Millisecond)
+		clear(g.revoked)
+		return
+	}
+	g.revoked[s.nonce] = s.expires()
 }
 
 // authorized reports whether r carries the operator token: the bearer
-// header, or on a safe method the login cookie. Changes need the header,
-// which no other page can make a browser send.
+// header, or on a safe method a live login cookie. Changes need the
+// header, which no other page can make a browser send.
 func (g *access) authorized(r *http.Request) bool {
 	if g.token == "" {
 		return true
@@ -181,7 +332,8 @@ func (g *access) authorized(r *http.Request) bool {
 		return equalSecret(tok, g.token)
 	}
 	if c, err := r.Cookie(opsCookie); err == nil && safeMethod(r.Method) {
-		return equalSecret(c.Value, g.cookieValue())
+		_, ok := g.session(c.Value)
+		return ok
 	}
 	return false
 }
@@ -242,7 +394,8 @@ func loginNext(next string) string {
 
 // loginRoutes serves the ops pages' login: a form taking the operator
 // token, which sets an HttpOnly, SameSite=Strict cookie for the GET pages
-// (and the recordings they link), and a logout that clears it.
+// (and the recordings they link), and a logout that revokes it on the
+// server and clears it in the browser.
 func (a *app) loginRoutes(mux *http.ServeMux) {
 	g := a.access
 	guard := func(f http.HandlerFunc) http.Handler {
@@ -271,11 +424,24 @@ func (a *app) loginRoutes(mux *http.ServeMux) {
 			a.renderLogin(w, r, http.StatusUnauthorized, next, "That is not the operator token.")
 			return
 		}
-		http.SetCookie(w, &http.Cookie{Name: opsCookie, Value: g.cookieValue(), Path: "/", MaxAge: 12 * 3600,
+		value, _, err := g.newCookie()
+		if err != nil {
+			a.log.ErrorContext(r.Context(), "ops login failed", "err", err)
+			http.Error(w, "cannot start a session", http.StatusInternalServerError)
+			return
+		}
+		http.SetCookie(w, &http.Cookie{Name: opsCookie, Value: value, Path: "/", MaxAge: int(loginLifetime / time.Second),
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.overHTTPS(r)})
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}))
 	mux.Handle("POST /ops/logout", guard(func(w http.ResponseWriter, r *http.Request) {
+		// A live session is revoked on the server, so a copy of the
+		// cookie dies with the browser's.
+		if c, err := r.Cookie(opsCookie); err == nil {
+			if s, ok := g.session(c.Value); ok {
+				g.revoke(s)
+			}
+		}
 		http.SetCookie(w, &http.Cookie{Name: opsCookie, Value: "", Path: "/", MaxAge: -1,
 			HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: g.overHTTPS(r)})
 		http.Redirect(w, r, "/ops/login", http.StatusSeeOther)

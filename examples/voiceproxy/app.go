@@ -120,7 +120,7 @@ func newApp(ctx context.Context, cfg appConfig) (h http.Handler, cleanup func(),
 	if token == "" && (live || !isLoopback(cfg.Listen)) {
 		return nil, nil, errNoToken
 	}
-	guard, err := newAccess(token, cfg.PublicURL)
+	guard, err := newAccess(token, cfg.PublicURL, cfg.Now)
 	if err != nil {
 		return nil, nil, err
 	}
