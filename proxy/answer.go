@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
 	"github.com/voiceproxy/voiceproxy/internal/voice"
@@ -41,11 +42,42 @@ func (s *Service) handleFallback(w http.ResponseWriter, r *http.Request) {
 func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bool) {
 	ctx, cancel := s.storeContext(r.Context())
 	defer cancel()
+	var p voice.Params
+	var claim voice.Claim
+	if !s.readCall(ctx, w, r, fallback, &p, &claim) {
+		return
+	}
+	if fallback && s.fallbackStandIn(ctx, w, r, &p, claim) {
+		return
+	}
+
+	// Route and decide.
+	from, okFrom := phone.FromWebhook(string(p.From))
+	to, okTo := phone.FromWebhook(string(p.To))
+	now := s.now()
+	ends := callEnds{from: from, to: to, valid: okFrom && okTo}
+	a, ok := s.routeCall(ctx, w, r, &p, ends, now, claim, fallback)
+	if !ok {
+		return
+	}
+	if a.refused != "" {
+		s.refuseCall(w, r, a, ends, &p, now)
+		return
+	}
+
+	// Answer, then record.
+	s.connectCall(ctx, w, r, a, ends, &p, now)
+}
+
+// readCall reads and authenticates an answer (or, with fallback, a
+// fallback) webhook into p, its replay claim left in claim for the
+// route to make (see route), and reports whether the call goes on; when
+// it does not, the webhook has been answered.
+func (s *Service) readCall(ctx context.Context, w http.ResponseWriter, r *http.Request, fallback bool, p *voice.Params, claim *voice.Claim) bool {
 	kind := "answer"
 	if fallback {
 		kind = "fallback"
 	}
-	var p voice.Params
 	// The jti is claimed with the route, in one round trip (see route).
 	//
 	// What the signature covers depends on the application's
@@ -63,81 +95,115 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 	// whoever holds a GET answer webhook's token, single use by its jti
 	// and good for Config.Webhooks.Tolerance, could present it with
 	// another caller and number: hosts should set answer_method POST.
-	var claim voice.Claim
-	switch s.readVoice(ctx, w, r, kind, &p, &claim) {
+	switch s.readVoice(ctx, w, r, kind, p, claim) {
 	case readAnswered:
-		return
+		return false
 	case readMalformed:
 		setOutcome(w, outcomeMalformed)
 		s.writeFallback(w)
-		return
+		return false
 	case readUnavailable:
 		s.storeFailed(w, fallback)
-		return
+		return false
 	}
-	if fallback {
-		s.log.WarnContext(ctx, "proxy: fallback URL requested", "reason", string(p.Reason),
-			"original_type", string(p.OriginalRequest.Type), "call", string(p.UUID))
-		if p.OriginalRequest.IsEvent() {
-			if isInputEvent(&p) {
-				s.fallbackInput(ctx, w, r, &p, claim)
-				return
-			}
-			s.fallbackEvent(ctx, w, r, &p, claim)
-			return
-		}
-	}
+	return true
+}
 
-	// Route and decide.
-	from, okFrom := phone.FromWebhook(string(p.From))
-	to, okTo := phone.FromWebhook(string(p.To))
-	now := s.now()
+// fallbackStandIn answers a fallback request that stands in for an
+// event webhook rather than a new call (original_request type "event"):
+// an input event with an NCCO (fallbackInput), any other event recorded
+// and answered 204 (fallbackEvent). It reports whether it answered; a
+// fallback for the answer URL is left to route as a call.
+func (s *Service) fallbackStandIn(ctx context.Context, w http.ResponseWriter, r *http.Request, p *voice.Params, claim voice.Claim) bool {
+	s.log.WarnContext(ctx, "proxy: fallback URL requested", "reason", string(p.Reason),
+		"original_type", string(p.OriginalRequest.Type), "call", string(p.UUID))
+	if !p.OriginalRequest.IsEvent() {
+		return false
+	}
+	if isInputEvent(p) {
+		s.fallbackInput(ctx, w, r, p, claim)
+		return true
+	}
+	s.fallbackEvent(ctx, w, r, p, claim)
+	return true
+}
+
+// callEnds are a call's caller and called number as the webhook gave
+// them, and whether both are numbers (else the call routes nowhere).
+type callEnds struct {
+	from, to string
+	valid    bool
+}
+
+// routeCall finds the conversation a call belongs to and decides on it
+// (admit), claiming the webhook's jti in the same round trip. A call on
+// no route is offered a PIN prompt or a new contact (notFound). It
+// reports false when it has answered the webhook itself: a replay
+// (401), a store failure (storeFailed), a PIN prompt or an unknown call.
+func (s *Service) routeCall(ctx context.Context, w http.ResponseWriter, r *http.Request, p *voice.Params, ends callEnds, now time.Time, claim voice.Claim, fallback bool) (admission, bool) {
 	var a admission
 	var err error
-	if okFrom && okTo {
-		a, err = s.admit(ctx, KindCall, from, to, "", now, claim)
+	if ends.valid {
+		a, err = s.admit(ctx, KindCall, ends.from, ends.to, "", now, claim)
 	} else {
 		_, err = s.route(ctx, "", "", now, claim) // claims the jti; ErrNotFound
 	}
-	if err != nil {
-		if errors.Is(err, voice.ErrReplayed) {
-			s.unauthorized(ctx, w, r, err, "voice")
-			return
-		}
-		if errors.Is(err, ErrNotFound) {
-			if okFrom && okTo {
-				// A shared number the caller has PIN conversations on?
-				switch asked, perr := s.answerPIN(ctx, w, r, from, to, now); {
-				case asked && perr == nil:
-					setOutcome(w, outcomePINPrompt)
-					return
-				case perr != nil:
-					s.log.ErrorContext(ctx, "proxy: PIN conversations lookup failed", "err", perr, "call", string(p.UUID))
-					s.storeFailed(w, fallback)
-					return
-				}
-			}
-			started, ok := s.startContact(ctx, Contact{Kind: KindCall, From: from, To: to}, okFrom && okTo)
-			if !ok {
-				s.unknownCall(ctx, w, UnknownCall{From: from, To: to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, err)
-				return
-			}
-			a = s.decide(ctx, KindCall, started, from, to, "")
-		} else {
-			s.log.ErrorContext(ctx, "proxy: route lookup failed", "err", err, "call", string(p.UUID), "fallback", fallback)
+	switch {
+	case err == nil:
+		return a, true
+	case errors.Is(err, voice.ErrReplayed):
+		s.unauthorized(ctx, w, r, err, "voice")
+		return admission{}, false
+	case errors.Is(err, ErrNotFound):
+		return s.notFound(ctx, w, r, p, ends, now, err, fallback)
+	default:
+		s.log.ErrorContext(ctx, "proxy: route lookup failed", "err", err, "call", string(p.UUID), "fallback", fallback)
+		s.storeFailed(w, fallback)
+		return admission{}, false
+	}
+}
+
+// notFound handles a call on no route (why is the route's ErrNotFound):
+// a caller with PIN conversations on the shared number is asked for a
+// PIN (answerPIN); else Config.Hooks.OnUnknownContact may start a
+// conversation for it (startContact), which is then decided on; else it is an unknown
+// call (unknownCall). It reports false when it has answered the webhook.
+func (s *Service) notFound(ctx context.Context, w http.ResponseWriter, r *http.Request, p *voice.Params, ends callEnds, now time.Time, why error, fallback bool) (admission, bool) {
+	if ends.valid {
+		// A shared number the caller has PIN conversations on?
+		switch asked, perr := s.answerPIN(ctx, w, r, ends.from, ends.to, now); {
+		case asked && perr == nil:
+			setOutcome(w, outcomePINPrompt)
+			return admission{}, false
+		case perr != nil:
+			s.log.ErrorContext(ctx, "proxy: PIN conversations lookup failed", "err", perr, "call", string(p.UUID))
 			s.storeFailed(w, fallback)
-			return
+			return admission{}, false
 		}
 	}
-	c := a.conv
-	if a.refused != "" {
-		setOutcome(w, outcomeVetoed)
-		writeJSON(w, s.fallbackJSON)
-		rctx, rcancel := s.afterContext(r.Context())
-		defer rcancel()
-		s.recordRefused(rctx, s.callInteraction(c, from, to, &p, now), string(p.UUID), a.refused, now)
-		return
+	started, ok := s.startContact(ctx, Contact{Kind: KindCall, From: ends.from, To: ends.to}, ends.valid)
+	if !ok {
+		s.unknownCall(ctx, w, UnknownCall{From: ends.from, To: ends.to, UUID: string(p.UUID), ConversationUUID: string(p.ConversationUUID)}, why)
+		return admission{}, false
 	}
+	return s.decide(ctx, KindCall, started, ends.from, ends.to, ""), true
+}
+
+// refuseCall answers a call a hook or the policy refused (a.refused
+// says why) with the spoken NCCO, and records the refusal.
+func (s *Service) refuseCall(w http.ResponseWriter, r *http.Request, a admission, ends callEnds, p *voice.Params, now time.Time) {
+	setOutcome(w, outcomeVetoed)
+	writeJSON(w, s.fallbackJSON)
+	rctx, rcancel := s.afterContext(r.Context())
+	defer rcancel()
+	s.recordRefused(rctx, s.callInteraction(a.conv, ends.from, ends.to, p, now), string(p.UUID), a.refused, now)
+}
+
+// connectCall answers a routed call with the NCCO connecting the caller
+// (a.sender) to the other participant, flushes it to Vonage, then
+// records the call's interaction and the conversation's last activity.
+func (s *Service) connectCall(ctx context.Context, w http.ResponseWriter, r *http.Request, a admission, ends callEnds, p *voice.Params, now time.Time) {
+	c := a.conv
 	other := c.Participants[a.sender.Other()]
 	// The rest of the NCCO was validated by New; check what varies.
 	if err := errors.Join(ncco.PhoneEndpoint{Number: other.Number}.Validate(), ncco.PhoneEndpoint{Number: other.ProxyNumber}.Validate()); err != nil {
@@ -145,8 +211,6 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 		writeJSON(w, s.fallbackJSON)
 		return
 	}
-
-	// Answer, then record.
 	setOutcome(w, outcomeConnected)
 	s.writeConnect(w, c.Record, other)
 	// Let Vonage have the NCCO while the call is recorded.
@@ -162,7 +226,7 @@ func (s *Service) answerCall(w http.ResponseWriter, r *http.Request, fallback bo
 		// A redelivered answer webhook, or an event webhook that came
 		// first, finds the interaction there already. Should this write
 		// be lost, the call's event webhooks create it from the route.
-		s.calls.add(rctx, s.callInteraction(c, from, to, &p, now))
+		s.calls.add(rctx, s.callInteraction(c, ends.from, ends.to, p, now))
 	}
 	s.touch(rctx, c, now)
 }
