@@ -6,13 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
-	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 	"github.com/voiceproxy/voiceproxy/internal/voice"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
@@ -63,68 +61,6 @@ func (s *Service) answerSMS(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 }
 
-// readSMS reads, authenticates and parses (with parse) an SMS webhook
-// (kind names it in logs). When it returns false it has answered: 401 for
-// a bad signature, 413 for a body over Config.Webhooks.MaxBodyBytes, 200 for one
-// it cannot read, which redelivering would not mend.
-//
-// A signed SMS webhook is fresh for Config.Webhooks.Tolerance either side
-// of its signed timestamp, and within that window anyone holding a copy
-// (a log, a proxy, a capture) can send it again. No replay claim on the
-// request can tell that copy from Vonage's own redelivery: Vonage sends
-// an inbound SMS again, with the same messageId, until it gets a 2xx
-// (SMS API reference, "Inbound SMS"), its docs do not say that a
-// redelivery is signed afresh, and proxytest's simulator sends the same
-// signed request again. So a replay is made harmless the way a
-// redelivery must be, by what the message does happening once per
-// message: a relay or a refusal is stored once per messageId (the
-// interaction's ExternalID), a STOP or START takes effect only for a
-// message not stored yet (keywordSeen), so an old keyword never undoes
-// a later one, and an automatic reply goes once per messageId (reply).
-// A delivery receipt needs nothing more: the Store records one event
-// per (Leg, Status), and its Leg is the messageId.
-func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *http.Request, kind string, parse func(url.Values) (T, error)) (T, bool) {
-	var zero T
-	params, err := sms.ReadParams(r, s.cfg.Webhooks.MaxBodyBytes)
-	if s.tooLarge(ctx, w, r, err) {
-		return zero, false
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: "+kind+" webhook unreadable", "err", err)
-		setOutcome(w, outcomeMalformed)
-		writeEmpty(w, http.StatusOK)
-		return zero, false
-	}
-	if !s.authSMS(ctx, w, r, params) {
-		return zero, false
-	}
-	v, err := parse(params)
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: "+kind+" webhook malformed", "err", err)
-		setOutcome(w, outcomeMalformed)
-		writeEmpty(w, http.StatusOK)
-		return zero, false
-	}
-	return v, true
-}
-
-// authSMS checks an SMS webhook's "sig" (answering 401 and returning
-// false when it fails). Without a verifier (only under
-// Config.Webhooks.InsecureUnsigned) it logs a warning once and accepts.
-func (s *Service) authSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, params url.Values) bool {
-	if s.smsVerifier == nil {
-		s.warnUnsignedSMSOnce.Do(func() {
-			s.log.WarnContext(ctx, "proxy: Webhooks.InsecureUnsigned: an SMS API webhook was accepted unverified")
-		})
-		return true
-	}
-	if err := s.smsVerifier.Verify(params); err != nil {
-		s.unauthorized(ctx, w, r, err, "sms")
-		return false
-	}
-	return true
-}
-
 // onceKey is the claimOnce key of what kind names, for the webhook
 // fields parts: hashed, so that a key's length does not depend on them.
 func onceKey(kind string, parts ...string) string {
@@ -151,19 +87,6 @@ func (s *Service) claimOnce(ctx context.Context, key string) (bool, error) {
 	}
 	return true, nil
 }
-
-// writeEmpty answers status with an empty body of known length, so that
-// the client has the whole answer at once even while the handler goes on
-// working.
-func writeEmpty(w http.ResponseWriter, status int) {
-	w.Header()["Content-Length"] = zeroLength
-	w.WriteHeader(status)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-var zeroLength = []string{"0"}
 
 // acceptSMS routes an inbound SMS (assembling multipart messages first)
 // and stores what it must: a relay job for the other participant, or the
@@ -470,37 +393,6 @@ func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to, tex
 		}
 	}
 	return s.reply(in, from, to, reply)
-}
-
-// startContact asks Config.Hooks.OnUnknownContact about a contact that routes
-// nowhere and creates the conversation it asks for, with the caller's
-// leg on the number reached. ok reports a conversation to carry the
-// contact; failures are logged, and the contact is then unknown.
-func (s *Service) startContact(ctx context.Context, ct Contact, numbers bool) (Conversation, bool) {
-	if s.cfg.Hooks.OnUnknownContact == nil || !numbers {
-		return Conversation{}, false
-	}
-	req, err := s.cfg.Hooks.OnUnknownContact(ctx, ct)
-	if err != nil || req == nil {
-		if err != nil {
-			s.log.WarnContext(ctx, "proxy: OnUnknownContact failed", "kind", ct.Kind, "err", err)
-		}
-		return Conversation{}, false
-	}
-	r := *req
-	if a, _, err := numplan.Parse(r.A, true); err != nil || a != ct.From {
-		s.log.WarnContext(ctx, "proxy: OnUnknownContact's request is not for the caller (its A must be Contact.From)", "kind", ct.Kind)
-		return Conversation{}, false
-	}
-	r.ProxyA, r.Access = ct.To, AccessDirect
-	c, err := s.CreateConversation(ctx, r)
-	var ne *NotifyError
-	if err != nil && !errors.As(err, &ne) {
-		s.log.WarnContext(ctx, "proxy: conversation for an unknown contact not created", "kind", ct.Kind, "err", err)
-		return Conversation{}, false
-	}
-	s.log.InfoContext(ctx, "proxy: conversation started by an unknown contact", "conversation", c.ID, "kind", ct.Kind)
-	return c, true
 }
 
 // reply returns the sending of text to the sender of in, from the number
