@@ -7,7 +7,8 @@ import (
 // This file is what relayed SMS owe the networks and the users: STOP and
 // HELP keywords handled rather than relayed (carriers require both:
 // the CTIA's messaging principles for US short and long codes, the UK's
-// PhonepayPlus-era practice), START and UNSTOP undoing a STOP, and, by
+// PhonepayPlus-era practice), START and UNSTOP undoing a STOP (the
+// records of both are in optout.go), and, by
 // policy, contact details removed (redact.go)
 // from relayed text so that users cannot take the conversation off the
 // platform.

@@ -7,6 +7,10 @@ import (
 	"time"
 )
 
+// This file is the opt-out records: a STOP a participant sent to a
+// proxy number (keywords.go tells the keywords), kept as a store claim
+// per (participant, proxy number), and the error of a send it refuses.
+
 // OptedOutError is the error of a send refused because its recipient
 // sent STOP to the proxy number it would come from: a notification, a
 // SendMessage, a goodbye. It matches ErrOptedOut (errors.Is), and says

@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-// Store keeps the pool, conversations, their legs and interactions.
+// Store keeps the pool, conversations, their legs and interactions. Its
+// optional interfaces (BatchInteractionAdder, BatchClaimer,
+// RouteClaimer) are at the end of this file.
 //
 // Every method takes the caller's context first and returns values, never
 // pointers into the store's own memory: a caller may keep what it gets.
@@ -357,6 +359,11 @@ type RelayClaim struct {
 	Limit      int       // at most this many; <= 0 for all due
 	ID         string    // when not empty, only this job
 }
+
+// The optional interfaces below are Stores that can do more in one
+// round trip; the Service uses each when its Store has it, and does
+// without otherwise. sqlstore.Store has them all; the memory store, with
+// no round trips to save, none.
 
 // BatchInteractionAdder is a Store that can add many interactions in one
 // round trip. AddInteractions stores each of ins as AddInteraction would,

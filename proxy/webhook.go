@@ -17,9 +17,12 @@ import (
 )
 
 // This file holds what the webhook handlers share: the routes, reading
-// and authenticating a request, and writing the answer. Each handler
-// (answer.go, event.go, inboundsms.go) reads top to bottom: parse →
-// authenticate → route → decide (admit.go) → answer → record (record.go).
+// and authenticating a request, and writing the answer. Each handler has
+// the file of its route (webhook_answer.go, webhook_fallback.go,
+// webhook_event.go, webhook_input.go, webhook_sms.go,
+// webhook_messages.go, webhook_receipt.go) and reads top to bottom:
+// parse → authenticate → route → decide (policy.go) → answer → record
+// (record.go).
 
 // routes registers the webhook handlers.
 func (s *Service) routes() {
