@@ -476,7 +476,7 @@ type PINConfig struct {
 	// from then on a caller who keys a wrong PIN there is locked out at
 	// their second own wrong PIN (not their MaxFailures-th). The number
 	// itself is never locked, and a caller who has not keyed a wrong PIN
-	// is never refused (see pinanswer.go). Default 30.
+	// is never refused (see webhook_input.go). Default 30.
 	MaxNumberFailures int
 	// Lockout is how long a lock-out lasts, and how long a wrong PIN
 	// counts. Default 15 minutes.

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
 	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
@@ -89,63 +87,13 @@ const MaxKeyLength = 256
 // empty pool (fill it with SyncNumbers or AddNumbers, or set
 // Config.Pool.Autopilot) from one whose fitting numbers are all taken.
 func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Conversation, error) {
-	mode := req.Mode
-	if mode == "" {
-		mode = ModeBoth
-	}
-	if mode != ModeBoth && mode != ModeVoice && mode != ModeSMS {
-		return Conversation{}, fmt.Errorf("%w: unknown mode %q", ErrInvalidRequest, cleanText(string(req.Mode)))
-	}
-	if err := checkDurations(req.TTL, req.IdleTimeout); err != nil {
+	mode, access, err := checkCreateRequest(req)
+	if err != nil {
 		return Conversation{}, err
 	}
-	access := req.Access
-	switch {
-	case access == "":
-		access = AccessDirect
-	case access != AccessDirect && access != AccessPIN:
-		return Conversation{}, fmt.Errorf("%w: unknown access %q", ErrInvalidRequest, cleanText(string(req.Access)))
-	}
-	if req.PIN != "" {
-		if access != AccessPIN {
-			return Conversation{}, fmt.Errorf("%w: a PIN is for AccessPIN conversations", ErrInvalidRequest)
-		}
-		if err := checkPIN(req.PIN); err != nil {
-			return Conversation{}, err
-		}
-	}
-	if err := checkTexts(req); err != nil {
+	a, b, regionA, regionB, err := s.parseParticipants(ctx, req)
+	if err != nil {
 		return Conversation{}, err
-	}
-	if len(req.Key) > MaxKeyLength || !isText(req.Key) {
-		return Conversation{}, fmt.Errorf("%w: Key is not text of at most %d bytes", ErrInvalidRequest, MaxKeyLength)
-	}
-	// A pool number is refused first: "invalid" by the strict rules or
-	// not, it is ours, and calls to it would loop.
-	labels := [...]string{SideA: req.Labels.A, SideB: req.Labels.B}
-	for side, input := range [...]string{SideA: req.A, SideB: req.B} {
-		d, err := phone.Normalize(input)
-		if err != nil {
-			return Conversation{}, &NumberError{Field: Side(side).String(), Label: labels[side], Input: input, Err: err}
-		}
-		in, err := s.isPoolNumber(ctx, d)
-		if err != nil {
-			return Conversation{}, fmt.Errorf("proxy: list pool numbers: %w", err)
-		}
-		if in {
-			return Conversation{}, &NumberError{Field: Side(side).String(), Label: labels[side], Input: input, Err: ErrPoolNumberParticipant}
-		}
-	}
-	a, regionA, err := numplan.Parse(req.A, s.cfg.Allocation.LenientNumbers)
-	if err != nil {
-		return Conversation{}, &NumberError{Field: SideA.String(), Label: req.Labels.A, Input: req.A, Err: err}
-	}
-	b, regionB, err := numplan.Parse(req.B, s.cfg.Allocation.LenientNumbers)
-	if err != nil {
-		return Conversation{}, &NumberError{Field: SideB.String(), Label: req.Labels.B, Input: req.B, Err: err}
-	}
-	if a == b {
-		return Conversation{}, ErrSameNumber
 	}
 	if req.ProxyA != "" {
 		if access != AccessDirect {
@@ -162,25 +110,121 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		}
 	}
 	if err := s.checkInsight(ctx, a, b); err != nil {
-		var ne *NumberError
-		if errors.As(err, &ne) && ne.Label == "" {
-			ne.Label = labels[SideA]
-			if ne.Field == SideB.String() {
-				ne.Label = labels[SideB]
-			}
-		}
-		return Conversation{}, err
+		return Conversation{}, labelNumberError(err, req.Labels)
 	}
+	c, err := s.place(ctx, access, req.PIN, a, b, regionA, regionB, mode, req.ProxyA, s.conversationMaker(req, mode, a, b))
+	if err != nil {
+		return s.notPlaced(ctx, err, req.Labels, mode)
+	}
+	s.created(ctx, c, a, b)
+	if req.Notify {
+		if err := s.notify(ctx, c); err != nil {
+			return c, err
+		}
+	}
+	return c, nil
+}
+
+// checkCreateRequest checks what a CreateRequest says apart from its
+// numbers, and returns its mode and access with their defaults filled
+// in. Its errors are ErrInvalidRequest's (or checkPIN's).
+func checkCreateRequest(req CreateRequest) (Mode, Access, error) {
+	mode := req.Mode
+	if mode == "" {
+		mode = ModeBoth
+	}
+	if mode != ModeBoth && mode != ModeVoice && mode != ModeSMS {
+		return "", "", fmt.Errorf("%w: unknown mode %q", ErrInvalidRequest, cleanText(string(req.Mode)))
+	}
+	if err := checkDurations(req.TTL, req.IdleTimeout); err != nil {
+		return "", "", err
+	}
+	access := req.Access
+	switch {
+	case access == "":
+		access = AccessDirect
+	case access != AccessDirect && access != AccessPIN:
+		return "", "", fmt.Errorf("%w: unknown access %q", ErrInvalidRequest, cleanText(string(req.Access)))
+	}
+	if req.PIN != "" {
+		if access != AccessPIN {
+			return "", "", fmt.Errorf("%w: a PIN is for AccessPIN conversations", ErrInvalidRequest)
+		}
+		if err := checkPIN(req.PIN); err != nil {
+			return "", "", err
+		}
+	}
+	if err := checkTexts(req); err != nil {
+		return "", "", err
+	}
+	if len(req.Key) > MaxKeyLength || !isText(req.Key) {
+		return "", "", fmt.Errorf("%w: Key is not text of at most %d bytes", ErrInvalidRequest, MaxKeyLength)
+	}
+	return mode, access, nil
+}
+
+// parseParticipants normalises the request's two numbers, a and b in
+// E.164 digits, with the region each is in: a *NumberError for a number
+// that is invalid or one of the pool's, ErrSameNumber for one person on
+// both sides.
+func (s *Service) parseParticipants(ctx context.Context, req CreateRequest) (a, b, regionA, regionB string, err error) {
+	// A pool number is refused first: "invalid" by the strict rules or
+	// not, it is ours, and calls to it would loop.
+	labels := [...]string{SideA: req.Labels.A, SideB: req.Labels.B}
+	for side, input := range [...]string{SideA: req.A, SideB: req.B} {
+		d, err := phone.Normalize(input)
+		if err != nil {
+			return "", "", "", "", &NumberError{Field: Side(side).String(), Label: labels[side], Input: input, Err: err}
+		}
+		in, err := s.isPoolNumber(ctx, d)
+		if err != nil {
+			return "", "", "", "", fmt.Errorf("proxy: list pool numbers: %w", err)
+		}
+		if in {
+			return "", "", "", "", &NumberError{Field: Side(side).String(), Label: labels[side], Input: input, Err: ErrPoolNumberParticipant}
+		}
+	}
+	a, regionA, err = numplan.Parse(req.A, s.cfg.Allocation.LenientNumbers)
+	if err != nil {
+		return "", "", "", "", &NumberError{Field: SideA.String(), Label: req.Labels.A, Input: req.A, Err: err}
+	}
+	b, regionB, err = numplan.Parse(req.B, s.cfg.Allocation.LenientNumbers)
+	if err != nil {
+		return "", "", "", "", &NumberError{Field: SideB.String(), Label: req.Labels.B, Input: req.B, Err: err}
+	}
+	if a == b {
+		return "", "", "", "", ErrSameNumber
+	}
+	return a, b, regionA, regionB, nil
+}
+
+// labelNumberError gives a *NumberError in err that names no label the
+// label of its side, and returns err.
+func labelNumberError(err error, l Labels) error {
+	var ne *NumberError
+	if errors.As(err, &ne) && ne.Label == "" {
+		ne.Label = l.A
+		if ne.Field == SideB.String() {
+			ne.Label = l.B
+		}
+	}
+	return err
+}
+
+// conversationMaker returns the function that makes the conversation
+// req asks for between a and b, on the proxy numbers it is given (""
+// for a PIN conversation), created now with req's or the Config's TTL
+// and recording.
+func (s *Service) conversationMaker(req CreateRequest, mode Mode, a, b string) func(pa, pb string) Conversation {
 	ttl := req.TTL
 	if ttl == 0 {
 		ttl = s.cfg.Conversations.DefaultTTL
 	}
-
 	record := s.cfg.Calls.RecordByDefault
 	if req.Record != nil {
 		record = *req.Record
 	}
-	newConv := func(pa, pb string) Conversation {
+	return func(pa, pb string) Conversation {
 		now := s.now()
 		return Conversation{
 			ID:     newID(now),
@@ -199,7 +243,12 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 			Key:            req.Key,
 		}
 	}
-	c, err := s.place(ctx, access, req.PIN, a, b, regionA, regionB, mode, req.ProxyA, newConv)
+}
+
+// notPlaced answers a create whose conversation place did not store
+// (err): the conversation a create with the same key stored first, or
+// the error, an exhausted pool described in the log. Each is counted.
+func (s *Service) notPlaced(ctx context.Context, err error, labels Labels, mode Mode) (Conversation, error) {
 	var kh *keyHeld
 	var pe *PoolExhaustedError
 	switch {
@@ -207,24 +256,23 @@ func (s *Service) CreateConversation(ctx context.Context, req CreateRequest) (Co
 		s.tel.count(ctx, s.tel.allocations, "result", "key_held")
 		return kh.c, nil // a create with the key of this conversation won first
 	case errors.As(err, &pe):
-		s.describeExhausted(ctx, pe, req.Labels, mode)
+		s.describeExhausted(ctx, pe, labels, mode)
 		s.tel.count(ctx, s.tel.allocations, "result", "pool_exhausted", "country", pe.Country)
 		return Conversation{}, err
-	case err != nil:
+	default:
 		s.tel.count(ctx, s.tel.allocations, "result", "error")
 		return Conversation{}, err
 	}
+}
+
+// created counts and logs the conversation c just stored between a and
+// b (their numbers masked, at Debug only).
+func (s *Service) created(ctx context.Context, c Conversation, a, b string) {
 	s.tel.count(ctx, s.tel.allocations, "result", "allocated", "access", string(c.Access()))
 	s.tel.count(ctx, s.tel.conversations, "event", "created")
 	s.log.InfoContext(ctx, "proxy: conversation created", "conversation", c.ID, "mode", c.Mode, "access", c.Access(), "expires_at", c.ExpiresAt)
 	s.log.DebugContext(ctx, "proxy: conversation legs", "conversation", c.ID,
 		"a", phone.Mask(a), "a_proxy", c.Participants[SideA].ProxyNumber, "b", phone.Mask(b), "b_proxy", c.Participants[SideB].ProxyNumber)
-	if req.Notify {
-		if err := s.notify(ctx, c); err != nil {
-			return c, err
-		}
-	}
-	return c, nil
 }
 
 // place stores the conversation newConv makes: a PIN conversation on a
@@ -397,19 +445,6 @@ func checkTexts(req CreateRequest) error {
 		}
 	}
 	return nil
-}
-
-// isText reports whether s is valid UTF-8 without NUL bytes.
-func isText(s string) bool { return utf8.ValidString(s) && !strings.Contains(s, "\x00") }
-
-// cleanText makes s safe to store and quote: invalid UTF-8 and NUL bytes
-// become U+FFFD. Webhook fields pass through it before they are stored,
-// so every store keeps the same audit trail.
-func cleanText(s string) string {
-	if isText(s) {
-		return s
-	}
-	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
 
 func cloneMap(m map[string]string) map[string]string {

@@ -13,8 +13,8 @@ import (
 
 // This file is shared-number (PIN) access: conversations whose two
 // participants dial one number of the pool, shared with other PIN
-// conversations, and key in the conversation's PIN (see pinanswer.go for
-// the calls and inboundsms.go for the SMS).
+// conversations, and key in the conversation's PIN (see webhook_input.go for
+// the calls and webhook_sms.go for the SMS).
 
 // PIN defaults.
 const (

@@ -14,7 +14,7 @@ import (
 )
 
 // This file sends the SMS the Service has accepted: relay jobs stored by
-// the inbound-SMS webhook (inboundsms.go). The webhook tries each job as
+// the inbound-SMS webhook (webhook_sms.go). The webhook tries each job as
 // soon as it has answered Vonage; Run tries again whatever is due (a
 // failed try, or a job an instance took and never finished because it
 // stopped). A job is leased to one instance at a time through the

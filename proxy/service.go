@@ -87,9 +87,11 @@ type UnknownCall struct {
 
 // Service runs proxied conversations: it allocates proxy numbers, routes
 // Vonage's webhooks and records interactions. It is an http.Handler
-// serving GET|POST /answer, /fallback, /event, /input, /inbound-sms and
-// /delivery-receipt relative to where it is mounted (use
-// http.StripPrefix). Safe for concurrent use.
+// serving, relative to where it is mounted (use http.StripPrefix), the
+// Voice API's webhooks GET|POST /answer, /fallback, /event and /input,
+// the SMS API's GET|POST /inbound-sms and /delivery-receipt, and the
+// Messages API's POST /inbound-message and /message-status (see
+// routes in webhook.go). Safe for concurrent use.
 type Service struct {
 	cfg   Config
 	store Store

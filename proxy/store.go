@@ -5,7 +5,9 @@ import (
 	"time"
 )
 
-// Store keeps the pool, conversations, their legs and interactions.
+// Store keeps the pool, conversations, their legs and interactions. Its
+// optional interfaces (BatchInteractionAdder, BatchClaimer,
+// RouteClaimer) are at the end of this file.
 //
 // Every method takes the caller's context first and returns values, never
 // pointers into the store's own memory: a caller may keep what it gets.
@@ -378,4 +380,62 @@ type RelayClaim struct {
 	LeaseUntil time.Time // the lease's end; another owner may claim after
 	Limit      int       // at most this many; <= 0 for all due
 	ID         string    // when not empty, only this job
+}
+
+// The optional interfaces below are Stores that can do more in one
+// round trip; the Service uses each when its Store has it, and does
+// without otherwise. sqlstore.Store has them all; the memory store, with
+// no round trips to save, none.
+
+// BatchInteractionAdder is a Store that can add many interactions in one
+// round trip. AddInteractions stores each of ins as AddInteraction would,
+// skipping (not failing on) those whose ID, or Kind and ExternalID,
+// exist, and returns the ones it stored. sqlstore.Store implements it; the
+// Service uses it, when the store has it, to record answered calls off
+// the answer webhook's path.
+type BatchInteractionAdder interface {
+	AddInteractions(ctx context.Context, ins []Interaction) (stored []Interaction, err error)
+}
+
+// ClaimRequest is one claim of Claims: key until Expires, as of Now.
+type ClaimRequest struct {
+	Key          string
+	Now, Expires time.Time
+}
+
+// BatchClaimer is a Store that can claim many nonces in one round
+// trip: fresh[i] reports whether claims[i] was recorded, exactly as
+// Claim would have decided it (false for a key claimed and still
+// live, or repeated earlier in the batch). sqlstore.Store implements it;
+// the Service uses it to claim signed webhooks' jti in groups.
+type BatchClaimer interface {
+	Claims(ctx context.Context, claims []ClaimRequest) (fresh []bool, err error)
+}
+
+// RouteClaim is one request of ClaimRoutes: claim Nonce (unless its Key
+// is "") and route (Participant, ProxyNumber) at Now, as Store.Route
+// would (no route is looked up when Participant is "").
+type RouteClaim struct {
+	Nonce                    ClaimRequest
+	Participant, ProxyNumber string
+	Now                      time.Time
+}
+
+// RouteClaimResult answers one RouteClaim: whether its nonce was fresh
+// (true when it had none), and the conversation it routes to (Found
+// false when none does: what Store.Route reports as ErrNotFound).
+type RouteClaimResult struct {
+	Fresh        bool
+	Found        bool
+	Conversation Conversation
+}
+
+// RouteClaimer is a Store that claims signed answer webhooks' nonces and
+// routes their calls together, for many webhooks in one round trip: each
+// result is what Claims and Route would have answered, the nonce
+// claimed whether or not the call routes. sqlstore.Store implements it;
+// with it the answer webhook of a signed call makes one store round trip
+// before it answers instead of two.
+type RouteClaimer interface {
+	ClaimRoutes(ctx context.Context, reqs []RouteClaim) ([]RouteClaimResult, error)
 }

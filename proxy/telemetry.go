@@ -235,31 +235,8 @@ func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
 // outcomeWriter records a webhook's status and the outcome its handler
 // names (setOutcome).
 type outcomeWriter struct {
-	http.ResponseWriter
-	status  int
+	StatusRecorder
 	outcome string
-}
-
-func (w *outcomeWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *outcomeWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush passes a flush on: the answer webhook flushes its NCCO before it
-// records the call.
-func (w *outcomeWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
 }
 
 // setOutcome names the outcome of the webhook being answered through w.
@@ -290,9 +267,9 @@ func (s *Service) serveInstrumented(w http.ResponseWriter, r *http.Request) {
 		r = r.WithContext(ctx)
 	}
 	ow := outcomeWriters.Get().(*outcomeWriter)
-	*ow = outcomeWriter{ResponseWriter: w}
+	*ow = outcomeWriter{StatusRecorder: StatusRecorder{ResponseWriter: w}}
 	s.mux.ServeHTTP(ow, r)
-	outcome, status := ow.outcome, ow.status
+	outcome, status := ow.outcome, ow.Status
 	*ow = outcomeWriter{}
 	outcomeWriters.Put(ow)
 	if outcome == "" {

@@ -271,47 +271,21 @@ func (l *failureLog) list() []webhookFailure {
 	return out
 }
 
-// statusWriter records the status a handler answered.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
 // recordFailures wraps the webhooks' handler to log what it did not
 // answer 2xx.
 func (a *app) recordFailures(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &proxy.StatusRecorder{ResponseWriter: w}
 		h.ServeHTTP(sw, r)
-		if sw.status >= 300 {
+		if sw.Status >= 300 {
 			meaning := map[int]string{
 				http.StatusUnauthorized:       "bad or missing signature",
 				http.StatusServiceUnavailable: "the store failed or was slow: Vonage retries",
 				http.StatusNotFound:           "no such webhook",
 				http.StatusMethodNotAllowed:   "wrong method",
-			}[sw.status]
+			}[sw.Status]
 			// Anyone may send the request: what is kept of it is cut short.
-			a.failures.add(webhookFailure{At: opsTime(a.now()), Method: shorten(r.Method, 16), Path: shorten(r.URL.Path, maxFailurePath), Status: sw.status, Meaning: meaning})
+			a.failures.add(webhookFailure{At: opsTime(a.now()), Method: shorten(r.Method, 16), Path: shorten(r.URL.Path, maxFailurePath), Status: sw.Status, Meaning: meaning})
 		}
 	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/voiceproxy/voiceproxy/ncco"
+	"github.com/voiceproxy/voiceproxy/proxy"
 )
 
 // This file simulates the Voice API's REST side (Voice API reference,
@@ -328,7 +329,7 @@ func problem(w http.ResponseWriter, code int, title, detail string) {
 // failures (answered as problem documents) and the JWT check.
 func (v *Vonage) voiceEndpoint(api API, h func(http.ResponseWriter, *http.Request, []byte)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &proxy.StatusRecorder{ResponseWriter: w}
 		defer v.logRequest(api, r, rec)
 		body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, 1<<20))
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/voiceproxy/voiceproxy/proxy"
 )
 
 // Credentials of the simulated account. A Vonage made with no
@@ -377,31 +379,11 @@ func (v *Vonage) Reset() {
 	v.failures = map[API][]Failure{}
 }
 
-// statusRecorder remembers the status written, for the request log.
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
 // endpoint wraps an API handler with parameter parsing, the request log,
 // injected failures, throttling and the credential check, in that order.
 func (v *Vonage) endpoint(api API, h func(http.ResponseWriter, url.Values)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &proxy.StatusRecorder{ResponseWriter: w}
 		defer v.logRequest(api, r, rec)
 		params, err := readParams(r)
 		if err != nil {
@@ -425,11 +407,11 @@ func (v *Vonage) endpoint(api API, h func(http.ResponseWriter, url.Values)) http
 	}
 }
 
-// logRequest keeps r, answered rec.status, in the request log.
-func (v *Vonage) logRequest(api API, r *http.Request, rec *statusRecorder) {
+// logRequest keeps r, answered rec.Status, in the request log.
+func (v *Vonage) logRequest(api API, r *http.Request, rec *proxy.StatusRecorder) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.requests = keepLast(append(v.requests, Request{API: api, Method: r.Method, Path: r.URL.Path, Host: r.Host, Status: rec.status}), maxKept)
+	v.requests = keepLast(append(v.requests, Request{API: api, Method: r.Method, Path: r.URL.Path, Host: r.Host, Status: rec.Status}), maxKept)
 }
 
 // delay waits the latency set for api (Slow), or until the client gives

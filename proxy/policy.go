@@ -2,10 +2,12 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
+	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 	"github.com/voiceproxy/voiceproxy/internal/voice"
 )
 
@@ -100,4 +102,35 @@ func (s *Service) route(ctx context.Context, from, to string, now time.Time, cla
 		return Conversation{}, notFound()
 	}
 	return s.store.Route(ctx, from, to, now)
+}
+
+// startContact asks Config.Hooks.OnUnknownContact about a contact that routes
+// nowhere and creates the conversation it asks for, with the caller's
+// leg on the number reached. ok reports a conversation to carry the
+// contact; failures are logged, and the contact is then unknown.
+func (s *Service) startContact(ctx context.Context, ct Contact, numbers bool) (Conversation, bool) {
+	if s.cfg.Hooks.OnUnknownContact == nil || !numbers {
+		return Conversation{}, false
+	}
+	req, err := s.cfg.Hooks.OnUnknownContact(ctx, ct)
+	if err != nil || req == nil {
+		if err != nil {
+			s.log.WarnContext(ctx, "proxy: OnUnknownContact failed", "kind", ct.Kind, "err", err)
+		}
+		return Conversation{}, false
+	}
+	r := *req
+	if a, _, err := numplan.Parse(r.A, true); err != nil || a != ct.From {
+		s.log.WarnContext(ctx, "proxy: OnUnknownContact's request is not for the caller (its A must be Contact.From)", "kind", ct.Kind)
+		return Conversation{}, false
+	}
+	r.ProxyA, r.Access = ct.To, AccessDirect
+	c, err := s.CreateConversation(ctx, r)
+	var ne *NotifyError
+	if err != nil && !errors.As(err, &ne) {
+		s.log.WarnContext(ctx, "proxy: conversation for an unknown contact not created", "kind", ct.Kind, "err", err)
+		return Conversation{}, false
+	}
+	s.log.InfoContext(ctx, "proxy: conversation started by an unknown contact", "conversation", c.ID, "kind", ct.Kind)
+	return c, true
 }

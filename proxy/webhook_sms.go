@@ -6,13 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/phone"
-	"github.com/voiceproxy/voiceproxy/internal/phone/numplan"
 	"github.com/voiceproxy/voiceproxy/internal/voice"
 	"github.com/voiceproxy/voiceproxy/sms"
 )
@@ -63,68 +61,6 @@ func (s *Service) answerSMS(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 }
 
-// readSMS reads, authenticates and parses (with parse) an SMS webhook
-// (kind names it in logs). When it returns false it has answered: 401 for
-// a bad signature, 413 for a body over Config.Webhooks.MaxBodyBytes, 200 for one
-// it cannot read, which redelivering would not mend.
-//
-// A signed SMS webhook is fresh for Config.Webhooks.Tolerance either side
-// of its signed timestamp, and within that window anyone holding a copy
-// (a log, a proxy, a capture) can send it again. No replay claim on the
-// request can tell that copy from Vonage's own redelivery: Vonage sends
-// an inbound SMS again, with the same messageId, until it gets a 2xx
-// (SMS API reference, "Inbound SMS"), its docs do not say that a
-// redelivery is signed afresh, and proxytest's simulator sends the same
-// signed request again. So a replay is made harmless the way a
-// redelivery must be, by what the message does happening once per
-// message: a relay or a refusal is stored once per messageId (the
-// interaction's ExternalID), a STOP or START takes effect only for a
-// message not stored yet (keywordSeen), so an old keyword never undoes
-// a later one, and an automatic reply goes once per messageId (reply).
-// A delivery receipt needs nothing more: the Store records one event
-// per (Leg, Status), and its Leg is the messageId.
-func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *http.Request, kind string, parse func(url.Values) (T, error)) (T, bool) {
-	var zero T
-	params, err := sms.ReadParams(r, s.cfg.Webhooks.MaxBodyBytes)
-	if s.tooLarge(ctx, w, r, err) {
-		return zero, false
-	}
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: "+kind+" webhook unreadable", "err", err)
-		setOutcome(w, outcomeMalformed)
-		writeEmpty(w, http.StatusOK)
-		return zero, false
-	}
-	if !s.authSMS(ctx, w, r, params) {
-		return zero, false
-	}
-	v, err := parse(params)
-	if err != nil {
-		s.log.WarnContext(ctx, "proxy: "+kind+" webhook malformed", "err", err)
-		setOutcome(w, outcomeMalformed)
-		writeEmpty(w, http.StatusOK)
-		return zero, false
-	}
-	return v, true
-}
-
-// authSMS checks an SMS webhook's "sig" (answering 401 and returning
-// false when it fails). Without a verifier (only under
-// Config.Webhooks.InsecureUnsigned) it logs a warning once and accepts.
-func (s *Service) authSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, params url.Values) bool {
-	if s.smsVerifier == nil {
-		s.warnUnsignedSMSOnce.Do(func() {
-			s.log.WarnContext(ctx, "proxy: Webhooks.InsecureUnsigned: an SMS API webhook was accepted unverified")
-		})
-		return true
-	}
-	if err := s.smsVerifier.Verify(params); err != nil {
-		s.unauthorized(ctx, w, r, err, "sms")
-		return false
-	}
-	return true
-}
-
 // onceKey is the claimOnce key of what kind names, for the webhook
 // fields parts: hashed, so that a key's length does not depend on them.
 func onceKey(kind string, parts ...string) string {
@@ -152,19 +88,6 @@ func (s *Service) claimOnce(ctx context.Context, key string) (bool, error) {
 	return true, nil
 }
 
-// writeEmpty answers status with an empty body of known length, so that
-// the client has the whole answer at once even while the handler goes on
-// working.
-func writeEmpty(w http.ResponseWriter, status int) {
-	w.Header()["Content-Length"] = zeroLength
-	w.WriteHeader(status)
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-var zeroLength = []string{"0"}
-
 // acceptSMS routes an inbound SMS (assembling multipart messages first)
 // and stores what it must: a relay job for the other participant, or the
 // refusal. The error is the store's: nothing was stored, and Vonage must
@@ -183,39 +106,11 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 	if err != nil || !complete {
 		return nil, err
 	}
+	m := inboundText{in: in, from: from, to: to, text: text, externalID: externalID, now: now}
 
-	a, err := s.admit(ctx, KindSMS, from, to, text, now, voice.Claim{})
-	if errors.Is(err, ErrNotFound) {
-		// A shared number: the sender's one PIN conversation there
-		// carries it; with several, nothing tells which.
-		pins, perr := s.store.PINConversations(ctx, from, to, now)
-		if perr != nil {
-			return nil, perr
-		}
-		pins = slices.DeleteFunc(pins, func(c Conversation) bool { return c.Mode == ModeVoice })
-		if kw := keyword(text); kw != "" && len(pins) != 1 {
-			// No conversation carries it: a keyword is still the
-			// sender's word to this number, and is honoured here.
-			return s.keywordOutside(ctx, w, in, kw, from, to, externalID, now)
-		}
-		switch len(pins) {
-		case 0:
-			started, ok := s.startContact(ctx, Contact{Kind: KindSMS, From: from, To: to, Text: text}, true)
-			if !ok {
-				setOutcome(w, outcomeUnknownRoute)
-				return s.unknownSMS(ctx, in, from, to, text, err), nil
-			}
-			a, err = s.decide(ctx, KindSMS, started, from, to, text), nil
-		case 1:
-			a, err = s.decide(ctx, KindSMS, pins[0], from, to, text), nil
-		default:
-			s.log.InfoContext(ctx, "proxy: SMS to a shared number with several PIN conversations", "message", in.MessageID, "conversations", len(pins))
-			setOutcome(w, outcomeUnknownRoute)
-			return s.reply(in, from, to, s.cfg.PIN.SMSReply), nil
-		}
-	}
-	if err != nil {
-		return nil, err
+	a, then, answered, err := s.routeSMS(ctx, w, m)
+	if answered || err != nil {
+		return then, err
 	}
 	c := a.conv
 	relayed, redacted := s.cfg.SMS.Redact.redact(text)
@@ -227,29 +122,103 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 		rec.Text = relayed // what was relayed: never the removed details
 	}
 	other := c.Participants[a.sender.Other()]
-	var refusal *InteractionEvent
-	var reply string
-	switch kw := keyword(text); {
+	refusal, reply, taken, err := s.smsVerdict(ctx, w, m, a, other)
+	switch {
+	case taken || err != nil:
+		return nil, err
+	case refusal != nil:
+		return s.refuseSMS(ctx, m, c, rec, *refusal, reply)
+	}
+	return s.queueRelay(ctx, m, c, rec, other, relayed, redacted)
+}
+
+// inboundText is an inbound SMS as acceptSMS takes it in: the webhook's
+// message, its sender and the proxy number texted (E.164 digits), its
+// whole text (a multipart message assembled), the external ID its
+// interaction is keyed by, and when it came.
+type inboundText struct {
+	in                         *sms.Inbound
+	from, to, text, externalID string
+	now                        time.Time
+}
+
+// routeSMS finds the conversation the SMS m belongs to and decides on it
+// (admit); an SMS on no route goes to smsNotFound. answered reports the
+// SMS dealt with there (then is what to do after the answer); the error
+// is the store's.
+func (s *Service) routeSMS(ctx context.Context, w http.ResponseWriter, m inboundText) (a admission, then func(context.Context), answered bool, err error) {
+	a, err = s.admit(ctx, KindSMS, m.from, m.to, m.text, m.now, voice.Claim{})
+	if errors.Is(err, ErrNotFound) {
+		return s.smsNotFound(ctx, w, m, err)
+	}
+	return a, nil, false, err
+}
+
+// smsNotFound handles an SMS on no route (why is the route's
+// ErrNotFound). On a shared number the sender's one PIN conversation
+// there carries it; with several, nothing tells which, and the sender is
+// told so (Config.PIN.SMSReply). With none, Config.Hooks.OnUnknownContact
+// may start a conversation for it (startContact); else it is an unknown
+// SMS (unknownSMS). A keyword no conversation carries is still honoured
+// (keywordOutside). The results are routeSMS's.
+func (s *Service) smsNotFound(ctx context.Context, w http.ResponseWriter, m inboundText, why error) (admission, func(context.Context), bool, error) {
+	pins, err := s.store.PINConversations(ctx, m.from, m.to, m.now)
+	if err != nil {
+		return admission{}, nil, false, err
+	}
+	pins = slices.DeleteFunc(pins, func(c Conversation) bool { return c.Mode == ModeVoice })
+	if kw := keyword(m.text); kw != "" && len(pins) != 1 {
+		// No conversation carries it: a keyword is still the
+		// sender's word to this number, and is honoured here.
+		then, err := s.keywordOutside(ctx, w, m.in, kw, m.from, m.to, m.externalID, m.now)
+		return admission{}, then, true, err
+	}
+	switch len(pins) {
+	case 0:
+		started, ok := s.startContact(ctx, Contact{Kind: KindSMS, From: m.from, To: m.to, Text: m.text}, true)
+		if !ok {
+			setOutcome(w, outcomeUnknownRoute)
+			return admission{}, s.unknownSMS(ctx, m.in, m.from, m.to, m.text, why), true, nil
+		}
+		return s.decide(ctx, KindSMS, started, m.from, m.to, m.text), nil, false, nil
+	case 1:
+		return s.decide(ctx, KindSMS, pins[0], m.from, m.to, m.text), nil, false, nil
+	default:
+		s.log.InfoContext(ctx, "proxy: SMS to a shared number with several PIN conversations", "message", m.in.MessageID, "conversations", len(pins))
+		setOutcome(w, outcomeUnknownRoute)
+		return admission{}, s.reply(m.in, m.from, m.to, s.cfg.PIN.SMSReply), true, nil
+	}
+}
+
+// smsVerdict decides what becomes of the SMS m that the conversation of
+// a carries to other: refused (by the decision, the recipient's STOP, or
+// for want of an SMS sender), taken as a keyword (STOP and START take
+// effect here, once per message: taken reports one seen before, with
+// nothing more to do), or relayed (refusal nil). reply is what the
+// sender is answered. The error is the store's.
+func (s *Service) smsVerdict(ctx context.Context, w http.ResponseWriter, m inboundText, a admission, other Participant) (refusal *InteractionEvent, reply string, taken bool, err error) {
+	c, now := a.conv, m.now
+	switch kw := keyword(m.text); {
 	case a.refused != "":
 		setOutcome(w, outcomeVetoed)
 		refusal = &InteractionEvent{Status: EventBlocked, Detail: a.refused, At: now}
 	case kw == "STOP":
 		setOutcome(w, outcomeKeyword)
-		if seen, err := s.keywordSeen(ctx, in, externalID); seen || err != nil {
-			return nil, err
+		if seen, err := s.keywordSeen(ctx, m.in, m.externalID); seen || err != nil {
+			return nil, "", true, err
 		}
-		if err := s.recordOptOut(ctx, from, to, now); err != nil {
-			return nil, err
+		if err := s.recordOptOut(ctx, m.from, m.to, now); err != nil {
+			return nil, "", false, err
 		}
 		s.log.InfoContext(ctx, "proxy: STOP received; the sender gets nothing more from this number", "conversation", c.ID)
 		refusal, reply = &InteractionEvent{Status: EventOptedOut, Detail: "STOP: not relayed; nothing more is sent to the sender from this number", At: now}, s.cfg.SMS.StopReply
 	case kw == "START":
 		setOutcome(w, outcomeKeyword)
-		if seen, err := s.keywordSeen(ctx, in, externalID); seen || err != nil {
-			return nil, err
+		if seen, err := s.keywordSeen(ctx, m.in, m.externalID); seen || err != nil {
+			return nil, "", true, err
 		}
-		if err := s.liftOptOut(ctx, from, to); err != nil {
-			return nil, err
+		if err := s.liftOptOut(ctx, m.from, m.to); err != nil {
+			return nil, "", false, err
 		}
 		s.log.InfoContext(ctx, "proxy: START received; the sender's STOP is lifted", "conversation", c.ID)
 		refusal, reply = &InteractionEvent{Status: EventOptedIn, Detail: "START: not relayed; the sender's STOP on this number is lifted", At: now}, s.cfg.SMS.StartReply
@@ -262,23 +231,36 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 	default:
 		switch out, err := s.optedOut(ctx, other.Number, other.ProxyNumber, now); {
 		case err != nil:
-			return nil, err
+			return nil, "", false, err
 		case out:
 			setOutcome(w, outcomeVetoed)
 			refusal = &InteractionEvent{Status: EventBlocked, Detail: "the recipient sent STOP to their number", At: now}
 		}
 	}
-	if refusal != nil {
-		created, err := s.addInteraction(ctx, rec)
-		if err != nil || !created {
-			return nil, err
-		}
-		s.touch(ctx, c, now)
-		if err := s.addEvent(ctx, &rec, *refusal); err != nil {
-			return nil, err
-		}
-		return s.reply(in, from, to, reply), nil
+	return refusal, reply, false, nil
+}
+
+// refuseSMS stores the SMS m, not relayed, as the interaction rec of c
+// with the event refusal (once per message: a redelivery stores
+// nothing), and returns the sending of reply for after the answer.
+func (s *Service) refuseSMS(ctx context.Context, m inboundText, c Conversation, rec Interaction, refusal InteractionEvent, reply string) (func(context.Context), error) {
+	created, err := s.addInteraction(ctx, rec)
+	if err != nil || !created {
+		return nil, err
 	}
+	s.touch(ctx, c, m.now)
+	if err := s.addEvent(ctx, &rec, refusal); err != nil {
+		return nil, err
+	}
+	return s.reply(m.in, m.from, m.to, reply), nil
+}
+
+// queueRelay stores the SMS m as the interaction rec of c together with
+// the job relaying its text (relayed, from which redacted was removed)
+// to other, once per message, and returns the relay's first try for
+// after the answer.
+func (s *Service) queueRelay(ctx context.Context, m inboundText, c Conversation, rec Interaction, other Participant, relayed, redacted string) (func(context.Context), error) {
+	now := m.now
 	job := RelayJob{
 		ID: rec.ID, ConversationID: c.ID, From: other.ProxyNumber, To: other.Number, Text: relayed,
 		NextAttempt: now, CreatedAt: now,
@@ -287,7 +269,7 @@ func (s *Service) acceptSMS(ctx context.Context, w http.ResponseWriter, in *sms.
 	// often Vonage delivers the message.
 	switch err := s.store.AddRelay(ctx, rec, job); {
 	case errors.Is(err, ErrConflict):
-		s.log.InfoContext(ctx, "proxy: duplicate SMS delivery ignored", "conversation", c.ID, "message", in.MessageID)
+		s.log.InfoContext(ctx, "proxy: duplicate SMS delivery ignored", "conversation", c.ID, "message", m.in.MessageID)
 		return nil, nil
 	case err != nil:
 		return nil, err
@@ -411,37 +393,6 @@ func (s *Service) unknownSMS(ctx context.Context, in *sms.Inbound, from, to, tex
 		}
 	}
 	return s.reply(in, from, to, reply)
-}
-
-// startContact asks Config.Hooks.OnUnknownContact about a contact that routes
-// nowhere and creates the conversation it asks for, with the caller's
-// leg on the number reached. ok reports a conversation to carry the
-// contact; failures are logged, and the contact is then unknown.
-func (s *Service) startContact(ctx context.Context, ct Contact, numbers bool) (Conversation, bool) {
-	if s.cfg.Hooks.OnUnknownContact == nil || !numbers {
-		return Conversation{}, false
-	}
-	req, err := s.cfg.Hooks.OnUnknownContact(ctx, ct)
-	if err != nil || req == nil {
-		if err != nil {
-			s.log.WarnContext(ctx, "proxy: OnUnknownContact failed", "kind", ct.Kind, "err", err)
-		}
-		return Conversation{}, false
-	}
-	r := *req
-	if a, _, err := numplan.Parse(r.A, true); err != nil || a != ct.From {
-		s.log.WarnContext(ctx, "proxy: OnUnknownContact's request is not for the caller (its A must be Contact.From)", "kind", ct.Kind)
-		return Conversation{}, false
-	}
-	r.ProxyA, r.Access = ct.To, AccessDirect
-	c, err := s.CreateConversation(ctx, r)
-	var ne *NotifyError
-	if err != nil && !errors.As(err, &ne) {
-		s.log.WarnContext(ctx, "proxy: conversation for an unknown contact not created", "kind", ct.Kind, "err", err)
-		return Conversation{}, false
-	}
-	s.log.InfoContext(ctx, "proxy: conversation started by an unknown contact", "conversation", c.ID, "kind", ct.Kind)
-	return c, true
 }
 
 // reply returns the sending of text to the sender of in, from the number

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/voice"
@@ -15,9 +17,12 @@ import (
 )
 
 // This file holds what the webhook handlers share: the routes, reading
-// and authenticating a request, and writing the answer. Each handler
-// (answer.go, event.go, inboundsms.go) reads top to bottom: parse →
-// authenticate → route → decide (admit.go) → answer → record (record.go).
+// and authenticating a request, and writing the answer. Each handler has
+// the file of its route (webhook_answer.go, webhook_fallback.go,
+// webhook_event.go, webhook_input.go, webhook_sms.go,
+// webhook_messages.go, webhook_receipt.go) and reads top to bottom:
+// parse → authenticate → route → decide (policy.go) → answer → record
+// (record.go).
 
 // routes registers the webhook handlers.
 func (s *Service) routes() {
@@ -275,4 +280,94 @@ func (g replayGuard) Claim(ctx context.Context, key string, now, expires time.Ti
 	default:
 		return false, err
 	}
+}
+
+// readSMS reads, authenticates and parses (with parse) an SMS webhook
+// (kind names it in logs). When it returns false it has answered: 401 for
+// a bad signature, 413 for a body over Config.Webhooks.MaxBodyBytes, 200 for one
+// it cannot read, which redelivering would not mend.
+//
+// A signed SMS webhook is fresh for Config.Webhooks.Tolerance either side
+// of its signed timestamp, and within that window anyone holding a copy
+// (a log, a proxy, a capture) can send it again. No replay claim on the
+// request can tell that copy from Vonage's own redelivery: Vonage sends
+// an inbound SMS again, with the same messageId, until it gets a 2xx
+// (SMS API reference, "Inbound SMS"), its docs do not say that a
+// redelivery is signed afresh, and proxytest's simulator sends the same
+// signed request again. So a replay is made harmless the way a
+// redelivery must be, by what the message does happening once per
+// message: a relay or a refusal is stored once per messageId (the
+// interaction's ExternalID), a STOP or START takes effect only for a
+// message not stored yet (keywordSeen), so an old keyword never undoes
+// a later one, and an automatic reply goes once per messageId (reply).
+// A delivery receipt needs nothing more: the Store records one event
+// per (Leg, Status), and its Leg is the messageId.
+func readSMS[T any](ctx context.Context, s *Service, w http.ResponseWriter, r *http.Request, kind string, parse func(url.Values) (T, error)) (T, bool) {
+	var zero T
+	params, err := sms.ReadParams(r, s.cfg.Webhooks.MaxBodyBytes)
+	if s.tooLarge(ctx, w, r, err) {
+		return zero, false
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "proxy: "+kind+" webhook unreadable", "err", err)
+		setOutcome(w, outcomeMalformed)
+		writeEmpty(w, http.StatusOK)
+		return zero, false
+	}
+	if !s.authSMS(ctx, w, r, params) {
+		return zero, false
+	}
+	v, err := parse(params)
+	if err != nil {
+		s.log.WarnContext(ctx, "proxy: "+kind+" webhook malformed", "err", err)
+		setOutcome(w, outcomeMalformed)
+		writeEmpty(w, http.StatusOK)
+		return zero, false
+	}
+	return v, true
+}
+
+// authSMS checks an SMS webhook's "sig" (answering 401 and returning
+// false when it fails). Without a verifier (only under
+// Config.Webhooks.InsecureUnsigned) it logs a warning once and accepts.
+func (s *Service) authSMS(ctx context.Context, w http.ResponseWriter, r *http.Request, params url.Values) bool {
+	if s.smsVerifier == nil {
+		s.warnUnsignedSMSOnce.Do(func() {
+			s.log.WarnContext(ctx, "proxy: Webhooks.InsecureUnsigned: an SMS API webhook was accepted unverified")
+		})
+		return true
+	}
+	if err := s.smsVerifier.Verify(params); err != nil {
+		s.unauthorized(ctx, w, r, err, "sms")
+		return false
+	}
+	return true
+}
+
+// writeEmpty answers status with an empty body of known length, so that
+// the client has the whole answer at once even while the handler goes on
+// working.
+func writeEmpty(w http.ResponseWriter, status int) {
+	w.Header()["Content-Length"] = zeroLength
+	w.WriteHeader(status)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+var zeroLength = []string{"0"}
+
+// maxStatusLen bounds a status as stored when it is one this package
+// does not name: Vonage's statuses are single words.
+const maxStatusLen = 32
+
+// webhookStatus is a status a webhook names, as stored: lower case,
+// trimmed, text every store can keep (cleanText), at most maxStatusLen
+// bytes.
+func webhookStatus(status string) EventStatus {
+	s := cleanText(strings.ToLower(strings.TrimSpace(status)))
+	if len(s) > maxStatusLen {
+		s = strings.ToValidUTF8(s[:maxStatusLen], "")
+	}
+	return EventStatus(s)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/sms"
@@ -75,19 +74,4 @@ func receiptStatus(status string) EventStatus {
 		return st
 	}
 	return webhookStatus(status)
-}
-
-// maxStatusLen bounds a status as stored when it is one this package
-// does not name: Vonage's statuses are single words.
-const maxStatusLen = 32
-
-// webhookStatus is a status a webhook names, as stored: lower case,
-// trimmed, text every store can keep (cleanText), at most maxStatusLen
-// bytes.
-func webhookStatus(status string) EventStatus {
-	s := cleanText(strings.ToLower(strings.TrimSpace(status)))
-	if len(s) > maxStatusLen {
-		s = strings.ToValidUTF8(s[:maxStatusLen], "")
-	}
-	return EventStatus(s)
 }
