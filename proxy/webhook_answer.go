@@ -70,17 +70,17 @@ func (s *Service) readCall(ctx context.Context, w http.ResponseWriter, r *http.R
 	// answer_method. A POST's JSON body is bound to the token: its
 	// payload_hash claim is the SHA-256 of the body (Voice API webhook
 	// reference, "Signed webhooks"; Vonage's webhooks guide, "Decoding
-	// signed webhooks"), and readVoice checks it. A GET has no body, and
-	// its query string (from, to, uuid) is not bound to the token as
-	// this package checks it: a GET token without a payload_hash is
-	// accepted with any query. (Vonage support's "How do I verify that
-	// the Voice API Webhook request and its payload has not been
-	// tampered during transit?" describes a GET's payload_hash as the
-	// hash of its query parameters re-encoded as JSON, in their order,
-	// which the raw query cannot be turned back into for certain.) So
-	// whoever holds a GET answer webhook's token, single use by its jti
-	// and good for Config.Webhooks.Tolerance, could present it with
-	// another caller and number: hosts should set answer_method POST.
+	// signed webhooks"), and readVoice checks it. A GET has no body: its
+	// payload_hash, when the token has one, is the hash of its query
+	// parameters as one JSON object, in their order (Vonage support, "How
+	// do I verify that the Voice API Webhook request and its payload has
+	// not been tampered during transit?"), which the verifier checks
+	// (internal/voice queryJSON; names and values are read unescaped the
+	// same way by the hash and by the handler). A GET token without one
+	// is accepted with any query, so whoever holds such a token, single
+	// use by its jti and good for Config.Webhooks.Tolerance, could
+	// present it with another caller and number: hosts should set
+	// answer_method POST.
 	switch s.readVoice(ctx, w, r, kind, p, claim) {
 	case readAnswered:
 		return false
