@@ -47,11 +47,11 @@ func runExternal(ctx context.Context, cfg config, out io.Writer) error {
 				p = &pair{}
 				byMethod[m] = p
 			}
-			b, err := drive(ctx, cfg, client, answerRequests(cfg.bareURL, m, ""), legs)
+			b, err := drive(ctx, cfg, client, answerRequests(cfg.bareURL, m, "", ""), legs)
 			if err != nil {
 				return fmt.Errorf("bare %s: %w", m, err)
 			}
-			s, err := drive(ctx, cfg, client, answerRequests(cfg.target, m, cfg.secret), legs)
+			s, err := drive(ctx, cfg, client, answerRequests(cfg.target, m, cfg.secret, cfg.applicationID), legs)
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", cfg.target, m, err)
 			}
@@ -222,9 +222,9 @@ func createOne(ctx context.Context, client *http.Client, api, a, b string) (crea
 
 // answerRequests builds answer webhooks to base+"/answer" by method (GET
 // with a query, or POST with a JSON body, as Vonage sends either),
-// signed with secret unless it is "".
-func answerRequests(base, method, secret string) requestFunc {
-	signer := proxy.WebhookSigner{Secret: secret}
+// signed with secret unless it is "", for application appID.
+func answerRequests(base, method, secret, appID string) requestFunc {
+	signer := proxy.WebhookSigner{Secret: secret, ApplicationID: appID}
 	return func(ctx context.Context, l leg, id int64) (*http.Request, error) {
 		uuid, conv := "leg-"+strconv.FormatInt(id, 10), "CON-"+strconv.FormatInt(id, 10)
 		var (

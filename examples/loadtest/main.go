@@ -25,7 +25,8 @@
 // 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'. The operator
 // API needs no token on loopback in sandbox mode; the sandbox's pool (its
 // four GB numbers) serves the created conversations, each between two
-// new participants. -secret defaults to $VOICEPROXY_SANDBOX_SECRET.
+// new participants. -secret defaults to $VOICEPROXY_SANDBOX_SECRET, and
+// -application-id (the tokens' application_id) to the sandbox's.
 // -api is the JSON API's base URL (default: -target without /vonage);
 // -methods the answers' methods (default GET,POST); -create-timeout
 // bounds the creates (default 10m); -bare-for stops a -bare server by
@@ -79,6 +80,7 @@ import (
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
 	"github.com/voiceproxy/voiceproxy/proxy/sqlstore"
 )
 
@@ -102,6 +104,7 @@ type config struct {
 
 	// The external mode (-target) and the bare server (-bare).
 	target, api, bareURL, secret string
+	applicationID                string
 	methods                      []string
 	creates                      int
 	createTimeout                time.Duration
@@ -124,6 +127,7 @@ func parseFlags(args []string) (config, error) {
 	fs.StringVar(&c.api, "api", "", "with -target: the base URL of its JSON API's POST /conversations (default: -target without a trailing /vonage)")
 	fs.StringVar(&c.bareURL, "bare-url", "", "with -target: the bare handler to compare with, served by another process (loadtest -bare)")
 	fs.StringVar(&c.secret, "secret", os.Getenv("VOICEPROXY_SANDBOX_SECRET"), "with -target: the signature secret the webhooks are signed with (default $VOICEPROXY_SANDBOX_SECRET)")
+	fs.StringVar(&c.applicationID, "application-id", proxytest.ApplicationID, "with -target: the application_id claim of the tokens (default: the demo sandbox's application)")
 	methods := fs.String("methods", "GET,POST", "with -target: the answer webhook's methods, in turns")
 	fs.IntVar(&c.creates, "creates", 5000, "with -target: conversations to create through the API first, in -rounds batches")
 	fs.DurationVar(&c.createTimeout, "create-timeout", 10*time.Minute, "with -target: bound on all the creates")
@@ -318,11 +322,11 @@ func measure(ctx context.Context, cfg config, kind string, n int) (row, error) {
 	defer closeClient()
 	var svcs, bares []result
 	for range cfg.rounds {
-		b, err := drive(ctx, cfg, client, answerRequests(bareURL, http.MethodGet, ""), legs)
+		b, err := drive(ctx, cfg, client, answerRequests(bareURL, http.MethodGet, "", ""), legs)
 		if err != nil {
 			return row{}, err
 		}
-		s, err := drive(ctx, cfg, client, answerRequests(svcURL, http.MethodGet, secret), legs)
+		s, err := drive(ctx, cfg, client, answerRequests(svcURL, http.MethodGet, secret, ""), legs)
 		if err != nil {
 			return row{}, err
 		}
