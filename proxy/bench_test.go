@@ -8,8 +8,6 @@ import (
 	"strconv"
 	"testing"
 	"time"
-
-	"github.com/voiceproxy/voiceproxy/internal/voice"
 )
 
 // benchParticipant is the i-th distinct participant number, valid for
@@ -20,10 +18,11 @@ func benchParticipant(i int) string {
 
 // benchService returns a Service with n active conversations inserted
 // straight into a memory store (participants 2k and 2k+1, over a pool of
-// 100 numbers), plus the query strings that call them.
-func benchService(b *testing.B, n int) (*Service, []string) {
+// 100 numbers), plus the query strings that call them. webhooks is how
+// it checks webhooks.
+func benchService(b *testing.B, n int, webhooks WebhookConfig) (*Service, []string) {
 	b.Helper()
-	s, err := New(Config{Store: NewMemoryStore(), Now: func() time.Time { return testNow }, Logger: quietLogger()})
+	s, err := New(Config{Store: NewMemoryStore(), Now: func() time.Time { return testNow }, Logger: quietLogger(), Webhooks: webhooks})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -63,7 +62,7 @@ func benchService(b *testing.B, n int) (*Service, []string) {
 func BenchmarkServeAnswer(b *testing.B) {
 	for _, n := range []int{1_000, 100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("conversations=%d", n), func(b *testing.B) {
-			s, queries := benchService(b, n)
+			s, queries := benchService(b, n, WebhookConfig{InsecureUnsigned: true})
 			r := httptest.NewRequest(http.MethodGet, "/answer", nil)
 			buf := make([]byte, 0, 256)
 			w := newBenchWriter()
@@ -88,7 +87,7 @@ func BenchmarkServeAnswer(b *testing.B) {
 // 100,000 distinct participants (50,000 pairs cycled; conversations stay
 // active, so participants come back with more legs), no SMS or Insight.
 func BenchmarkCreateConversation(b *testing.B) {
-	s, err := New(Config{Store: NewMemoryStore(), Now: func() time.Time { return testNow }, Logger: quietLogger()})
+	s, err := New(Config{Store: NewMemoryStore(), Now: func() time.Time { return testNow }, Logger: quietLogger(), Webhooks: WebhookConfig{InsecureUnsigned: true}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -176,12 +175,12 @@ func (w *benchWriter) Write(b []byte) (int, error) {
 
 // BenchmarkServeAnswerSigned is BenchmarkServeAnswer with signature
 // verification on, each request carrying its own JWT (signed before the
-// timer runs), as Vonage sends them.
+// timer runs), as Vonage sends them, verified as Config.Webhooks sets it
+// up (the jti claimed in the store with the call's route).
 func BenchmarkServeAnswerSigned(b *testing.B) {
 	for _, n := range []int{1_000, 1_000_000} {
 		b.Run(fmt.Sprintf("conversations=%d", n), func(b *testing.B) {
-			s, queries := benchService(b, n)
-			s.voiceVerifier = &voice.Verifier{Secrets: []voice.Secret{{Value: "bench-secret"}}, Replay: replayGuard{store: s.store}, Tolerance: time.Hour}
+			s, queries := benchService(b, n, WebhookConfig{SignatureSecret: "bench-secret"})
 			signer := WebhookSigner{Secret: "bench-secret", Now: func() time.Time { return testNow }}
 			const batch = 4096
 			reqs := make([]*http.Request, batch)

@@ -12,11 +12,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -47,7 +49,7 @@ const clockSkew = 30 * time.Second
 // webhooks" in the Voice API reference): iat, jti, iss "Vonage",
 // application_id, api_key and payload_hash; exp and nbf when present.
 type claims struct {
-	IAT           json.RawMessage  `json:"iat"`
+	IAT           iatClaim         `json:"iat"`
 	Exp           *jwt.NumericDate `json:"exp,omitempty"`
 	NBF           *jwt.NumericDate `json:"nbf,omitempty"`
 	ID            string           `json:"jti,omitempty"`
@@ -55,25 +57,48 @@ type claims struct {
 	PayloadHash   string           `json:"payload_hash,omitempty"`
 	ApplicationID string           `json:"application_id,omitempty"`
 	APIKey        string           `json:"api_key,omitempty"`
-	issuedAt      time.Time        // iat, once checked to be a number
 }
 
-// iat reads the iat claim: a JSON number of seconds, as Vonage sends it.
-// A string, even of digits, is refused.
-func (c *claims) iat() (time.Time, error) {
-	raw := bytes.TrimSpace(c.IAT)
+// iatClaim is the iat claim as decoded: a JSON number of seconds, as
+// Vonage sends it, read in place (a json.RawMessage would copy it). A
+// string, even of digits, is refused.
+type iatClaim struct {
+	at  time.Time
+	set bool  // a value other than null was there
+	err error // why that value is not a number of seconds
+}
+
+// UnmarshalJSON reads one iat value; the last one counts.
+func (c *iatClaim) UnmarshalJSON(b []byte) error {
+	*c = iatClaim{}
+	raw := bytes.TrimSpace(b)
 	if len(raw) == 0 || string(raw) == "null" {
-		return time.Time{}, errors.New("no iat claim")
+		return nil
 	}
+	c.set = true
 	if raw[0] < '0' || raw[0] > '9' {
-		return time.Time{}, fmt.Errorf("iat %s is not a number of seconds", truncate(string(raw)))
+		c.err = fmt.Errorf("iat %s is not a number of seconds", truncate(string(raw)))
+		return nil
 	}
-	f, err := strconv.ParseFloat(string(raw), 64)
+	f, err := strconv.ParseFloat(string(raw), 64) // does not allocate
 	if err != nil || f > 1e11 {
-		return time.Time{}, fmt.Errorf("iat %s is not a number of seconds", truncate(string(raw)))
+		c.err = fmt.Errorf("iat %s is not a number of seconds", truncate(string(raw)))
+		return nil
 	}
 	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)), nil
+	c.at = time.Unix(int64(sec), int64(frac*1e9))
+	return nil
+}
+
+// time is the iat, or why there is none that counts.
+func (c *iatClaim) time() (time.Time, error) {
+	switch {
+	case !c.set:
+		return time.Time{}, errors.New("no iat claim")
+	case c.err != nil:
+		return time.Time{}, c.err
+	}
+	return c.at, nil
 }
 
 func truncate(s string) string {
@@ -163,7 +188,7 @@ func (v *Verifier) Check(r *http.Request, body []byte, now time.Time) (Claim, er
 	if c.Issuer != "Vonage" {
 		return Claim{}, fmt.Errorf("%w: iss %q is not Vonage", ErrUnauthorized, truncate(c.Issuer))
 	}
-	iat := c.issuedAt
+	iat := c.IAT.at
 	if age := now.Sub(iat); age > tolerance || age < -tolerance {
 		return Claim{}, fmt.Errorf("%w: iat %s outside the %s window", ErrUnauthorized, iat.UTC().Format(time.RFC3339), tolerance)
 	}
@@ -184,62 +209,145 @@ func (v *Verifier) Check(r *http.Request, body []byte, now time.Time) (Claim, er
 // token itself, into typed structs, rather than through golang-jwt's
 // generic claim maps: on the answer webhook's hot path that generic
 // decoding was most of the verification's cost (see
-// BenchmarkServeAnswerSigned); the checks are the same.
-func (v *Verifier) parse(tok string, now time.Time) (*claims, error) {
+// BenchmarkServeAnswerSigned); the checks are the same. The header,
+// the same few bytes on almost every token, is decoded once (see
+// headerAlg), and the buffers and MACs come from a pool.
+func (v *Verifier) parse(tok string, now time.Time) (claims, error) {
 	h64, rest, ok := strings.Cut(tok, ".")
 	p64, s64, ok2 := strings.Cut(rest, ".")
 	if !ok || !ok2 || strings.Contains(s64, ".") {
-		return nil, errors.New("token is malformed: want three dot-separated parts")
+		return claims{}, errors.New("token is malformed: want three dot-separated parts")
 	}
-	var hdr struct {
-		Alg string `json:"alg"`
-	}
-	if err := decodeSegment(h64, &hdr); err != nil {
-		return nil, fmt.Errorf("token header: %w", err)
-	}
-	if hdr.Alg != "HS256" {
-		return nil, fmt.Errorf("signing method %q is not HS256", truncate(hdr.Alg))
-	}
-	var c claims
-	if err := decodeSegment(p64, &c); err != nil {
-		return nil, fmt.Errorf("token claims: %w", err)
-	}
-	iat, err := c.iat()
+	alg, err := headerAlg(h64)
 	if err != nil {
-		return nil, err
+		return claims{}, fmt.Errorf("token header: %w", err)
 	}
-	c.issuedAt = iat
-	sig, err := base64.RawURLEncoding.DecodeString(s64)
-	if err != nil {
-		return nil, errors.New("token signature is not base64url")
+	if alg != "HS256" {
+		return claims{}, fmt.Errorf("signing method %q is not HS256", truncate(alg))
 	}
-	signed := tok[:len(h64)+1+len(p64)]
+	sc := scratchPool.Get().(*scratch)
+	defer scratchPool.Put(sc)
+	// signed is the token's first two parts, as bytes: what the MAC
+	// covers, and the payload's base64 within it.
+	sc.signed = append(sc.signed[:0], tok[:len(h64)+1+len(p64)]...)
+	payload := bytes.TrimRight(sc.signed[len(h64)+1:], "=")
+	if sc.payload, err = appendDecoded(sc.payload[:0], payload); err != nil {
+		return claims{}, errors.New("token claims: not base64url")
+	}
+	sc.claims = claims{} // Unmarshal would merge into the last token's
+	if err := json.Unmarshal(sc.payload, &sc.claims); err != nil {
+		return claims{}, fmt.Errorf("token claims: not a JSON object: %v", err)
+	}
+	c := sc.claims
+	if _, err := c.IAT.time(); err != nil {
+		return claims{}, err
+	}
+	sc.sigText = append(sc.sigText[:0], s64...)
+	if sc.sig, err = appendDecoded(sc.sig[:0], sc.sigText); err != nil {
+		return claims{}, errors.New("token signature is not base64url")
+	}
 	tried, valid := 0, false
 	for _, sec := range v.Secrets {
 		if sec.APIKey != "" && sec.APIKey != c.APIKey {
 			continue
 		}
 		tried++
-		mac := hmac.New(sha256.New, []byte(sec.Value))
-		mac.Write([]byte(signed))
-		if hmac.Equal(mac.Sum(nil), sig) {
+		mac := sc.mac(sec.Value)
+		mac.Write(sc.signed)
+		sc.sum = mac.Sum(sc.sum[:0])
+		if hmac.Equal(sc.sum, sc.sig) {
 			valid = true
 			break
 		}
 	}
 	switch {
 	case tried == 0:
-		return nil, fmt.Errorf("no signature secret for api_key %q", truncate(c.APIKey))
+		return claims{}, fmt.Errorf("no signature secret for api_key %q", truncate(c.APIKey))
 	case !valid:
-		return nil, errors.New("signature is invalid")
+		return claims{}, errors.New("signature is invalid")
 	}
 	if c.Exp != nil && !now.Before(c.Exp.Add(clockSkew)) {
-		return nil, errors.New("token has expired")
+		return claims{}, errors.New("token has expired")
 	}
 	if c.NBF != nil && now.Before(c.NBF.Add(-clockSkew)) {
-		return nil, errors.New("token is not valid yet")
+		return claims{}, errors.New("token is not valid yet")
 	}
-	return &c, nil
+	return c, nil
+}
+
+// appendDecoded appends the base64url (unpadded) decoding of src to dst.
+func appendDecoded(dst, src []byte) ([]byte, error) {
+	return base64.RawURLEncoding.AppendDecode(dst, src)
+}
+
+// scratch is one verification's buffers and keyed MACs, reused through
+// scratchPool so that a verification allocates little besides the
+// claims' strings.
+type scratch struct {
+	signed, payload, sigText, sig, sum []byte
+	claims                             claims
+	macs                               map[string]hash.Hash // by secret
+}
+
+// maxMACs bounds a scratch's keyed MACs: a Verifier has a few secrets;
+// past that many the MACs are dropped and made again.
+const maxMACs = 8
+
+var scratchPool = sync.Pool{New: func() any { return &scratch{macs: map[string]hash.Hash{}} }}
+
+// mac is the HMAC-SHA256 keyed with secret, reset.
+func (sc *scratch) mac(secret string) hash.Hash {
+	if m, ok := sc.macs[secret]; ok {
+		m.Reset()
+		return m
+	}
+	if len(sc.macs) >= maxMACs {
+		clear(sc.macs)
+	}
+	m := hmac.New(sha256.New, []byte(secret))
+	sc.macs[secret] = m
+	return m
+}
+
+// Bounds of the header cache (see headerAlg).
+const (
+	maxCachedHeaders  = 64
+	maxCachedHeader64 = 256 // bytes of base64: Vonage's is 36
+)
+
+var headers struct {
+	sync.RWMutex
+	alg map[string]string // the alg of a header, by its base64
+}
+
+// headerAlg decodes a token's header, h64, and returns its alg. Vonage
+// sends the same header on every token ({"alg":"HS256","typ":"JWT"}), so
+// headers that decode are remembered by their base64 text: a few, and
+// short ones only; when full, the cache starts over. A header that does
+// not decode is never remembered.
+func headerAlg(h64 string) (string, error) {
+	headers.RLock()
+	alg, ok := headers.alg[h64]
+	headers.RUnlock()
+	if ok {
+		return alg, nil
+	}
+	var hdr struct {
+		Alg string `json:"alg"`
+	}
+	if err := decodeSegment(h64, &hdr); err != nil {
+		return "", err
+	}
+	if len(h64) <= maxCachedHeader64 {
+		headers.Lock()
+		if headers.alg == nil || len(headers.alg) >= maxCachedHeaders {
+			headers.alg = make(map[string]string, maxCachedHeaders)
+		}
+		// Cloned, so the cache holds no part of the request.
+		headers.alg[strings.Clone(h64)] = strings.Clone(hdr.Alg)
+		headers.Unlock()
+	}
+	return hdr.Alg, nil
 }
 
 // decodeSegment decodes one base64url JWT segment as JSON into v.
@@ -269,7 +377,9 @@ func checkPayloadHash(got string, r *http.Request, body []byte) error {
 		return nil
 	}
 	if r.Method == http.MethodGet {
-		if q, err := queryJSON(r.URL.RawQuery); err == nil && hashEquals(got, q) {
+		// Vonage's queries are a few hundred bytes: on the stack.
+		var buf [1024]byte
+		if q, err := appendQueryJSON(buf[:0], r.URL.RawQuery); err == nil && hashEquals(got, q) {
 			return nil
 		}
 		if hashEquals(got, []byte(r.URL.RawQuery)) {
@@ -290,48 +400,109 @@ func checkPayloadHash(got string, r *http.Request, body []byte) error {
 // value, as a JavaScript object built from them does. Characters are
 // escaped as JSON.stringify escapes them: <, > and & are not.
 func queryJSON(rawQuery string) ([]byte, error) {
-	var keys []string
-	vals := map[string]string{}
+	return appendQueryJSON(nil, rawQuery)
+}
+
+// queryParam is one parameter of a query, unescaped.
+type queryParam struct{ key, value string }
+
+// maxScannedParams is how many parameters appendQueryJSON looks through
+// for an earlier one of the same name; past that it indexes them.
+const maxScannedParams = 32
+
+// appendQueryJSON appends queryJSON(rawQuery) to dst.
+func appendQueryJSON(dst []byte, rawQuery string) ([]byte, error) {
+	var small [16]queryParam
+	params := small[:0]
+	var index map[string]int // by key, once there are many
 	for part := range strings.SplitSeq(rawQuery, "&") {
 		if part == "" {
 			continue
 		}
 		k, v, _ := strings.Cut(part, "=")
-		k, err := url.QueryUnescape(k)
+		k, err := url.QueryUnescape(k) // no copy unless escaped
 		if err != nil {
 			return nil, err
 		}
 		if v, err = url.QueryUnescape(v); err != nil {
 			return nil, err
 		}
-		if _, seen := vals[k]; !seen {
-			keys = append(keys, k)
+		at := -1
+		if index != nil {
+			if i, ok := index[k]; ok {
+				at = i
+			}
+		} else {
+			for i := range params {
+				if params[i].key == k {
+					at = i
+					break
+				}
+			}
 		}
-		vals[k] = v
+		if at >= 0 {
+			params[at].value = v
+			continue
+		}
+		params = append(params, queryParam{k, v})
+		if index != nil {
+			index[k] = len(params) - 1
+		} else if len(params) > maxScannedParams {
+			index = make(map[string]int, 2*len(params))
+			for i, p := range params {
+				index[p.key] = i
+			}
+		}
+	}
+	dst = append(dst, '{')
+	for i, p := range params {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, p.key)
+		dst = append(dst, ':')
+		dst = appendJSONString(dst, p.value)
+	}
+	return append(dst, '}'), nil
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it with SetEscapeHTML(false). The strings of a webhook are
+// printable ASCII, written as they are; any other goes through
+// encoding/json.
+func appendJSONString(dst []byte, s string) []byte {
+	plain := true
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c >= 0x20 && c < 0x7f && c != '"' && c != '\\'
+	}
+	if plain {
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	b.WriteByte('{')
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		_ = enc.Encode(k) // strings always encode
-		b.Truncate(b.Len() - 1)
-		b.WriteByte(':')
-		_ = enc.Encode(vals[k])
-		b.Truncate(b.Len() - 1)
-	}
-	b.WriteByte('}')
-	return b.Bytes(), nil
+	_ = enc.Encode(s) // strings always encode
+	return append(dst, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...)
 }
 
+// hashEquals reports, in constant time, whether hexHash is the lower-case
+// hex SHA-256 of b.
 func hashEquals(hexHash string, b []byte) bool {
 	sum := sha256.Sum256(b)
 	var want [64]byte
 	hex.Encode(want[:], sum[:])
-	return subtle.ConstantTimeCompare([]byte(hexHash), want[:]) == 1
+	if len(hexHash) != len(want) {
+		return false
+	}
+	// subtle.ConstantTimeCompare would need hexHash as a []byte: a copy.
+	var diff byte
+	for i := range want {
+		diff |= hexHash[i] ^ want[i]
+	}
+	return subtle.ConstantTimeByteEq(diff, 0) == 1
 }
 
 // Signer signs requests the way Vonage signs voice webhooks: an HS256 JWT
