@@ -25,12 +25,29 @@
 //
 // Unmarshal (or json.Unmarshal into an NCCO) reads an NCCO back into the
 // typed actions, choosing each action's type by its "action" field and each
-// endpoint's by its "type". Unknown actions and endpoint types are errors;
-// fields Vonage does not document are ignored, as Vonage ignores them.
+// endpoint's by its "type". Unknown actions and endpoint types are errors
+// (ErrUnknownAction); fields Vonage does not document are ignored, as
+// Vonage ignores them. UnmarshalStrict also refuses the fields it would
+// drop (ErrUnknownField): use it in code that stores or forwards NCCOs and
+// must not lose anything.
+//
+//	parsed, err := ncco.Unmarshal(body)     // typed actions back
+//	kept, err := ncco.UnmarshalStrict(body) // nothing dropped, or an error
+//
+// Every action of Vonage's current NCCO reference has a type: record,
+// conversation, connect (with phone, app, websocket with its
+// authorization, sip by URI or by a trunk's domain and user, and vbc
+// endpoints), talk, stream, input (dtmf and speech), notify, wait and
+// transfer. The SDKs' spellings contentType and advancedMachineDetection
+// are read; the documented content-type and advanced_machine_detection
+// are written. The golden NCCOs of the tests live in testdata/ncco
+// (go test ./ncco -update rewrites them), and NCCOs in the shapes the
+// Node, Java and Python SDKs write in testdata/ncco/sdk.
 //
 // Optional fields use Go zero values for "absent" (omitted from the JSON)
 // except where zero means something else to Vonage: such fields are
-// pointers, e.g. Talk.Loop (0 = repeat forever) and
-// Conversation.StartOnEnter (absent = true). NormalizeNumber turns numbers
+// pointers, e.g. Talk.Loop (0 = repeat forever),
+// Conversation.StartOnEnter (absent = true) and Wait.Timeout (0 is kept,
+// and refused by Validate, rather than read as the 10 s default). NormalizeNumber turns numbers
 // as people type them ("+44 7700 900123") into the digits-only form.
 package ncco

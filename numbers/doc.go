@@ -9,6 +9,14 @@
 // only when the answer proves Vonage did not act, so a number is never
 // bought twice by a retry.
 //
+// The credentials go in the query string of every request, as Vonage's
+// API description says; WithBasicAuth sends them in an Authorization
+// header instead, as the official SDKs do. ForSubaccount buys or cancels
+// for a subaccount (target_api_key); ListAll pages through every owned
+// number (ListOptions.ApplicationID: those linked to one application);
+// Update links a number to an application or webhooks
+// (UpdateRequest.ClearMoHTTPURL removes its inbound-SMS webhook).
+//
 //	c, err := numbers.NewClient(apiKey, apiSecret)
 //	if err != nil { ... }
 //	res, err := c.Search(ctx, "GB", numbers.SearchOptions{
@@ -16,6 +24,7 @@
 //	})
 //	if err != nil { ... }
 //	if len(res.Numbers) > 0 {
-//		err = c.Buy(ctx, "GB", res.Numbers[0].MSISDN)
+//		err = c.Buy(ctx, "GB", res.Numbers[0].MSISDN) // never retried once Vonage may have acted
 //	}
+//	owned, err := c.ListAll(ctx, numbers.ListOptions{ApplicationID: appID})
 package numbers

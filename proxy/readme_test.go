@@ -177,3 +177,20 @@ func checkREADMEFunctions(t *testing.T, section string, names ...string) {
 		}
 	}
 }
+
+// Every Go block of the two READMEs is one TestREADMEMount compiles and
+// runs: the two of "Mount it in your mux". The rest of the Go API is
+// shown by the Example functions, which go test runs.
+func TestREADMEGoBlocksAreTested(t *testing.T) {
+	t.Parallel()
+	goBlock := regexp.MustCompile("(?m)^ *```go\n")
+	for path, want := range map[string]int{"../README.md": 2, "../examples/voiceproxy/README.md": 0} {
+		readme, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(goBlock.FindAllIndex(readme, -1)); n != want {
+			t.Errorf("%s has %d Go blocks, want %d: a block no test compiles will rot (show an Example function instead)", path, n, want)
+		}
+	}
+}

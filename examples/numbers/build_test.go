@@ -73,19 +73,19 @@ func TestExitCodes(t *testing.T) {
 	}
 }
 
-// The repository README's numbers CLI commands run as written: each
+// The demo README's numbers CLI commands run as written: each
 // line of its sandbox block, with the binary built as its first line
 // says, exits 0 (status in a directory where the demo left its
 // database).
 func TestREADMECommands(t *testing.T) {
 	t.Parallel()
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../voiceproxy/README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, section, ok := strings.Cut(string(readme), "\n## The numbers CLI\n")
 	if !ok {
-		t.Fatal(`README.md has no "## The numbers CLI" section`)
+		t.Fatal(`examples/voiceproxy/README.md has no "## The numbers CLI" section`)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	_, block, ok := strings.Cut(section, "```sh\n")

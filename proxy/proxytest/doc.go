@@ -20,7 +20,26 @@
 //	// text.Relayed[0].From is the driver's proxy number
 //
 // Every answer of the fake is deterministic and documented on Vonage; the
-// Simulator's documentation lists the webhooks it sends.
+// Simulator's documentation lists the webhooks it sends. The fake checks
+// credentials (APIKey, APISecret), sells numbers per country with limited
+// stock and prices against a balance, answers 420 for buying a number
+// already owned and Number Insight status 3 for an invalid number, and
+// records every SMS it sends (Vonage.Outbox). Serve it with
+// httptest.NewServer(v) to reach it over HTTP.
+//
+// The Simulator signs every webhook as Vonage does, with SignatureSecret
+// (default the package's SignatureSecret: give the Service the same);
+// Unsigned sends them unsigned, as a forger would. Over a BaseURL (a mux
+// served by httptest.NewServer) SendSMS waits up to RelayWait for the
+// relay the Service sends after answering; SMSOutcome.RelayPending says
+// none came in time. Example_integrationTest is the test a host writes.
+//
+// With WithApplication(appID, &key.PublicKey) and Vonage.Attach(sim), the
+// fake also plays the Voice API: POST /v1/calls (an inline NCCO of talk,
+// record and connect), PUT /v1/calls/{uuid} (hang up, mute, earmuff,
+// transfer) and GET /v1/files/{id} (recordings). CallOptions.Hold keeps a
+// placed call in progress until it is hung up; Vonage.Calls,
+// Vonage.WaitCall and Vonage.EndCall show and end the calls it holds.
 //
 // The Simulator plays the platform's timing and failure rules, as
 // Vonage's Voice API webhook reference and troubleshooting guide and its
