@@ -172,7 +172,7 @@ func totalPrice(evs []InteractionEvent) string {
 // Service's own decisions: hung up, blocked, redacted, …) keep their
 // places.
 var lifecycleRank = map[EventStatus]int{
-	EventRequested: 1, EventStarted: 1, EventRinging: 2, EventAnswered: 3,
+	EventStarted: 1, EventRinging: 2, EventAnswered: 3,
 	EventCompleted: 5, EventBusy: 5, EventCancelled: 5, EventUnanswered: 5, EventRejected: 5,
 	EventTimeout: 5, EventFailed: 5, EventError: 5, EventLost: 5, EventRecorded: 6,
 	EventRelayed: 1, EventSent: 2, EventSubmitted: 3,
