@@ -169,24 +169,13 @@ func (s *Store) CreateConversation(ctx context.Context, c proxy.Conversation) er
 }
 
 func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) error {
-	if c.ID == "" {
-		return errors.New("empty ID")
-	}
 	if c.Status == "" {
 		c.Status = proxy.StatusActive
 	}
-	switch c.Status {
-	case proxy.StatusActive, proxy.StatusClosed, proxy.StatusExpired:
-	default:
-		return fmt.Errorf("invalid status %q", c.Status)
+	if err := checkConversation(c); err != nil {
+		return err
 	}
 	a, b := c.Participants[0], c.Participants[1]
-	if a.Number == "" || b.Number == "" || a.ProxyNumber == "" || b.ProxyNumber == "" {
-		return errors.New("a participant number or proxy number is empty")
-	}
-	if c.PIN != "" && a.ProxyNumber != b.ProxyNumber {
-		return errors.New("a PIN conversation's participants share one proxy number")
-	}
 	meta := []byte("null") // no metadata reads back as nil, as with the memory store
 	if len(c.Metadata) > 0 {
 		var err error
@@ -207,32 +196,11 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 	if !active {
 		released = times[3]
 	}
-	legs := []legRow{
-		{0, a.Number, a.ProxyNumber, b.Number},
-		{1, b.Number, b.ProxyNumber, a.Number},
-	}
-	// Insert legs in key order: two transactions wanting the same pair of
-	// legs then wait on each other instead of deadlocking.
-	sort.Slice(legs, func(i, j int) bool {
-		if legs[i].participant != legs[j].participant {
-			return legs[i].participant < legs[j].participant
-		}
-		return legs[i].proxy < legs[j].proxy
-	})
+	legs := keyOrderLegs(a, b)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		d := loadDeltas{}
-		if active && c.Key != "" {
-			if err := s.freeKey(ctx, tx, c.Key, created, d); err != nil {
-				return err
-			}
-		}
-		switch {
-		case active && c.PIN != "":
-			if err := s.freePIN(ctx, tx, a.ProxyNumber, c.PIN, created, d); err != nil {
-				return err
-			}
-		case active:
-			if err := s.releaseStaleLegs(ctx, tx, legs, created, d); err != nil {
+		if active {
+			if err := s.freeForConversation(ctx, tx, c, legs, created, d); err != nil {
 				return err
 			}
 		}
@@ -240,13 +208,7 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 			c.ID, string(c.Status), string(c.Mode), a.Number, a.ProxyNumber, a.Label, b.Number, b.ProxyNumber, b.Label,
 			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline, c.PIN, c.Record, c.Key)
 		if isUnique(err) {
-			switch {
-			case c.PIN != "":
-				return fmt.Errorf("ID exists, the key is held, or the PIN is in use on %s: %w", a.ProxyNumber, proxy.ErrConflict)
-			case c.Key != "":
-				return fmt.Errorf("ID exists, or the key is held by a conversation in use: %w", proxy.ErrConflict)
-			}
-			return fmt.Errorf("ID exists: %w", proxy.ErrConflict)
+			return insertConflict(c)
 		}
 		if err != nil {
 			return err
@@ -257,22 +219,97 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 			}
 			return d.apply(ctx, s, tx)
 		}
-		insertLeg := tx.StmtContext(ctx, s.insertLegStmt)
-		for _, l := range legs {
-			_, err := insertLeg.ExecContext(ctx,
-				c.ID, l.side, l.participant, l.proxy, l.counterpart, created, active, released)
-			if isUnique(err) {
-				return fmt.Errorf("leg (%s, %s) is held by a conversation in use: %w", l.participant, l.proxy, proxy.ErrConflict)
-			}
-			if err != nil {
-				return fmt.Errorf("insert leg: %w", err)
-			}
-			if active {
-				d[l.proxy]++
-			}
+		if err := s.insertLegs(ctx, tx, c.ID, legs, created, active, released, d); err != nil {
+			return err
 		}
 		return d.apply(ctx, s, tx)
 	})
+}
+
+// checkConversation reports what makes c, with its status set, no
+// conversation to store: no ID, an unknown status, an empty number, or
+// a PIN conversation whose participants have different proxy numbers.
+func checkConversation(c proxy.Conversation) error {
+	if c.ID == "" {
+		return errors.New("empty ID")
+	}
+	switch c.Status {
+	case proxy.StatusActive, proxy.StatusClosed, proxy.StatusExpired:
+	default:
+		return fmt.Errorf("invalid status %q", c.Status)
+	}
+	a, b := c.Participants[0], c.Participants[1]
+	if a.Number == "" || b.Number == "" || a.ProxyNumber == "" || b.ProxyNumber == "" {
+		return errors.New("a participant number or proxy number is empty")
+	}
+	if c.PIN != "" && a.ProxyNumber != b.ProxyNumber {
+		return errors.New("a PIN conversation's participants share one proxy number")
+	}
+	return nil
+}
+
+// keyOrderLegs returns the legs of a conversation between a and b in
+// key order: two transactions wanting the same pair of legs then wait on
+// each other instead of deadlocking.
+func keyOrderLegs(a, b proxy.Participant) []legRow {
+	legs := []legRow{
+		{0, a.Number, a.ProxyNumber, b.Number},
+		{1, b.Number, b.ProxyNumber, a.Number},
+	}
+	sort.Slice(legs, func(i, j int) bool {
+		if legs[i].participant != legs[j].participant {
+			return legs[i].participant < legs[j].participant
+		}
+		return legs[i].proxy < legs[j].proxy
+	})
+	return legs
+}
+
+// freeForConversation frees, for the active conversation c created at
+// created, its key and its PIN or its legs (legs) from holders past
+// their deadline.
+func (s *Store) freeForConversation(ctx context.Context, tx *sql.Tx, c proxy.Conversation, legs []legRow, created any, d loadDeltas) error {
+	if c.Key != "" {
+		if err := s.freeKey(ctx, tx, c.Key, created, d); err != nil {
+			return err
+		}
+	}
+	if c.PIN != "" {
+		return s.freePIN(ctx, tx, c.Participants[0].ProxyNumber, c.PIN, created, d)
+	}
+	return s.releaseStaleLegs(ctx, tx, legs, created, d)
+}
+
+// insertConflict is the error for a conversation c whose insert broke a
+// unique constraint: what may be held, by the kind of conversation.
+func insertConflict(c proxy.Conversation) error {
+	switch {
+	case c.PIN != "":
+		return fmt.Errorf("ID exists, the key is held, or the PIN is in use on %s: %w", c.Participants[0].ProxyNumber, proxy.ErrConflict)
+	case c.Key != "":
+		return fmt.Errorf("ID exists, or the key is held by a conversation in use: %w", proxy.ErrConflict)
+	}
+	return fmt.Errorf("ID exists: %w", proxy.ErrConflict)
+}
+
+// insertLegs inserts the legs of the conversation id, counting the
+// active ones' load in d.
+func (s *Store) insertLegs(ctx context.Context, tx *sql.Tx, id string, legs []legRow, created any, active bool, released any, d loadDeltas) error {
+	insertLeg := tx.StmtContext(ctx, s.insertLegStmt)
+	for _, l := range legs {
+		_, err := insertLeg.ExecContext(ctx,
+			id, l.side, l.participant, l.proxy, l.counterpart, created, active, released)
+		if isUnique(err) {
+			return fmt.Errorf("leg (%s, %s) is held by a conversation in use: %w", l.participant, l.proxy, proxy.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("insert leg: %w", err)
+		}
+		if active {
+			d[l.proxy]++
+		}
+	}
+	return nil
 }
 
 // freePIN expires the PIN conversation holding (proxyNumber, pin) if its
