@@ -436,98 +436,133 @@ func (s *memoryStore) Pseudonymize(ctx context.Context, q PseudonymQuery) ([]str
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	due := func(c *memConv) bool {
-		return s.convs[c.id] == c && c.status != StatusActive && c.ended.Before(q.EndedBefore) && !strings.HasPrefix(c.p[0].Number, PseudonymPrefix)
+	var ids []string
+	for _, c := range s.pseudonymCandidates(q) {
+		if q.Limit > 0 && len(ids) >= q.Limit {
+			break
+		}
+		if !s.pseudonymDue(c, q) {
+			continue
+		}
+		s.pseudonymizeConv(c, q)
+		ids = append(ids, c.id)
 	}
+	if q.Participant != "" {
+		ids = s.eraseHostData(q, ids)
+	}
+	return ids, nil
+}
+
+// pseudonymDue reports whether Pseudonymize is to replace the numbers of
+// c: still stored, ended before q.EndedBefore, and not pseudonymized
+// yet.
+func (s *memoryStore) pseudonymDue(c *memConv, q PseudonymQuery) bool {
+	return s.convs[c.id] == c && c.status != StatusActive && c.ended.Before(q.EndedBefore) && !strings.HasPrefix(c.p[0].Number, PseudonymPrefix)
+}
+
+// pseudonymCandidates lists the conversations Pseudonymize may replace
+// the numbers of, in the order they ended: q.Participant's, or else
+// those in the pseudonymization queue that are due. These leave the
+// queue; those beyond q.Limit go back. An entry not due is stale
+// (reopened, done, dropped): a conversation that ends again is queued
+// again.
+func (s *memoryStore) pseudonymCandidates(q PseudonymQuery) []*memConv {
 	var cands []*memConv
 	byEnd := func(a, b *memConv) int { return cmp.Or(a.ended.Compare(b.ended), cmp.Compare(a.id, b.id)) }
 	if q.Participant != "" {
 		if p := s.parts[q.Participant]; p != nil {
-			cands = slices.DeleteFunc(slices.Clone(p.history), func(c *memConv) bool { return !due(c) })
+			cands = slices.DeleteFunc(slices.Clone(p.history), func(c *memConv) bool { return !s.pseudonymDue(c, q) })
 			slices.SortFunc(cands, byEnd)
 		}
-	} else {
-		// The conversations due leave the queue; those beyond q.Limit go
-		// back. An entry not due is stale (reopened, done, dropped): a
-		// conversation that ends again is queued again.
-		for {
-			_, c, ok := s.anon.PopDue(q.EndedBefore.Add(-time.Nanosecond))
-			if !ok {
-				break
-			}
-			if due(c) {
-				cands = append(cands, c)
-			}
-		}
-		slices.SortFunc(cands, byEnd)
-		cands = slices.Compact(cands) // queued twice: ended, reopened, ended
-		if q.Limit > 0 && len(cands) > q.Limit {
-			for _, c := range cands[q.Limit:] {
-				s.anon.Push(c.ended, c)
-			}
-			cands = cands[:q.Limit]
-		}
+		return cands
 	}
-	var ids []string
-	for _, c := range cands {
-		if q.Limit > 0 && len(ids) >= q.Limit {
+	for {
+		_, c, ok := s.anon.PopDue(q.EndedBefore.Add(-time.Nanosecond))
+		if !ok {
 			break
 		}
-		if !due(c) {
-			continue
+		if s.pseudonymDue(c, q) {
+			cands = append(cands, c)
 		}
-		s.unindexParticipants(c, q.EndedBefore, true)
-		orig := [2]string{c.p[0].Number, c.p[1].Number}
-		pseudo := func(n string) string {
-			if n == orig[0] || n == orig[1] {
-				return q.Pseudonym(n)
-			}
-			return n
-		}
-		c.p[0].Number, c.p[1].Number = pseudo(orig[0]), pseudo(orig[1])
-		c.p[0].Label, c.p[1].Label = "", ""
-		if q.Participant != "" {
-			c.meta, c.key = nil, ""
-		}
-		// Indexed again under the pseudonyms: their cool-off and sticky
-		// numbers go on (CandidateQuery.ParticipantPseudonym).
-		s.indexParticipants(c)
-		within := pseudoWithin(orig, [2]string{c.p[0].Number, c.p[1].Number})
-		for _, mi := range s.intsByConv[c] {
-			mi.in.From, mi.in.To, mi.in.Text = pseudo(mi.in.From), pseudo(mi.in.To), ""
-			if ext := within(mi.in.ExternalID); ext != mi.in.ExternalID {
-				if k := (memExtKey{mi.in.Kind, mi.in.ExternalID}); s.intsByExt[k] == mi {
-					delete(s.intsByExt, k)
-				}
-				mi.in.ExternalID = ext
-				s.intsByExt[memExtKey{mi.in.Kind, ext}] = mi
-			}
-			for j := range mi.events {
-				if mi.events[j].Status == EventRecorded {
-					mi.events[j].Detail = ""
-				} else {
-					mi.events[j].Detail = within(mi.events[j].Detail)
-				}
-			}
-			delete(s.relays, mi.in.ID)
-		}
-		ids = append(ids, c.id)
 	}
+	slices.SortFunc(cands, byEnd)
+	cands = slices.Compact(cands) // queued twice: ended, reopened, ended
+	if q.Limit > 0 && len(cands) > q.Limit {
+		for _, c := range cands[q.Limit:] {
+			s.anon.Push(c.ended, c)
+		}
+		cands = cands[:q.Limit]
+	}
+	return cands
+}
+
+// pseudonymizeConv replaces the numbers of the conversation c by their
+// pseudonyms, in c, its participants' indexes and its interactions, and
+// drops its labels (and, for an erased participant, what the host gave
+// it).
+func (s *memoryStore) pseudonymizeConv(c *memConv, q PseudonymQuery) {
+	s.unindexParticipants(c, q.EndedBefore, true)
+	orig := [2]string{c.p[0].Number, c.p[1].Number}
+	pseudo := func(n string) string {
+		if n == orig[0] || n == orig[1] {
+			return q.Pseudonym(n)
+		}
+		return n
+	}
+	c.p[0].Number, c.p[1].Number = pseudo(orig[0]), pseudo(orig[1])
+	c.p[0].Label, c.p[1].Label = "", ""
 	if q.Participant != "" {
-		// Pseudonymized before (by the retention sweep): what the host
-		// gave them goes now.
-		if p := s.parts[q.Pseudonym(q.Participant)]; p != nil {
-			for _, c := range p.history {
-				if c.status != StatusActive && c.ended.Before(q.EndedBefore) &&
-					(len(c.meta) > 0 || c.key != "" || c.p[0].Label != "" || c.p[1].Label != "") {
-					c.meta, c.key = nil, ""
-					c.p[0].Label, c.p[1].Label = "", ""
-					ids = append(ids, c.id)
-				}
+		c.meta, c.key = nil, ""
+	}
+	// Indexed again under the pseudonyms: their cool-off and sticky
+	// numbers go on (CandidateQuery.ParticipantPseudonym).
+	s.indexParticipants(c)
+	s.pseudonymizeInteractions(c, pseudo, pseudoWithin(orig, [2]string{c.p[0].Number, c.p[1].Number}))
+}
+
+// pseudonymizeInteractions replaces the numbers of c's interactions by
+// pseudo (their parties) and within (numbers inside their external IDs
+// and event details), drops their text and recordings' details, and
+// forgets their relays.
+func (s *memoryStore) pseudonymizeInteractions(c *memConv, pseudo, within func(string) string) {
+	for _, mi := range s.intsByConv[c] {
+		mi.in.From, mi.in.To, mi.in.Text = pseudo(mi.in.From), pseudo(mi.in.To), ""
+		if ext := within(mi.in.ExternalID); ext != mi.in.ExternalID {
+			if k := (memExtKey{mi.in.Kind, mi.in.ExternalID}); s.intsByExt[k] == mi {
+				delete(s.intsByExt, k)
+			}
+			mi.in.ExternalID = ext
+			s.intsByExt[memExtKey{mi.in.Kind, ext}] = mi
+		}
+		for j := range mi.events {
+			if mi.events[j].Status == EventRecorded {
+				mi.events[j].Detail = ""
+			} else {
+				mi.events[j].Detail = within(mi.events[j].Detail)
 			}
 		}
+		delete(s.relays, mi.in.ID)
 	}
-	return ids, nil
+}
+
+// eraseHostData drops what the host gave (metadata, key, labels) to
+// q.Participant's conversations ended before q.EndedBefore that were
+// pseudonymized before (by the retention sweep), and appends their IDs
+// to ids.
+func (s *memoryStore) eraseHostData(q PseudonymQuery, ids []string) []string {
+	p := s.parts[q.Pseudonym(q.Participant)]
+	if p == nil {
+		return ids
+	}
+	for _, c := range p.history {
+		if c.status != StatusActive && c.ended.Before(q.EndedBefore) &&
+			(len(c.meta) > 0 || c.key != "" || c.p[0].Label != "" || c.p[1].Label != "") {
+			c.meta, c.key = nil, ""
+			c.p[0].Label, c.p[1].Label = "", ""
+			ids = append(ids, c.id)
+		}
+	}
+	return ids
 }
 
 // pseudoWithin returns a function that replaces the numbers nums, longest

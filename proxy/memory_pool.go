@@ -246,31 +246,51 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 	if g == nil || len(g.items) == 0 {
 		return []Candidate{}, nil
 	}
-	fits := func(m *memNum) bool {
-		return m.inPool && (!q.Voice || m.n.Voice) && (!q.SMS || m.n.SMS) &&
-			(q.Country == "" || m.n.Country == q.Country) && strings.HasPrefix(m.n.MSISDN, q.Prefix)
-	}
-
 	var blocked memBlocked
 	var buf [8]string
 	blocked.list = buf[:0]
-	var sticky *memNum
-	if p := s.parts[q.Participant]; p != nil {
-		for _, c := range p.active {
-			for i := range 2 {
-				if c.p[i].Number != q.Participant {
-					continue
-				}
-				if c.inUse(q.Now) {
-					blocked.add(c.p[i].ProxyNumber)
-				} else if c.deadline().After(q.ReleasedAfter) && c.p[1-i].Number != q.Counterpart {
-					blocked.add(c.p[i].ProxyNumber)
-				}
+	s.blockActive(q, &blocked)
+	sticky := s.blockReleased(q, &blocked)
+	return s.listCandidates(g, q, sticky, &blocked), nil
+}
+
+// candidateFits reports whether the pool number m may be offered for q:
+// in the pool, with the capabilities, country and prefix q asks for.
+func candidateFits(m *memNum, q CandidateQuery) bool {
+	return m.inPool && (!q.Voice || m.n.Voice) && (!q.SMS || m.n.SMS) &&
+		(q.Country == "" || m.n.Country == q.Country) && strings.HasPrefix(m.n.MSISDN, q.Prefix)
+}
+
+// blockActive adds to blocked the proxy numbers q.Participant has in its
+// active conversations: those in use, and those whose cool-off runs past
+// q.ReleasedAfter with someone other than q.Counterpart.
+func (s *memoryStore) blockActive(q CandidateQuery, blocked *memBlocked) {
+	p := s.parts[q.Participant]
+	if p == nil {
+		return
+	}
+	for _, c := range p.active {
+		for i := range 2 {
+			if c.p[i].Number != q.Participant {
+				continue
+			}
+			if c.inUse(q.Now) {
+				blocked.add(c.p[i].ProxyNumber)
+			} else if c.deadline().After(q.ReleasedAfter) && c.p[1-i].Number != q.Counterpart {
+				blocked.add(c.p[i].ProxyNumber)
 			}
 		}
 	}
-	// The participant's releases and sticky conversation, then those of
-	// its pseudonymized conversations, indexed under its pseudonym.
+}
+
+// blockReleased adds to blocked the proxy numbers the participant
+// released after q.ReleasedAfter from conversations with others than
+// the counterpart, and returns the sticky number: the one it had in its
+// most recent conversation with the counterpart, when that still fits
+// and is not blocked; nil when there is none. The participant's own
+// releases and conversations count, then those of its pseudonymized
+// conversations, indexed under its pseudonym.
+func (s *memoryStore) blockReleased(q CandidateQuery, blocked *memBlocked) *memNum {
 	var last *memConv // the most recent conversation with the counterpart
 	var lastLeg string
 	for _, who := range [2][2]string{{q.Participant, q.Counterpart}, {q.ParticipantPseudonym, q.CounterpartPseudonym}} {
@@ -289,11 +309,16 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 		}
 	}
 	if last != nil {
-		if m := s.nums[lastLeg]; m != nil && fits(m) && !blocked.has(lastLeg) {
-			sticky = m
+		if m := s.nums[lastLeg]; m != nil && candidateFits(m, q) && !blocked.has(lastLeg) {
+			return m
 		}
 	}
+	return nil
+}
 
+// listCandidates lists, best first, up to q.Limit of the numbers of g
+// that fit q and are not blocked, sticky (when not nil) first.
+func (s *memoryStore) listCandidates(g *memGroup, q CandidateQuery, sticky *memNum, blocked *memBlocked) []Candidate {
 	n := len(g.items)
 	if q.Limit > 0 && q.Limit < n {
 		n = q.Limit
@@ -307,12 +332,12 @@ func (s *memoryStore) Candidates(ctx context.Context, q CandidateQuery) ([]Candi
 		if q.Limit > 0 && len(out) >= q.Limit {
 			break
 		}
-		if m == sticky || !fits(m) || blocked.has(m.n.MSISDN) {
+		if m == sticky || !candidateFits(m, q) || blocked.has(m.n.MSISDN) {
 			continue
 		}
 		out = append(out, Candidate{PoolNumber: m.n, Load: int(sl.load)})
 	}
-	return out, nil
+	return out
 }
 
 // memLegOf returns the proxy number participant has in c (the later leg

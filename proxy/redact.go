@@ -86,63 +86,89 @@ func (p RedactPolicy) redact(text string) (string, string) {
 	if !p.Phones && !p.Emails && !p.URLs {
 		return text, ""
 	}
-	repl := p.Replacement
-	if repl == "" {
-		repl = "[removed]"
-	}
 	n := normalise(text)
-	var removed []string
-	count := func(k int, one, many string) {
-		switch {
-		case k == 1:
-			removed = append(removed, "1 "+one)
-		case k > 1:
-			removed = append(removed, fmt.Sprintf("%d %s", k, many))
-		}
-	}
 	var urls, emails []span // in n, in order, apart
 	if p.URLs {
 		urls = urlSpans(n.b)
 	}
 	if p.Emails {
-		var gone []bool // urls taken by an address
-		for _, e := range emailSpans(n.b) {
-			// An address takes the bare domains inside it ("bob at
-			// example.com"); a link with an address in it keeps it.
-			i, j := overlapping(urls, e)
-			if i < j && (urls[i].lo < e.lo || urls[j-1].hi > e.hi) {
-				continue
-			}
-			if i < j && gone == nil {
-				gone = make([]bool, len(urls))
-			}
-			for k := i; k < j; k++ {
-				gone[k] = true
-			}
-			emails = append(emails, e)
-		}
-		if gone != nil {
-			k := 0
-			urls = slices.DeleteFunc(urls, func(span) bool { k++; return gone[k-1] })
-		}
+		urls, emails = takeAddresses(urls, emailSpans(n.b))
 	}
-	count(len(urls), "URL", "URLs")
-	count(len(emails), "e-mail address", "e-mail addresses")
+	var removed []string
+	removed = tally(removed, len(urls), "1 URL", "URLs")
+	removed = tally(removed, len(emails), "1 e-mail address", "e-mail addresses")
 	found := slices.SortedFunc(slices.Values(append(urls, emails...)), func(a, b span) int { return a.lo - b.lo })
 	if p.Phones {
-		k := 0
-		for _, ph := range phoneSpans(n.b) {
-			if i, j := overlapping(found, ph); i == j {
-				found = slices.Insert(found, i, ph)
-				k++
-			}
-		}
-		count(k, "phone number", "phone numbers")
+		var k int
+		found, k = addPhones(found, phoneSpans(n.b))
+		removed = tally(removed, k, "1 phone number", "phone numbers")
 	}
 	if len(found) == 0 {
 		return text, ""
 	}
-	// Back to the original text's bytes, in order, overlaps merged.
+	repl := p.Replacement
+	if repl == "" {
+		repl = "[removed]"
+	}
+	return replaceSpans(text, n, found, repl), strings.Join(removed, ", ")
+}
+
+// tally appends to removed how many (k) of a kind of detail went: one
+// ("1 URL") for one, "2 URLs" for two (many is "URLs"), nothing for
+// none. one comes whole, so that it costs no allocation.
+func tally(removed []string, k int, one, many string) []string {
+	switch {
+	case k == 1:
+		removed = append(removed, one)
+	case k > 1:
+		removed = append(removed, fmt.Sprintf("%d %s", k, many))
+	}
+	return removed
+}
+
+// takeAddresses returns the links (urls) and e-mail addresses (addrs)
+// to remove, both in order and apart: an address takes the bare domains
+// inside it ("bob at example.com"), and a link with an address in it
+// keeps it.
+func takeAddresses(urls, addrs []span) ([]span, []span) {
+	var emails []span
+	var gone []bool // urls taken by an address
+	for _, e := range addrs {
+		i, j := overlapping(urls, e)
+		if i < j && (urls[i].lo < e.lo || urls[j-1].hi > e.hi) {
+			continue
+		}
+		if i < j && gone == nil {
+			gone = make([]bool, len(urls))
+		}
+		for k := i; k < j; k++ {
+			gone[k] = true
+		}
+		emails = append(emails, e)
+	}
+	if gone != nil {
+		k := 0
+		urls = slices.DeleteFunc(urls, func(span) bool { k++; return gone[k-1] })
+	}
+	return urls, emails
+}
+
+// addPhones inserts into found (in order, apart) the phone numbers
+// phones that overlap none of it, and returns it and how many went in.
+func addPhones(found, phones []span) ([]span, int) {
+	k := 0
+	for _, ph := range phones {
+		if i, j := overlapping(found, ph); i == j {
+			found = slices.Insert(found, i, ph)
+			k++
+		}
+	}
+	return found, k
+}
+
+// replaceSpans returns text with the original bytes that found (spans
+// of n) stand for each replaced by repl, in order, overlaps merged.
+func replaceSpans(text string, n *normalised, found []span, repl string) string {
 	orig := make([]span, len(found))
 	for i, s := range found {
 		orig[i] = span{n.org[s.lo].lo, n.org[s.hi-1].hi}
@@ -161,7 +187,7 @@ func (p RedactPolicy) redact(text string) (string, string) {
 		at = s.hi
 	}
 	out.WriteString(text[at:])
-	return out.String(), strings.Join(removed, ", ")
+	return out.String()
 }
 
 // span is a half-open range of byte offsets.
@@ -470,108 +496,154 @@ func repeats(w []byte) int {
 // digits, and obfuscated @ and dots become @ and dots, or softAt and
 // softDot where they may be plain English ("meet at the station").
 func rewrite(in *normalised) *normalised {
+	r := rewriter{in: in, b: in.b, n: &normalised{b: make([]byte, 0, len(in.b)), org: make([]span, 0, len(in.b))}}
 	b := in.b
-	n := &normalised{b: make([]byte, 0, len(b)), org: make([]span, 0, len(b))}
-	from := func(i, j int) (int, int) { return in.org[i].lo, in.org[j-1].hi }
-	skipSpace := func(j int) int {
-		for j < len(b) && b[j] == ' ' {
-			j++
-		}
-		return j
-	}
 	for i := 0; i < len(b); {
 		c := b[i]
 		switch {
 		case 'a' <= c && c <= 'z':
-			j := i
-			for j < len(b) && 'a' <= b[j] && b[j] <= 'z' {
-				j++
-			}
-			w := b[i:j]
-			spaced := i > 0 && b[i-1] == ' ' && j < len(b) && b[j] == ' '
-			if spaced && (string(w) == "at" || string(w) == "dot") {
-				mark := byte(softAt)
-				if w[0] == 'd' {
-					mark = softDot
-				}
-				n.trimSpace()
-				lo, hi := from(i, j)
-				n.add(mark, lo, hi)
-				i = skipSpace(j)
-				continue
-			}
-			if ds := spellDigits(w); ds != nil {
-				lo, hi := from(i, j)
-				for _, d := range ds {
-					n.add(d, lo, hi)
-				}
-				i = j
-				continue
-			}
-			if times := repeats(w); times > 0 {
-				k := j
-				for k < len(b) && (b[k] == ' ' || b[k] == '-') {
-					k++
-				}
-				var d byte
-				e := k
-				if k < len(b) && '0' <= b[k] && b[k] <= '9' {
-					d, e = b[k], k+1
-				} else {
-					for e < len(b) && 'a' <= b[e] && b[e] <= 'z' {
-						e++
-					}
-					if ds := spellDigits(b[k:e]); len(ds) == 1 {
-						d = ds[0]
-					}
-				}
-				if d != 0 && k > j {
-					lo, hi := from(i, e)
-					for range times {
-						n.add(d, lo, hi)
-					}
-					i = e
-					continue
-				}
-			}
-			for k := i; k < j; k++ {
-				n.add(b[k], in.org[k].lo, in.org[k].hi)
-			}
-			i = j
+			i = r.word(i)
 			continue
 		case c == '(' || c == '[' || c == '{' || c == '<':
-			k := skipSpace(i + 1)
-			var mark byte
-			switch {
-			case bytes.HasPrefix(b[k:], []byte("at")):
-				mark, k = '@', k+2
-			case bytes.HasPrefix(b[k:], []byte("dot")):
-				mark, k = '.', k+3
-			case k < len(b) && (b[k] == '@' || b[k] == '.'):
-				mark, k = b[k], k+1
-			}
-			if k = skipSpace(k); mark != 0 && k < len(b) && strings.IndexByte(")]}>", b[k]) >= 0 {
-				n.trimSpace()
-				lo, hi := from(i, k+1)
-				n.add(mark, lo, hi)
-				i = skipSpace(k + 1)
+			if k, ok := r.bracketed(i); ok {
+				i = k
 				continue
 			}
 		case c == '@':
-			n.trimSpace()
-			n.add('@', in.org[i].lo, in.org[i].hi)
-			i = skipSpace(i + 1)
+			i = r.mark('@', i, i+1)
 			continue
 		case c == '.' && i > 0 && b[i-1] == ' ' && i+1 < len(b) && b[i+1] == ' ':
-			n.trimSpace()
-			n.add(softDot, in.org[i].lo, in.org[i].hi)
-			i = skipSpace(i + 1)
+			i = r.mark(softDot, i, i+1)
 			continue
 		}
-		n.add(c, in.org[i].lo, in.org[i].hi)
+		r.copy(i, i+1)
 		i++
 	}
-	return n
+	return r.n
+}
+
+// rewriter carries rewrite's state: the folded text in (and its bytes
+// b) read from, and n written to.
+type rewriter struct {
+	in *normalised
+	b  []byte
+	n  *normalised
+}
+
+// from is the original bytes that in's bytes [i, j) stand for.
+func (r *rewriter) from(i, j int) (int, int) { return r.in.org[i].lo, r.in.org[j-1].hi }
+
+// skipSpace is where the spaces from j end.
+func (r *rewriter) skipSpace(j int) int {
+	for j < len(r.b) && r.b[j] == ' ' {
+		j++
+	}
+	return j
+}
+
+// copy appends in's bytes [i, j) unchanged.
+func (r *rewriter) copy(i, j int) {
+	for k := i; k < j; k++ {
+		r.n.add(r.b[k], r.in.org[k].lo, r.in.org[k].hi)
+	}
+}
+
+// mark appends m (an @, a dot, softAt or softDot) for in's bytes [i, j),
+// with the spaces on either side dropped, and returns where to go on.
+func (r *rewriter) mark(m byte, i, j int) int {
+	r.n.trimSpace()
+	lo, hi := r.from(i, j)
+	r.n.add(m, lo, hi)
+	return r.skipSpace(j)
+}
+
+// word rewrites the word of letters at i: " at " and " dot " become soft
+// marks, digit words digits ("sevenseven" 77, "double seven" 77); other
+// words are copied. It returns where the word ends.
+func (r *rewriter) word(i int) int {
+	b := r.b
+	j := i
+	for j < len(b) && 'a' <= b[j] && b[j] <= 'z' {
+		j++
+	}
+	w := b[i:j]
+	spaced := i > 0 && b[i-1] == ' ' && j < len(b) && b[j] == ' '
+	if spaced && (string(w) == "at" || string(w) == "dot") {
+		mark := byte(softAt)
+		if w[0] == 'd' {
+			mark = softDot
+		}
+		return r.mark(mark, i, j)
+	}
+	if ds := spellDigits(w); ds != nil {
+		lo, hi := r.from(i, j)
+		for _, d := range ds {
+			r.n.add(d, lo, hi)
+		}
+		return j
+	}
+	if e, ok := r.repeated(i, j); ok {
+		return e
+	}
+	r.copy(i, j)
+	return j
+}
+
+// repeated rewrites "double" or "triple", the word b[i:j], with the digit
+// or digit word after it ("double 7", "triple-oh") as that digit two or
+// three times, and returns where the digit ends; false when b[i:j] is
+// no such word or no digit follows.
+func (r *rewriter) repeated(i, j int) (int, bool) {
+	b := r.b
+	times := repeats(b[i:j])
+	if times == 0 {
+		return 0, false
+	}
+	k := j
+	for k < len(b) && (b[k] == ' ' || b[k] == '-') {
+		k++
+	}
+	var d byte
+	e := k
+	if k < len(b) && '0' <= b[k] && b[k] <= '9' {
+		d, e = b[k], k+1
+	} else {
+		for e < len(b) && 'a' <= b[e] && b[e] <= 'z' {
+			e++
+		}
+		if ds := spellDigits(b[k:e]); len(ds) == 1 {
+			d = ds[0]
+		}
+	}
+	if d == 0 || k == j {
+		return 0, false
+	}
+	lo, hi := r.from(i, e)
+	for range times {
+		r.n.add(d, lo, hi)
+	}
+	return e, true
+}
+
+// bracketed rewrites an @ or dot in brackets at i ("(at)", "[dot]",
+// "{ @ }", "<.>") as @ or a dot, and returns where to go on; false when
+// the bracket at i holds no such thing.
+func (r *rewriter) bracketed(i int) (int, bool) {
+	b := r.b
+	k := r.skipSpace(i + 1)
+	var mark byte
+	switch {
+	case bytes.HasPrefix(b[k:], []byte("at")):
+		mark, k = '@', k+2
+	case bytes.HasPrefix(b[k:], []byte("dot")):
+		mark, k = '.', k+3
+	case k < len(b) && (b[k] == '@' || b[k] == '.'):
+		mark, k = b[k], k+1
+	}
+	if k = r.skipSpace(k); mark != 0 && k < len(b) && strings.IndexByte(")]}>", b[k]) >= 0 {
+		return r.mark(mark, i, k+1), true
+	}
+	return 0, false
 }
 
 // Top-level domains a bare domain may end in. The strong ones are seldom
@@ -758,11 +830,12 @@ func emailSpans(b []byte) []span {
 		if lo == at {
 			continue
 		}
-		// Labels, dot-separated, after the @.
+		// Labels, dot-separated, after the @. commaAt is the first
+		// label after a comma for a dot ("bob@gmail,com"), or 0.
+		// (They are read here, not in a function of their own, so
+		// that a short list stays on the stack.)
 		labels = labels[:0]
 		soft := b[at] == softAt
-		// commaAt is the first label after a comma for a dot
-		// ("bob@gmail,com"), or 0.
 		commaAt := 0
 		for k := at + 1; k < len(b); {
 			e := k
@@ -788,42 +861,47 @@ func emailSpans(b []byte) []span {
 		if len(labels) == 0 {
 			continue
 		}
-		// The labels before a comma make an address as written; a
-		// comma for a dot counts before a strong TLD only.
-		all := labels
-		if commaAt > 0 {
-			labels = labels[:commaAt]
-		}
-		label := func(k int) []byte { return b[labels[k].lo:labels[k].hi] }
-		end := -1
-		switch {
-		case !soft:
-			if tld := label(len(labels) - 1); len(labels) > 1 && len(tld) >= 2 && isAlpha(tld) {
-				end = labels[len(labels)-1].hi
-			}
-		default: // the rightmost known TLD ends the address
-			for k := len(labels) - 1; k >= 1 && end < 0; k-- {
-				if isTLD[string(label(k))] {
-					end = labels[k].hi
-				}
-			}
-			if end < 0 && mailProviders[string(label(0))] {
-				end = labels[0].hi
-			}
-		}
-		for k := len(all) - 1; commaAt > 0 && k >= commaAt; k-- {
-			if isStrongTLD[string(b[all[k].lo:all[k].hi])] {
-				end = all[k].hi
-				break
-			}
-		}
-		labels = all
-		if end > 0 {
+		if end := domainEnd(b, labels, commaAt, soft); end > 0 {
 			out = append(out, span{lo, end})
 			at, prev = end-1, end
 		}
 	}
 	return out
+}
+
+// domainEnd is where the address whose domain labels (after its @, up
+// to the first that does not follow a dot or comma) are all ends, or -1 when they make none. The labels before a comma
+// make an address as written: any TLD when nothing is soft, else the
+// rightmost known TLD or a mail provider. A comma for a dot counts
+// before a strong TLD only.
+func domainEnd(b []byte, all []span, commaAt int, soft bool) int {
+	labels := all
+	if commaAt > 0 {
+		labels = labels[:commaAt]
+	}
+	label := func(k int) []byte { return b[labels[k].lo:labels[k].hi] }
+	end := -1
+	switch {
+	case !soft:
+		if tld := label(len(labels) - 1); len(labels) > 1 && len(tld) >= 2 && isAlpha(tld) {
+			end = labels[len(labels)-1].hi
+		}
+	default: // the rightmost known TLD ends the address
+		for k := len(labels) - 1; k >= 1 && end < 0; k-- {
+			if isTLD[string(label(k))] {
+				end = labels[k].hi
+			}
+		}
+		if end < 0 && mailProviders[string(label(0))] {
+			end = labels[0].hi
+		}
+	}
+	for k := len(all) - 1; commaAt > 0 && k >= commaAt; k-- {
+		if isStrongTLD[string(b[all[k].lo:all[k].hi])] {
+			return all[k].hi
+		}
+	}
+	return end
 }
 
 // maxQuotedLocal is the longest quoted local part an address may have
@@ -973,15 +1051,71 @@ func phoneSpans(b []byte) []span {
 	// Dates, times and sums become '$': neither digit nor separator.
 	if keep := keepSpans(b); keep != nil {
 		b = bytes.Clone(b)
-		for _, s := range keep {
-			for k := s.lo; k < s.hi; k++ {
-				b[k] = '$'
+		maskSpans(b, keep)
+	}
+	// The caller makes digitish and the clone, so that for a short
+	// text they stay on the stack.
+	digitish := make([]bool, len(b))
+	markDigitish(b, digitish)
+	var out []span
+	var units []phoneUnit
+	for i := 0; i < len(b); {
+		if !digitish[i] {
+			i++
+			continue
+		}
+		// A run: units with at most three separators between them.
+		// (Read here, not in a function of their own, so that a short
+		// run stays on the stack.)
+		units = units[:0]
+		lettered := false
+		j := i
+		for {
+			u := phoneUnit{lo: j}
+			for j < len(b) && digitish[j] {
+				if isDigitByte(b[j]) {
+					u.real++
+				}
+				j++
 			}
+			u.hi = j
+			units = append(units, u)
+			k := j
+			for k < len(b) && k-j <= 3 && (isPhoneSep(b[k]) || isLetterSep(b, digitish, k)) {
+				lettered = lettered || isLetterSep(b, digitish, k)
+				k++
+			}
+			if k == j || k-j > 3 || k >= len(b) || !digitish[k] {
+				break
+			}
+			// ", " between groups of several digits reads as a list.
+			if bytes.Contains(b[j:k], []byte(", ")) && (u.hi-u.lo > 1 || k+1 < len(b) && digitish[k+1]) {
+				break
+			}
+			j = k
+		}
+		i = max(j, i+1)
+		if s, ok := phoneSpan(b, units, lettered); ok {
+			out = append(out, s)
 		}
 	}
-	// digitish[k]: b[k] counts as a digit; letter digits only in words
-	// of digits and letter digits alone.
-	digitish := make([]bool, len(b))
+	return out
+}
+
+// maskSpans turns the bytes of b in spans to '$'.
+func maskSpans(b []byte, spans []span) {
+	for _, s := range spans {
+		for k := s.lo; k < s.hi; k++ {
+			b[k] = '$'
+		}
+	}
+}
+
+// markDigitish sets digitish[k] (len(b) of them) where b[k] counts as a
+// digit: real digits always, letter digits (isLetterDigit) only in words
+// of digits and letter digits alone, or words of three such letters at
+// most.
+func markDigitish(b []byte, digitish []bool) {
 	for i := 0; i < len(b); {
 		j, digits, letters, other := i, 0, 0, false
 		for j < len(b) && (isDigitByte(b[j]) || 'a' <= b[j] && b[j] <= 'z') {
@@ -1001,71 +1135,45 @@ func phoneSpans(b []byte) []span {
 		}
 		i = max(j, i+1)
 	}
-	// letterSep[k]: b[k] is a letter alone between two digits, not a
-	// digit itself ("x" of 07700x900x123): a separator, of a number of
-	// phoneMinLettered digits at least.
-	letterSep := func(k int) bool {
-		return k > 0 && k+1 < len(b) && 'a' <= b[k] && b[k] <= 'z' && !digitish[k] && isDigitByte(b[k-1]) && isDigitByte(b[k+1])
+}
+
+// isLetterSep reports whether b[k] is a letter alone between two digits,
+// not a digit itself ("x" of 07700x900x123): a separator, of a number of
+// phoneMinLettered digits at least.
+func isLetterSep(b []byte, digitish []bool, k int) bool {
+	return k > 0 && k+1 < len(b) && 'a' <= b[k] && b[k] <= 'z' && !digitish[k] && isDigitByte(b[k-1]) && isDigitByte(b[k+1])
+}
+
+// phoneUnit is a group of digitish bytes [lo, hi) next to one another,
+// real of them real digits.
+type phoneUnit struct{ lo, hi, real int }
+
+// phoneSpan is the phone number a run of units (digits with at most
+// three separators between them) makes,
+// with a "(" and a "+" before it, or false when it makes none: letter
+// digits alone at either end are words ("I", "lol") and drop off, and
+// what is left needs phoneMin digits, mostly real ones, and
+// phoneMinLettered real ones when a letter separates them.
+func phoneSpan(b []byte, units []phoneUnit, lettered bool) (span, bool) {
+	for len(units) > 0 && units[0].real == 0 {
+		units = units[1:]
 	}
-	var out []span
-	type unit struct{ lo, hi, real int } // digits next to one another
-	var units []unit
-	for i := 0; i < len(b); {
-		if !digitish[i] {
-			i++
-			continue
-		}
-		// A run: units with at most three separators between them.
-		units = units[:0]
-		lettered := false
-		j := i
-		for {
-			u := unit{lo: j}
-			for j < len(b) && digitish[j] {
-				if isDigitByte(b[j]) {
-					u.real++
-				}
-				j++
-			}
-			u.hi = j
-			units = append(units, u)
-			k := j
-			for k < len(b) && k-j <= 3 && (isPhoneSep(b[k]) || letterSep(k)) {
-				lettered = lettered || letterSep(k)
-				k++
-			}
-			if k == j || k-j > 3 || k >= len(b) || !digitish[k] {
-				break
-			}
-			// ", " between groups of several digits reads as a list.
-			if bytes.Contains(b[j:k], []byte(", ")) && (u.hi-u.lo > 1 || k+1 < len(b) && digitish[k+1]) {
-				break
-			}
-			j = k
-		}
-		i = max(j, i+1)
-		// Letter digits alone at either end are words ("I", "lol").
-		for len(units) > 0 && units[0].real == 0 {
-			units = units[1:]
-		}
-		for len(units) > 0 && units[len(units)-1].real == 0 {
-			units = units[:len(units)-1]
-		}
-		real, all := 0, 0
-		for _, u := range units {
-			real, all = real+u.real, all+u.hi-u.lo
-		}
-		if all < phoneMin || 2*real <= all || lettered && real < phoneMinLettered {
-			continue
-		}
-		s := span{units[0].lo, units[len(units)-1].hi}
-		if s.lo > 0 && b[s.lo-1] == '(' && bytes.IndexByte(b[s.lo:s.hi], ')') >= 0 {
-			s.lo--
-		}
-		if s.lo > 0 && b[s.lo-1] == '+' {
-			s.lo--
-		}
-		out = append(out, s)
+	for len(units) > 0 && units[len(units)-1].real == 0 {
+		units = units[:len(units)-1]
 	}
-	return out
+	real, all := 0, 0
+	for _, u := range units {
+		real, all = real+u.real, all+u.hi-u.lo
+	}
+	if all < phoneMin || 2*real <= all || lettered && real < phoneMinLettered {
+		return span{}, false
+	}
+	s := span{units[0].lo, units[len(units)-1].hi}
+	if s.lo > 0 && b[s.lo-1] == '(' && bytes.IndexByte(b[s.lo:s.hi], ')') >= 0 {
+		s.lo--
+	}
+	if s.lo > 0 && b[s.lo-1] == '+' {
+		s.lo--
+	}
+	return s, true
 }

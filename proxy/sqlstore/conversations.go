@@ -169,24 +169,13 @@ func (s *Store) CreateConversation(ctx context.Context, c proxy.Conversation) er
 }
 
 func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) error {
-	if c.ID == "" {
-		return errors.New("empty ID")
-	}
 	if c.Status == "" {
 		c.Status = proxy.StatusActive
 	}
-	switch c.Status {
-	case proxy.StatusActive, proxy.StatusClosed, proxy.StatusExpired:
-	default:
-		return fmt.Errorf("invalid status %q", c.Status)
+	if err := checkConversation(c); err != nil {
+		return err
 	}
 	a, b := c.Participants[0], c.Participants[1]
-	if a.Number == "" || b.Number == "" || a.ProxyNumber == "" || b.ProxyNumber == "" {
-		return errors.New("a participant number or proxy number is empty")
-	}
-	if c.PIN != "" && a.ProxyNumber != b.ProxyNumber {
-		return errors.New("a PIN conversation's participants share one proxy number")
-	}
 	meta := []byte("null") // no metadata reads back as nil, as with the memory store
 	if len(c.Metadata) > 0 {
 		var err error
@@ -207,32 +196,11 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 	if !active {
 		released = times[3]
 	}
-	legs := []legRow{
-		{0, a.Number, a.ProxyNumber, b.Number},
-		{1, b.Number, b.ProxyNumber, a.Number},
-	}
-	// Insert legs in key order: two transactions wanting the same pair of
-	// legs then wait on each other instead of deadlocking.
-	sort.Slice(legs, func(i, j int) bool {
-		if legs[i].participant != legs[j].participant {
-			return legs[i].participant < legs[j].participant
-		}
-		return legs[i].proxy < legs[j].proxy
-	})
+	legs := keyOrderLegs(a, b)
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		d := loadDeltas{}
-		if active && c.Key != "" {
-			if err := s.freeKey(ctx, tx, c.Key, created, d); err != nil {
-				return err
-			}
-		}
-		switch {
-		case active && c.PIN != "":
-			if err := s.freePIN(ctx, tx, a.ProxyNumber, c.PIN, created, d); err != nil {
-				return err
-			}
-		case active:
-			if err := s.releaseStaleLegs(ctx, tx, legs, created, d); err != nil {
+		if active {
+			if err := s.freeForConversation(ctx, tx, c, legs, created, d); err != nil {
 				return err
 			}
 		}
@@ -240,13 +208,7 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 			c.ID, string(c.Status), string(c.Mode), a.Number, a.ProxyNumber, a.Label, b.Number, b.ProxyNumber, b.Label,
 			string(meta), times[0], times[1], int64(c.IdleTimeout), times[2], times[3], deadline, c.PIN, c.Record, c.Key)
 		if isUnique(err) {
-			switch {
-			case c.PIN != "":
-				return fmt.Errorf("ID exists, the key is held, or the PIN is in use on %s: %w", a.ProxyNumber, proxy.ErrConflict)
-			case c.Key != "":
-				return fmt.Errorf("ID exists, or the key is held by a conversation in use: %w", proxy.ErrConflict)
-			}
-			return fmt.Errorf("ID exists: %w", proxy.ErrConflict)
+			return insertConflict(c)
 		}
 		if err != nil {
 			return err
@@ -257,22 +219,97 @@ func (s *Store) createConversation(ctx context.Context, c proxy.Conversation) er
 			}
 			return d.apply(ctx, s, tx)
 		}
-		insertLeg := tx.StmtContext(ctx, s.insertLegStmt)
-		for _, l := range legs {
-			_, err := insertLeg.ExecContext(ctx,
-				c.ID, l.side, l.participant, l.proxy, l.counterpart, created, active, released)
-			if isUnique(err) {
-				return fmt.Errorf("leg (%s, %s) is held by a conversation in use: %w", l.participant, l.proxy, proxy.ErrConflict)
-			}
-			if err != nil {
-				return fmt.Errorf("insert leg: %w", err)
-			}
-			if active {
-				d[l.proxy]++
-			}
+		if err := s.insertLegs(ctx, tx, c.ID, legs, created, active, released, d); err != nil {
+			return err
 		}
 		return d.apply(ctx, s, tx)
 	})
+}
+
+// checkConversation reports what makes c, with its status set, no
+// conversation to store: no ID, an unknown status, an empty number, or
+// a PIN conversation whose participants have different proxy numbers.
+func checkConversation(c proxy.Conversation) error {
+	if c.ID == "" {
+		return errors.New("empty ID")
+	}
+	switch c.Status {
+	case proxy.StatusActive, proxy.StatusClosed, proxy.StatusExpired:
+	default:
+		return fmt.Errorf("invalid status %q", c.Status)
+	}
+	a, b := c.Participants[0], c.Participants[1]
+	if a.Number == "" || b.Number == "" || a.ProxyNumber == "" || b.ProxyNumber == "" {
+		return errors.New("a participant number or proxy number is empty")
+	}
+	if c.PIN != "" && a.ProxyNumber != b.ProxyNumber {
+		return errors.New("a PIN conversation's participants share one proxy number")
+	}
+	return nil
+}
+
+// keyOrderLegs returns the legs of a conversation between a and b in
+// key order: two transactions wanting the same pair of legs then wait on
+// each other instead of deadlocking.
+func keyOrderLegs(a, b proxy.Participant) []legRow {
+	legs := []legRow{
+		{0, a.Number, a.ProxyNumber, b.Number},
+		{1, b.Number, b.ProxyNumber, a.Number},
+	}
+	sort.Slice(legs, func(i, j int) bool {
+		if legs[i].participant != legs[j].participant {
+			return legs[i].participant < legs[j].participant
+		}
+		return legs[i].proxy < legs[j].proxy
+	})
+	return legs
+}
+
+// freeForConversation frees, for the active conversation c created at
+// created, its key and its PIN or its legs (legs) from holders past
+// their deadline.
+func (s *Store) freeForConversation(ctx context.Context, tx *sql.Tx, c proxy.Conversation, legs []legRow, created any, d loadDeltas) error {
+	if c.Key != "" {
+		if err := s.freeKey(ctx, tx, c.Key, created, d); err != nil {
+			return err
+		}
+	}
+	if c.PIN != "" {
+		return s.freePIN(ctx, tx, c.Participants[0].ProxyNumber, c.PIN, created, d)
+	}
+	return s.releaseStaleLegs(ctx, tx, legs, created, d)
+}
+
+// insertConflict is the error for a conversation c whose insert broke a
+// unique constraint: what may be held, by the kind of conversation.
+func insertConflict(c proxy.Conversation) error {
+	switch {
+	case c.PIN != "":
+		return fmt.Errorf("ID exists, the key is held, or the PIN is in use on %s: %w", c.Participants[0].ProxyNumber, proxy.ErrConflict)
+	case c.Key != "":
+		return fmt.Errorf("ID exists, or the key is held by a conversation in use: %w", proxy.ErrConflict)
+	}
+	return fmt.Errorf("ID exists: %w", proxy.ErrConflict)
+}
+
+// insertLegs inserts the legs of the conversation id, counting the
+// active ones' load in d.
+func (s *Store) insertLegs(ctx context.Context, tx *sql.Tx, id string, legs []legRow, created any, active bool, released any, d loadDeltas) error {
+	insertLeg := tx.StmtContext(ctx, s.insertLegStmt)
+	for _, l := range legs {
+		_, err := insertLeg.ExecContext(ctx,
+			id, l.side, l.participant, l.proxy, l.counterpart, created, active, released)
+		if isUnique(err) {
+			return fmt.Errorf("leg (%s, %s) is held by a conversation in use: %w", l.participant, l.proxy, proxy.ErrConflict)
+		}
+		if err != nil {
+			return fmt.Errorf("insert leg: %w", err)
+		}
+		if active {
+			d[l.proxy]++
+		}
+	}
+	return nil
 }
 
 // freePIN expires the PIN conversation holding (proxyNumber, pin) if its
@@ -645,106 +682,140 @@ func (s *Store) ReopenConversation(ctx context.Context, id string, now, expiresA
 		if c.InUse(now) {
 			return nil
 		}
-		nowv, err := s.d.t(now)
-		if err != nil {
-			return err
-		}
-		d := loadDeltas{}
-		if c.Status == proxy.StatusActive { // past its deadline, not swept yet
-			if _, err := s.expireTx(ctx, tx, id, nowv, d); err != nil {
-				return err
-			}
-		}
-		a, b := c.Participants[0], c.Participants[1]
-		taken := func(side proxy.Side, what, holder string) error {
-			p := c.Participants[side]
-			return &proxy.LegTakenError{ConversationID: id, Side: side, Participant: p.Number, ProxyNumber: p.ProxyNumber, What: what, HeldBy: holder}
-		}
-		holder := func(q string, args ...any) (string, error) {
-			var h string
-			err := tx.QueryRowContext(ctx, q, args...).Scan(&h)
-			if errors.Is(err, sql.ErrNoRows) {
-				return "", nil
-			}
-			return h, err
-		}
-		if c.Key != "" {
-			if err := s.freeKey(ctx, tx, c.Key, nowv, d); err != nil {
-				return err
-			}
-			h, err := holder("SELECT id FROM vp_conversations WHERE idem_key = $1 AND status = 'active' AND id <> $2", c.Key, id)
-			if err != nil {
-				return err
-			}
-			if h != "" {
-				return taken(proxy.SideA, "key", h)
-			}
-		}
-		if c.PIN != "" {
-			if err := s.freePIN(ctx, tx, a.ProxyNumber, c.PIN, nowv, d); err != nil {
-				return err
-			}
-			h, err := holder("SELECT id FROM vp_conversations WHERE a_proxy = $1 AND pin = $2 AND status = 'active' AND id <> $3", a.ProxyNumber, c.PIN, id)
-			if err != nil {
-				return err
-			}
-			if h != "" {
-				return taken(proxy.SideA, "pin", h)
-			}
-		}
-		legs := []legRow{{0, a.Number, a.ProxyNumber, b.Number}, {1, b.Number, b.ProxyNumber, a.Number}}
-		if err := s.releaseStaleLegs(ctx, tx, legs, nowv, d); err != nil {
-			return err
-		}
-		for _, l := range legs {
-			// A direct leg and a PIN conversation of one participant
-			// never share a number.
-			h, err := holder(`SELECT conversation_id FROM vp_legs WHERE active AND participant = $1 AND proxy_number = $2 AND conversation_id <> $3`,
-				l.participant, l.proxy, id)
-			if err == nil && h == "" && c.PIN == "" {
-				h, err = holder(`SELECT id FROM vp_conversations WHERE pin <> '' AND status = 'active' AND deadline > $3
-					AND a_proxy = $2 AND (a_number = $1 OR b_number = $1)`, l.participant, l.proxy, nowv)
-			}
-			if err != nil {
-				return err
-			}
-			if h != "" {
-				return taken(proxy.Side(l.side), "leg", h)
-			}
-		}
-		if c.PIN == "" {
-			if _, err := tx.ExecContext(ctx, "UPDATE vp_legs SET active = TRUE WHERE conversation_id = $1", id); err != nil {
-				if isUnique(err) {
-					return taken(proxy.SideA, "leg", "")
-				}
-				return err
-			}
-			d[a.ProxyNumber]++
-			d[b.ProxyNumber]++
-		} else {
-			d[a.ProxyNumber] += 2
-		}
-		c.Status, c.EndedAt, c.LastActivityAt, c.ExpiresAt = proxy.StatusActive, time.Time{}, now, expiresAt
-		var ts [3]any
-		for i, t := range [...]time.Time{time.Time{}, expiresAt, c.Deadline()} {
-			if ts[i], err = s.d.t(t); err != nil {
-				return err
-			}
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE vp_conversations SET status = 'active', ended_at = $2, last_activity_at = $3,
-			expires_at = $4, deadline = $5 WHERE id = $1`, id, ts[0], nowv, ts[1], ts[2])
-		if isUnique(err) {
-			return taken(proxy.SideA, "key", "")
-		}
-		if err != nil {
-			return err
-		}
-		return d.apply(ctx, s, tx)
+		return s.reopenTx(ctx, tx, id, &c, now, expiresAt)
 	})
 	if err != nil {
 		return proxy.Conversation{}, fmt.Errorf("sqlstore: reopen conversation %q: %w", id, err)
 	}
 	return c, nil
+}
+
+// reopenTx makes the ended (or expired, not swept yet) conversation c,
+// locked in tx, active again until expiresAt: its key and PIN, then its
+// legs, are claimed again, and c is updated to match.
+func (s *Store) reopenTx(ctx context.Context, tx *sql.Tx, id string, c *proxy.Conversation, now, expiresAt time.Time) error {
+	nowv, err := s.d.t(now)
+	if err != nil {
+		return err
+	}
+	d := loadDeltas{}
+	if c.Status == proxy.StatusActive { // past its deadline, not swept yet
+		if _, err := s.expireTx(ctx, tx, id, nowv, d); err != nil {
+			return err
+		}
+	}
+	if err := s.reclaimKeyAndPIN(ctx, tx, id, *c, nowv, d); err != nil {
+		return err
+	}
+	if err := s.reclaimLegs(ctx, tx, id, *c, nowv, d); err != nil {
+		return err
+	}
+	c.Status, c.EndedAt, c.LastActivityAt, c.ExpiresAt = proxy.StatusActive, time.Time{}, now, expiresAt
+	var ts [3]any
+	for i, t := range [...]time.Time{time.Time{}, expiresAt, c.Deadline()} {
+		if ts[i], err = s.d.t(t); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE vp_conversations SET status = 'active', ended_at = $2, last_activity_at = $3,
+		expires_at = $4, deadline = $5 WHERE id = $1`, id, ts[0], nowv, ts[1], ts[2])
+	if isUnique(err) {
+		return reopenTaken(id, *c, proxy.SideA, "key", "")
+	}
+	if err != nil {
+		return err
+	}
+	return d.apply(ctx, s, tx)
+}
+
+// reopenTaken is the error for reopening conversation id (c) when what
+// ("key", "pin", "leg") of its side is held by the conversation holder
+// ("" when unknown).
+func reopenTaken(id string, c proxy.Conversation, side proxy.Side, what, holder string) error {
+	p := c.Participants[side]
+	return &proxy.LegTakenError{ConversationID: id, Side: side, Participant: p.Number, ProxyNumber: p.ProxyNumber, What: what, HeldBy: holder}
+}
+
+// holderOf runs the query q, which selects the ID of the conversation
+// that holds something, and returns it, "" when none does.
+func holderOf(ctx context.Context, tx *sql.Tx, q string, args ...any) (string, error) {
+	var h string
+	err := tx.QueryRowContext(ctx, q, args...).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return h, err
+}
+
+// reclaimKeyAndPIN frees c's idempotency key and PIN from expired
+// holders and fails with a LegTakenError when an active conversation
+// other than id still holds either.
+func (s *Store) reclaimKeyAndPIN(ctx context.Context, tx *sql.Tx, id string, c proxy.Conversation, nowv any, d loadDeltas) error {
+	a := c.Participants[0]
+	if c.Key != "" {
+		if err := s.freeKey(ctx, tx, c.Key, nowv, d); err != nil {
+			return err
+		}
+		h, err := holderOf(ctx, tx, "SELECT id FROM vp_conversations WHERE idem_key = $1 AND status = 'active' AND id <> $2", c.Key, id)
+		if err != nil {
+			return err
+		}
+		if h != "" {
+			return reopenTaken(id, c, proxy.SideA, "key", h)
+		}
+	}
+	if c.PIN != "" {
+		if err := s.freePIN(ctx, tx, a.ProxyNumber, c.PIN, nowv, d); err != nil {
+			return err
+		}
+		h, err := holderOf(ctx, tx, "SELECT id FROM vp_conversations WHERE a_proxy = $1 AND pin = $2 AND status = 'active' AND id <> $3", a.ProxyNumber, c.PIN, id)
+		if err != nil {
+			return err
+		}
+		if h != "" {
+			return reopenTaken(id, c, proxy.SideA, "pin", h)
+		}
+	}
+	return nil
+}
+
+// reclaimLegs releases stale holders of c's legs, fails with a
+// LegTakenError when another conversation still holds one (a direct leg
+// and a PIN conversation of one participant never share a number), and
+// makes c's legs active again, counting their load in d.
+func (s *Store) reclaimLegs(ctx context.Context, tx *sql.Tx, id string, c proxy.Conversation, nowv any, d loadDeltas) error {
+	a, b := c.Participants[0], c.Participants[1]
+	legs := []legRow{{0, a.Number, a.ProxyNumber, b.Number}, {1, b.Number, b.ProxyNumber, a.Number}}
+	if err := s.releaseStaleLegs(ctx, tx, legs, nowv, d); err != nil {
+		return err
+	}
+	for _, l := range legs {
+		h, err := holderOf(ctx, tx, `SELECT conversation_id FROM vp_legs WHERE active AND participant = $1 AND proxy_number = $2 AND conversation_id <> $3`,
+			l.participant, l.proxy, id)
+		if err == nil && h == "" && c.PIN == "" {
+			h, err = holderOf(ctx, tx, `SELECT id FROM vp_conversations WHERE pin <> '' AND status = 'active' AND deadline > $3
+				AND a_proxy = $2 AND (a_number = $1 OR b_number = $1)`, l.participant, l.proxy, nowv)
+		}
+		if err != nil {
+			return err
+		}
+		if h != "" {
+			return reopenTaken(id, c, proxy.Side(l.side), "leg", h)
+		}
+	}
+	if c.PIN != "" {
+		d[a.ProxyNumber] += 2
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE vp_legs SET active = TRUE WHERE conversation_id = $1", id); err != nil {
+		if isUnique(err) {
+			return reopenTaken(id, c, proxy.SideA, "leg", "")
+		}
+		return err
+	}
+	d[a.ProxyNumber]++
+	d[b.ProxyNumber]++
+	return nil
 }
 
 // ExpireConversations ends up to limit active conversations whose

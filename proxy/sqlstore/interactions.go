@@ -523,6 +523,36 @@ func (s *Store) Pseudonymize(ctx context.Context, q proxy.PseudonymQuery) ([]str
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
 	}
+	todo, err := s.pseudonymTodo(ctx, before, q)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
+	}
+	erase := q.Participant != ""
+	ids := make([]string, 0, len(todo))
+	for _, c := range todo {
+		if err := s.pseudonymizeConv(ctx, c, q.Pseudonym(c.a), q.Pseudonym(c.b), erase); err != nil {
+			return ids, fmt.Errorf("sqlstore: pseudonymize %s: %w", c.id, err)
+		}
+		ids = append(ids, c.id)
+	}
+	if !erase {
+		return ids, nil
+	}
+	done, err := s.eraseHostData(ctx, before, q.Pseudonym(q.Participant))
+	if err != nil {
+		return ids, fmt.Errorf("sqlstore: erase pseudonymized conversations: %w", err)
+	}
+	return append(ids, done...), nil
+}
+
+// pseudonymConv is a conversation Pseudonymize is to replace the numbers
+// a and b of.
+type pseudonymConv struct{ id, a, b string }
+
+// pseudonymTodo lists the conversations Pseudonymize is to replace the
+// numbers of, in the order they ended: not active, not pseudonymized,
+// ended before before, q.Participant's when it is set, q.Limit at most.
+func (s *Store) pseudonymTodo(ctx context.Context, before any, q proxy.PseudonymQuery) ([]pseudonymConv, error) {
 	lim := s.d.noLimit
 	if q.Limit > 0 {
 		lim = q.Limit
@@ -535,92 +565,89 @@ func (s *Store) Pseudonymize(ctx context.Context, q proxy.PseudonymQuery) ([]str
 			AND ($2 = '' OR a_number = $2 OR b_number = $2)
 		ORDER BY ended_at, id LIMIT $3`, before, q.Participant, lim)
 	if err != nil {
-		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
+		return nil, err
 	}
-	type conv struct{ id, a, b string }
-	var todo []conv
+	defer rows.Close()
+	var todo []pseudonymConv
 	for rows.Next() {
-		var c conv
+		var c pseudonymConv
 		if err := rows.Scan(&c.id, &c.a, &c.b); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
+			return nil, err
 		}
 		todo = append(todo, c)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("sqlstore: pseudonymize: %w", err)
+	return todo, rows.Err()
+}
+
+// pseudonymizeConv replaces, in one transaction, the numbers of c by
+// their pseudonyms pa and pb in the conversation, its legs, its
+// interactions (their text goes) and their events' details (a
+// recording's goes), and drops its relays; with erase, what the host
+// gave it (metadata, idempotency key) goes too.
+func (s *Store) pseudonymizeConv(ctx context.Context, c pseudonymConv, pa, pb string, erase bool) error {
+	// $2, $3 the numbers; $4, $5 their pseudonyms; $6 whether this
+	// is an erasure.
+	swap := func(col string) string {
+		return col + " = CASE " + col + " WHEN $2 THEN $4 WHEN $3 THEN $5 ELSE " + col + " END"
 	}
-	erase := q.Participant != ""
-	ids := make([]string, 0, len(todo))
-	for _, c := range todo {
-		pa, pb := q.Pseudonym(c.a), q.Pseudonym(c.b)
-		// $2, $3 the numbers; $4, $5 their pseudonyms; $6 whether this
-		// is an erasure.
-		swap := func(col string) string {
-			return col + " = CASE " + col + " WHEN $2 THEN $4 WHEN $3 THEN $5 ELSE " + col + " END"
-		}
-		// within replaces the numbers inside col, the longer first (one
-		// may hold the other).
-		long, short := "$2, $4", "$3, $5"
-		if len(c.b) > len(c.a) {
-			long, short = short, long
-		}
-		within := func(col string) string {
-			return "replace(replace(" + col + ", " + long + "), " + short + ")"
-		}
-		err := s.tx(ctx, func(tx *sql.Tx) error {
-			for _, st := range []string{
-				`UPDATE vp_conversations SET a_number = $4, b_number = $5, a_label = '', b_label = '',
-					metadata = CASE WHEN $6 THEN 'null' ELSE metadata END, idem_key = CASE WHEN $6 THEN '' ELSE idem_key END
-					WHERE id = $1 AND a_number = $2 AND b_number = $3`,
-				`UPDATE vp_legs SET ` + swap("participant") + `, ` + swap("counterpart") + ` WHERE conversation_id = $1 AND ($6 OR NOT $6)`,
-				`UPDATE vp_interactions SET ` + swap("from_number") + `, ` + swap("to_number") + `, body = '',
-					external_id = ` + within("external_id") + ` WHERE conversation_id = $1 AND ($6 OR NOT $6)`,
-				`UPDATE vp_interaction_events SET detail = CASE WHEN status = 'recorded' THEN '' ELSE ` + within("detail") + ` END
-					WHERE interaction_id IN (SELECT id FROM vp_interactions WHERE conversation_id = $1) AND ($6 OR NOT $6)`,
-				// Every statement takes the same six arguments, and
-				// PostgreSQL wants each used: $2–$6 are compared here to
-				// no effect (a pseudonym is never the number).
-				`DELETE FROM vp_relays WHERE conversation_id = $1 AND $2 <> $4 AND $3 <> $5 AND ($6 OR NOT $6)`,
-			} {
-				if _, err := tx.ExecContext(ctx, st, c.id, c.a, c.b, pa, pb, erase); err != nil {
-					return err
-				}
+	// within replaces the numbers inside col, the longer first (one
+	// may hold the other).
+	long, short := "$2, $4", "$3, $5"
+	if len(c.b) > len(c.a) {
+		long, short = short, long
+	}
+	within := func(col string) string {
+		return "replace(replace(" + col + ", " + long + "), " + short + ")"
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for _, st := range []string{
+			`UPDATE vp_conversations SET a_number = $4, b_number = $5, a_label = '', b_label = '',
+				metadata = CASE WHEN $6 THEN 'null' ELSE metadata END, idem_key = CASE WHEN $6 THEN '' ELSE idem_key END
+				WHERE id = $1 AND a_number = $2 AND b_number = $3`,
+			`UPDATE vp_legs SET ` + swap("participant") + `, ` + swap("counterpart") + ` WHERE conversation_id = $1 AND ($6 OR NOT $6)`,
+			`UPDATE vp_interactions SET ` + swap("from_number") + `, ` + swap("to_number") + `, body = '',
+				external_id = ` + within("external_id") + ` WHERE conversation_id = $1 AND ($6 OR NOT $6)`,
+			`UPDATE vp_interaction_events SET detail = CASE WHEN status = 'recorded' THEN '' ELSE ` + within("detail") + ` END
+				WHERE interaction_id IN (SELECT id FROM vp_interactions WHERE conversation_id = $1) AND ($6 OR NOT $6)`,
+			// Every statement takes the same six arguments, and
+			// PostgreSQL wants each used: $2–$6 are compared here to
+			// no effect (a pseudonym is never the number).
+			`DELETE FROM vp_relays WHERE conversation_id = $1 AND $2 <> $4 AND $3 <> $5 AND ($6 OR NOT $6)`,
+		} {
+			if _, err := tx.ExecContext(ctx, st, c.id, c.a, c.b, pa, pb, erase); err != nil {
+				return err
 			}
-			return nil
-		})
-		if err != nil {
-			return ids, fmt.Errorf("sqlstore: pseudonymize %s: %w", c.id, err)
 		}
-		ids = append(ids, c.id)
-	}
-	if !erase {
-		return ids, nil
-	}
-	// Pseudonymized before (by the retention sweep): what the host gave
-	// them goes now.
-	rows, err = s.w.QueryContext(ctx, `UPDATE vp_conversations SET a_label = '', b_label = '', metadata = 'null', idem_key = ''
+		return nil
+	})
+}
+
+// eraseHostData drops what the host gave (labels, metadata, idempotency
+// key) to the conversations of the participant with the pseudonym
+// pseudonym that ended before before and were pseudonymized before (by
+// the retention sweep), and returns their IDs in order.
+func (s *Store) eraseHostData(ctx context.Context, before any, pseudonym string) ([]string, error) {
+	rows, err := s.w.QueryContext(ctx, `UPDATE vp_conversations SET a_label = '', b_label = '', metadata = 'null', idem_key = ''
 		WHERE status <> 'active' AND ended_at < $1 AND (a_number = $2 OR b_number = $2)
 			AND (a_label <> '' OR b_label <> '' OR metadata <> 'null' OR idem_key <> '')
-		RETURNING id`, before, q.Pseudonym(q.Participant))
+		RETURNING id`, before, pseudonym)
 	if err != nil {
-		return ids, fmt.Errorf("sqlstore: erase pseudonymized conversations: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var done []string
 	for rows.Next() {
 		var id string
 		if err := rows.Scan(&id); err != nil {
-			return ids, fmt.Errorf("sqlstore: erase pseudonymized conversations: %w", err)
+			return nil, err
 		}
 		done = append(done, id)
 	}
 	if err := rows.Err(); err != nil {
-		return ids, fmt.Errorf("sqlstore: erase pseudonymized conversations: %w", err)
+		return nil, err
 	}
 	slices.Sort(done)
-	return append(ids, done...), nil
+	return done, nil
 }
 
 // DeleteMessageParts deletes the parts received before before (and sent

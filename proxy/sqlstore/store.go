@@ -132,51 +132,81 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 	}
 	s := &Store{d: sqliteDialect, candidatesSQL: fmt.Sprintf(candidatesSQL, sqliteDialect.legSeq)}
 	if path == ":memory:" {
-		// Every connection to ":memory:" is its own database, so keep
-		// exactly one, forever.
-		q := url.Values{"_pragma": {"foreign_keys(1)"}, "_txlock": {"immediate"}}
-		db, err := sql.Open("sqlite", ":memory:?"+q.Encode())
+		db, err := openSQLiteMemory()
 		if err != nil {
-			return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+			return nil, err
 		}
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
 		s.w, s.r = db, db
-	} else {
-		// SQLite reports a missing directory as "out of memory (14)".
-		dir := filepath.Dir(path)
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return nil, fmt.Errorf("sqlstore: open sqlite %s: directory %s does not exist (create it first)", path, dir)
-		}
-		wq := url.Values{
-			"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "cache_size(-16384)"},
-			"_txlock": {"immediate"},
-		}
-		w, err := sql.Open("sqlite", path+"?"+wq.Encode())
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
-		}
-		w.SetMaxOpenConns(1)
-		w.SetMaxIdleConns(1)
-		w.SetConnMaxIdleTime(0)
-		w.SetConnMaxLifetime(0)
-		s.w = w
-		rq := url.Values{"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "query_only(1)", "mmap_size(268435456)", "cache_size(-16384)"}}
-		r, err := sql.Open("sqlite", path+"?"+rq.Encode())
-		if err != nil {
-			w.Close()
-			return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
-		}
-		r.SetMaxOpenConns(o.maxConns)
-		r.SetMaxIdleConns(o.maxConns)
-		s.r = r
+	} else if s.w, s.r, err = openSQLiteFile(path, o.maxConns); err != nil {
+		return nil, err
 	}
-	// The first connection to a new file switches it to WAL, which needs
-	// the file to itself and fails at once with SQLITE_BUSY (the busy
-	// timeout does not cover it) while another process or Store opens
-	// the same new file. Waiting and trying again settles it.
+	if err := s.migrateSQLite(ctx); err != nil {
+		s.Close()
+		if errors.Is(err, ErrSchemaTooNew) || strings.HasPrefix(err.Error(), "sqlstore:") {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+	}
+	if err := s.prepare(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// openSQLiteMemory opens an in-memory database. Every connection to
+// ":memory:" is its own database, so it keeps exactly one, forever.
+func openSQLiteMemory() (*sql.DB, error) {
+	q := url.Values{"_pragma": {"foreign_keys(1)"}, "_txlock": {"immediate"}}
+	db, err := sql.Open("sqlite", ":memory:?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open sqlite: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	return db, nil
+}
+
+// openSQLiteFile opens the database file at path: one writing
+// connection (w), in WAL mode, and up to maxConns reading ones (r).
+func openSQLiteFile(path string, maxConns int) (w, r *sql.DB, err error) {
+	// SQLite reports a missing directory as "out of memory (14)".
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, nil, fmt.Errorf("sqlstore: open sqlite %s: directory %s does not exist (create it first)", path, dir)
+	}
+	wq := url.Values{
+		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "cache_size(-16384)"},
+		"_txlock": {"immediate"},
+	}
+	w, err = sql.Open("sqlite", path+"?"+wq.Encode())
+	if err != nil {
+		return nil, nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	rq := url.Values{"_pragma": {"busy_timeout(10000)", "foreign_keys(1)", "query_only(1)", "mmap_size(268435456)", "cache_size(-16384)"}}
+	r, err = sql.Open("sqlite", path+"?"+rq.Encode())
+	if err != nil {
+		w.Close()
+		return nil, nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
+	}
+	r.SetMaxOpenConns(maxConns)
+	r.SetMaxIdleConns(maxConns)
+	return w, r, nil
+}
+
+// migrateSQLite pings the writing connection and migrates the schema.
+// The first connection to a new file switches it to WAL, which needs
+// the file to itself and fails at once with SQLITE_BUSY (the busy
+// timeout does not cover it) while another process or Store opens the
+// same new file. Waiting and trying again settles it.
+func (s *Store) migrateSQLite(ctx context.Context) error {
+	var err error
 	for attempt := 0; ; attempt++ {
 		err = s.w.PingContext(ctx)
 		if err == nil {
@@ -193,18 +223,7 @@ func OpenSQLite(ctx context.Context, path string, opts ...Option) (*Store, error
 		}
 		break
 	}
-	if err != nil {
-		s.Close()
-		if errors.Is(err, ErrSchemaTooNew) || strings.HasPrefix(err.Error(), "sqlstore:") {
-			return nil, err
-		}
-		return nil, fmt.Errorf("sqlstore: open sqlite %s: %w", path, err)
-	}
-	if err := s.prepare(ctx); err != nil {
-		s.Close()
-		return nil, err
-	}
-	return s, nil
+	return err
 }
 
 // OpenPostgres connects to PostgreSQL through pgx (database/sql driver

@@ -447,8 +447,14 @@ func concurrentMessageParts(f *fixture) {
 		}()
 	}
 	wg.Wait()
+	checkCompleteOnce(f, complete, msgs+1, total, part)
+}
 
-	for m := range msgs + 1 {
+// checkCompleteOnce checks that each of the messages "0" to
+// fmt.Sprint(msgs-1) was handed out complete (in complete, by ref) once,
+// with its total parts in order as part makes them.
+func checkCompleteOnce(f *fixture, complete map[string][][]proxy.MessagePart, msgs, total int, part func(string, int) proxy.MessagePart) {
+	for m := range msgs {
 		ref := fmt.Sprint(m)
 		sets := complete[ref]
 		if len(sets) != 1 {
