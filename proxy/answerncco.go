@@ -24,9 +24,6 @@ const defaultUnknownRouteText = "Sorry, the number you have called is not in ser
 // and for those that do not.
 func (s *Service) prepareNCCO() error {
 	cfg := &s.cfg
-	if cfg.Calls.UnknownRouteText == "" {
-		cfg.Calls.UnknownRouteText = defaultUnknownRouteText
-	}
 	if cfg.Calls.Greeting != "" {
 		s.answerPrefix[0] = append(s.answerPrefix[0], ncco.Talk{Text: cfg.Calls.Greeting, Language: cfg.Calls.Language})
 	}

@@ -649,20 +649,3 @@ func (s *Service) Recording(ctx context.Context, interactionID string) (io.ReadC
 	}
 	return rc, nil
 }
-
-// checkCallControlConfig applies the hang-up defaults.
-func checkCallControlConfig(cfg *Config) error {
-	if cfg.CallControl.HangupAttempts < 0 || cfg.CallControl.HangupRetryWait < 0 || cfg.CallControl.MaxRecordingBytes < 0 {
-		return errors.New("proxy: negative HangupAttempts, HangupRetryWait or MaxRecordingBytes in Config")
-	}
-	if cfg.CallControl.HangupAttempts == 0 {
-		cfg.CallControl.HangupAttempts = defaultHangupAttempts
-	}
-	if cfg.CallControl.HangupRetryWait == 0 {
-		cfg.CallControl.HangupRetryWait = defaultHangupRetryWait
-	}
-	if cfg.CallControl.EventURL != "" && !strings.HasPrefix(cfg.CallControl.EventURL, "https://") && !strings.HasPrefix(cfg.CallControl.EventURL, "http://") {
-		return fmt.Errorf("proxy: Config.CallControl.EventURL %q is not an http(s) URL", cfg.CallControl.EventURL)
-	}
-	return nil
-}
