@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/proxy"
+	"github.com/voiceproxy/voiceproxy/proxy/proxytest"
 )
 
 // outageStore fails every store call while down is set, as a database
@@ -131,9 +132,11 @@ func TestE2EEventsSurviveStoreOutage(t *testing.T) {
 		t.Errorf("FlushEvents with the store down = %d, %v; want 0 and the store's error", n, err)
 	}
 	store.down.Store(false)
+	// Each event is kept twice, by the event URL that answered 503 and by
+	// the fallback URL; the store keeps one of each (leg, status).
 	n, err := e.svc.FlushEvents(t.Context())
-	if err != nil || n != fellBack {
-		t.Fatalf("FlushEvents = %d, %v; want the %d spooled events", n, err, fellBack)
+	if err != nil || n != 2*fellBack {
+		t.Fatalf("FlushEvents = %d, %v; want the %d spooled events twice", n, err, fellBack)
 	}
 	ins, err := e.svc.Interactions(t.Context(), c.ID)
 	if err != nil || len(ins) != 1 {
@@ -143,13 +146,62 @@ func TestE2EEventsSurviveStoreOutage(t *testing.T) {
 		t.Errorf("the call during the outage is %+v, want completed with its duration: %+v", s, ins[0].Events)
 	}
 	legs := map[string]bool{}
+	seen := map[string]bool{}
 	for _, ev := range ins[0].Events {
 		legs[ev.Leg] = true
+		if k := ev.Leg + ":" + string(ev.Status); seen[k] {
+			t.Errorf("event %s recorded twice", k)
+		} else {
+			seen[k] = true
+		}
 	}
 	if !legs[out.UUID] || !legs[out.CalleeUUID] {
 		t.Errorf("events %+v, want both legs'", ins[0].Events)
 	}
 	if n, _ := e.svc.FlushEvents(t.Context()); n != 0 {
 		t.Errorf("a second flush wrote %d events again", n)
+	}
+}
+
+// Under the 2021 webhook reference a status event that fails is tried
+// twice at the event URL and never sent to the fallback URL: the event
+// URL keeps what it could not store, so nothing is lost under that
+// reading either.
+func TestE2EEventsSurviveStoreOutage2021(t *testing.T) {
+	t.Parallel()
+	var store *eventOutageStore
+	e := newE2E(t, e2eSecret, func(c *proxy.Config) {
+		store = &eventOutageStore{Store: c.Store}
+		c.Store = store
+	})
+	e.sim.EventRetries2021 = true
+	c := e.create(t, proxy.CreateRequest{TTL: time.Hour})
+	store.down.Store(true)
+	out, err := e.sim.PlaceCall(t.Context(), e2eRider, c.Participants[0].ProxyNumber)
+	var we *proxytest.WebhookError
+	if !errors.As(err, &we) || out.Connected != e2eDriver {
+		t.Fatalf("PlaceCall = %+v, %v; want it connected and the events refused", out, err)
+	}
+	for _, ev := range out.Events {
+		if ev.Fallback {
+			t.Errorf("event %v went to the fallback URL under the 2021 rules", ev.Params["status"])
+		}
+	}
+	store.down.Store(false)
+	if _, err := e.svc.FlushEvents(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	ins, err := e.svc.Interactions(t.Context(), c.ID)
+	if err != nil || len(ins) != 1 {
+		t.Fatalf("interactions = %+v, %v", ins, err)
+	}
+	// The simulator stops a call's events at the first that no URL took.
+	refused := out.Events[len(out.Events)-1]
+	found := false
+	for _, ev := range ins[0].Events {
+		found = found || (ev.Leg == refused.Params["uuid"] && string(ev.Status) == refused.Params["status"])
+	}
+	if !found {
+		t.Errorf("the refused event %v is not on its call: %+v", refused.Params, ins[0].Events)
 	}
 }

@@ -21,7 +21,8 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.storeContext(r.Context())
 	defer cancel()
 	var p voice.Params
-	switch s.readVoice(ctx, w, r, "event", &p, nil) {
+	var claim voice.Claim // claimed below, so that a failed claim keeps the event
+	switch s.readVoice(ctx, w, r, "event", &p, &claim) {
 	case readAnswered:
 		return
 	case readMalformed:
@@ -31,8 +32,23 @@ func (s *Service) handleEvent(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w)
 		return
 	}
-	if err := s.recordCallEvent(ctx, &p, r.URL.Query().Get(clickToCallParam), s.now()); err != nil {
+	now := s.now()
+	_, err := s.route(ctx, "", "", now, claim)
+	switch {
+	case errors.Is(err, voice.ErrReplayed):
+		s.unauthorized(ctx, w, r, err, "voice")
+		return
+	case err == nil || errors.Is(err, ErrNotFound):
+		err = s.recordCallEvent(ctx, &p, r.URL.Query().Get(clickToCallParam), now)
+	}
+	if err != nil {
+		// Kept here and answered 503 all the same: under today's webhook
+		// reference Vonage then sends the event to the fallback URL, under
+		// the 2021 one it tries the event URL once more and, for a status
+		// event, stops there. Either way the spool has it; a copy that
+		// arrives again is the same (leg, status), which stores keep once.
 		s.log.ErrorContext(ctx, "proxy: record call event failed", "call", string(p.UUID), "err", err)
+		s.spoolEvent(ctx, &p, now)
 		writeUnavailable(w)
 		return
 	}

@@ -105,6 +105,13 @@ type Simulator struct {
 	// NoFallback plays an application with no fallback answer URL: a call
 	// whose answer URL fails is dropped.
 	NoFallback bool
+	// EventRetries2021 plays the event webhook rules of Vonage's 2021
+	// webhook reference: a status event that fails is tried once more at
+	// the event URL and then given up, never sent to the fallback URL
+	// (only events that expect an NCCO go there). Default false: today's
+	// reference, where any event webhook that fails goes to the fallback
+	// URL.
+	EventRetries2021 bool
 	// SocketTimeout is how long a voice webhook may take to answer before
 	// it counts as failed. Default DefaultSocketTimeout for the answer and
 	// fallback URLs, DefaultEventSocketTimeout for event webhooks.
@@ -941,7 +948,17 @@ func (s *Simulator) deliverEvent(ctx context.Context, target *Simulator, path st
 	if err == nil && status >= 200 && status <= 299 {
 		return nil
 	}
-	if !s.NoFallback {
+	if s.EventRetries2021 {
+		status, body, err = target.send(ctx, http.MethodPost, path, q, b, "application/json", true, s.eventTimeout())
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ev.HTTPStatus = status
+		if err == nil && status >= 200 && status <= 299 {
+			return nil
+		}
+	}
+	if !s.NoFallback && !s.EventRetries2021 {
 		fbPath := orDefault(s.FallbackPath, "/fallback")
 		reason := "HTTP " + strconv.Itoa(status)
 		if err != nil {
