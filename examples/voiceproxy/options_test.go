@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"reflect"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -155,6 +157,45 @@ func TestHostSettingsTakeEffect(t *testing.T) {
 			t.Errorf("relayed %q, want only the number removed", got)
 		}
 	})
+}
+
+// Every flag of flagOfField, given its value at once, is a Config New
+// accepts, and the call settings reach the answer NCCO Vonage gets.
+func TestCallSettingsTakeEffect(t *testing.T) {
+	t.Parallel()
+	var args []string
+	for _, f := range flagOfField {
+		if f.flag != "redact" { // one value only; the others are in TestHostSettingsTakeEffect
+			args = append(args, "-"+f.flag+"="+f.value)
+		}
+	}
+	base := startRun(t, args, nil)
+	var c conversationJSON
+	if code := post(t, base, "/conversations", `{"a":"+447700900123","b":"+447700900456"}`, &c); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	a := c.Participants[0]
+	var out struct {
+		Connected string
+		Talk      []string
+		NCCO      json.RawMessage
+	}
+	post(t, base, "/sandbox/calls", `{"from":"+`+a.Number+`","to":"+`+a.ProxyNumber+`"}`, &out)
+	if out.Connected == "" {
+		t.Fatalf("the call was not connected: %+v", out)
+	}
+	if want := []string{"This call is recorded.", "Hello."}; !slices.Equal(out.Talk, want) {
+		t.Errorf("the caller heard %q, want %q (-recording-notice, -greeting)", out.Talk, want)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, out.NCCO); err != nil {
+		t.Fatalf("the answer NCCO: %v", err)
+	}
+	for _, want := range []string{`"timeout":20`, `"limit":1800`, `"ringbackTone":"https://example.com/ring.mp3"`, `"language":"en-GB"`} {
+		if !strings.Contains(compact.String(), want) {
+			t.Errorf("the answer NCCO has no %s: %s", want, compact.String())
+		}
+	}
 }
 
 func TestBadSettings(t *testing.T) {
