@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"net/http"
+	"os"
 	"reflect"
 	"regexp"
 	"slices"
@@ -381,4 +382,28 @@ func TestEveryConfigFieldHasAFlag(t *testing.T) {
 			t.Errorf("-%s %q leaves Config.%s unset", f.flag, f.value, path)
 		}
 	}
+}
+
+// The README's settings section names every flag of hostOptions.
+func TestReadmeListsEverySetting(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	start := strings.Index(doc, "### The Service's settings")
+	end := strings.Index(doc, "## Contents")
+	if start < 0 || end < start {
+		t.Fatal(`README.md has no "### The Service's settings" section before "## Contents"`)
+	}
+	section := doc[start:end]
+	var o hostOptions
+	fs := flag.NewFlagSet("voiceproxy", flag.ContinueOnError)
+	o.register(fs)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(section, "`-"+f.Name+"`") {
+			t.Errorf("README.md's settings section does not name -%s", f.Name)
+		}
+	})
 }
