@@ -1,9 +1,14 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,6 +38,33 @@ type hostOptions struct {
 	StopReply, HelpReply, StartReply, SMSAutoReply  string
 	Greeting, UnknownRouteText, PINPrompt           string
 	PINSMSReply                                     string
+
+	PINRetryPrompt, PINLockedText, PINRefusedText string // Config.PIN.RetryPrompt, LockedText, RefusedText
+
+	// Config.Calls: ConnectTimeout and TimeLimit are whole seconds.
+	ConnectTimeout, CallTimeLimit          time.Duration
+	RecordingNotice, RingbackURL, Language string
+
+	// Config.Allocation.
+	Geo            proxy.GeoLevel
+	GeoFallback    proxy.GeoPolicy
+	Sticky         proxy.StickyPolicy
+	CoolOff        time.Duration
+	LenientNumbers bool
+
+	ReopenGrace, SweepInterval time.Duration // Config.Conversations
+
+	RelayAttempts int           // Config.SMS.RelayAttempts
+	RelayInterval time.Duration // Config.SMS.RelayInterval
+
+	// Config.Webhooks.
+	WebhookTolerance, WebhookStoreTimeout time.Duration
+	WebhookMaxBody                        int64
+
+	// Config.CallControl.
+	HangupAttempts    int
+	HangupRetryWait   time.Duration
+	MaxRecordingBytes int64
 }
 
 // register defines o's flags on fs.
@@ -60,6 +92,124 @@ func (o *hostOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.UnknownRouteText, "unknown-route-text", "", `spoken when a call cannot be connected (default "Sorry, the number you have called is not in service.")`)
 	fs.StringVar(&o.PINPrompt, "pin-prompt", "", `spoken to ask for the PIN (default "Please enter your PIN, then press hash.")`)
 	fs.StringVar(&o.PINSMSReply, "pin-sms-reply", "", "the answer to an SMS to a shared number from someone with several PIN conversations on it")
+	fs.StringVar(&o.PINRetryPrompt, "pin-retry-prompt", "", `spoken after a wrong PIN (default "That PIN is not right. Please enter it again, then press hash.")`)
+	fs.StringVar(&o.PINLockedText, "pin-locked-text", "", `spoken to a caller locked out by -pin-max-failures (default "Too many wrong PINs. Please try again later.")`)
+	fs.StringVar(&o.PINRefusedText, "pin-refused-text", "", `spoken to a call refused after -pin-attempts wrong PINs (default "That PIN is not right. Goodbye.")`)
+
+	// Vonage's connect action takes timeout 3–7200 s and limit up to
+	// 7200 s, whole seconds (ncco/connect.go, after the NCCO reference).
+	fs.Func("connect-timeout", "how long the other participant's phone rings, a `duration` of whole seconds from 3s to 2h (default: Vonage's, 60s)",
+		secondsFlag(&o.ConnectTimeout, 3*time.Second, 2*time.Hour))
+	fs.Func("call-time-limit", "the longest a connected call may last, a `duration` of whole seconds up to 2h (default: Vonage's, 2h)",
+		secondsFlag(&o.CallTimeLimit, time.Second, 2*time.Hour))
+	fs.StringVar(&o.RecordingNotice, "recording-notice", "", `spoken before a recorded call is connected, e.g. "This call is recorded." (default: none)`)
+	fs.Func("ringback-url", "an http(s) `URL` of audio the caller hears while the other phone rings (default: the network's ringing tone)", func(v string) error {
+		u, err := url.Parse(v)
+		if v != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+			return errors.New("not an absolute http(s) URL")
+		}
+		o.RingbackURL = v
+		return nil
+	})
+	fs.Func("language", "the BCP-47 `language` of what callers hear, e.g. \"en-GB\" (default: Vonage's, en-US)", func(v string) error {
+		if v != "" && !bcp47.MatchString(v) {
+			return errors.New(`not a BCP-47 language tag such as "en-GB"`)
+		}
+		o.Language = v
+		return nil
+	})
+
+	fs.Func("geo", "how closely a proxy number matches the participant's, a `level`: \"country\" or \"area-code\" (US, Canada and the Caribbean) (default \"country\")",
+		choiceFlag(&o.Geo, map[string]proxy.GeoLevel{"country": proxy.GeoCountry, "area-code": proxy.GeoAreaCode}))
+	fs.Func("geo-fallback", "the `policy` with no number matching -geo: \"any\" country's number or \"strict\" (fail) (default \"any\")",
+		choiceFlag(&o.GeoFallback, map[string]proxy.GeoPolicy{"any": proxy.GeoAnyCountry, "strict": proxy.GeoStrict}))
+	fs.Func("sticky", "whether a pair meeting again gets the same proxy number, a `policy`: \"prefer\" or \"avoid\" (default \"prefer\")",
+		choiceFlag(&o.Sticky, map[string]proxy.StickyPolicy{"prefer": proxy.StickyPrefer, "avoid": proxy.StickyAvoid}))
+	fs.DurationVar(&o.CoolOff, "cool-off", 0, "how long a participant is not given a proxy number it released, unless with the same counterpart; negative: none (default 1h)")
+	fs.BoolVar(&o.LenientNumbers, "lenient-numbers", false, "accept participant numbers of a possible length that are not in an assigned range (always on in the sandbox)")
+
+	fs.DurationVar(&o.ReopenGrace, "reopen-grace", 0, "how long after it ended a conversation may be reopened; negative: never (default 24h)")
+	fs.Func("sweep-interval", "how often ended conversations are expired, a `duration` (default 1m)", nonNegative(&o.SweepInterval, time.ParseDuration))
+
+	fs.Func("relay-attempts", "the `number` of tries of a relayed SMS whose sending fails in a way that may pass, backing off from 2s to 5m (default 10)", nonNegative(&o.RelayAttempts, strconv.Atoi))
+	fs.Func("relay-interval", "how often relays that are due are sent, a `duration` (default 2s)", nonNegative(&o.RelayInterval, time.ParseDuration))
+
+	fs.Func("webhook-tolerance", "how far a signed webhook's timestamp may be from now, either way, a `duration` (default 5m)", nonNegative(&o.WebhookTolerance, time.ParseDuration))
+	fs.Func("webhook-max-body", "the largest webhook body, in `bytes`; a longer one is answered 413 (default 65536)", nonNegative(&o.WebhookMaxBody, parseInt64))
+	fs.Func("webhook-store-timeout", "how long a webhook waits on the store before answering 503, a `duration` (default 800ms)", nonNegative(&o.WebhookStoreTimeout, time.ParseDuration))
+
+	fs.Func("hangup-attempts", "the `number` of tries to hang up a call of an ended conversation (default 5)", nonNegative(&o.HangupAttempts, strconv.Atoi))
+	fs.Func("hangup-retry-wait", "the wait after a failed hang-up, doubling each try, a `duration` (default 2s)", nonNegative(&o.HangupRetryWait, time.ParseDuration))
+	fs.Func("max-recording-bytes", "the largest recording the API fetches, in `bytes` (default 268435456, 256 MiB)", nonNegative(&o.MaxRecordingBytes, parseInt64))
+}
+
+// bcp47 is the shape of a BCP-47 language tag: a 2–3 letter language,
+// then subtags of 1–8 letters or digits (RFC 5646, section 2.1).
+var bcp47 = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+
+// choiceFlag sets *p to the value choices gives a flag's text; any other
+// text is an error naming the choices.
+func choiceFlag[T any](p *T, choices map[string]T) func(string) error {
+	return func(v string) error {
+		c, ok := choices[v]
+		if !ok {
+			names := make([]string, 0, len(choices))
+			for n := range choices {
+				names = append(names, strconv.Quote(n))
+			}
+			slices.Sort(names)
+			return fmt.Errorf("%q is not %s", v, strings.Join(names, " or "))
+		}
+		*p = c
+		return nil
+	}
+}
+
+// nonNegative sets *p to a flag's text parsed by parse, refusing a
+// negative value.
+func nonNegative[T int | int64 | time.Duration](p *T, parse func(string) (T, error)) func(string) error {
+	return func(v string) error {
+		n, err := parse(v)
+		if err != nil {
+			return err
+		}
+		if n < 0 {
+			return fmt.Errorf("%s is negative", v)
+		}
+		*p = n
+		return nil
+	}
+}
+
+// parseInt64 reads a decimal int64.
+func parseInt64(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) }
+
+// shortDuration writes d without trailing zero units: 2h, not 2h0m0s.
+func shortDuration(d time.Duration) string {
+	t := d.String()
+	if strings.HasSuffix(t, "m0s") {
+		t = strings.TrimSuffix(t, "0s")
+	}
+	if strings.HasSuffix(t, "h0m") {
+		t = strings.TrimSuffix(t, "0m")
+	}
+	return t
+}
+
+// secondsFlag sets *p to a flag's duration, which must be whole seconds
+// from lo to hi, or 0 for Vonage's default.
+func secondsFlag(p *time.Duration, lo, hi time.Duration) func(string) error {
+	return func(v string) error {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		if d != 0 && (d%time.Second != 0 || d < lo || d > hi) {
+			return fmt.Errorf("%s is not whole seconds from %s to %s (or 0 for Vonage's default)", v, shortDuration(lo), shortDuration(hi))
+		}
+		*p = d
+		return nil
+	}
 }
 
 // redactPolicy reads o.Redact; live says which default applies.
@@ -103,6 +253,15 @@ func (o hostOptions) apply(cfg *proxy.Config, live bool) error {
 	cfg.Conversations.NotifyTemplate, cfg.Conversations.NotifyPINTemplate, cfg.Conversations.DefaultLabel = o.NotifyTemplate, o.NotifyPINTemplate, o.DefaultLabel
 	cfg.SMS.StopReply, cfg.SMS.HelpReply, cfg.SMS.StartReply, cfg.SMS.AutoReply = o.StopReply, o.HelpReply, o.StartReply, o.SMSAutoReply
 	cfg.Calls.Greeting, cfg.Calls.UnknownRouteText, cfg.PIN.Prompt, cfg.PIN.SMSReply = o.Greeting, o.UnknownRouteText, o.PINPrompt, o.PINSMSReply
+	cfg.PIN.RetryPrompt, cfg.PIN.LockedText, cfg.PIN.RefusedText = o.PINRetryPrompt, o.PINLockedText, o.PINRefusedText
+	cfg.Calls.ConnectTimeout, cfg.Calls.TimeLimit = o.ConnectTimeout, o.CallTimeLimit
+	cfg.Calls.RecordingNotice, cfg.Calls.RingbackURL, cfg.Calls.Language = o.RecordingNotice, o.RingbackURL, o.Language
+	cfg.Allocation.Geo, cfg.Allocation.GeoFallback, cfg.Allocation.Sticky = o.Geo, o.GeoFallback, o.Sticky
+	cfg.Allocation.CoolOff, cfg.Allocation.LenientNumbers = o.CoolOff, o.LenientNumbers
+	cfg.Conversations.ReopenGrace, cfg.Conversations.SweepInterval = o.ReopenGrace, o.SweepInterval
+	cfg.SMS.RelayAttempts, cfg.SMS.RelayInterval = o.RelayAttempts, o.RelayInterval
+	cfg.Webhooks.Tolerance, cfg.Webhooks.MaxBodyBytes, cfg.Webhooks.StoreTimeout = o.WebhookTolerance, o.WebhookMaxBody, o.WebhookStoreTimeout
+	cfg.CallControl.HangupAttempts, cfg.CallControl.HangupRetryWait, cfg.CallControl.MaxRecordingBytes = o.HangupAttempts, o.HangupRetryWait, o.MaxRecordingBytes
 	return nil
 }
 
