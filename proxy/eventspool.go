@@ -36,9 +36,13 @@ type spooledEvent struct {
 
 // eventSpool is a bounded FIFO of events the store could not take.
 type eventSpool struct {
-	mu      sync.Mutex
-	q       []spooledEvent
-	dropped int // events dropped for want of room, since start
+	// flushing is held by the one flush that writes the spool at a
+	// time: two that peeked the same event would each pop one, and the
+	// second pop would drop an event nobody wrote.
+	flushing sync.Mutex
+	mu       sync.Mutex
+	q        []spooledEvent
+	dropped  int // events dropped for want of room, since start
 }
 
 // add queues e, dropping the oldest event when full; it reports whether
@@ -110,6 +114,13 @@ func clickToCallTag(rawURL string) string {
 // the next try. Run calls it every Config.SMS.RelayInterval; an event the
 // store takes again also sets it off.
 func (s *Service) FlushEvents(ctx context.Context) (int, error) {
+	s.events.flushing.Lock()
+	defer s.events.flushing.Unlock()
+	return s.flushEvents(ctx)
+}
+
+// flushEvents is FlushEvents for a caller holding events.flushing.
+func (s *Service) flushEvents(ctx context.Context) (int, error) {
 	n := 0
 	for {
 		e, ok := s.events.peek()
@@ -130,14 +141,14 @@ func (s *Service) FlushEvents(ctx context.Context) (int, error) {
 // flushEventsAfter sets FlushEvents off in the background after the
 // store took an event, when some wait; one flush at a time.
 func (s *Service) flushEventsAfter() {
-	if s.events.len() == 0 || !s.flushing.CompareAndSwap(false, true) {
+	if s.events.len() == 0 || !s.events.flushing.TryLock() {
 		return
 	}
 	s.bg.Go(func() {
-		defer s.flushing.Store(false)
+		defer s.events.flushing.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if _, err := s.FlushEvents(ctx); err != nil {
+		if _, err := s.flushEvents(ctx); err != nil {
 			s.log.ErrorContext(ctx, "proxy: spooled events not written yet", "err", err)
 		}
 	})

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/voiceproxy/voiceproxy/internal/voice"
@@ -125,10 +124,8 @@ type Service struct {
 	// bg counts background work (hang-up retries, event flushes) still
 	// to run.
 	bg sync.WaitGroup
-	// events holds the events the fallback URL could not store;
-	// flushing is set while a background FlushEvents runs.
+	// events holds the events the store could not take.
 	events    eventSpool
-	flushing  atomic.Bool
 	reconcile reconcileState // ReconcileCalls' cursor
 
 	warnUnsignedOnce    sync.Once
